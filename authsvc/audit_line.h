@@ -1,0 +1,42 @@
+#pragma once
+// The audit log's format: one JSON object a line (JSON Lines).
+//
+// A decision line has: ts, endpoint, user, vhost, resource, name,
+// permission, routing_key, ip (the AMQP client, when the broker says),
+// peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
+// rule, reason, us (microseconds from request to answer).
+// A user-management line has: ts, actor, operator, action, user, detail,
+// decision ("ok").
+// Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds
+// a password or token: neither record has a field for one.
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "authsvc/store.h"
+
+namespace authsvc {
+
+struct DecisionRecord {
+  std::chrono::system_clock::time_point ts;
+  std::string endpoint;
+  std::string user;
+  std::string vhost;
+  std::string resource;
+  std::string name;
+  std::string permission;
+  std::string routing_key;
+  std::string ip;
+  std::string peer;
+  bool allow = false;
+  int status = 200;
+  std::string rule;
+  std::string reason;
+  std::int64_t us = 0;
+};
+
+std::string to_json_line(const DecisionRecord& record);
+std::string to_json_line(const AuditEvent& event);
+
+}  // namespace authsvc

@@ -1,0 +1,105 @@
+#include "authsvc/audit_log.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace authsvc {
+
+AuditLog::AuditLog(const std::string& path, std::size_t max_pending) : max_pending_(max_pending) {
+  if (path == "-") {
+    fd_ = STDOUT_FILENO;
+  } else {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      throw std::runtime_error(
+          fmt::format("cannot open audit log '{}': {}", path, std::strerror(errno)));
+    }
+    owns_fd_ = true;
+  }
+  writer_ = std::thread([this] { run(); });
+}
+
+AuditLog::~AuditLog() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_writer_.notify_one();
+  writer_.join();
+  if (owns_fd_) ::close(fd_);
+}
+
+void AuditLog::append(std::string line) {
+  line.push_back('\n');
+  std::unique_lock lock(mutex_);
+  progress_.wait(lock, [&] { return pending_.size() < max_pending_; });
+  pending_.push_back(std::move(line));
+  ++appended_;
+  if (pending_.size() == 1) wake_writer_.notify_one();
+}
+
+void AuditLog::flush() {
+  std::unique_lock lock(mutex_);
+  std::uint64_t target = appended_;
+  wake_writer_.notify_one();
+  progress_.wait(lock, [&] { return written_ >= target; });
+}
+
+std::uint64_t AuditLog::lines_written() const {
+  std::lock_guard lock(mutex_);
+  return written_;
+}
+
+bool AuditLog::write_all(const std::string& data, std::size_t* done) {
+  while (*done < data.size()) {
+    ssize_t n = ::write(fd_, data.data() + *done, data.size() - *done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    *done += static_cast<std::size_t>(n);
+  }
+  return true;
+}
+
+void AuditLog::run() {
+  std::vector<std::string> batch;
+  std::string buffer;
+  auto last_error_report = std::chrono::steady_clock::time_point::min();
+  while (true) {
+    {
+      std::unique_lock lock(mutex_);
+      wake_writer_.wait(lock, [&] { return stopping_ || !pending_.empty(); });
+      if (pending_.empty() && stopping_) return;
+      batch.swap(pending_);
+    }
+    buffer.clear();
+    for (const std::string& line : batch) buffer += line;
+    std::size_t done = 0;
+    while (!write_all(buffer, &done)) {
+      // Keep the lines and retry: an audit line is never dropped. Say so at
+      // most once a minute, so a full disk does not also flood stderr.
+      auto now = std::chrono::steady_clock::now();
+      if (now - last_error_report > std::chrono::minutes(1)) {
+        fmt::print(stderr, "authsvc: cannot write the audit log ({}); {} lines wait, retrying\n",
+                   std::strerror(errno), batch.size());
+        last_error_report = now;
+      }
+      // Retry from where the write stopped, so no line is written twice.
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    {
+      std::lock_guard lock(mutex_);
+      written_ += batch.size();
+    }
+    batch.clear();
+    progress_.notify_all();
+  }
+}
+
+}  // namespace authsvc

@@ -1,0 +1,53 @@
+#pragma once
+// The audit log's sink: JSON lines appended to a file or stdout by a writer
+// thread, so that no request waits on the disk.
+//
+// Lines are never dropped silently. If writing fails (a full disk, say),
+// the writer reports it on stderr, keeps the lines and retries; if more
+// than `max_pending` lines wait, append() blocks until there is room, so
+// requests slow down (and the broker times out and refuses) rather than go
+// unaudited.
+
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace authsvc {
+
+class AuditLog {
+ public:
+  // `path` "-" is stdout; a file is opened for appending, created 0600.
+  // Throws std::runtime_error if the file cannot be opened.
+  explicit AuditLog(const std::string& path, std::size_t max_pending = 1'000'000);
+  ~AuditLog();  // writes everything appended, then closes
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Queues one line; `line` must not end with a newline.
+  void append(std::string line);
+  // Returns once every line appended before the call is written.
+  void flush();
+
+  std::uint64_t lines_written() const;
+
+ private:
+  void run();
+  bool write_all(const std::string& data, std::size_t* done);
+
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::size_t max_pending_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_writer_;
+  std::condition_variable progress_;
+  std::vector<std::string> pending_;
+  std::uint64_t appended_ = 0;
+  std::uint64_t written_ = 0;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,271 @@
+#include "authsvc/cli.h"
+
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <cstdlib>
+#include <functional>
+
+#include "authsvc/auth_request.h"
+#include "authsvc/decision.h"
+#include "authsvc/policy_file.h"
+#include "authsvc/serve.h"
+#include "authsvc/store.h"
+#include "authsvc/store_watcher.h"
+
+namespace authsvc {
+namespace {
+
+constexpr int kExitFailure = 1;
+constexpr int kExitUsage = 2;
+
+std::string default_db_path() {
+  const char* env = std::getenv("AUTHSVC_DB");
+  return env && *env ? env : "./authsvc.db";
+}
+
+// Who runs the command, for the audit trail: the account behind sudo when
+// there is one.
+std::string operator_name() {
+  if (const char* sudo_user = std::getenv("SUDO_USER"); sudo_user && *sudo_user) return sudo_user;
+  if (const passwd* pw = getpwuid(getuid())) return pw->pw_name;
+  return "uid " + std::to_string(getuid());
+}
+
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find_first_of(" \t,", start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items, const char* separator) {
+  std::string out;
+  for (const std::string& item : items) {
+    if (!out.empty()) out += separator;
+    out += item;
+  }
+  return out;
+}
+
+void print_user(const UserInfo& u) {
+  fmt::print("name:          {}\n", u.name);
+  fmt::print("status:        {}\n", u.active ? "active" : "disabled");
+  fmt::print("email:         {}\n", u.email);
+  fmt::print("tags:          {}\n", join(u.tags, " "));
+  fmt::print("vhosts:        {}\n", join(u.vhosts, " "));
+  fmt::print("created:       {}\n", u.created_at);
+  fmt::print("updated:       {}\n", u.updated_at);
+  fmt::print("token rotated: {}\n", u.token_rotated_at);
+}
+
+struct UserArgs {
+  std::string name;
+  std::string email;
+  std::string tags;
+  std::string vhosts = "/";
+  std::optional<std::string> set_email;
+  std::optional<std::string> set_tags;
+  std::optional<std::string> set_vhosts;
+};
+
+struct CheckArgs {
+  std::string user;
+  std::string resource;
+  std::string name;
+  std::string permission;
+  std::string vhost = "/";
+  std::string routing_key;
+  std::string rules_path;
+};
+
+int check(const std::string& db_path, const CheckArgs& args) {
+  std::string error;
+  std::shared_ptr<const Rules> rules = load_rules(args.rules_path, &error);
+  if (!rules) throw std::runtime_error(error);
+  Store store(db_path, Actor{"cli", operator_name()});
+  std::shared_ptr<const Snapshot> snapshot = StoreWatcher::load(store, rules);
+
+  AuthRequest request;
+  request.endpoint = args.resource == "topic" ? Endpoint::topic : Endpoint::resource;
+  request.username = args.user;
+  request.vhost = args.vhost;
+  request.resource = *resource_kind_from_string(args.resource);
+  request.name = args.name;
+  request.permission = *permission_from_string(args.permission);
+  request.routing_key = args.routing_key;
+  Decision decision = decide(request, *snapshot);
+  fmt::print("{}\nrule: {}\nreason: {}\n", decision.allow ? "allow" : "deny", decision.rule,
+             decision.reason);
+  return 0;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  // Everything this process creates (the database, its WAL, the audit log)
+  // is for the service account alone: it holds token hashes and an audit trail.
+  umask(077);
+
+  CLI::App app{"authsvc: RabbitMQ HTTP auth backend enforcing the Pulse security model"};
+  app.require_subcommand(1);
+  // Options like --db may follow a subcommand: `authsvc user add bob --db x.db`.
+  app.fallthrough();
+  std::string db_path = default_db_path();
+  app.add_option("--db", db_path, "SQLite database (default: $AUTHSVC_DB, then ./authsvc.db)");
+
+  // Each command sets the action it runs once parsing succeeded.
+  std::function<int()> action;
+
+  ServeOptions serve_options;
+  CLI::App* serve_cmd = app.add_subcommand("serve", "Answer RabbitMQ's HTTP auth requests");
+  serve_cmd->add_option("--listen", serve_options.listen, "HOST:PORT (port 0: any free port)")
+      ->capture_default_str();
+  serve_cmd->add_option("--rules", serve_options.rules_path,
+                        "Rules file (default: the built-in rules/pulse.rules)");
+  serve_cmd->add_option("--audit-log", serve_options.audit_log, "Audit log file, or - for stdout")
+      ->capture_default_str();
+  serve_cmd->add_option("--threads", serve_options.threads, "HTTP worker threads")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve_cmd->callback([&] {
+    action = [&] {
+      serve_options.db_path = db_path;
+      return serve(serve_options);
+    };
+  });
+
+  UserArgs user_args;
+  CLI::App* user_cmd = app.add_subcommand("user", "Manage users");
+  user_cmd->require_subcommand(1);
+  auto store = [&] { return std::make_unique<Store>(db_path, Actor{"cli", operator_name()}); };
+
+  CLI::App* add = user_cmd->add_subcommand("add", "Create a user; prints its token, once");
+  add->add_option("name", user_args.name, "User name")->required();
+  add->add_option("--email", user_args.email, "Owner's e-mail address");
+  add->add_option("--tags", user_args.tags, "Broker tags, space-separated");
+  add->add_option("--vhosts", user_args.vhosts, "Vhosts the user may use, space-separated")
+      ->capture_default_str();
+  add->callback([&] {
+    action = [&] {
+      std::string token =
+          store()->add_user(user_args.name, user_args.email, words(user_args.tags),
+                            words(user_args.vhosts));
+      fmt::print("created user {}; its token follows and is not shown again\n{}\n",
+                 user_args.name, token);
+      return 0;
+    };
+  });
+
+  CLI::App* list = user_cmd->add_subcommand("list", "List users");
+  list->callback([&] {
+    action = [&] {
+      std::vector<UserInfo> users = store()->list_users();
+      fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", "NAME", "STATUS", "EMAIL", "VHOSTS", "TAGS");
+      for (const UserInfo& u : users) {
+        fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", u.name, u.active ? "active" : "disabled",
+                   u.email, join(u.vhosts, " "), join(u.tags, " "));
+      }
+      return 0;
+    };
+  });
+
+  auto name_command = [&](const char* name, const char* help, std::function<int()> run) {
+    CLI::App* cmd = user_cmd->add_subcommand(name, help);
+    cmd->add_option("name", user_args.name, "User name")->required();
+    cmd->callback([&action, run] { action = run; });
+    return cmd;
+  };
+  name_command("show", "Show one user (never its token)", [&] {
+    std::optional<UserInfo> user = store()->find_user(user_args.name);
+    if (!user) throw StoreError(fmt::format("no such user '{}'", user_args.name));
+    print_user(*user);
+    return 0;
+  });
+  name_command("rotate", "Issue a new token; the old one stops working", [&] {
+    std::string token = store()->rotate_token(user_args.name);
+    fmt::print("rotated the token of {}; the new token follows and is not shown again\n{}\n",
+               user_args.name, token);
+    return 0;
+  });
+  name_command("disable", "Refuse the user's logins and requests", [&] {
+    store()->set_active(user_args.name, false);
+    fmt::print("disabled {}\n", user_args.name);
+    return 0;
+  });
+  name_command("enable", "Allow a disabled user again", [&] {
+    store()->set_active(user_args.name, true);
+    fmt::print("enabled {}\n", user_args.name);
+    return 0;
+  });
+  name_command("delete", "Delete the user", [&] {
+    store()->delete_user(user_args.name);
+    fmt::print("deleted {}\n", user_args.name);
+    return 0;
+  });
+  CLI::App* set = name_command("set", "Change a user's e-mail, tags or vhosts", [&] {
+    if (!user_args.set_email && !user_args.set_tags && !user_args.set_vhosts) {
+      throw CLI::ValidationError("user set", "give at least one of --email, --tags, --vhosts");
+    }
+    std::optional<std::vector<std::string>> tags;
+    std::optional<std::vector<std::string>> vhosts;
+    if (user_args.set_tags) tags = words(*user_args.set_tags);
+    if (user_args.set_vhosts) vhosts = words(*user_args.set_vhosts);
+    store()->update_user(user_args.name, user_args.set_email, tags, vhosts);
+    fmt::print("updated {}\n", user_args.name);
+    return 0;
+  });
+  set->add_option("--email", user_args.set_email, "Owner's e-mail address");
+  set->add_option("--tags", user_args.set_tags, "Broker tags, space-separated (\"\" for none)");
+  set->add_option("--vhosts", user_args.set_vhosts, "Vhosts, space-separated");
+
+  CheckArgs check_args;
+  CLI::App* check_cmd =
+      app.add_subcommand("check", "Show the decision for one resource or topic access");
+  check_cmd->add_option("--user", check_args.user, "User name")->required();
+  check_cmd->add_option("--resource", check_args.resource, "exchange, queue or topic")
+      ->required()
+      ->check(CLI::IsMember({"exchange", "queue", "topic"}));
+  check_cmd->add_option("--name", check_args.name, "Resource name (topic: the exchange)")
+      ->required();
+  check_cmd->add_option("--permission", check_args.permission, "configure, write or read")
+      ->required()
+      ->check(CLI::IsMember({"configure", "write", "read"}));
+  check_cmd->add_option("--vhost", check_args.vhost, "Vhost")->capture_default_str();
+  check_cmd->add_option("--routing-key", check_args.routing_key, "Routing key (topic)");
+  check_cmd->add_option("--rules", check_args.rules_path,
+                        "Rules file (default: the built-in rules/pulse.rules)");
+  check_cmd->callback([&] { action = [&] { return check(db_path, check_args); }; });
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    fmt::print(stderr, "Run with --help for more information.\n");
+    return kExitUsage;
+  }
+  try {
+    return action();
+  } catch (const CLI::ValidationError& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    return kExitUsage;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    return kExitFailure;
+  }
+}
+
+}  // namespace authsvc

@@ -1,0 +1,40 @@
+#pragma once
+// Decoder for application/x-www-form-urlencoded text: a POST body or the
+// query string of a GET, as RabbitMQ's HTTP auth backend sends them.
+//
+// Decoding is exact and strict because the policy must see precisely the
+// bytes the broker meant: '+' is a space, "%XX" (either case of hex) is the
+// byte 0xXX, every other byte stands for itself. A '%' not followed by two
+// hex digits, an empty field ("a=1&&b=2") or a field without '=' make the
+// whole text malformed; nothing is guessed. Decoded values may hold any
+// byte, NUL and invalid UTF-8 included: judging them is the caller's job.
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace authsvc {
+
+struct FormField {
+  std::string key;
+  std::string value;
+};
+
+class Form {
+ public:
+  // The decoded fields in order, or nullopt with *error set to a one-line
+  // reason. Empty text is a valid form with no fields.
+  static std::optional<Form> decode(std::string_view text, std::string* error);
+
+  // The value of the first field named `key`, or nullptr.
+  const std::string* find(std::string_view key) const;
+  // How many fields are named `key` (repeats are the caller's to refuse).
+  std::size_t count(std::string_view key) const;
+  const std::vector<FormField>& fields() const { return fields_; }
+
+ private:
+  std::vector<FormField> fields_;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,80 @@
+#include "authsvc/serve.h"
+
+#include <pthread.h>
+#include <signal.h>
+
+#include <fmt/format.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "authsvc/audit_log.h"
+#include "authsvc/auth_service.h"
+#include "authsvc/http_server.h"
+#include "authsvc/policy_file.h"
+#include "authsvc/store.h"
+#include "authsvc/store_watcher.h"
+
+namespace authsvc {
+
+int serve(const ServeOptions& options) {
+  std::string host;
+  int port = 0;
+  if (!parse_listen_address(options.listen, &host, &port)) {
+    fmt::print(stderr, "authsvc: --listen '{}' is not HOST:PORT\n", options.listen);
+    return 1;
+  }
+  std::string error;
+  std::shared_ptr<const Rules> rules = load_rules(options.rules_path, &error);
+  if (!rules) {
+    fmt::print(stderr, "authsvc: {}\n", error);
+    return 1;
+  }
+
+  // Signals go to one thread that waits for them; every other thread,
+  // started below, inherits the block.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    Store store(options.db_path, Actor{"serve", ""});
+    AuditLog audit(options.audit_log);
+    SnapshotSource snapshots;
+    StoreWatcher watcher(store, rules, snapshots, audit,
+                         std::chrono::milliseconds(options.reload_interval_ms));
+    AuthService service(snapshots, audit);
+    HttpServerOptions http_options;
+    http_options.threads = options.threads;
+    HttpServer server(service, http_options);
+    if (!server.bind(host, port, &error)) {
+      fmt::print(stderr, "authsvc: {}\n", error);
+      return 1;
+    }
+    watcher.start();
+    std::thread signal_waiter([&] {
+      int received = 0;
+      sigwait(&signals, &received);
+      server.stop();
+    });
+    fmt::print(stderr, "authsvc: listening on {}:{} ({} users, rules from {}, audit to {})\n", host,
+               server.port(), snapshots.current()->user_count(), rules->source(),
+               options.audit_log == "-" ? "stdout" : options.audit_log);
+    server.run();
+    // run() also returns if the listener fails; make the waiter return too.
+    pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    signal_waiter.join();
+    watcher.stop();
+    audit.flush();
+    fmt::print(stderr, "authsvc: stopped\n");
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace authsvc

@@ -1,0 +1,22 @@
+#pragma once
+// `authsvc serve`: load the rules and the users, listen, answer, until
+// SIGINT or SIGTERM; then finish in-flight requests and flush the audit log.
+
+#include <string>
+
+namespace authsvc {
+
+struct ServeOptions {
+  std::string db_path;
+  std::string listen = "127.0.0.1:8000";
+  std::string rules_path;  // empty: the compiled-in rules/pulse.rules
+  std::string audit_log = "-";
+  int threads = 32;
+  int reload_interval_ms = 200;
+};
+
+// Returns the process exit code. Start-up failures (rules, database, audit
+// log, address) print one line to stderr and return 1.
+int serve(const ServeOptions& options);
+
+}  // namespace authsvc

@@ -1,0 +1,382 @@
+#include "authsvc/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <set>
+
+#include "authsvc/embedded_file.h"
+#include "authsvc/names.h"
+#include "authsvc/timestamp.h"
+#include "authsvc/token.h"
+
+namespace authsvc {
+namespace {
+
+constexpr int kBusyTimeoutMs = 5000;
+
+std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
+
+std::string join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) {
+    if (!out.empty()) out += ' ';
+    out += w;
+  }
+  return out;
+}
+
+std::vector<std::string> split(const std::string& text) {
+  std::vector<std::string> words;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find(' ', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) words.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return words;
+}
+
+// The leading number of a migration's file name: "002_x.sql" -> 2.
+int migration_number(std::string_view name) {
+  int n = 0;
+  std::size_t i = 0;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) n = n * 10 + (name[i] - '0');
+  if (i == 0) throw std::logic_error("migration without a number: " + std::string(name));
+  return n;
+}
+
+void check_user_name(const std::string& name) {
+  std::string problem = user_name_problem(name);
+  if (!problem.empty()) throw StoreError(fmt::format("invalid user name '{}': {}", name, problem));
+}
+
+std::vector<std::string> checked_tags(const std::vector<std::string>& tags) {
+  std::set<std::string> unique;
+  for (const std::string& tag : tags) {
+    if (!is_valid_tag(tag)) {
+      throw StoreError(fmt::format(
+          "invalid tag '{}': 1 to 64 letters, digits, '.', '_', '-' or ':'", tag));
+    }
+    unique.insert(tag);
+  }
+  return {unique.begin(), unique.end()};
+}
+
+std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) {
+  std::set<std::string> unique;
+  for (const std::string& vhost : vhosts) {
+    if (!is_valid_vhost(vhost)) {
+      throw StoreError(fmt::format("invalid vhost '{}': 1 to 255 bytes, no control characters", vhost));
+    }
+    unique.insert(vhost);
+  }
+  if (unique.empty()) throw StoreError("a user needs at least one vhost");
+  return {unique.begin(), unique.end()};
+}
+
+}  // namespace
+
+Store::Store(const std::string& path, Actor actor) : actor_(std::move(actor)) {
+  try {
+    db_ = std::make_unique<SQLite::Database>(
+        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
+        kBusyTimeoutMs);
+    db_->exec("PRAGMA journal_mode = WAL");
+    db_->exec("PRAGMA foreign_keys = ON");
+    db_->exec("PRAGMA synchronous = NORMAL");
+    migrate();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot open database '{}': {}", path, e.what()));
+  }
+}
+
+Store::~Store() = default;
+
+void Store::migrate() {
+  SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+  int version = db_->execAndGet("PRAGMA user_version").getInt();
+  int latest = 0;
+  for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
+    const EmbeddedFile& migration = embedded_migrations[i];
+    int number = migration_number(migration.name);
+    latest = std::max(latest, number);
+    if (number <= version) continue;
+    db_->exec(std::string(migration.content));
+    db_->exec(fmt::format("PRAGMA user_version = {}", number));
+  }
+  if (version > latest) {
+    throw StoreError(fmt::format(
+        "database schema version {} is newer than this authsvc knows ({}); refusing to use it",
+        version, latest));
+  }
+  txn.commit();
+}
+
+int Store::schema_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
+
+std::int64_t Store::user_id(const std::string& name) {
+  SQLite::Statement q(*db_, "SELECT id FROM users WHERE name = ?");
+  q.bind(1, name);
+  if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", name));
+  return q.getColumn(0).getInt64();
+}
+
+void Store::record_event(const std::string& action, const std::string& user,
+                         const std::string& detail) {
+  SQLite::Statement q(*db_,
+                      "INSERT INTO audit_events (ts, actor, operator, action, user, detail) "
+                      "VALUES (?, ?, ?, ?, ?, ?)");
+  q.bind(1, now());
+  q.bind(2, actor_.actor);
+  q.bind(3, actor_.operator_name);
+  q.bind(4, action);
+  q.bind(5, user);
+  q.bind(6, detail);
+  q.exec();
+}
+
+std::string Store::add_user(const std::string& name, const std::string& email,
+                            const std::vector<std::string>& tags,
+                            const std::vector<std::string>& vhosts) {
+  check_user_name(name);
+  std::vector<std::string> clean_tags = checked_tags(tags);
+  std::vector<std::string> clean_vhosts = checked_vhosts(vhosts);
+  std::string token = generate_token();
+  TokenHash hash = hash_token(token);
+  try {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement exists(*db_, "SELECT 1 FROM users WHERE name = ?");
+    exists.bind(1, name);
+    if (exists.executeStep()) throw StoreError(fmt::format("user '{}' already exists", name));
+    std::string t = now();
+    SQLite::Statement insert(*db_,
+                             "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
+                             "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
+    insert.bind(1, name);
+    insert.bind(2, email);
+    insert.bind(3, join(clean_tags));
+    insert.bind(4, hash.data(), static_cast<int>(hash.size()));
+    insert.bind(5, t);
+    insert.bind(6, t);
+    insert.bind(7, t);
+    insert.exec();
+    std::int64_t id = db_->getLastInsertRowid();
+    for (const std::string& vhost : clean_vhosts) {
+      SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
+      grant.bind(1, id);
+      grant.bind(2, vhost);
+      grant.exec();
+    }
+    record_event("user add", name,
+                 fmt::format("email='{}' tags='{}' vhosts='{}'", email, join(clean_tags),
+                             join(clean_vhosts)));
+    txn.commit();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot add user '{}': {}", name, e.what()));
+  }
+  return token;
+}
+
+std::string Store::rotate_token(const std::string& name) {
+  std::string token = generate_token();
+  TokenHash hash = hash_token(token);
+  try {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::int64_t id = user_id(name);
+    SQLite::Statement q(*db_,
+                        "UPDATE users SET token_hash = ?, token_rotated_at = ?, updated_at = ? "
+                        "WHERE id = ?");
+    std::string t = now();
+    q.bind(1, hash.data(), static_cast<int>(hash.size()));
+    q.bind(2, t);
+    q.bind(3, t);
+    q.bind(4, id);
+    q.exec();
+    record_event("user rotate", name, "new token issued; the old one no longer logs in");
+    txn.commit();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot rotate the token of '{}': {}", name, e.what()));
+  }
+  return token;
+}
+
+void Store::set_active(const std::string& name, bool active) {
+  try {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::int64_t id = user_id(name);
+    SQLite::Statement q(*db_, "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
+    q.bind(1, active ? "active" : "disabled");
+    q.bind(2, now());
+    q.bind(3, id);
+    q.exec();
+    record_event(active ? "user enable" : "user disable", name, "");
+    txn.commit();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot change user '{}': {}", name, e.what()));
+  }
+}
+
+void Store::delete_user(const std::string& name) {
+  try {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::int64_t id = user_id(name);
+    SQLite::Statement q(*db_, "DELETE FROM users WHERE id = ?");
+    q.bind(1, id);
+    q.exec();
+    record_event("user delete", name, "");
+    txn.commit();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot delete user '{}': {}", name, e.what()));
+  }
+}
+
+void Store::update_user(const std::string& name, const std::optional<std::string>& email,
+                        const std::optional<std::vector<std::string>>& tags,
+                        const std::optional<std::vector<std::string>>& vhosts) {
+  std::optional<std::vector<std::string>> clean_tags;
+  std::optional<std::vector<std::string>> clean_vhosts;
+  if (tags) clean_tags = checked_tags(*tags);
+  if (vhosts) clean_vhosts = checked_vhosts(*vhosts);
+  try {
+    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    std::int64_t id = user_id(name);
+    std::string detail;
+    if (email) {
+      SQLite::Statement q(*db_, "UPDATE users SET email = ? WHERE id = ?");
+      q.bind(1, *email);
+      q.bind(2, id);
+      q.exec();
+      detail += fmt::format("email='{}' ", *email);
+    }
+    if (clean_tags) {
+      SQLite::Statement q(*db_, "UPDATE users SET tags = ? WHERE id = ?");
+      q.bind(1, join(*clean_tags));
+      q.bind(2, id);
+      q.exec();
+      detail += fmt::format("tags='{}' ", join(*clean_tags));
+    }
+    if (clean_vhosts) {
+      SQLite::Statement clear(*db_, "DELETE FROM user_vhosts WHERE user_id = ?");
+      clear.bind(1, id);
+      clear.exec();
+      for (const std::string& vhost : *clean_vhosts) {
+        SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
+        grant.bind(1, id);
+        grant.bind(2, vhost);
+        grant.exec();
+      }
+      detail += fmt::format("vhosts='{}' ", join(*clean_vhosts));
+    }
+    SQLite::Statement touch(*db_, "UPDATE users SET updated_at = ? WHERE id = ?");
+    touch.bind(1, now());
+    touch.bind(2, id);
+    touch.exec();
+    if (!detail.empty()) detail.pop_back();
+    record_event("user set", name, detail);
+    txn.commit();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot change user '{}': {}", name, e.what()));
+  }
+}
+
+namespace {
+
+constexpr const char* kUserInfoQuery =
+    "SELECT u.name, u.email, u.tags, u.status, u.created_at, u.updated_at, u.token_rotated_at, "
+    "       (SELECT group_concat(vhost, char(10)) FROM "
+    "          (SELECT vhost FROM user_vhosts v WHERE v.user_id = u.id ORDER BY vhost)) "
+    "FROM users u ";
+
+UserInfo user_info_from_row(SQLite::Statement& q) {
+  UserInfo info;
+  info.name = q.getColumn(0).getString();
+  info.email = q.getColumn(1).getString();
+  info.tags = split(q.getColumn(2).getString());
+  info.active = q.getColumn(3).getString() == "active";
+  info.created_at = q.getColumn(4).getString();
+  info.updated_at = q.getColumn(5).getString();
+  info.token_rotated_at = q.getColumn(6).getString();
+  std::string vhosts = q.getColumn(7).getString();
+  std::size_t start = 0;
+  while (start < vhosts.size()) {
+    std::size_t end = vhosts.find('\n', start);
+    if (end == std::string::npos) end = vhosts.size();
+    info.vhosts.push_back(vhosts.substr(start, end - start));
+    start = end + 1;
+  }
+  return info;
+}
+
+}  // namespace
+
+std::optional<UserInfo> Store::find_user(const std::string& name) {
+  SQLite::Statement q(*db_, std::string(kUserInfoQuery) + "WHERE u.name = ?");
+  q.bind(1, name);
+  if (!q.executeStep()) return std::nullopt;
+  return user_info_from_row(q);
+}
+
+std::vector<UserInfo> Store::list_users() {
+  SQLite::Statement q(*db_, std::string(kUserInfoQuery) + "ORDER BY u.name");
+  std::vector<UserInfo> users;
+  while (q.executeStep()) users.push_back(user_info_from_row(q));
+  return users;
+}
+
+std::vector<UserRecord> Store::load_users() {
+  SQLite::Transaction txn(*db_);  // one read transaction: a consistent view
+  SQLite::Statement q(*db_,
+                      "SELECT u.id, u.name, u.token_hash, u.status, u.tags, v.vhost FROM users u "
+                      "LEFT JOIN user_vhosts v ON v.user_id = u.id ORDER BY u.id");
+  std::vector<UserRecord> users;
+  std::int64_t last_id = -1;
+  while (q.executeStep()) {
+    std::int64_t id = q.getColumn(0).getInt64();
+    if (id != last_id) {
+      last_id = id;
+      UserRecord user;
+      user.name = q.getColumn(1).getString();
+      SQLite::Column hash = q.getColumn(2);
+      if (hash.getBytes() != static_cast<int>(user.token_hash.size())) {
+        throw StoreError(fmt::format("user '{}' has a malformed token hash", user.name));
+      }
+      std::memcpy(user.token_hash.data(), hash.getBlob(), user.token_hash.size());
+      user.active = q.getColumn(3).getString() == "active";
+      user.tags = q.getColumn(4).getString();
+      users.push_back(std::move(user));
+    }
+    if (!q.getColumn(5).isNull()) users.back().vhosts.push_back(q.getColumn(5).getString());
+  }
+  txn.commit();
+  return users;
+}
+
+std::int64_t Store::data_version() { return db_->execAndGet("PRAGMA data_version").getInt64(); }
+
+std::vector<AuditEvent> Store::unexported_audit_events() {
+  SQLite::Statement q(*db_,
+                      "SELECT id, ts, actor, operator, action, user, detail FROM audit_events "
+                      "WHERE id > (SELECT last_event_id FROM audit_export WHERE id = 1) "
+                      "ORDER BY id LIMIT 10000");
+  std::vector<AuditEvent> events;
+  while (q.executeStep()) {
+    events.push_back(AuditEvent{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                q.getColumn(2).getString(), q.getColumn(3).getString(),
+                                q.getColumn(4).getString(), q.getColumn(5).getString(),
+                                q.getColumn(6).getString()});
+  }
+  return events;
+}
+
+void Store::mark_audit_events_exported(std::int64_t last_id) {
+  SQLite::Statement q(*db_, "UPDATE audit_export SET last_event_id = ? WHERE id = 1");
+  q.bind(1, last_id);
+  q.exec();
+}
+
+}  // namespace authsvc

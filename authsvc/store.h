@@ -1,0 +1,110 @@
+#pragma once
+// The user store: one SQLite file, shared by `authsvc serve` and the CLI.
+//
+// The schema lives only in schema/*.sql, compiled in and applied in order at
+// open (PRAGMA user_version records how far). WAL mode lets the server read
+// while the CLI writes. Every change also inserts its audit event in the
+// same transaction.
+//
+// Errors are thrown as StoreError with a one-line message fit for an
+// operator ("no such user 'bob'"); they never contain a token.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "authsvc/snapshot.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace authsvc {
+
+class StoreError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A user as the CLI shows it: everything but the token hash.
+struct UserInfo {
+  std::string name;
+  std::string email;
+  std::vector<std::string> tags;
+  std::vector<std::string> vhosts;
+  bool active = true;
+  std::string created_at;
+  std::string updated_at;
+  std::string token_rotated_at;
+};
+
+// A user-management action, as written to audit_events.
+struct AuditEvent {
+  std::int64_t id = 0;
+  std::string ts;
+  std::string actor;
+  std::string operator_name;
+  std::string action;
+  std::string user;
+  std::string detail;
+};
+
+// Who makes the changes through one Store, for the audit trail.
+struct Actor {
+  std::string actor = "cli";
+  std::string operator_name;  // the OS account
+};
+
+class Store {
+ public:
+  // Opens the database at `path`, creating it if missing, and applies any
+  // pending migration. Throws StoreError.
+  Store(const std::string& path, Actor actor);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The schema version the database is at (the last migration applied).
+  int schema_version();
+
+  // Each returns the new token, the only time it exists in clear.
+  std::string add_user(const std::string& name, const std::string& email,
+                       const std::vector<std::string>& tags,
+                       const std::vector<std::string>& vhosts);
+  std::string rotate_token(const std::string& name);
+
+  void set_active(const std::string& name, bool active);
+  void delete_user(const std::string& name);
+  // Replaces whichever of email, tags and vhosts is given.
+  void update_user(const std::string& name, const std::optional<std::string>& email,
+                   const std::optional<std::vector<std::string>>& tags,
+                   const std::optional<std::vector<std::string>>& vhosts);
+
+  std::optional<UserInfo> find_user(const std::string& name);
+  std::vector<UserInfo> list_users();
+
+  // Everything a Snapshot needs, read in one consistent transaction.
+  std::vector<UserRecord> load_users();
+
+  // Changes whenever another connection commits (PRAGMA data_version):
+  // cheap enough to poll several times a second.
+  std::int64_t data_version();
+
+  // Audit events not yet copied to the audit log, oldest first; and marking
+  // them copied.
+  std::vector<AuditEvent> unexported_audit_events();
+  void mark_audit_events_exported(std::int64_t last_id);
+
+ private:
+  void migrate();
+  std::int64_t user_id(const std::string& name);
+  void record_event(const std::string& action, const std::string& user, const std::string& detail);
+
+  std::unique_ptr<SQLite::Database> db_;
+  Actor actor_;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,81 @@
+#include "authsvc/store_watcher.h"
+
+#include <fmt/format.h>
+
+#include "authsvc/audit_line.h"
+
+namespace authsvc {
+
+StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules,
+                           SnapshotSource& source, AuditLog& audit,
+                           std::chrono::milliseconds interval)
+    : store_(store), rules_(std::move(rules)), source_(source), audit_(audit), interval_(interval) {
+  refresh();
+}
+
+StoreWatcher::~StoreWatcher() { stop(); }
+
+std::shared_ptr<const Snapshot> StoreWatcher::load(Store& store,
+                                                   std::shared_ptr<const Rules> rules) {
+  return std::make_shared<const Snapshot>(store.load_users(), std::move(rules));
+}
+
+void StoreWatcher::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void StoreWatcher::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+bool StoreWatcher::refresh() {
+  // Read the version first: a commit that lands during the reload below
+  // changes it again, so the next poll reloads once more.
+  std::int64_t version = store_.data_version();
+  if (version == seen_version_) return false;
+  source_.replace(load(store_, rules_));
+  seen_version_ = version;
+  while (true) {
+    std::vector<AuditEvent> events = store_.unexported_audit_events();
+    if (events.empty()) break;
+    for (const AuditEvent& event : events) audit_.append(to_json_line(event));
+    // Mark them exported only once they are on disk: a crash in between
+    // repeats an event rather than loses it.
+    audit_.flush();
+    store_.mark_audit_events_exported(events.back().id);
+  }
+  return true;
+}
+
+bool StoreWatcher::poll_once() {
+  try {
+    return refresh();
+  } catch (const std::exception& e) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_error_report_ > std::chrono::minutes(1)) {
+      fmt::print(stderr,
+                 "authsvc: cannot reload users ({}); still answering from the last good "
+                 "snapshot\n",
+                 e.what());
+      last_error_report_ = now;
+    }
+    return false;
+  }
+}
+
+void StoreWatcher::run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    poll_once();
+    lock.lock();
+    wake_.wait_for(lock, interval_, [&] { return stopping_; });
+  }
+}
+
+}  // namespace authsvc

@@ -1,0 +1,59 @@
+#pragma once
+// Keeps the served snapshot in step with the database. A thread polls the
+// store's data_version a few times a second; when another process (the CLI)
+// has committed, it reloads the users into a new Snapshot, swaps it in, and
+// copies the new user-management events into the audit log.
+//
+// If the database cannot be read, the server keeps answering from the last
+// good snapshot and says so on stderr at most once a minute.
+
+#include <chrono>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "authsvc/audit_log.h"
+#include "authsvc/snapshot_source.h"
+#include "authsvc/store.h"
+
+namespace authsvc {
+
+class StoreWatcher {
+ public:
+  // Loads the first snapshot into `source` before returning; throws
+  // (StoreError, SQLite errors) if it cannot, so a server never starts
+  // without one.
+  StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, SnapshotSource& source,
+               AuditLog& audit, std::chrono::milliseconds interval);
+  ~StoreWatcher();  // stops the thread
+
+  // A snapshot of the store as it is now, with `rules`.
+  static std::shared_ptr<const Snapshot> load(Store& store, std::shared_ptr<const Rules> rules);
+
+  void start();
+  void stop();
+  // One poll: reloads if the database changed. Returns whether it did;
+  // errors are reported (rate-limited), never thrown.
+  bool poll_once();
+
+ private:
+  bool refresh();
+  void run();
+
+  Store& store_;
+  std::shared_ptr<const Rules> rules_;
+  SnapshotSource& source_;
+  AuditLog& audit_;
+  std::chrono::milliseconds interval_;
+  std::int64_t seen_version_ = -1;
+  std::chrono::steady_clock::time_point last_error_report_ =
+      std::chrono::steady_clock::time_point::min();
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace authsvc
