@@ -494,18 +494,21 @@ class Broker:
             raise BrokerError("management port %d not accepting connections" % self.mgmt_port)
 
     def _check_alive(self):
+        # The start script exits 0 even when boot fails (e.g. on an unknown
+        # config key), so any exit during startup is a failure.
         if self._server.poll() is not None:
-            raise BrokerError("%s exited during startup with status %d"
+            raise BrokerError("%s exited during startup (status %d); see its log"
                               % (self.node, self._server.returncode))
 
     def diagnostics(self):
-        """End of the server's output and log, for failure reports."""
+        """End of the node's log (and of the start script's own output, which
+        is where errors before logging starts end up), for failure reports."""
         if not self.dir or not os.path.isdir(self.dir):
             return ""
-        return ("---- %s: %s (server stdout/stderr, tail) ----\n%s"
-                "---- %s (tail) ----\n%s----\n" % (
-                    self.node, self._p("server.out"), _tail(self._p("server.out")),
-                    self.log_file, _tail(self.log_file)))
+        out = "---- %s: end of %s ----\n%s" % (self.node, self.log_file, _tail(self.log_file, 40))
+        out += "---- end of %s ----\n%s----\n" % (self._p("server.out"),
+                                                   _tail(self._p("server.out"), 15))
+        return out
 
     def rabbitmqctl(self, *args, check=True, timeout=60):
         """Run rabbitmqctl against this node; returns CompletedProcess

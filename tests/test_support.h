@@ -1,0 +1,39 @@
+#pragma once
+// Shared by the tests: temporary folders and running the authsvc binary.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace authsvc::testing {
+
+// A fresh folder under the system temp dir, removed with its content.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::string file(const std::string& name) const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+};
+
+// Runs the built authsvc binary with `args` and `env` (NAME=VALUE added to
+// a minimal environment), waits, and captures its output.
+CommandResult run_authsvc(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env = {});
+
+// The lines of a text, without their newlines.
+std::vector<std::string> lines_of(const std::string& text);
+std::string read_file(const std::string& path);
+
+}  // namespace authsvc::testing
