@@ -46,14 +46,16 @@ std::optional<Form> Form::decode(std::string_view text, std::string* error) {
     if (end == std::string_view::npos) end = text.size();
     std::string_view field = text.substr(start, end - start);
     std::size_t eq = field.find('=');
+    std::string field_number = std::to_string(form.fields_.size() + 1);
     if (field.empty() || eq == std::string_view::npos || eq == 0) {
-      *error = field.empty() ? "empty form field" : "form field without a name or '='";
+      *error = (field.empty() ? "empty form field" : "form field without a name or '='") +
+               std::string(" in field ") + field_number;
       return std::nullopt;
     }
     FormField decoded;
     if (!decode_component(field.substr(0, eq), &decoded.key, error) ||
         !decode_component(field.substr(eq + 1), &decoded.value, error)) {
-      *error += " in field " + std::to_string(form.fields_.size() + 1);
+      *error += " in field " + field_number;
       return std::nullopt;
     }
     form.fields_.push_back(std::move(decoded));

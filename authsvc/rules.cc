@@ -80,6 +80,63 @@ std::unique_ptr<re2::RE2> compile_piece(std::string_view text, std::string* erro
   return re;
 }
 
+// Why a piece of a pattern with placeholders cannot be matched on its own
+// with the same meaning it has in the substituted whole; empty if it can.
+// Matching the pieces separately is only equivalent to matching the
+// substituted pattern when nothing in a piece depends on the text around
+// it: no top-level '|' (it would span the placeholder), no anchors or word
+// boundaries away from the pattern's ends, no flags that leak past the
+// piece, and no quantifier applied to a placeholder.
+std::string placeholder_piece_problem(std::string_view piece, bool first, bool last) {
+  if (!first && !piece.empty() && (piece[0] == '*' || piece[0] == '+' || piece[0] == '?' ||
+                                   piece[0] == '{')) {
+    return "a placeholder cannot be repeated by a quantifier";
+  }
+  int depth = 0;
+  for (std::size_t i = 0; i < piece.size(); ++i) {
+    char c = piece[i];
+    if (c == '\\') {
+      char next = i + 1 < piece.size() ? piece[i + 1] : '\0';
+      if (next == 'b' || next == 'B' || next == 'A' || next == 'z') {
+        return std::string("'\\") + next + "' cannot be used in a pattern with placeholders";
+      }
+      if (next == 'Q') {  // \Q...\E is literal text
+        std::size_t end = piece.find("\\E", i + 2);
+        i = end == std::string_view::npos ? piece.size() : end + 1;
+        continue;
+      }
+      ++i;
+    } else if (c == '[') {
+      // Skip the class; a ']' first (after an optional '^') is literal.
+      std::size_t j = i + 1;
+      if (j < piece.size() && piece[j] == '^') ++j;
+      if (j < piece.size() && piece[j] == ']') ++j;
+      while (j < piece.size() && piece[j] != ']') j += piece[j] == '\\' ? 2 : 1;
+      i = j;
+    } else if (c == '(') {
+      if (i + 2 < piece.size() && piece[i + 1] == '?' && piece[i + 2] != ':' &&
+          piece[i + 2] != 'P' && piece[i + 2] != '<') {
+        std::size_t close = piece.find_first_of(":)", i + 2);
+        if (close != std::string_view::npos && piece[close] == ')') {
+          return "flags like (?i) cannot be used in a pattern with placeholders; "
+                 "scope them as (?i:...)";
+        }
+      }
+      ++depth;
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '|' && depth == 0) {
+      return "a top-level '|' cannot be used in a pattern with placeholders; "
+             "write one rule for each alternative";
+    } else if (c == '^' && !(first && i == 0)) {
+      return "'^' can only start a pattern with placeholders";
+    } else if (c == '$' && !(last && i + 1 == piece.size())) {
+      return "'$' can only end a pattern with placeholders";
+    }
+  }
+  return {};
+}
+
 bool piece_matches(const std::unique_ptr<re2::RE2>& piece, std::string_view text) {
   if (!piece) return text.empty();
   return RE2::FullMatch(re2::StringPiece(text.data(), text.size()), *piece);
@@ -109,8 +166,17 @@ std::optional<Pattern> Pattern::compile(std::string_view text, std::string* erro
                     : " (placeholders must stand outside groups and quantifiers)");
       return std::nullopt;
     }
+    bool first = pattern.pieces_.empty();
+    bool last = at == std::string_view::npos;
+    if (!(first && last)) {
+      std::string problem = placeholder_piece_problem(piece, first, last);
+      if (!problem.empty()) {
+        *error = "invalid pattern '" + std::string(text) + "': " + problem;
+        return std::nullopt;
+      }
+    }
     pattern.pieces_.push_back(std::move(compiled));
-    if (at == std::string_view::npos) break;
+    if (last) break;
     bool is_user = at == user_at;
     pattern.placeholders_.push_back(is_user ? Placeholder::user : Placeholder::vhost);
     rest.remove_prefix(at + (is_user ? kUserPlaceholder : kVhostPlaceholder).size());

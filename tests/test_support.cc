@@ -1,6 +1,7 @@
 #include "tests/test_support.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -42,16 +43,15 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
-CommandResult run_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env) {
-  TempDir capture;
-  std::string out_path = capture.file("out");
-  std::string err_path = capture.file("err");
+namespace {
+
+pid_t spawn_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    const std::string& out_path, const std::string& err_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT, 0600);
-
   std::vector<std::string> argv_strings{AUTHSVC_BINARY};
   argv_strings.insert(argv_strings.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -62,17 +62,66 @@ CommandResult run_authsvc(const std::vector<std::string>& args, const std::vecto
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
-
   pid_t pid = 0;
   int rc = posix_spawn(&pid, AUTHSVC_BINARY, &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) throw std::runtime_error("cannot run " AUTHSVC_BINARY);
+  return pid;
+}
+
+int wait_exit_code(pid_t pid) {
   int status = 0;
   waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+}  // namespace
+
+ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& dir)
+    : err_path_(dir.file("serve.err")) {
+  std::vector<std::string> full{"serve", "--listen", "127.0.0.1:0"};
+  full.insert(full.end(), args.begin(), args.end());
+  pid_ = spawn_authsvc(full, {}, dir.file("serve.out"), err_path_);
+  const std::string marker = "listening on 127.0.0.1:";
+  for (int i = 0; i < 500 && port_ < 0; ++i) {
+    std::string err = read_file(err_path_);
+    std::size_t at = err.find(marker);
+    if (at != std::string::npos) {
+      port_ = std::stoi(err.substr(at + marker.size()));
+      break;
+    }
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("serve exited at start: " + err);
+    }
+    usleep(10'000);
+  }
+  if (port_ < 0) {
+    stop();
+    throw std::runtime_error("serve did not start listening within 5 s");
+  }
+}
+
+ServeProcess::~ServeProcess() { stop(); }
+
+int ServeProcess::stop() {
+  if (pid_ < 0) return -1;
+  kill(pid_, SIGTERM);
+  int code = wait_exit_code(pid_);
+  pid_ = -1;
+  return code;
+}
+
+std::string ServeProcess::stderr_text() const { return read_file(err_path_); }
+
+CommandResult run_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+  TempDir capture;
+  pid_t pid = spawn_authsvc(args, env, capture.file("out"), capture.file("err"));
   CommandResult result;
-  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  result.out = read_file(out_path);
-  result.err = read_file(err_path);
+  result.exit_code = wait_exit_code(pid);
+  result.out = read_file(capture.file("out"));
+  result.err = read_file(capture.file("err"));
   return result;
 }
 

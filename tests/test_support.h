@@ -32,6 +32,26 @@ struct CommandResult {
 CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
 
+// `authsvc serve` started in the background on an ephemeral port; stopped
+// with SIGTERM (and waited for) when it goes out of scope.
+class ServeProcess {
+ public:
+  // Starts serve with these extra arguments and waits until it listens.
+  ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
+  ~ServeProcess();
+  ServeProcess(const ServeProcess&) = delete;
+  ServeProcess& operator=(const ServeProcess&) = delete;
+  int port() const { return port_; }
+  // Sends SIGTERM and returns the exit code.
+  int stop();
+  std::string stderr_text() const;
+
+ private:
+  int pid_ = -1;
+  int port_ = -1;
+  std::string err_path_;
+};
+
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
 std::string read_file(const std::string& path);

@@ -1,0 +1,174 @@
+#include "authsvc/store.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <doctest/doctest.h>
+#include <sys/stat.h>
+
+#include <functional>
+
+#include "authsvc/embedded_file.h"
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+using testing::TempDir;
+
+Actor test_actor() { return Actor{"cli", "tester"}; }
+
+}  // namespace
+
+TEST_CASE("opening a new database applies every migration, and reopening applies none") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  {
+    Store store(path, test_actor());
+    CHECK(store.schema_version() == static_cast<int>(embedded_migrations_count));
+    store.add_user("alice", "", {}, {"/"});
+  }
+  Store again(path, test_actor());
+  CHECK(again.schema_version() == static_cast<int>(embedded_migrations_count));
+  CHECK(again.find_user("alice").has_value());
+  SQLite::Database raw(path);
+  CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+}
+
+TEST_CASE("a database from a newer authsvc is refused, not used") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  { Store store(path, test_actor()); }
+  {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = 999");
+  }
+  CHECK_THROWS_WITH_AS(Store(path, test_actor()),
+                       doctest::Contains("newer than this authsvc"), StoreError);
+}
+
+TEST_CASE("a database that is not SQLite is refused with the path in the message") {
+  TempDir dir;
+  std::string path = dir.file("junk.db");
+  {
+    std::FILE* f = std::fopen(path.c_str(), "w");
+    std::fputs("this is not a database, just text long enough to fill a header.....\n", f);
+    std::fclose(f);
+  }
+  CHECK_THROWS_WITH_AS(Store(path, test_actor()), doctest::Contains("junk.db"), StoreError);
+}
+
+TEST_CASE("users are added once, with a token stored only as its hash") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  Store store(path, test_actor());
+  std::string token = store.add_user("alice", "alice@example.org", {"monitoring", "management"},
+                                     {"/", "staging"});
+  CHECK(token.size() == 43);
+  CHECK_THROWS_WITH_AS(store.add_user("alice", "", {}, {"/"}),
+                       "user 'alice' already exists", StoreError);
+  CHECK_THROWS_WITH_AS(store.add_user("9lives", "", {}, {"/"}),
+                       doctest::Contains("invalid user name '9lives'"), StoreError);
+  CHECK_THROWS_WITH_AS(store.add_user("bob", "", {"bad tag"}, {"/"}),
+                       doctest::Contains("invalid tag"), StoreError);
+  CHECK_THROWS_WITH_AS(store.add_user("bob", "", {}, {}), doctest::Contains("at least one vhost"),
+                       StoreError);
+
+  std::optional<UserInfo> alice = store.find_user("alice");
+  REQUIRE(alice);
+  CHECK(alice->email == "alice@example.org");
+  CHECK(alice->tags == std::vector<std::string>{"management", "monitoring"});
+  CHECK(alice->vhosts == std::vector<std::string>{"/", "staging"});
+  CHECK(alice->active);
+  CHECK(alice->created_at.size() == 27);  // 2026-11-27T23:18:49.123456Z
+
+  std::vector<UserRecord> records = store.load_users();
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].token_hash == hash_token(token));
+  CHECK(records[0].tags == "management monitoring");
+
+  // The clear token is nowhere in the file.
+  std::string bytes = testing::read_file(path) + testing::read_file(path + "-wal");
+  CHECK(bytes.find(token) == std::string::npos);
+}
+
+TEST_CASE("the database and its WAL are private to the service account") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  mode_t old = umask(077);
+  {
+    Store store(path, test_actor());
+    store.add_user("alice", "", {}, {"/"});
+    struct stat st {};
+    REQUIRE(stat(path.c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+    REQUIRE(stat((path + "-wal").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+  umask(old);
+}
+
+TEST_CASE("rotate, disable, enable, set and delete change what a snapshot sees") {
+  TempDir dir;
+  Store store(dir.file("a.db"), test_actor());
+  std::string first = store.add_user("alice", "", {}, {"/"});
+  std::string second = store.rotate_token("alice");
+  CHECK(first != second);
+  CHECK(store.load_users()[0].token_hash == hash_token(second));
+
+  store.set_active("alice", false);
+  CHECK_FALSE(store.load_users()[0].active);
+  store.set_active("alice", true);
+  CHECK(store.load_users()[0].active);
+
+  store.update_user("alice", std::string("new@example.org"), std::vector<std::string>{},
+                    std::vector<std::string>{"v2"});
+  UserInfo info = *store.find_user("alice");
+  CHECK(info.email == "new@example.org");
+  CHECK(info.tags.empty());
+  CHECK(info.vhosts == std::vector<std::string>{"v2"});
+
+  store.delete_user("alice");
+  CHECK(store.load_users().empty());
+  for (auto change : std::vector<std::function<void()>>{
+           [&] { store.rotate_token("alice"); }, [&] { store.set_active("alice", false); },
+           [&] { store.delete_user("alice"); },
+           [&] { store.update_user("alice", std::nullopt, std::nullopt, std::nullopt); }}) {
+    CHECK_THROWS_WITH_AS(change(), "no such user 'alice'", StoreError);
+  }
+}
+
+TEST_CASE("every change records an audit event in its own transaction, without the token") {
+  TempDir dir;
+  Store store(dir.file("a.db"), test_actor());
+  std::string token = store.add_user("alice", "a@example.org", {}, {"/"});
+  std::string rotated = store.rotate_token("alice");
+  store.set_active("alice", false);
+  store.delete_user("alice");
+  CHECK_THROWS(store.delete_user("alice"));  // a failed change records nothing
+
+  std::vector<AuditEvent> events = store.unexported_audit_events();
+  REQUIRE(events.size() == 4);
+  CHECK(events[0].action == "user add");
+  CHECK(events[1].action == "user rotate");
+  CHECK(events[2].action == "user disable");
+  CHECK(events[3].action == "user delete");
+  for (const AuditEvent& e : events) {
+    CHECK(e.user == "alice");
+    CHECK(e.operator_name == "tester");
+    CHECK(e.detail.find(token) == std::string::npos);
+    CHECK(e.detail.find(rotated) == std::string::npos);
+  }
+  store.mark_audit_events_exported(events[1].id);
+  CHECK(store.unexported_audit_events().size() == 2);
+}
+
+TEST_CASE("data_version moves when another connection commits") {
+  TempDir dir;
+  Store server(dir.file("a.db"), Actor{"serve", ""});
+  Store cli(dir.file("a.db"), test_actor());
+  std::int64_t before = server.data_version();
+  CHECK(server.data_version() == before);
+  cli.add_user("alice", "", {}, {"/"});
+  CHECK(server.data_version() != before);
+}
+
+}  // namespace authsvc

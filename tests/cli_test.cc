@@ -1,0 +1,224 @@
+// The authsvc command line as an operator uses it: the real binary, its
+// exit codes, stdout and stderr.
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <thread>
+
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+using testing::CommandResult;
+using testing::run_authsvc;
+using testing::TempDir;
+
+struct Cli {
+  TempDir dir;
+  std::string db = dir.file("users.db");
+  CommandResult operator()(std::vector<std::string> args) {
+    args.push_back("--db");
+    args.push_back(db);
+    return run_authsvc(args);
+  }
+  // Adds a user and returns its token: the last line of stdout.
+  std::string add(const std::string& name, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"user", "add", name};
+    args.insert(args.end(), extra.begin(), extra.end());
+    CommandResult r = (*this)(args);
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return testing::lines_of(r.out).back();
+  }
+};
+
+bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
+
+}  // namespace
+
+TEST_CASE("user add prints the token alone as the last line, and only then") {
+  Cli cli;
+  CommandResult r = cli({"user", "add", "alice", "--email", "alice@example.org", "--tags",
+                         "monitoring management"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  std::string token = testing::lines_of(r.out).back();
+  CHECK(token.size() == 43);
+
+  CommandResult show = cli({"user", "show", "alice"});
+  CHECK(show.exit_code == 0);
+  CHECK(show.out.find("alice@example.org") != std::string::npos);
+  CHECK(show.out.find("management monitoring") != std::string::npos);
+  CommandResult list = cli({"user", "list"});
+  CHECK(list.exit_code == 0);
+  CHECK(list.out.find("alice") != std::string::npos);
+  for (const CommandResult& out : {show, list}) {
+    CHECK(out.out.find(token) == std::string::npos);
+    CHECK(out.err.find(token) == std::string::npos);
+  }
+}
+
+TEST_CASE("the CLI refuses bad names, duplicates and unknown users with one line and exit 1") {
+  Cli cli;
+  cli.add("alice");
+  struct Case {
+    std::vector<std::string> args;
+    const char* message;
+  };
+  const Case cases[] = {
+      {{"user", "add", "alice"}, "authsvc: user 'alice' already exists\n"},
+      {{"user", "add", "a/b"}, "invalid user name 'a/b'"},
+      {{"user", "add", "-x"}, nullptr},  // looks like an option: usage error, below
+      {{"user", "add", "9z"}, "invalid user name '9z'"},
+      {{"user", "add", std::string(65, 'a')}, "at most 64 characters"},
+      {{"user", "add", "bob", "--tags", "bad!tag"}, "invalid tag 'bad!tag'"},
+      {{"user", "show", "nobody"}, "authsvc: no such user 'nobody'\n"},
+      {{"user", "rotate", "nobody"}, "no such user 'nobody'"},
+      {{"user", "disable", "nobody"}, "no such user 'nobody'"},
+      {{"user", "enable", "nobody"}, "no such user 'nobody'"},
+      {{"user", "delete", "nobody"}, "no such user 'nobody'"},
+  };
+  for (const Case& c : cases) {
+    if (!c.message) continue;
+    CAPTURE(c.args[2]);
+    CommandResult r = cli(c.args);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(is_one_line(r.err));
+    CHECK(r.err.find(c.message) != std::string::npos);
+  }
+}
+
+TEST_CASE("usage errors exit 2") {
+  Cli cli;
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"user"}, {"user", "add"}, {"user", "frobnicate", "x"}, {"user", "add", "-x"},
+           {"check", "--user", "alice"},
+           {"check", "--user", "a", "--resource", "stream", "--name", "n", "--permission", "read"},
+           {"user", "set", "alice"}, {"serve", "--threads", "0"}}) {
+    CAPTURE(args.size());
+    CommandResult r = cli(args);
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(r.err.empty());
+  }
+  CHECK(run_authsvc({}).exit_code == 2);
+  CHECK(run_authsvc({"--help"}).exit_code == 0);
+}
+
+TEST_CASE("rotate, disable, enable and delete; check prints the decision and its rule") {
+  Cli cli;
+  std::string first = cli.add("alice");
+  CommandResult rotate = cli({"user", "rotate", "alice"});
+  CHECK(rotate.exit_code == 0);
+  std::string second = testing::lines_of(rotate.out).back();
+  CHECK(second.size() == 43);
+  CHECK(second != first);
+
+  CommandResult check = cli({"check", "--user", "alice", "--resource", "exchange", "--name",
+                             "exchange/alice/builds", "--permission", "write"});
+  CHECK(check.exit_code == 0);
+  CHECK(testing::lines_of(check.out)[0] == "allow");
+  CHECK(check.out.find("rule: own-exchange") != std::string::npos);
+  check = cli({"check", "--user", "alice", "--resource", "queue", "--name", "exchange/alice/x",
+               "--permission", "configure"});
+  CHECK(testing::lines_of(check.out)[0] == "deny");
+  CHECK(check.out.find("rule: queue-named-exchange") != std::string::npos);
+  check = cli({"check", "--user", "alice", "--resource", "topic", "--name", "exchange/bob/x",
+               "--permission", "write", "--routing-key", "a.b"});
+  CHECK(testing::lines_of(check.out)[0] == "deny");
+
+  CHECK(cli({"user", "disable", "alice"}).exit_code == 0);
+  CHECK(cli({"user", "show", "alice"}).out.find("disabled") != std::string::npos);
+  check = cli({"check", "--user", "alice", "--resource", "exchange", "--name",
+               "exchange/alice/builds", "--permission", "write"});
+  CHECK(check.out.find("rule: disabled-user") != std::string::npos);
+  CHECK(cli({"user", "enable", "alice"}).exit_code == 0);
+  CHECK(cli({"user", "set", "alice", "--vhosts", "/ staging", "--email", "a@example.org"})
+            .exit_code == 0);
+  CHECK(cli({"user", "show", "alice"}).out.find("/ staging") != std::string::npos);
+  CHECK(cli({"user", "delete", "alice"}).exit_code == 0);
+  CHECK(cli({"user", "show", "alice"}).exit_code == 1);
+}
+
+TEST_CASE("--db defaults to $AUTHSVC_DB") {
+  TempDir dir;
+  std::string db = dir.file("env.db");
+  CommandResult r = run_authsvc({"user", "add", "alice"}, {"AUTHSVC_DB=" + db});
+  CHECK(r.exit_code == 0);
+  CHECK(run_authsvc({"user", "show", "alice", "--db", db}).exit_code == 0);
+}
+
+TEST_CASE("a rules file with an error stops serve at start with file, line and reason") {
+  TempDir dir;
+  std::string rules = dir.file("bad.rules");
+  {
+    std::FILE* f = std::fopen(rules.c_str(), "w");
+    std::fputs("# comment\nok allow queue read queue/{user}/.+\nbroken allow queue read (\n", f);
+    std::fclose(f);
+  }
+  CommandResult r = run_authsvc(
+      {"serve", "--db", dir.file("a.db"), "--listen", "127.0.0.1:0", "--rules", rules});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find(rules + ":3: invalid pattern") != std::string::npos);
+  CHECK(is_one_line(r.err));
+  r = run_authsvc({"serve", "--db", dir.file("a.db"), "--rules", dir.file("missing.rules")});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("cannot read rules file") != std::string::npos);
+}
+
+TEST_CASE("a CLI change reaches the running server within a second, and is audited there") {
+  Cli cli;
+  std::string token = cli.add("alice");
+  std::string audit_path = cli.dir.file("audit.log");
+  testing::ServeProcess serve({"--db", cli.db, "--audit-log", audit_path}, cli.dir);
+  httplib::Client http("127.0.0.1", serve.port());
+  auto login_as = [&](const std::string& user, const std::string& t) {
+    auto r = http.Post("/auth/user", "username=" + user + "&password=" + t,
+                       "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    return r->body;
+  };
+  auto login = [&](const std::string& t) { return login_as("alice", t); };
+  // The answer once it is `expected`, or the last one after a second.
+  auto eventually_as = [&](const std::string& user, const std::string& t,
+                           const std::string& expected) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    std::string body = login_as(user, t);
+    while (body != expected && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      body = login_as(user, t);
+    }
+    return body;
+  };
+  auto eventually = [&](const std::string& t, const std::string& expected) {
+    return eventually_as("alice", t, expected);
+  };
+  CHECK(login(token) == "allow");
+  REQUIRE(cli({"user", "disable", "alice"}).exit_code == 0);
+  CHECK(eventually(token, "deny") == "deny");
+  REQUIRE(cli({"user", "enable", "alice"}).exit_code == 0);
+  CHECK(eventually(token, "allow") == "allow");
+  CommandResult rotate = cli({"user", "rotate", "alice"});
+  std::string rotated = testing::lines_of(rotate.out).back();
+  CHECK(eventually(token, "deny") == "deny");
+  CHECK(login(rotated) == "allow");
+  std::string bob = cli.add("bob");
+  CHECK(eventually_as("bob", bob, "allow") == "allow");
+  REQUIRE(cli({"user", "delete", "bob"}).exit_code == 0);
+  CHECK(eventually_as("bob", bob, "deny") == "deny");
+
+  CHECK(serve.stop() == 0);
+  std::string audit = testing::read_file(audit_path);
+  for (const char* action : {"user add", "user disable", "user enable", "user rotate",
+                             "user delete"}) {
+    std::string field = std::string("\"action\":\"") + action + "\"";
+    CAPTURE(field);
+    CHECK(audit.find(field) != std::string::npos);
+  }
+  for (const std::string& secret : {token, rotated, bob}) {
+    CHECK(audit.find(secret) == std::string::npos);
+    CHECK(serve.stderr_text().find(secret) == std::string::npos);
+  }
+}
+
+}  // namespace authsvc

@@ -1,0 +1,176 @@
+// Round trips through the real listener on an ephemeral port: what the
+// broker's HTTP client sees, byte for byte.
+#include "authsvc/http_server.h"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+struct RunningServer {
+  testing::TempDir dir;
+  std::unique_ptr<AuditLog> audit = std::make_unique<AuditLog>(dir.file("audit.log"));
+  SnapshotSource snapshots;
+  AuthService service{snapshots, *audit};
+  HttpServer server{service, HttpServerOptions{}};
+  std::thread thread;
+
+  RunningServer() {
+    std::vector<UserRecord> users(2);
+    users[0].name = "alice";
+    users[0].token_hash = hash_token("alice-token");
+    users[0].active = true;
+    users[0].vhosts = {"/"};
+    users[1].name = "ops";
+    users[1].token_hash = hash_token("ops-token");
+    users[1].active = true;
+    users[1].vhosts = {"/"};
+    users[1].tags = "administrator management";
+    snapshots.replace(std::make_shared<const Snapshot>(
+        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+    std::string error;
+    REQUIRE_MESSAGE(server.bind("127.0.0.1", 0, &error), error);
+    thread = std::thread([this] { server.run(); });
+  }
+  ~RunningServer() {
+    server.stop();
+    thread.join();
+  }
+  httplib::Client client() {
+    httplib::Client c("127.0.0.1", server.port());
+    c.set_keep_alive(true);
+    return c;
+  }
+  std::vector<nlohmann::json> audit_lines() {
+    audit->flush();
+    std::vector<nlohmann::json> out;
+    for (const std::string& l : testing::lines_of(testing::read_file(dir.file("audit.log")))) {
+      out.push_back(nlohmann::json::parse(l));
+    }
+    return out;
+  }
+};
+
+struct Exchange {
+  const char* path;
+  const char* params;
+  const char* expected;
+};
+
+// One request per endpoint, allowed and denied, as RabbitMQ 3.10 encodes them.
+const Exchange kExchanges[] = {
+    {"/auth/user", "username=alice&password=alice-token", "allow"},
+    {"/auth/user", "username=ops&password=ops-token", "allow administrator management"},
+    {"/auth/user", "username=alice&password=wrong", "deny"},
+    {"/auth/vhost", "username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=", "allow"},
+    {"/auth/vhost", "username=alice&vhost=secret&ip=%3A%3Affff%3A127.0.0.1&tags=", "deny"},
+    {"/auth/resource",
+     "username=alice&vhost=%2F&resource=exchange&name=exchange%2Falice%2Ftest&permission=configure&"
+     "tags=",
+     "allow"},
+    {"/auth/resource",
+     "username=alice&vhost=%2F&resource=exchange&name=amq.topic&permission=write&tags=", "deny"},
+    {"/auth/topic",
+     "username=alice&vhost=%2F&resource=topic&name=exchange%2Falice%2Ftest&permission=write&tags=&"
+     "routing_key=a.b.c&variable_map.username=alice&variable_map.vhost=%2F",
+     "allow"},
+    {"/auth/topic",
+     "username=alice&vhost=%2F&resource=topic&name=amq.topic&permission=write&tags=&"
+     "routing_key=a.b.c&variable_map.username=alice&variable_map.vhost=%2F",
+     "deny"},
+};
+
+}  // namespace
+
+TEST_CASE("POST and GET on all four endpoints answer the exact bodies, status 200") {
+  RunningServer s;
+  httplib::Client c = s.client();
+  for (const Exchange& e : kExchanges) {
+    CAPTURE(e.path);
+    CAPTURE(e.params);
+    auto post = c.Post(e.path, e.params, "application/x-www-form-urlencoded");
+    REQUIRE(post);
+    CHECK(post->status == 200);
+    CHECK(post->body == e.expected);
+    CHECK(post->get_header_value("Content-Length") == std::to_string(std::strlen(e.expected)));
+    auto get = c.Get((std::string(e.path) + "?" + e.params).c_str());
+    REQUIRE(get);
+    CHECK(get->status == 200);
+    CHECK(get->body == e.expected);
+  }
+  CHECK(s.audit_lines().size() == 2 * std::size(kExchanges));
+}
+
+TEST_CASE("one keep-alive connection serves many requests") {
+  RunningServer s;
+  httplib::Client c = s.client();
+  for (int i = 0; i < 200; ++i) {
+    auto r = c.Post("/auth/user", "username=alice&password=alice-token",
+                    "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    CHECK(r->body == "allow");
+  }
+  std::set<std::string> peers;
+  for (const nlohmann::json& line : s.audit_lines()) peers.insert(line["peer"].get<std::string>());
+  CHECK(peers.size() == 1);
+}
+
+TEST_CASE("the listener refuses oversized, unknown and malformed requests with deny") {
+  RunningServer s;
+  httplib::Client c = s.client();
+  std::string huge = "username=alice&password=" + std::string(1 << 20, 'x');
+  auto big = c.Post("/auth/user", huge, "application/x-www-form-urlencoded");
+  REQUIRE(big);
+  CHECK(big->status == 413);
+  CHECK(big->body == "deny");
+
+  httplib::Client c2 = s.client();
+  auto unknown = c2.Get("/metrics");
+  REQUIRE(unknown);
+  CHECK(unknown->status == 404);
+  CHECK(unknown->body == "deny");
+  auto bad = c2.Post("/auth/resource", "username=alice&vhost=%2", "application/x-www-form-urlencoded");
+  REQUIRE(bad);
+  CHECK(bad->status == 400);
+  CHECK(bad->body == "deny");
+  auto put = c2.Put("/auth/user", "username=alice&password=alice-token",
+                    "application/x-www-form-urlencoded");
+  REQUIRE(put);
+  CHECK(put->status == 405);
+  CHECK(put->body == "deny");
+  // Still serving after all of that.
+  auto ok = c2.Post("/auth/user", "username=alice&password=alice-token",
+                    "application/x-www-form-urlencoded");
+  REQUIRE(ok);
+  CHECK(ok->body == "allow");
+
+  std::vector<nlohmann::json> lines = s.audit_lines();
+  REQUIRE(lines.size() == 5);
+  CHECK(lines[0]["status"] == 413);
+  CHECK(lines[0]["rule"] == "bad-request");
+  CHECK(testing::read_file(s.dir.file("audit.log")).find("alice-token") == std::string::npos);
+}
+
+TEST_CASE("listen addresses parse as HOST:PORT") {
+  std::string host;
+  int port = 0;
+  CHECK(parse_listen_address("127.0.0.1:8000", &host, &port));
+  CHECK(host == "127.0.0.1");
+  CHECK(port == 8000);
+  CHECK(parse_listen_address("[::1]:0", &host, &port));
+  CHECK(host == "::1");
+  CHECK(port == 0);
+  for (const char* bad : {"", "8000", ":8000", "host:", "host:x", "host:65536", "host:-1", "[::1:80"}) {
+    CAPTURE(bad);
+    CHECK_FALSE(parse_listen_address(bad, &host, &port));
+  }
+}
+
+}  // namespace authsvc
