@@ -1,14 +1,13 @@
 #include "authsvc/audit_log.h"
 
 #include <fcntl.h>
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <stdexcept>
-
-#include <fmt/format.h>
 
 namespace authsvc {
 

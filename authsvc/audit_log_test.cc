@@ -1,11 +1,10 @@
 #include "authsvc/audit_log.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
-#include <fmt/format.h>
-
 #include <thread>
 
 #include "authsvc/audit_line.h"

@@ -23,28 +23,38 @@ bool at_most_once(const Form& form, std::string_view key, std::string* error) {
 
 std::string_view to_string(Endpoint e) {
   switch (e) {
-    case Endpoint::user: return "user";
-    case Endpoint::vhost: return "vhost";
-    case Endpoint::resource: return "resource";
-    case Endpoint::topic: return "topic";
+    case Endpoint::user:
+      return "user";
+    case Endpoint::vhost:
+      return "vhost";
+    case Endpoint::resource:
+      return "resource";
+    case Endpoint::topic:
+      return "topic";
   }
   return "?";
 }
 
 std::string_view to_string(ResourceKind r) {
   switch (r) {
-    case ResourceKind::exchange: return "exchange";
-    case ResourceKind::queue: return "queue";
-    case ResourceKind::topic: return "topic";
+    case ResourceKind::exchange:
+      return "exchange";
+    case ResourceKind::queue:
+      return "queue";
+    case ResourceKind::topic:
+      return "topic";
   }
   return "?";
 }
 
 std::string_view to_string(Permission p) {
   switch (p) {
-    case Permission::configure: return "configure";
-    case Permission::write: return "write";
-    case Permission::read: return "read";
+    case Permission::configure:
+      return "configure";
+    case Permission::write:
+      return "write";
+    case Permission::read:
+      return "read";
   }
   return "?";
 }
@@ -103,7 +113,8 @@ std::optional<AuthRequest> parse_auth_request(Endpoint endpoint, const Form& for
   std::optional<ResourceKind> kind = resource_kind_from_string(*resource);
   bool kind_fits = kind && ((endpoint == Endpoint::topic) == (*kind == ResourceKind::topic));
   if (!kind_fits) {
-    *error = "resource '" + *resource + "' is not valid on /auth/" + std::string(to_string(endpoint));
+    *error =
+        "resource '" + *resource + "' is not valid on /auth/" + std::string(to_string(endpoint));
     return std::nullopt;
   }
   std::optional<Permission> perm = permission_from_string(*permission);

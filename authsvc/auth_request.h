@@ -33,8 +33,8 @@ struct AuthRequest {
   std::string username;
   // Only for Endpoint::user. Absent (nullopt) with x509/EXTERNAL logins.
   std::optional<std::string> password;
-  std::string vhost;        // all but Endpoint::user
-  std::string client_ip;    // Endpoint::vhost: the AMQP client's address
+  std::string vhost;                               // all but Endpoint::user
+  std::string client_ip;                           // Endpoint::vhost: the AMQP client's address
   ResourceKind resource = ResourceKind::exchange;  // resource and topic
   std::string name;                                // resource and topic
   Permission permission = Permission::read;        // resource and topic

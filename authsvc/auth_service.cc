@@ -68,8 +68,8 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     record.allow = allow;
     record.rule = std::move(rule);
     record.reason = std::move(reason);
-    record.us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)
-                    .count();
+    record.us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
     audit_.append(to_json_line(record));
     return HttpAnswer{status, std::move(body)};
   };

@@ -2,9 +2,8 @@
 
 #include <doctest/doctest.h>
 
-#include <nlohmann/json.hpp>
-
 #include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "tests/test_support.h"
 
@@ -46,8 +45,8 @@ struct Fixture {
   }
 
   HttpAnswer post(std::string_view path, std::string_view body) {
-    return service.handle(HttpCall{"POST", path, "", "application/x-www-form-urlencoded", body,
-                                   "127.0.0.1:5000"});
+    return service.handle(
+        HttpCall{"POST", path, "", "application/x-www-form-urlencoded", body, "127.0.0.1:5000"});
   }
   HttpAnswer get(std::string_view path, std::string_view query) {
     return service.handle(HttpCall{"GET", path, query, "", "", "127.0.0.1:5000"});
@@ -86,8 +85,10 @@ TEST_CASE("every request RabbitMQ 3.10 sent in the Pulse scenario gets the answe
 TEST_CASE("answers are exactly allow, allow with tags, or deny, without a newline") {
   Fixture f;
   CHECK(f.post("/auth/user", "username=alice&password=alice-token").body == "allow");
-  CHECK(f.post("/auth/user", "username=ops&password=ops-token").body == "allow management monitoring");
-  CHECK(f.get("/auth/user", "username=ops&password=ops-token").body == "allow management monitoring");
+  CHECK(f.post("/auth/user", "username=ops&password=ops-token").body ==
+        "allow management monitoring");
+  CHECK(f.get("/auth/user", "username=ops&password=ops-token").body ==
+        "allow management monitoring");
   CHECK(f.post("/auth/user", "username=alice&password=nope").body == "deny");
   CHECK(f.post("/auth/vhost", "username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=").body ==
         "allow");
@@ -125,8 +126,8 @@ TEST_CASE("bad requests get a 4xx and deny, are audited, and change nothing") {
        "username=alice&vhost=%2F&resource=topic&name=exchange%2Falice%2Fx&permission=configure&"
        "routing_key=a",
        400},
-      {"POST", "/auth/resource",
-       "username=alice&vhost=%2F&resource=stream&name=x&permission=read", 400},
+      {"POST", "/auth/resource", "username=alice&vhost=%2F&resource=stream&name=x&permission=read",
+       400},
       {"POST", "/auth/users", "username=alice&password=alice-token", 404},
       {"POST", "/", "", 404},
       {"PUT", "/auth/user", "username=alice&password=alice-token", 405},
@@ -136,14 +137,14 @@ TEST_CASE("bad requests get a 4xx and deny, are audited, and change nothing") {
     CAPTURE(c.method);
     CAPTURE(c.path);
     CAPTURE(c.form);
-    HttpAnswer a = f.service.handle(HttpCall{c.method, c.path, c.form,
-                                             "application/x-www-form-urlencoded", c.form, "peer"});
+    HttpAnswer a = f.service.handle(
+        HttpCall{c.method, c.path, c.form, "application/x-www-form-urlencoded", c.form, "peer"});
     CHECK(a.status == c.status);
     CHECK(a.body == "deny");
   }
   // POST with another content type is refused rather than guessed at.
-  HttpAnswer json = f.service.handle(HttpCall{"POST", "/auth/user", "", "application/json",
-                                              R"({"username":"alice"})", "peer"});
+  HttpAnswer json = f.service.handle(
+      HttpCall{"POST", "/auth/user", "", "application/json", R"({"username":"alice"})", "peer"});
   CHECK(json.status == 415);
   CHECK(json.body == "deny");
 

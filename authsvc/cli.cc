@@ -1,12 +1,11 @@
 #include "authsvc/cli.h"
 
+#include <fmt/format.h>
 #include <pwd.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
 #include <cstdlib>
 #include <functional>
 
@@ -157,11 +156,10 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str();
   add->callback([&] {
     action = [&] {
-      std::string token =
-          store()->add_user(user_args.name, user_args.email, words(user_args.tags),
-                            words(user_args.vhosts));
-      fmt::print("created user {}; its token follows and is not shown again\n{}\n",
-                 user_args.name, token);
+      std::string token = store()->add_user(user_args.name, user_args.email, words(user_args.tags),
+                                            words(user_args.vhosts));
+      fmt::print("created user {}; its token follows and is not shown again\n{}\n", user_args.name,
+                 token);
       return 0;
     };
   });

@@ -10,7 +10,8 @@ Decision deny(std::string rule, std::string reason) {
 }
 
 Decision decide_login(const AuthRequest& request, const UserRecord* user) {
-  if (!request.password) return deny("login", "no password given (only token logins are supported)");
+  if (!request.password)
+    return deny("login", "no password given (only token logins are supported)");
   // Hash and compare even for an unknown user, so that the answer's timing
   // does not tell which user names exist.
   static const TokenHash kNoUser{};
@@ -41,12 +42,13 @@ Decision decide(const AuthRequest& request, const Snapshot& snapshot) {
   const Rule* rule = snapshot.rules().first_match(request.resource, request.permission,
                                                   request.name, {request.username, request.vhost});
   if (!rule) {
-    return deny("default-deny", fmt::format("no rule allows {} on {} '{}'",
-                                            to_string(request.permission),
-                                            to_string(request.resource), request.name));
+    return deny("default-deny",
+                fmt::format("no rule allows {} on {} '{}'", to_string(request.permission),
+                            to_string(request.resource), request.name));
   }
   bool allow = rule->effect == Effect::allow;
-  return Decision{allow, rule->name,
+  return Decision{allow,
+                  rule->name,
                   fmt::format("rule {} (line {}) {} {} on {} '{}'", rule->name, rule->line,
                               allow ? "allows" : "denies", to_string(request.permission),
                               to_string(request.resource), request.name),

@@ -86,10 +86,9 @@ TEST_CASE("the Pulse policy table holds for two users, both ways round") {
     CHECK_FALSE(allowed(ResourceKind::exchange, other_exchange, Permission::write));
     CHECK(allowed(ResourceKind::exchange, other_exchange, Permission::read));
     // any other exchange: nothing
-    for (const std::string& name :
-         std::vector<std::string>{"amq.default", "amq.topic", "amq.direct", "amq.fanout",
-                                  "amq.headers", "amq.match", "amq.rabbitmq.trace", "builds", "",
-                                  "exchange", "exchange/", "exchange/" + self}) {
+    for (const std::string& name : std::vector<std::string>{
+             "amq.default", "amq.topic", "amq.direct", "amq.fanout", "amq.headers", "amq.match",
+             "amq.rabbitmq.trace", "builds", "", "exchange", "exchange/", "exchange/" + self}) {
       for (Permission p : kAll) CHECK_FALSE(allowed(ResourceKind::exchange, name, p));
     }
     // queue/<user>/... (own): configure, write (bind), read (consume)
@@ -119,8 +118,8 @@ TEST_CASE("the Pulse policy table holds for two users, both ways round") {
 
 TEST_CASE("denials name the rule and the reason") {
   Snapshot snapshot = pulse_snapshot();
-  Decision d = decide(resource("bob", ResourceKind::queue, "amq.gen-xyz", Permission::configure),
-                      snapshot);
+  Decision d =
+      decide(resource("bob", ResourceKind::queue, "amq.gen-xyz", Permission::configure), snapshot);
   CHECK_FALSE(d.allow);
   CHECK(d.rule == "system-queue");
   CHECK(d.reason.find("amq.gen-xyz") != std::string::npos);
@@ -144,7 +143,8 @@ TEST_CASE("denials name the rule and the reason") {
 TEST_CASE("a user name with regex characters gets nothing of a look-alike") {
   Snapshot snapshot = pulse_snapshot();
   for (Permission p : {Permission::configure, Permission::write}) {
-    CHECK_FALSE(decide(resource("a.b", ResourceKind::exchange, "exchange/aXb/v1", p), snapshot).allow);
+    CHECK_FALSE(
+        decide(resource("a.b", ResourceKind::exchange, "exchange/aXb/v1", p), snapshot).allow);
   }
   for (Permission p : kAll) {
     CHECK_FALSE(decide(resource("a.b", ResourceKind::queue, "queue/aXb/q", p), snapshot).allow);
@@ -152,8 +152,9 @@ TEST_CASE("a user name with regex characters gets nothing of a look-alike") {
     CHECK(decide(resource("aXb", ResourceKind::queue, "queue/aXb/q", p), snapshot).allow);
     CHECK_FALSE(decide(resource("aXb", ResourceKind::queue, "queue/a.b/q", p), snapshot).allow);
   }
-  CHECK_FALSE(decide(resource("a.b", ResourceKind::topic, "exchange/aXb/v1", Permission::write),
-                     snapshot).allow);
+  CHECK_FALSE(
+      decide(resource("a.b", ResourceKind::topic, "exchange/aXb/v1", Permission::write), snapshot)
+          .allow);
 }
 
 TEST_CASE("login checks the token, the user and its status") {
@@ -179,9 +180,11 @@ TEST_CASE("login checks the token, the user and its status") {
 
 TEST_CASE("no reason ever contains the password") {
   Snapshot snapshot = pulse_snapshot();
-  for (const auto& [name, password] : std::vector<std::pair<std::string, std::string>>{
-           {"alice", "alice-token"}, {"alice", "wrong-secret"}, {"eve", "eve-token"},
-           {"nobody", "nobody-secret"}}) {
+  for (const auto& [name, password] :
+       std::vector<std::pair<std::string, std::string>>{{"alice", "alice-token"},
+                                                        {"alice", "wrong-secret"},
+                                                        {"eve", "eve-token"},
+                                                        {"nobody", "nobody-secret"}}) {
     Decision d = decide(login(name, password), snapshot);
     CHECK(d.reason.find(password) == std::string::npos);
     CHECK(d.rule.find(password) == std::string::npos);
@@ -197,10 +200,12 @@ TEST_CASE("vhosts need a grant; unknown and disabled users get nothing") {
   // Resources in a vhost without a grant are refused too.
   CHECK_FALSE(decide(resource("alice", ResourceKind::exchange, "exchange/alice/x",
                               Permission::configure, "staging"),
-                     snapshot).allow);
+                     snapshot)
+                  .allow);
   CHECK(decide(resource("bob", ResourceKind::exchange, "exchange/bob/x", Permission::configure,
                         "staging"),
-               snapshot).allow);
+               snapshot)
+            .allow);
 
   CHECK(decide(vhost("eve", "/"), snapshot).rule == "disabled-user");
   CHECK(decide(vhost("nobody", "/"), snapshot).rule == "unknown-user");
@@ -223,15 +228,17 @@ TEST_CASE("a custom rules file with {vhost} and deny-before-allow") {
   std::vector<UserRecord> users;
   users.push_back(user("alice", "t", true, {"/", "v1"}));
   Snapshot snapshot(std::move(users), std::make_shared<const Rules>(std::move(*rules)));
-  CHECK(decide(resource("alice", ResourceKind::queue, "queue/alice/q", Permission::read), snapshot).allow);
-  Decision d = decide(resource("alice", ResourceKind::queue, "queue/alice/secret", Permission::read),
-                      snapshot);
+  CHECK(decide(resource("alice", ResourceKind::queue, "queue/alice/q", Permission::read), snapshot)
+            .allow);
+  Decision d = decide(
+      resource("alice", ResourceKind::queue, "queue/alice/secret", Permission::read), snapshot);
   CHECK_FALSE(d.allow);
   CHECK(d.rule == "no-secret");
   CHECK(decide(resource("alice", ResourceKind::exchange, "v1/x", Permission::read, "v1"), snapshot)
             .allow);
   CHECK_FALSE(
-      decide(resource("alice", ResourceKind::exchange, "v1/x", Permission::read, "/"), snapshot).allow);
+      decide(resource("alice", ResourceKind::exchange, "v1/x", Permission::read, "/"), snapshot)
+          .allow);
 }
 
 }  // namespace authsvc

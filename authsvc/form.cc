@@ -71,8 +71,8 @@ const std::string* Form::find(std::string_view key) const {
 }
 
 std::size_t Form::count(std::string_view key) const {
-  return static_cast<std::size_t>(std::count_if(
-      fields_.begin(), fields_.end(), [&](const FormField& f) { return f.key == key; }));
+  return static_cast<std::size_t>(std::count_if(fields_.begin(), fields_.end(),
+                                                [&](const FormField& f) { return f.key == key; }));
 }
 
 }  // namespace authsvc

@@ -13,7 +13,8 @@ HttpCall to_call(const httplib::Request& req, const std::string& peer) {
   HttpCall call;
   call.method = req.method;
   call.path = target.substr(0, question);
-  call.query = question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
+  call.query =
+      question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
   call.body = req.body;
   call.peer = peer;
   return call;
@@ -61,7 +62,7 @@ HttpServer::HttpServer(const AuthService& service, HttpServerOptions options)
   // method) reach no route: audit and answer them here. Our own 4xx answers
   // already carry a body.
   httplib::Server::HandlerWithResponse on_error = [this](const httplib::Request& req,
-                                                          httplib::Response& res) {
+                                                         httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
     std::string peer = peer_of(req);
     HttpCall call = to_call(req, peer);

@@ -88,8 +88,8 @@ std::unique_ptr<re2::RE2> compile_piece(std::string_view text, std::string* erro
 // boundaries away from the pattern's ends, no flags that leak past the
 // piece, and no quantifier applied to a placeholder.
 std::string placeholder_piece_problem(std::string_view piece, bool first, bool last) {
-  if (!first && !piece.empty() && (piece[0] == '*' || piece[0] == '+' || piece[0] == '?' ||
-                                   piece[0] == '{')) {
+  if (!first && !piece.empty() &&
+      (piece[0] == '*' || piece[0] == '+' || piece[0] == '?' || piece[0] == '{')) {
     return "a placeholder cannot be repeated by a quantifier";
   }
   int depth = 0;
@@ -188,7 +188,9 @@ std::optional<Pattern> Pattern::compile(std::string_view text, std::string* erro
     if (close == std::string_view::npos) break;
     std::string_view word = text.substr(open + 1, close - open - 1);
     bool is_letters = !word.empty();
-    for (char c : word) is_letters = is_letters && ((c >= 'a' && c <= 'z') || c == '_');
+    for (char c : word) {
+      is_letters = is_letters && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_');
+    }
     if (is_letters && word != "user" && word != "vhost") {
       *error = "unknown placeholder '{" + std::string(word) + "}' (known: {user}, {vhost})";
       return std::nullopt;
@@ -254,11 +256,11 @@ std::optional<Rules> Rules::parse(std::string_view text, std::string_view source
       return fail("effect must be allow or deny, not '" + std::string(effect) + "'");
     }
     std::string reason;
-    auto resource_bits = parse_set<ResourceKind, 3>(resources, resource_kind_from_string,
-                                                    "resource", &reason);
+    auto resource_bits =
+        parse_set<ResourceKind, 3>(resources, resource_kind_from_string, "resource", &reason);
     if (!resource_bits) return fail(reason);
-    auto permission_bits = parse_set<Permission, 3>(permissions, permission_from_string,
-                                                    "permission", &reason);
+    auto permission_bits =
+        parse_set<Permission, 3>(permissions, permission_from_string, "permission", &reason);
     if (!permission_bits) return fail(reason);
     auto compiled = Pattern::compile(pattern, &reason);
     if (!compiled) return fail(reason);
@@ -278,8 +280,8 @@ Rules Rules::pulse_default() {
   return std::move(*rules);
 }
 
-const Rule* Rules::first_match(ResourceKind resource, Permission permission,
-                               std::string_view name, const PatternValues& values) const {
+const Rule* Rules::first_match(ResourceKind resource, Permission permission, std::string_view name,
+                               const PatternValues& values) const {
   for (const Rule& rule : rules_) {
     if (rule.applies_to(resource, permission) && rule.pattern.matches(name, values)) return &rule;
   }

@@ -1,9 +1,8 @@
 #include "authsvc/serve.h"
 
+#include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
-
-#include <fmt/format.h>
 
 #include <fstream>
 #include <sstream>

@@ -59,8 +59,8 @@ std::vector<std::string> checked_tags(const std::vector<std::string>& tags) {
   std::set<std::string> unique;
   for (const std::string& tag : tags) {
     if (!is_valid_tag(tag)) {
-      throw StoreError(fmt::format(
-          "invalid tag '{}': 1 to 64 letters, digits, '.', '_', '-' or ':'", tag));
+      throw StoreError(
+          fmt::format("invalid tag '{}': 1 to 64 letters, digits, '.', '_', '-' or ':'", tag));
     }
     unique.insert(tag);
   }
@@ -71,7 +71,8 @@ std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) 
   std::set<std::string> unique;
   for (const std::string& vhost : vhosts) {
     if (!is_valid_vhost(vhost)) {
-      throw StoreError(fmt::format("invalid vhost '{}': 1 to 255 bytes, no control characters", vhost));
+      throw StoreError(
+          fmt::format("invalid vhost '{}': 1 to 255 bytes, no control characters", vhost));
     }
     unique.insert(vhost);
   }
@@ -154,9 +155,10 @@ std::string Store::add_user(const std::string& name, const std::string& email,
     exists.bind(1, name);
     if (exists.executeStep()) throw StoreError(fmt::format("user '{}' already exists", name));
     std::string t = now();
-    SQLite::Statement insert(*db_,
-                             "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
-                             "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
+    SQLite::Statement insert(
+        *db_,
+        "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
+        "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
     insert.bind(1, name);
     insert.bind(2, email);
     insert.bind(3, join(clean_tags));

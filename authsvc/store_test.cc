@@ -41,8 +41,8 @@ TEST_CASE("a database from a newer authsvc is refused, not used") {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = 999");
   }
-  CHECK_THROWS_WITH_AS(Store(path, test_actor()),
-                       doctest::Contains("newer than this authsvc"), StoreError);
+  CHECK_THROWS_WITH_AS(Store(path, test_actor()), doctest::Contains("newer than this authsvc"),
+                       StoreError);
 }
 
 TEST_CASE("a database that is not SQLite is refused with the path in the message") {
@@ -60,11 +60,11 @@ TEST_CASE("users are added once, with a token stored only as its hash") {
   TempDir dir;
   std::string path = dir.file("a.db");
   Store store(path, test_actor());
-  std::string token = store.add_user("alice", "alice@example.org", {"monitoring", "management"},
-                                     {"/", "staging"});
+  std::string token =
+      store.add_user("alice", "alice@example.org", {"monitoring", "management"}, {"/", "staging"});
   CHECK(token.size() == 43);
-  CHECK_THROWS_WITH_AS(store.add_user("alice", "", {}, {"/"}),
-                       "user 'alice' already exists", StoreError);
+  CHECK_THROWS_WITH_AS(store.add_user("alice", "", {}, {"/"}), "user 'alice' already exists",
+                       StoreError);
   CHECK_THROWS_WITH_AS(store.add_user("9lives", "", {}, {"/"}),
                        doctest::Contains("invalid user name '9lives'"), StoreError);
   CHECK_THROWS_WITH_AS(store.add_user("bob", "", {"bad tag"}, {"/"}),

@@ -6,9 +6,8 @@
 
 namespace authsvc {
 
-StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules,
-                           SnapshotSource& source, AuditLog& audit,
-                           std::chrono::milliseconds interval)
+StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, SnapshotSource& source,
+                           AuditLog& audit, std::chrono::milliseconds interval)
     : store_(store), rules_(std::move(rules)), source_(source), audit_(audit), interval_(interval) {
   refresh();
 }

@@ -38,8 +38,8 @@ bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.
 
 TEST_CASE("user add prints the token alone as the last line, and only then") {
   Cli cli;
-  CommandResult r = cli({"user", "add", "alice", "--email", "alice@example.org", "--tags",
-                         "monitoring management"});
+  CommandResult r = cli(
+      {"user", "add", "alice", "--email", "alice@example.org", "--tags", "monitoring management"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
   std::string token = testing::lines_of(r.out).back();
@@ -92,10 +92,14 @@ TEST_CASE("the CLI refuses bad names, duplicates and unknown users with one line
 TEST_CASE("usage errors exit 2") {
   Cli cli;
   for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"user"}, {"user", "add"}, {"user", "frobnicate", "x"}, {"user", "add", "-x"},
+           {"user"},
+           {"user", "add"},
+           {"user", "frobnicate", "x"},
+           {"user", "add", "-x"},
            {"check", "--user", "alice"},
            {"check", "--user", "a", "--resource", "stream", "--name", "n", "--permission", "read"},
-           {"user", "set", "alice"}, {"serve", "--threads", "0"}}) {
+           {"user", "set", "alice"},
+           {"serve", "--threads", "0"}}) {
     CAPTURE(args.size());
     CommandResult r = cli(args);
     CHECK(r.exit_code == 2);
@@ -156,8 +160,8 @@ TEST_CASE("a rules file with an error stops serve at start with file, line and r
     std::fputs("# comment\nok allow queue read queue/{user}/.+\nbroken allow queue read (\n", f);
     std::fclose(f);
   }
-  CommandResult r = run_authsvc(
-      {"serve", "--db", dir.file("a.db"), "--listen", "127.0.0.1:0", "--rules", rules});
+  CommandResult r =
+      run_authsvc({"serve", "--db", dir.file("a.db"), "--listen", "127.0.0.1:0", "--rules", rules});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find(rules + ":3: invalid pattern") != std::string::npos);
   CHECK(is_one_line(r.err));
@@ -209,8 +213,8 @@ TEST_CASE("a CLI change reaches the running server within a second, and is audit
 
   CHECK(serve.stop() == 0);
   std::string audit = testing::read_file(audit_path);
-  for (const char* action : {"user add", "user disable", "user enable", "user rotate",
-                             "user delete"}) {
+  for (const char* action :
+       {"user add", "user disable", "user enable", "user rotate", "user delete"}) {
     std::string field = std::string("\"action\":\"") + action + "\"";
     CAPTURE(field);
     CHECK(audit.find(field) != std::string::npos);

@@ -136,7 +136,8 @@ TEST_CASE("the listener refuses oversized, unknown and malformed requests with d
   REQUIRE(unknown);
   CHECK(unknown->status == 404);
   CHECK(unknown->body == "deny");
-  auto bad = c2.Post("/auth/resource", "username=alice&vhost=%2", "application/x-www-form-urlencoded");
+  auto bad =
+      c2.Post("/auth/resource", "username=alice&vhost=%2", "application/x-www-form-urlencoded");
   REQUIRE(bad);
   CHECK(bad->status == 400);
   CHECK(bad->body == "deny");
@@ -167,7 +168,8 @@ TEST_CASE("listen addresses parse as HOST:PORT") {
   CHECK(parse_listen_address("[::1]:0", &host, &port));
   CHECK(host == "::1");
   CHECK(port == 0);
-  for (const char* bad : {"", "8000", ":8000", "host:", "host:x", "host:65536", "host:-1", "[::1:80"}) {
+  for (const char* bad :
+       {"", "8000", ":8000", "host:", "host:x", "host:65536", "host:-1", "[::1:80"}) {
     CAPTURE(bad);
     CHECK_FALSE(parse_listen_address(bad, &host, &port));
   }

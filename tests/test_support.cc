@@ -115,7 +115,8 @@ int ServeProcess::stop() {
 
 std::string ServeProcess::stderr_text() const { return read_file(err_path_); }
 
-CommandResult run_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env) {
+CommandResult run_authsvc(const std::vector<std::string>& args,
+                          const std::vector<std::string>& env) {
   TempDir capture;
   pid_t pid = spawn_authsvc(args, env, capture.file("out"), capture.file("err"));
   CommandResult result;

@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages authsvc needs, only those that are missing.
+#   scripts/install-deps.sh          what building and serving need
+#   scripts/install-deps.sh --test   also what the tests need (a real RabbitMQ, AMQP clients)
+set -euo pipefail
+
+packages=(
+  cmake g++ make pkg-config
+  libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev
+  libcli11-dev nlohmann-json3-dev doctest-dev
+)
+if [[ "${1:-}" == "--test" ]]; then
+  packages+=(rabbitmq-server python3 python3-pika curl procps)
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+
+echo "install-deps: installing ${missing[*]}" >&2
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+# Debian's rabbitmq-server package starts a system broker on install; the
+# tests start their own, so keep the package from starting services.
+policy=/usr/sbin/policy-rc.d
+created_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+  $sudo chmod +x $policy
+  created_policy=1
+fi
+trap 'if [[ $created_policy == 1 ]]; then $sudo rm -f $policy; fi' EXIT
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

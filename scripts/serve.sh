@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# A newcomer's first run: installs what is missing, builds, and starts
+# authsvc on 127.0.0.1:8000 with an embedded SQLite database
+# (./authsvc.db, or $AUTHSVC_DB). Extra arguments go to `authsvc serve`.
+#
+#   scripts/serve.sh
+#   build/authsvc/authsvc user add alice --email alice@example.org   # in another shell
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+scripts/build.sh
+exec build/authsvc/authsvc serve "$@"

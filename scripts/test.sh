@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing (a real RabbitMQ included), builds, and runs
+# every test through CTest: unit tests, HTTP round trips, the CLI, and the
+# end-to-end suites against a broker the tests start and stop themselves.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh --test
+scripts/build.sh
+build_dir=${AUTHSVC_BUILD_DIR:-build}
+cd "$build_dir"
+ctest --output-on-failure --timeout 900 "$@"
