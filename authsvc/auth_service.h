@@ -40,7 +40,8 @@ class AuthService {
 
   HttpAnswer handle(const HttpCall& call) const;
   // Audits and answers a request the HTTP layer refused before it reached
-  // handle() (oversized, unparsable): `status` is its 4xx.
+  // handle() (oversized, unparsable): `status` is its 4xx, or 0 when the
+  // HTTP library answered (or dropped) it on its own.
   HttpAnswer refuse(const HttpCall& call, int status, std::string_view reason) const;
 
  private:

@@ -133,8 +133,10 @@ int run_cli(int argc, char** argv) {
                         "Rules file (default: the built-in rules/pulse.rules)");
   serve_cmd->add_option("--audit-log", serve_options.audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
-  serve_cmd->add_option("--threads", serve_options.threads, "HTTP worker threads")
-      ->check(CLI::Range(1, 1024))
+  serve_cmd
+      ->add_option("--threads", serve_options.threads,
+                   "HTTP event-loop threads (each serves many connections)")
+      ->check(CLI::Range(1, 64))
       ->capture_default_str();
   serve_cmd->callback([&] {
     action = [&] {

@@ -1,95 +1,214 @@
 #include "authsvc/http_server.h"
 
-#include <httplib.h>
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <sys/socket.h>
 
 #include <charconv>
+#include <cstring>
 
 namespace authsvc {
+
+// One request, from its request line to its completion.
+struct HttpServer::Request {
+  HttpServer* server = nullptr;
+  std::string target;  // raw: path and query string, as sent
+  std::string peer;
+  std::string body;
+  bool headers_seen = false;
+  std::size_t received = 0;  // body bytes, kept or dropped
+  bool too_large = false;
+  bool answered = false;
+};
+
 namespace {
 
-HttpCall to_call(const httplib::Request& req, const std::string& peer) {
-  std::string_view target = req.target;
+// Bodies declared larger than this are refused before reading them.
+constexpr std::size_t kMaxDiscardedBody = 16 * 1024 * 1024;
+
+std::string peer_of(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+  if (!info || !info->client_addr) return "?";
+  char host[INET6_ADDRSTRLEN] = "?";
+  int port = 0;
+  const sockaddr* addr = info->client_addr;
+  if (addr->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
+    port = ntohs(in->sin_port);
+  } else if (addr->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
+    port = ntohs(in6->sin6_port);
+  }
+  return std::string(host) + ":" + std::to_string(port);
+}
+
+HttpCall call_of(const HttpServer::Request& r, std::string_view method,
+                 std::string_view content_type) {
+  std::string_view target = r.target;
   std::size_t question = target.find('?');
   HttpCall call;
-  call.method = req.method;
+  call.method = method;
   call.path = target.substr(0, question);
   call.query =
       question == std::string_view::npos ? std::string_view() : target.substr(question + 1);
-  call.body = req.body;
-  call.peer = peer;
+  call.content_type = content_type;
+  call.body = r.body;
+  call.peer = r.peer;
   return call;
 }
 
-std::string peer_of(const httplib::Request& req) {
-  return req.remote_addr + ":" + std::to_string(req.remote_port);
+MHD_Result send(MHD_Connection* connection, const HttpAnswer& answer) {
+  MHD_Response* response = MHD_create_response_from_buffer(
+      answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
+  if (!response) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+  MHD_Result queued =
+      MHD_queue_response(connection, static_cast<unsigned>(answer.status), response);
+  MHD_destroy_response(response);
+  return queued;
 }
 
-void answer(const HttpAnswer& a, httplib::Response* res) {
-  res->status = a.status;
-  res->set_content(a.body, "text/plain");
+void* on_request_line(void* cls, const char* uri, MHD_Connection* connection) {
+  auto* request = new HttpServer::Request;
+  request->server = static_cast<HttpServer*>(cls);
+  request->target = uri ? uri : "";
+  request->peer = peer_of(connection);
+  return request;
+}
+
+MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/,
+                      const char* method, const char* /*version*/, const char* upload_data,
+                      size_t* upload_data_size, void** req_cls) {
+  auto* server = static_cast<HttpServer*>(cls);
+  auto* request = static_cast<HttpServer::Request*>(*req_cls);
+  if (!request) return MHD_NO;  // no request line was logged: cannot happen
+  const std::size_t max_body = server->options().max_body_bytes;
+
+  if (!request->headers_seen) {
+    request->headers_seen = true;
+    // An oversized body is read and dropped, so that the client gets its
+    // 413 rather than a reset; one beyond any reason is refused at once.
+    const char* length =
+        MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    std::size_t declared = 0;
+    bool absurd = false;
+    if (length) {
+      std::string_view text(length);
+      auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), declared);
+      request->too_large = ec != std::errc() || declared > max_body;
+      absurd = ec != std::errc() || declared > kMaxDiscardedBody;
+    }
+    if (!absurd) return MHD_YES;  // read the body, if any
+  } else if (*upload_data_size != 0) {
+    if (!request->too_large && request->body.size() + *upload_data_size > max_body) {
+      request->too_large = true;
+      request->body.clear();
+    }
+    if (!request->too_large) request->body.append(upload_data, *upload_data_size);
+    request->received += *upload_data_size;
+    *upload_data_size = 0;
+    // A body without a declared length can still grow without end: cut it off.
+    return request->received > kMaxDiscardedBody ? MHD_NO : MHD_YES;
+  }
+
+  const char* content_type =
+      MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
+  HttpCall call = call_of(*request, method ? method : "", content_type ? content_type : "");
+  HttpAnswer answer = request->too_large
+                          ? server->service().refuse(call, 413, "request body too large")
+                          : server->service().handle(call);
+  request->answered = true;
+  return send(connection, answer);
+}
+
+void on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** req_cls,
+                  MHD_RequestTerminationCode code) {
+  auto* request = static_cast<HttpServer::Request*>(*req_cls);
+  *req_cls = nullptr;
+  if (!request) return;
+  if (!request->answered) {
+    // libmicrohttpd refused or dropped it before we could answer: a
+    // malformed or oversized header, a timeout, a client that went away.
+    const char* why = "refused by the HTTP layer (malformed or oversized request)";
+    if (code == MHD_REQUEST_TERMINATED_TIMEOUT_REACHED) why = "request timed out";
+    if (code == MHD_REQUEST_TERMINATED_CLIENT_ABORT || code == MHD_REQUEST_TERMINATED_READ_ERROR) {
+      why = "client closed the connection mid-request";
+    }
+    if (code == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN) why = "server shutting down";
+    HttpCall call = call_of(*request, "", "");
+    // Status 0: the answer, if any, was libmicrohttpd's own (431, 400...).
+    request->server->service().refuse(call, 0, why);
+  }
+  delete request;
 }
 
 }  // namespace
 
 HttpServer::HttpServer(const AuthService& service, HttpServerOptions options)
-    : service_(service), server_(std::make_unique<httplib::Server>()) {
-  httplib::Server& s = *server_;
-  int threads = options.threads;
-  s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  s.set_tcp_nodelay(true);
-  s.set_keep_alive_max_count(std::numeric_limits<int>::max());
-  s.set_keep_alive_timeout(options.keep_alive_seconds);
-  s.set_read_timeout(options.read_timeout_seconds, 0);
-  s.set_write_timeout(options.read_timeout_seconds, 0);
-  s.set_payload_max_length(options.max_body_bytes);
+    : service_(service), options_(options) {}
 
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) {
-    std::string peer = peer_of(req);
-    HttpCall call = to_call(req, peer);
-    std::string content_type = req.get_header_value("Content-Type");
-    call.content_type = content_type;
-    answer(service_.handle(call), &res);
-  };
-  // One catch-all route a method: AuthService knows the paths, so that an
-  // unknown path is answered and audited like any other refusal.
-  s.Get(".*", handler);
-  s.Post(".*", handler);
-  s.Put(".*", handler);
-  s.Patch(".*", handler);
-  s.Delete(".*", handler);
-  s.Options(".*", handler);
-  // Requests cpp-httplib refuses itself (too large, malformed, an unknown
-  // method) reach no route: audit and answer them here. Our own 4xx answers
-  // already carry a body.
-  httplib::Server::HandlerWithResponse on_error = [this](const httplib::Request& req,
-                                                         httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    std::string peer = peer_of(req);
-    HttpCall call = to_call(req, peer);
-    answer(service_.refuse(call, res.status, "refused by the HTTP layer"), &res);
-    return httplib::Server::HandlerResponse::Handled;
-  };
-  s.set_error_handler(std::move(on_error));
+HttpServer::~HttpServer() {
+  if (daemon_) MHD_stop_daemon(daemon_);
 }
 
-HttpServer::~HttpServer() = default;
-
 bool HttpServer::bind(const std::string& host, int port, std::string* error) {
-  if (port == 0) {
-    port_ = server_->bind_to_any_port(host);
-  } else {
-    port_ = server_->bind_to_port(host, port) ? port : -1;
-  }
-  if (port_ < 0) {
-    *error = "cannot listen on " + host + ":" + std::to_string(port);
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+  addrinfo* found = nullptr;
+  std::string service = std::to_string(port);
+  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    *error = "cannot listen on " + host + ":" + service + ": " + gai_strerror(rc);
     return false;
   }
+  sockaddr_storage address{};
+  std::memcpy(&address, found->ai_addr, found->ai_addrlen);
+  bool ipv6 = found->ai_family == AF_INET6;
+  freeaddrinfo(found);
+
+  unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
+  if (ipv6) flags |= MHD_USE_IPv6;
+  daemon_ = MHD_start_daemon(
+      flags, 0, nullptr, nullptr, &on_request, this, MHD_OPTION_SOCK_ADDR,
+      reinterpret_cast<sockaddr*>(&address), MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+      MHD_OPTION_THREAD_POOL_SIZE, options_.threads, MHD_OPTION_CONNECTION_TIMEOUT,
+      options_.idle_timeout_seconds, MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
+      MHD_OPTION_URI_LOG_CALLBACK, &on_request_line, this, MHD_OPTION_NOTIFY_COMPLETED,
+      &on_completed, this, MHD_OPTION_END);
+  if (!daemon_) {
+    *error = "cannot listen on " + host + ":" + service + ": " + std::strerror(errno);
+    return false;
+  }
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
+  port_ = info ? info->port : port;
   return true;
 }
 
-void HttpServer::run() { server_->listen_after_bind(); }
+void HttpServer::run() {
+  {
+    std::unique_lock lock(mutex_);
+    stopped_.wait(lock, [&] { return stopping_; });
+  }
+  if (daemon_) {
+    // Joins the event loops: the requests they are answering finish first;
+    // then every connection, idle keep-alive ones included, is closed.
+    MHD_stop_daemon(daemon_);
+    daemon_ = nullptr;
+  }
+}
 
-void HttpServer::stop() { server_->stop(); }
+void HttpServer::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  stopped_.notify_all();
+}
 
 bool parse_listen_address(const std::string& text, std::string* host, int* port) {
   std::size_t colon = text.rfind(':');

@@ -4,8 +4,6 @@
 #include <pthread.h>
 #include <signal.h>
 
-#include <fstream>
-#include <sstream>
 #include <thread>
 
 #include "authsvc/audit_log.h"
@@ -62,9 +60,7 @@ int serve(const ServeOptions& options) {
     fmt::print(stderr, "authsvc: listening on {}:{} ({} users, rules from {}, audit to {})\n", host,
                server.port(), snapshots.current()->user_count(), rules->source(),
                options.audit_log == "-" ? "stdout" : options.audit_log);
-    server.run();
-    // run() also returns if the listener fails; make the waiter return too.
-    pthread_kill(signal_waiter.native_handle(), SIGTERM);
+    server.run();  // returns once the waiter has called stop()
     signal_waiter.join();
     watcher.stop();
     audit.flush();

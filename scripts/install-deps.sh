@@ -6,7 +6,7 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
-  libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev
+  libmicrohttpd-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev doctest-dev
 )
 if [[ "${1:-}" == "--test" ]]; then
