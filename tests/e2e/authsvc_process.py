@@ -1,0 +1,101 @@
+"""authsvc as the end-to-end tests run it: the real binary, a fresh
+database, an audit log file, an ephemeral (or given) port on 127.0.0.1.
+
+    svc = Authsvc(binary, workdir)
+    svc.start()                 # waits until it listens
+    token = svc.cli("user", "add", "alice").splitlines()[-1]
+    svc.stop()                  # SIGTERM, wait; start() again reuses the port
+"""
+
+import os
+import re
+import signal
+import subprocess
+import time
+
+
+class AuthsvcError(RuntimeError):
+    pass
+
+
+class Authsvc:
+    def __init__(self, binary, workdir):
+        self.binary = binary
+        self.workdir = workdir
+        self.db = os.path.join(workdir, "authsvc.db")
+        self.audit_log = os.path.join(workdir, "audit.log")
+        self.stderr_log = os.path.join(workdir, "serve.err")
+        self.port = 0
+        self._proc = None
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self, timeout=10):
+        """Start serving; the first start picks a free port, later starts
+        reuse it (the broker's configuration names it)."""
+        if self._proc is not None:
+            raise AuthsvcError("already running")
+        err = open(self.stderr_log, "ab")
+        offset = err.tell()
+        self._proc = subprocess.Popen(
+            [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
+             "--audit-log", self.audit_log],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
+            start_new_session=True)
+        err.close()
+        deadline = time.monotonic() + timeout
+        while True:
+            with open(self.stderr_log, "rb") as f:
+                f.seek(offset)
+                text = f.read().decode(errors="replace")
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", text)
+            if m:
+                self.port = int(m.group(1))
+                return self
+            if self._proc.poll() is not None:
+                self._proc = None
+                raise AuthsvcError("authsvc serve exited at start: " + text)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AuthsvcError("authsvc serve did not listen within %ss" % timeout)
+            time.sleep(0.02)
+
+    def stop(self):
+        """SIGTERM, and wait: in-flight requests finish, the audit log is flushed."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            return None
+        proc.send_signal(signal.SIGTERM)
+        try:
+            return proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise AuthsvcError("authsvc serve ignored SIGTERM for 15 s")
+
+    @property
+    def running(self):
+        return self._proc is not None and self._proc.poll() is None
+
+    def cli(self, *args, check=True):
+        """Run `authsvc ARGS --db DB`; returns stdout. A failure raises with
+        the command's stderr, unless check=False (then returns the process)."""
+        r = subprocess.run([self.binary] + list(args) + ["--db", self.db],
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if not check:
+            return r
+        if r.returncode != 0:
+            raise AuthsvcError("authsvc %s: exit %d: %s" % (" ".join(args), r.returncode,
+                                                             r.stderr.strip()))
+        return r.stdout
+
+    def add_user(self, name, *args):
+        """Create a user; returns its token (the last line of stdout)."""
+        return self.cli("user", "add", name, *args).splitlines()[-1]
+
+    def audit_lines(self):
+        import json
+        with open(self.audit_log) as f:
+            return [json.loads(line) for line in f if line.strip()]

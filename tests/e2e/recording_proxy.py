@@ -1,0 +1,90 @@
+"""An HTTP proxy between the broker and authsvc that records every request
+the broker sends and the answer it got, so a test can check the audit log
+against what the broker really asked. Passwords are never recorded.
+
+Keep-alive on both sides (HTTP/1.1), like the broker and authsvc.
+"""
+
+import http.client
+import http.server
+import threading
+import urllib.parse
+
+
+class RecordingProxy:
+    def __init__(self, upstream_port):
+        self.upstream_port = upstream_port
+        self.records = []  # dicts: method, endpoint, params (no password), status, body
+        self._lock = threading.Lock()
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args):
+                pass
+
+            def _forward(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                path, _, query = self.path.partition("?")
+                params_text = body.decode() if self.command == "POST" else query
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() in ("content-type", "content-length", "host")}
+                status, answer = proxy._upstream(self.command, self.path, body, headers)
+                params = dict(urllib.parse.parse_qsl(params_text, keep_blank_values=True))
+                params.pop("password", None)
+                with proxy._lock:
+                    proxy.records.append({"method": self.command,
+                                          "endpoint": path.rsplit("/", 1)[-1],
+                                          "params": params, "status": status,
+                                          "body": answer.decode()})
+                self.send_response(status)
+                self.send_header("Content-Type", "text/plain")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            do_GET = _forward
+            do_POST = _forward
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        self.port = self._server.server_address[1]
+        self._local = threading.local()
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def _upstream(self, method, path, body, headers):
+        """Forwards one request; authsvc down is answered 502, which the
+        broker treats like a refused connection: an error, fail-closed."""
+        for attempt in range(2):
+            conn = getattr(self._local, "conn", None)
+            if conn is None:
+                conn = self._local.conn = http.client.HTTPConnection(
+                    "127.0.0.1", self.upstream_port, timeout=5)
+            try:
+                conn.request(method, path, body=body or None, headers=headers)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException):
+                conn.close()
+                self._local.conn = None
+        return 502, b"authsvc unreachable"
+
+    @property
+    def base_url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def stop(self):
+        self._server.shutdown()
+        self._server.server_close()
+
+    def take(self):
+        """The records so far, and forget them."""
+        with self._lock:
+            out, self.records = self.records, []
+        return out
