@@ -7,6 +7,8 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdlib>
+#include <fstream>
+#include <iostream>
 #include <functional>
 
 #include "authsvc/auth_request.h"
@@ -65,6 +67,29 @@ void print_user(const UserInfo& u) {
   fmt::print("created:       {}\n", u.created_at);
   fmt::print("updated:       {}\n", u.updated_at);
   fmt::print("token rotated: {}\n", u.token_rotated_at);
+}
+
+// "NAME [EMAIL]" lines; blank lines and '#' comments are skipped.
+std::vector<Store::NewUser> read_user_lines(const std::string& path) {
+  std::ifstream file;
+  if (path != "-") {
+    file.open(path);
+    if (!file) throw std::runtime_error("cannot read '" + path + "'");
+  }
+  std::istream& in = path == "-" ? std::cin : file;
+  std::vector<Store::NewUser> users;
+  std::string line;
+  int number = 0;
+  while (std::getline(in, line)) {
+    ++number;
+    std::vector<std::string> fields = words(line);
+    if (fields.empty() || fields[0][0] == '#') continue;
+    if (fields.size() > 2) {
+      throw std::runtime_error(fmt::format("{}:{}: expected NAME [EMAIL]", path, number));
+    }
+    users.push_back(Store::NewUser{fields[0], fields.size() > 1 ? fields[1] : "", {}, {}});
+  }
+  return users;
 }
 
 struct UserArgs {
@@ -162,6 +187,32 @@ int run_cli(int argc, char** argv) {
                                             words(user_args.vhosts));
       fmt::print("created user {}; its token follows and is not shown again\n{}\n", user_args.name,
                  token);
+      return 0;
+    };
+  });
+
+  std::string import_file = "-";
+  CLI::App* import_cmd = user_cmd->add_subcommand(
+      "import", "Create many users at once from lines \"NAME [EMAIL]\"; prints \"NAME TOKEN\" lines");
+  import_cmd->add_option("--file", import_file, "Input file, or - for stdin")->capture_default_str();
+  import_cmd->add_option("--tags", user_args.tags, "Broker tags for all, space-separated");
+  import_cmd->add_option("--vhosts", user_args.vhosts, "Vhosts for all, space-separated")
+      ->capture_default_str();
+  import_cmd->callback([&] {
+    action = [&] {
+      std::vector<Store::NewUser> users = read_user_lines(import_file);
+      for (Store::NewUser& user : users) {
+        user.tags = words(user_args.tags);
+        user.vhosts = words(user_args.vhosts);
+      }
+      std::vector<std::string> tokens = store()->add_users(users);
+      fmt::print(stderr, "imported {} users; their tokens follow and are not shown again\n",
+                 users.size());
+      std::string out;
+      for (std::size_t i = 0; i < users.size(); ++i) {
+        out += users[i].name + " " + tokens[i] + "\n";
+      }
+      fmt::print("{}", out);
       return 0;
     };
   });

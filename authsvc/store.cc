@@ -144,44 +144,71 @@ void Store::record_event(const std::string& action, const std::string& user,
 std::string Store::add_user(const std::string& name, const std::string& email,
                             const std::vector<std::string>& tags,
                             const std::vector<std::string>& vhosts) {
-  check_user_name(name);
-  std::vector<std::string> clean_tags = checked_tags(tags);
-  std::vector<std::string> clean_vhosts = checked_vhosts(vhosts);
-  std::string token = generate_token();
-  TokenHash hash = hash_token(token);
+  return add_users({NewUser{name, email, tags, vhosts}}, "user add").front();
+}
+
+std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
+                                          const std::string& action) {
+  // Check everything before writing anything: an import is all or nothing.
+  std::vector<std::vector<std::string>> clean_tags;
+  std::vector<std::vector<std::string>> clean_vhosts;
+  std::set<std::string> names;
+  for (const NewUser& user : users) {
+    check_user_name(user.name);
+    if (!names.insert(user.name).second) {
+      throw StoreError(fmt::format("user '{}' is given twice", user.name));
+    }
+    clean_tags.push_back(checked_tags(user.tags));
+    clean_vhosts.push_back(checked_vhosts(user.vhosts));
+  }
+  std::vector<std::string> tokens;
+  tokens.reserve(users.size());
+  std::string current;
   try {
     SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement exists(*db_, "SELECT 1 FROM users WHERE name = ?");
-    exists.bind(1, name);
-    if (exists.executeStep()) throw StoreError(fmt::format("user '{}' already exists", name));
-    std::string t = now();
     SQLite::Statement insert(
         *db_,
         "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
         "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
-    insert.bind(1, name);
-    insert.bind(2, email);
-    insert.bind(3, join(clean_tags));
-    insert.bind(4, hash.data(), static_cast<int>(hash.size()));
-    insert.bind(5, t);
-    insert.bind(6, t);
-    insert.bind(7, t);
-    insert.exec();
-    std::int64_t id = db_->getLastInsertRowid();
-    for (const std::string& vhost : clean_vhosts) {
-      SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
-      grant.bind(1, id);
-      grant.bind(2, vhost);
-      grant.exec();
+    SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
+    std::string t = now();
+    for (std::size_t i = 0; i < users.size(); ++i) {
+      const NewUser& user = users[i];
+      current = user.name;
+      exists.reset();
+      exists.bind(1, user.name);
+      if (exists.executeStep()) {
+        throw StoreError(fmt::format("user '{}' already exists", user.name));
+      }
+      std::string token = generate_token();
+      TokenHash hash = hash_token(token);
+      insert.reset();
+      insert.bind(1, user.name);
+      insert.bind(2, user.email);
+      insert.bind(3, join(clean_tags[i]));
+      insert.bind(4, hash.data(), static_cast<int>(hash.size()));
+      insert.bind(5, t);
+      insert.bind(6, t);
+      insert.bind(7, t);
+      insert.exec();
+      std::int64_t id = db_->getLastInsertRowid();
+      for (const std::string& vhost : clean_vhosts[i]) {
+        grant.reset();
+        grant.bind(1, id);
+        grant.bind(2, vhost);
+        grant.exec();
+      }
+      record_event(action, user.name,
+                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email,
+                               join(clean_tags[i]), join(clean_vhosts[i])));
+      tokens.push_back(std::move(token));
     }
-    record_event("user add", name,
-                 fmt::format("email='{}' tags='{}' vhosts='{}'", email, join(clean_tags),
-                             join(clean_vhosts)));
     txn.commit();
   } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot add user '{}': {}", name, e.what()));
+    throw StoreError(fmt::format("cannot add user '{}': {}", current, e.what()));
   }
-  return token;
+  return tokens;
 }
 
 std::string Store::rotate_token(const std::string& name) {

@@ -70,10 +70,22 @@ class Store {
   // The schema version the database is at (the last migration applied).
   int schema_version();
 
+  struct NewUser {
+    std::string name;
+    std::string email;
+    std::vector<std::string> tags;
+    std::vector<std::string> vhosts;
+  };
+
   // Each returns the new token, the only time it exists in clear.
   std::string add_user(const std::string& name, const std::string& email,
                        const std::vector<std::string>& tags,
                        const std::vector<std::string>& vhosts);
+  // Adds all of `users` in one transaction, or none of them (a bad or
+  // taken name fails the whole call). Tokens in the order of `users`; each
+  // user's audit event is `action`.
+  std::vector<std::string> add_users(const std::vector<NewUser>& users,
+                                     const std::string& action = "user import");
   std::string rotate_token(const std::string& name);
 
   void set_active(const std::string& name, bool active);

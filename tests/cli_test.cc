@@ -226,3 +226,47 @@ TEST_CASE("a CLI change reaches the running server within a second, and is audit
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("user import creates all users in one go, or none of them") {
+  Cli cli;
+  cli.add("taken");
+  std::string list = cli.dir.file("users.txt");
+  {
+    std::FILE* f = std::fopen(list.c_str(), "w");
+    std::fputs("# name email\nann ann@example.org\n\nben\ncat cat@example.org\n", f);
+    std::fclose(f);
+  }
+  CommandResult r = cli({"user", "import", "--file", list, "--vhosts", "/ v2"});
+  REQUIRE(r.exit_code == 0);
+  std::vector<std::string> lines = testing::lines_of(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0].rfind("ann ", 0) == 0);
+  CHECK(lines[1].rfind("ben ", 0) == 0);
+  CHECK(lines[2].size() == std::string("cat ").size() + 43);
+  CHECK(cli({"user", "show", "ben"}).out.find("/ v2") != std::string::npos);
+  CHECK(cli({"user", "show", "ann"}).out.find("ann@example.org") != std::string::npos);
+
+  {
+    std::FILE* f = std::fopen(list.c_str(), "w");
+    std::fputs("dan\ntaken\neve\n", f);
+    std::fclose(f);
+  }
+  r = cli({"user", "import", "--file", list});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("user 'taken' already exists") != std::string::npos);
+  CHECK(r.out.empty());
+  CHECK(cli({"user", "show", "dan"}).exit_code == 1);  // nothing was imported
+  {
+    std::FILE* f = std::fopen(list.c_str(), "w");
+    std::fputs("ok1\nbad/name\n", f);
+    std::fclose(f);
+  }
+  r = cli({"user", "import", "--file", list});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err.find("invalid user name 'bad/name'") != std::string::npos);
+  CHECK(cli({"user", "show", "ok1"}).exit_code == 1);
+}
+
+}  // namespace authsvc
