@@ -1,48 +1,40 @@
 #include "authsvc/audit_line.h"
 
-#include <nlohmann/json.hpp>
-
+#include "authsvc/json_line.h"
 #include "authsvc/timestamp.h"
 
 namespace authsvc {
-namespace {
-
-std::string dump(const nlohmann::ordered_json& j) {
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-}  // namespace
 
 std::string to_json_line(const DecisionRecord& r) {
-  nlohmann::ordered_json j;
-  j["ts"] = rfc3339_utc(r.ts);
-  j["endpoint"] = r.endpoint;
-  j["user"] = r.user;
-  j["vhost"] = r.vhost;
-  j["resource"] = r.resource;
-  j["name"] = r.name;
-  j["permission"] = r.permission;
-  j["routing_key"] = r.routing_key;
-  j["ip"] = r.ip;
-  j["peer"] = r.peer;
-  j["decision"] = r.allow ? "allow" : "deny";
-  j["status"] = r.status;
-  j["rule"] = r.rule;
-  j["reason"] = r.reason;
-  j["us"] = r.us;
-  return dump(j);
+  JsonLine line;
+  line.add("ts", rfc3339_utc(r.ts))
+      .add("endpoint", r.endpoint)
+      .add("user", r.user)
+      .add("vhost", r.vhost)
+      .add("resource", r.resource)
+      .add("name", r.name)
+      .add("permission", r.permission)
+      .add("routing_key", r.routing_key)
+      .add("ip", r.ip)
+      .add("peer", r.peer)
+      .add("decision", r.allow ? "allow" : "deny")
+      .add("status", r.status)
+      .add("rule", r.rule)
+      .add("reason", r.reason)
+      .add("us", r.us);
+  return line.finish();
 }
 
 std::string to_json_line(const AuditEvent& e) {
-  nlohmann::ordered_json j;
-  j["ts"] = e.ts;
-  j["actor"] = e.actor;
-  j["operator"] = e.operator_name;
-  j["action"] = e.action;
-  j["user"] = e.user;
-  j["detail"] = e.detail;
-  j["decision"] = "ok";
-  return dump(j);
+  JsonLine line;
+  line.add("ts", e.ts)
+      .add("actor", e.actor)
+      .add("operator", e.operator_name)
+      .add("action", e.action)
+      .add("user", e.user)
+      .add("detail", e.detail)
+      .add("decision", "ok");
+  return line.finish();
 }
 
 }  // namespace authsvc

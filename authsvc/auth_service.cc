@@ -103,7 +103,7 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
   if (!request) return finish(400, false, "bad-request", error, "deny");
   fill_from_request(*request, &record);
 
-  std::shared_ptr<const Snapshot> snapshot = snapshots_.current();
+  const Snapshot* snapshot = snapshots_.current_for_this_thread();
   if (!snapshot) return finish(503, false, "no-snapshot", "no user data loaded yet", "deny");
   Decision decision = decide(*request, *snapshot);
   std::string body = decision.allow ? "allow" : "deny";

@@ -8,8 +8,8 @@
 #include <CLI/CLI.hpp>
 #include <cstdlib>
 #include <fstream>
-#include <iostream>
 #include <functional>
+#include <iostream>
 
 #include "authsvc/auth_request.h"
 #include "authsvc/decision.h"
@@ -193,8 +193,10 @@ int run_cli(int argc, char** argv) {
 
   std::string import_file = "-";
   CLI::App* import_cmd = user_cmd->add_subcommand(
-      "import", "Create many users at once from lines \"NAME [EMAIL]\"; prints \"NAME TOKEN\" lines");
-  import_cmd->add_option("--file", import_file, "Input file, or - for stdin")->capture_default_str();
+      "import",
+      "Create many users at once from lines \"NAME [EMAIL]\"; prints \"NAME TOKEN\" lines");
+  import_cmd->add_option("--file", import_file, "Input file, or - for stdin")
+      ->capture_default_str();
   import_cmd->add_option("--tags", user_args.tags, "Broker tags for all, space-separated");
   import_cmd->add_option("--vhosts", user_args.vhosts, "Vhosts for all, space-separated")
       ->capture_default_str();

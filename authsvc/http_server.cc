@@ -61,11 +61,23 @@ HttpCall call_of(const HttpServer::Request& r, std::string_view method,
   return call;
 }
 
-MHD_Result send(MHD_Connection* connection, const HttpAnswer& answer) {
-  MHD_Response* response = MHD_create_response_from_buffer(
-      answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
+MHD_Response* make_response(std::string_view body, MHD_ResponseMemoryMode mode) {
+  MHD_Response* response =
+      MHD_create_response_from_buffer(body.size(), const_cast<char*>(body.data()), mode);
+  if (response) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
+  return response;
+}
+
+MHD_Result send(MHD_Connection* connection, const HttpAnswer& answer,
+                const HttpServer::CannedResponses& canned) {
+  // Nearly every answer is "allow" or "deny": share one response object
+  // each (libmicrohttpd counts their uses) instead of building one per request.
+  MHD_Response* shared = answer.body == "allow"  ? canned.allow
+                         : answer.body == "deny" ? canned.deny
+                                                 : nullptr;
+  if (shared) return MHD_queue_response(connection, static_cast<unsigned>(answer.status), shared);
+  MHD_Response* response = make_response(answer.body, MHD_RESPMEM_MUST_COPY);
   if (!response) return MHD_NO;
-  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
   MHD_Result queued =
       MHD_queue_response(connection, static_cast<unsigned>(answer.status), response);
   MHD_destroy_response(response);
@@ -122,7 +134,7 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/
                           ? server->service().refuse(call, 413, "request body too large")
                           : server->service().handle(call);
   request->answered = true;
-  return send(connection, answer);
+  return send(connection, answer, server->canned());
 }
 
 void on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** req_cls,
@@ -149,10 +161,15 @@ void on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** req_cls,
 }  // namespace
 
 HttpServer::HttpServer(const AuthService& service, HttpServerOptions options)
-    : service_(service), options_(options) {}
+    : service_(service), options_(options) {
+  canned_.allow = make_response("allow", MHD_RESPMEM_PERSISTENT);
+  canned_.deny = make_response("deny", MHD_RESPMEM_PERSISTENT);
+}
 
 HttpServer::~HttpServer() {
   if (daemon_) MHD_stop_daemon(daemon_);
+  MHD_destroy_response(canned_.allow);
+  MHD_destroy_response(canned_.deny);
 }
 
 bool HttpServer::bind(const std::string& host, int port, std::string* error) {

@@ -27,6 +27,7 @@
 #include "authsvc/auth_service.h"
 
 struct MHD_Daemon;
+struct MHD_Response;
 
 namespace authsvc {
 
@@ -56,12 +57,18 @@ class HttpServer {
 
   // Used by the libmicrohttpd callbacks.
   struct Request;
+  struct CannedResponses {
+    MHD_Response* allow = nullptr;
+    MHD_Response* deny = nullptr;
+  };
+  const CannedResponses& canned() const { return canned_; }
   const AuthService& service() const { return service_; }
   const HttpServerOptions& options() const { return options_; }
 
  private:
   const AuthService& service_;
   HttpServerOptions options_;
+  CannedResponses canned_;
   MHD_Daemon* daemon_ = nullptr;
   int port_ = -1;
   std::mutex mutex_;

@@ -200,8 +200,8 @@ std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
         grant.exec();
       }
       record_event(action, user.name,
-                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email,
-                               join(clean_tags[i]), join(clean_vhosts[i])));
+                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email, join(clean_tags[i]),
+                               join(clean_vhosts[i])));
       tokens.push_back(std::move(token));
     }
     txn.commit();
