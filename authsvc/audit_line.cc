@@ -6,8 +6,10 @@
 namespace authsvc {
 
 std::string to_json_line(const DecisionRecord& r) {
+  Rfc3339Buffer ts;
+  format_rfc3339_utc(r.ts, &ts);
   JsonLine line;
-  line.add("ts", rfc3339_utc(r.ts))
+  line.add("ts", ts.view())
       .add("endpoint", r.endpoint)
       .add("user", r.user)
       .add("vhost", r.vhost)

@@ -13,26 +13,28 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "authsvc/store.h"
 
 namespace authsvc {
 
+// Views: the record is formatted while what it points at is alive.
 struct DecisionRecord {
   std::chrono::system_clock::time_point ts;
-  std::string endpoint;
-  std::string user;
-  std::string vhost;
-  std::string resource;
-  std::string name;
-  std::string permission;
-  std::string routing_key;
-  std::string ip;
-  std::string peer;
+  std::string_view endpoint;
+  std::string_view user;
+  std::string_view vhost;
+  std::string_view resource;
+  std::string_view name;
+  std::string_view permission;
+  std::string_view routing_key;
+  std::string_view ip;
+  std::string_view peer;
   bool allow = false;
   int status = 200;
-  std::string rule;
-  std::string reason;
+  std::string_view rule;
+  std::string_view reason;
   std::int64_t us = 0;
 };
 

@@ -4,7 +4,7 @@ namespace authsvc {
 namespace {
 
 // The value of a parameter that must appear exactly once.
-const std::string* required(const Form& form, std::string_view key, std::string* error) {
+const std::string_view* required(const Form& form, std::string_view key, std::string* error) {
   std::size_t n = form.count(key);
   if (n == 1) return form.find(key);
   *error = (n == 0 ? "missing parameter '" : "repeated parameter '") + std::string(key) + "'";
@@ -85,42 +85,44 @@ std::optional<AuthRequest> parse_auth_request(Endpoint endpoint, const Form& for
                                               std::string* error) {
   AuthRequest req;
   req.endpoint = endpoint;
-  const std::string* username = required(form, "username", error);
+  const std::string_view* username = required(form, "username", error);
   if (!username) return std::nullopt;
   req.username = *username;
 
   if (endpoint == Endpoint::user) {
     if (!at_most_once(form, "password", error)) return std::nullopt;
-    if (const std::string* password = form.find("password")) req.password = *password;
+    if (const std::string_view* password = form.find("password")) {
+      req.password = std::string(*password);
+    }
     return req;
   }
 
-  const std::string* vhost = required(form, "vhost", error);
+  const std::string_view* vhost = required(form, "vhost", error);
   if (!vhost) return std::nullopt;
   req.vhost = *vhost;
 
   if (endpoint == Endpoint::vhost) {
     if (!at_most_once(form, "ip", error)) return std::nullopt;
-    if (const std::string* ip = form.find("ip")) req.client_ip = *ip;
+    if (const std::string_view* ip = form.find("ip")) req.client_ip = *ip;
     return req;
   }
 
-  const std::string* resource = required(form, "resource", error);
-  const std::string* name = resource ? required(form, "name", error) : nullptr;
-  const std::string* permission = name ? required(form, "permission", error) : nullptr;
+  const std::string_view* resource = required(form, "resource", error);
+  const std::string_view* name = resource ? required(form, "name", error) : nullptr;
+  const std::string_view* permission = name ? required(form, "permission", error) : nullptr;
   if (!permission) return std::nullopt;
 
   std::optional<ResourceKind> kind = resource_kind_from_string(*resource);
   bool kind_fits = kind && ((endpoint == Endpoint::topic) == (*kind == ResourceKind::topic));
   if (!kind_fits) {
     *error =
-        "resource '" + *resource + "' is not valid on /auth/" + std::string(to_string(endpoint));
+        "resource '" + std::string(*resource) + "' is not valid on /auth/" + std::string(to_string(endpoint));
     return std::nullopt;
   }
   std::optional<Permission> perm = permission_from_string(*permission);
   // Topic checks are only ever for write (publish) or read (bind).
   if (!perm || (endpoint == Endpoint::topic && *perm == Permission::configure)) {
-    *error = "permission '" + *permission + "' is not valid on /auth/" +
+    *error = "permission '" + std::string(*permission) + "' is not valid on /auth/" +
              std::string(to_string(endpoint));
     return std::nullopt;
   }
@@ -129,7 +131,7 @@ std::optional<AuthRequest> parse_auth_request(Endpoint endpoint, const Form& for
   req.permission = *perm;
 
   if (endpoint == Endpoint::topic) {
-    const std::string* routing_key = required(form, "routing_key", error);
+    const std::string_view* routing_key = required(form, "routing_key", error);
     if (!routing_key) return std::nullopt;
     req.routing_key = *routing_key;
   }

@@ -31,16 +31,16 @@ bool is_form_type(std::string_view content_type) {
 // The fields of a request for the audit line, as far as they could be
 // read: a refused request still says who and what it was about.
 void fill_from_form(const Form& form, DecisionRecord* record) {
-  auto copy = [&](std::string_view key, std::string* out) {
-    if (const std::string* v = form.find(key)) *out = *v;
+  auto view = [&](std::string_view key, std::string_view* out) {
+    if (const std::string_view* v = form.find(key)) *out = *v;
   };
-  copy("username", &record->user);
-  copy("vhost", &record->vhost);
-  copy("resource", &record->resource);
-  copy("name", &record->name);
-  copy("permission", &record->permission);
-  copy("routing_key", &record->routing_key);
-  copy("ip", &record->ip);
+  view("username", &record->user);
+  view("vhost", &record->vhost);
+  view("resource", &record->resource);
+  view("name", &record->name);
+  view("permission", &record->permission);
+  view("routing_key", &record->routing_key);
+  view("ip", &record->ip);
 }
 
 void fill_from_request(const AuthRequest& request, DecisionRecord* record) {
@@ -48,9 +48,9 @@ void fill_from_request(const AuthRequest& request, DecisionRecord* record) {
   record->vhost = request.vhost;
   record->ip = request.client_ip;
   if (request.endpoint == Endpoint::resource || request.endpoint == Endpoint::topic) {
-    record->resource = std::string(to_string(request.resource));
+    record->resource = to_string(request.resource);
     record->name = request.name;
-    record->permission = std::string(to_string(request.permission));
+    record->permission = to_string(request.permission);
     record->routing_key = request.routing_key;
   }
 }
@@ -61,27 +61,28 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
   Clock::time_point started = Clock::now();
   DecisionRecord record;
   record.ts = std::chrono::system_clock::now();
-  record.peer = std::string(call.peer);
-  auto finish = [&](int status, bool allow, std::string rule, std::string reason,
+  record.peer = call.peer;
+  auto finish = [&](int status, bool allow, std::string_view rule, std::string_view reason,
                     std::string body) {
     record.status = status;
     record.allow = allow;
-    record.rule = std::move(rule);
-    record.reason = std::move(reason);
-    record.us =
-        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
+    record.rule = rule;
+    record.reason = reason;
+    record.us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)
+                    .count();
     audit_.append(to_json_line(record));
     return HttpAnswer{status, std::move(body)};
   };
 
   std::optional<Endpoint> endpoint = endpoint_from_path(call.path);
   if (!endpoint) {
-    record.endpoint = std::string(call.path);
+    record.endpoint = call.path;
     return finish(404, false, "bad-request", "unknown endpoint", "deny");
   }
-  record.endpoint = std::string(to_string(*endpoint));
+  record.endpoint = to_string(*endpoint);
 
   std::string_view form_text;
+  std::string error;
   if (call.method == "GET" || call.method == "HEAD") {
     form_text = call.query;
   } else if (call.method == "POST") {
@@ -91,11 +92,10 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     }
     form_text = call.body;
   } else {
-    return finish(405, false, "bad-request", "method " + std::string(call.method) + " not allowed",
-                  "deny");
+    error = "method " + std::string(call.method) + " not allowed";
+    return finish(405, false, "bad-request", error, "deny");
   }
 
-  std::string error;
   std::optional<Form> form = Form::decode(form_text, &error);
   if (!form) return finish(400, false, "bad-request", error, "deny");
   fill_from_form(*form, &record);
@@ -107,19 +107,21 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
   if (!snapshot) return finish(503, false, "no-snapshot", "no user data loaded yet", "deny");
   Decision decision = decide(*request, *snapshot);
   std::string body = decision.allow ? "allow" : "deny";
-  if (decision.allow && !decision.tags.empty()) body += " " + decision.tags;
-  return finish(200, decision.allow, std::move(decision.rule), std::move(decision.reason),
-                std::move(body));
+  if (decision.allow && !decision.tags.empty()) {
+    body += ' ';
+    body += decision.tags;
+  }
+  return finish(200, decision.allow, decision.rule, decision.reason, std::move(body));
 }
 
 HttpAnswer AuthService::refuse(const HttpCall& call, int status, std::string_view reason) const {
   DecisionRecord record;
   record.ts = std::chrono::system_clock::now();
-  record.endpoint = std::string(call.path);
-  record.peer = std::string(call.peer);
+  record.endpoint = call.path;
+  record.peer = call.peer;
   record.status = status;
   record.rule = "bad-request";
-  record.reason = std::string(reason);
+  record.reason = reason;
   audit_.append(to_json_line(record));
   return HttpAnswer{status, "deny"};
 }

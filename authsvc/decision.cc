@@ -1,17 +1,14 @@
 #include "authsvc/decision.h"
 
-#include <fmt/format.h>
-
 namespace authsvc {
 namespace {
 
-Decision deny(std::string rule, std::string reason) {
-  return Decision{false, std::move(rule), std::move(reason), {}};
+Decision deny(std::string_view rule, std::string_view reason) {
+  return Decision{false, rule, reason, {}};
 }
 
 Decision decide_login(const AuthRequest& request, const UserRecord* user) {
-  if (!request.password)
-    return deny("login", "no password given (only token logins are supported)");
+  if (!request.password) return deny("login", "no password given (only token logins are supported)");
   // Hash and compare even for an unknown user, so that the answer's timing
   // does not tell which user names exist.
   static const TokenHash kNoUser{};
@@ -32,27 +29,15 @@ Decision decide(const AuthRequest& request, const Snapshot& snapshot) {
   // have been disabled or deleted since: refuse what such a connection asks.
   if (!user) return deny("unknown-user", "no such user");
   if (!user->active) return deny("disabled-user", "user is disabled");
-  if (!user->has_vhost(request.vhost)) {
-    return deny("no-vhost-grant", fmt::format("no grant for vhost '{}'", request.vhost));
-  }
+  if (!user->has_vhost(request.vhost)) return deny("no-vhost-grant", "no grant for this vhost");
   if (request.endpoint == Endpoint::vhost) {
-    return Decision{true, "vhost-grant", fmt::format("vhost '{}' granted", request.vhost), {}};
+    return Decision{true, "vhost-grant", "vhost granted", {}};
   }
 
   const Rule* rule = snapshot.rules().first_match(request.resource, request.permission,
                                                   request.name, {request.username, request.vhost});
-  if (!rule) {
-    return deny("default-deny",
-                fmt::format("no rule allows {} on {} '{}'", to_string(request.permission),
-                            to_string(request.resource), request.name));
-  }
-  bool allow = rule->effect == Effect::allow;
-  return Decision{allow,
-                  rule->name,
-                  fmt::format("rule {} (line {}) {} {} on {} '{}'", rule->name, rule->line,
-                              allow ? "allows" : "denies", to_string(request.permission),
-                              to_string(request.resource), request.name),
-                  {}};
+  if (!rule) return deny("default-deny", "no rule allows this");
+  return Decision{rule->effect == Effect::allow, rule->name, rule->reason, {}};
 }
 
 }  // namespace authsvc

@@ -6,7 +6,7 @@
 // name no rule allows is denied, and the decision says which check decided
 // and why.
 
-#include <string>
+#include <string_view>
 
 #include "authsvc/auth_request.h"
 #include "authsvc/snapshot.h"
@@ -18,11 +18,14 @@ struct Decision {
   // The rule or built-in check that decided: a rule's name from the rules
   // file, "default-deny", or one of "login", "unknown-user",
   // "disabled-user", "vhost-grant", "no-vhost-grant".
-  std::string rule;
-  // One line for the audit log. Never contains the password.
-  std::string reason;
+  std::string_view rule;
+  // Why, for the audit log; the request's own fields (name, permission...)
+  // are logged beside it. Never contains the password.
+  std::string_view reason;
   // For an allowed login: the user's tags, space-joined (may be empty).
-  std::string tags;
+  std::string_view tags;
+  // rule, reason and tags are static text or owned by the snapshot: valid
+  // as long as the snapshot decide() was given.
 };
 
 Decision decide(const AuthRequest& request, const Snapshot& snapshot);

@@ -122,7 +122,7 @@ TEST_CASE("denials name the rule and the reason") {
       decide(resource("bob", ResourceKind::queue, "amq.gen-xyz", Permission::configure), snapshot);
   CHECK_FALSE(d.allow);
   CHECK(d.rule == "system-queue");
-  CHECK(d.reason.find("amq.gen-xyz") != std::string::npos);
+  CHECK(d.reason.find("denied by rule system-queue (line ") == 0);
 
   d = decide(resource("bob", ResourceKind::queue, "exchange/bob/x", Permission::configure),
              snapshot);
@@ -133,7 +133,7 @@ TEST_CASE("denials name the rule and the reason") {
   d = decide(resource("bob", ResourceKind::exchange, "exchange/alice/v1", Permission::write),
              snapshot);
   CHECK(d.rule == "default-deny");
-  CHECK(d.reason == "no rule allows write on exchange 'exchange/alice/v1'");
+  CHECK(d.reason == "no rule allows this");
   d = decide(resource("bob", ResourceKind::exchange, "exchange/bob/v1", Permission::write),
              snapshot);
   CHECK(d.allow);

@@ -1,6 +1,5 @@
 #include "authsvc/form.h"
 
-#include <algorithm>
 
 namespace authsvc {
 namespace {
@@ -12,27 +11,28 @@ int hex_value(char c) {
   return -1;
 }
 
-bool decode_component(std::string_view in, std::string* out, std::string* error) {
-  out->clear();
-  out->reserve(in.size());
+// Decodes `in` to `out` (which has room for in.size() bytes); returns the
+// decoded length, or npos with *error set.
+std::size_t decode_component(std::string_view in, char* out, std::string* error) {
+  std::size_t n = 0;
   for (std::size_t i = 0; i < in.size(); ++i) {
     char c = in[i];
     if (c == '+') {
-      out->push_back(' ');
+      out[n++] = ' ';
     } else if (c == '%') {
       int hi = i + 1 < in.size() ? hex_value(in[i + 1]) : -1;
       int lo = i + 2 < in.size() ? hex_value(in[i + 2]) : -1;
       if (hi < 0 || lo < 0) {
         *error = "malformed percent escape";
-        return false;
+        return std::string_view::npos;
       }
-      out->push_back(static_cast<char>(hi * 16 + lo));
+      out[n++] = static_cast<char>(hi * 16 + lo);
       i += 2;
     } else {
-      out->push_back(c);
+      out[n++] = c;
     }
   }
-  return true;
+  return n;
 }
 
 }  // namespace
@@ -40,39 +40,48 @@ bool decode_component(std::string_view in, std::string* out, std::string* error)
 std::optional<Form> Form::decode(std::string_view text, std::string* error) {
   Form form;
   if (text.empty()) return form;
+  // Decoding never lengthens: the text's size is room enough for all of it.
+  form.decoded_ = std::make_unique<char[]>(text.size());
+  form.fields_.reserve(12);
+  char* out = form.decoded_.get();
   std::size_t start = 0;
   while (start <= text.size()) {
     std::size_t end = text.find('&', start);
     if (end == std::string_view::npos) end = text.size();
     std::string_view field = text.substr(start, end - start);
     std::size_t eq = field.find('=');
-    std::string field_number = std::to_string(form.fields_.size() + 1);
     if (field.empty() || eq == std::string_view::npos || eq == 0) {
       *error = (field.empty() ? "empty form field" : "form field without a name or '='") +
-               std::string(" in field ") + field_number;
+               std::string(" in field ") + std::to_string(form.fields_.size() + 1);
       return std::nullopt;
     }
-    FormField decoded;
-    if (!decode_component(field.substr(0, eq), &decoded.key, error) ||
-        !decode_component(field.substr(eq + 1), &decoded.value, error)) {
-      *error += " in field " + field_number;
+    std::size_t key_length = decode_component(field.substr(0, eq), out, error);
+    std::size_t value_length = key_length == std::string_view::npos
+                                   ? key_length
+                                   : decode_component(field.substr(eq + 1), out + key_length, error);
+    if (value_length == std::string_view::npos) {
+      *error += " in field " + std::to_string(form.fields_.size() + 1);
       return std::nullopt;
     }
-    form.fields_.push_back(std::move(decoded));
+    form.fields_.push_back(
+        FormField{std::string_view(out, key_length), std::string_view(out + key_length, value_length)});
+    out += key_length + value_length;
     start = end + 1;
   }
   return form;
 }
 
-const std::string* Form::find(std::string_view key) const {
-  auto it = std::find_if(fields_.begin(), fields_.end(),
-                         [&](const FormField& f) { return f.key == key; });
-  return it == fields_.end() ? nullptr : &it->value;
+const std::string_view* Form::find(std::string_view key) const {
+  for (const FormField& f : fields_) {
+    if (f.key == key) return &f.value;
+  }
+  return nullptr;
 }
 
 std::size_t Form::count(std::string_view key) const {
-  return static_cast<std::size_t>(std::count_if(fields_.begin(), fields_.end(),
-                                                [&](const FormField& f) { return f.key == key; }));
+  std::size_t n = 0;
+  for (const FormField& f : fields_) n += f.key == key;
+  return n;
 }
 
 }  // namespace authsvc

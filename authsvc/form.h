@@ -9,6 +9,7 @@
 // whole text malformed; nothing is guessed. Decoded values may hold any
 // byte, NUL and invalid UTF-8 included: judging them is the caller's job.
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,23 +18,32 @@
 namespace authsvc {
 
 struct FormField {
-  std::string key;
-  std::string value;
+  std::string_view key;
+  std::string_view value;
 };
 
+// Move-only: the fields are views into one buffer of decoded bytes that the
+// Form owns, so that decoding a request costs two allocations, not two a
+// field.
 class Form {
  public:
   // The decoded fields in order, or nullopt with *error set to a one-line
   // reason. Empty text is a valid form with no fields.
   static std::optional<Form> decode(std::string_view text, std::string* error);
 
-  // The value of the first field named `key`, or nullptr.
-  const std::string* find(std::string_view key) const;
+  Form() = default;
+  Form(Form&&) noexcept = default;
+  Form& operator=(Form&&) noexcept = default;
+
+  // The value of the first field named `key`, or nullptr. Valid as long as
+  // the Form.
+  const std::string_view* find(std::string_view key) const;
   // How many fields are named `key` (repeats are the caller's to refuse).
   std::size_t count(std::string_view key) const;
   const std::vector<FormField>& fields() const { return fields_; }
 
  private:
+  std::unique_ptr<char[]> decoded_;  // heap, so views survive moves
   std::vector<FormField> fields_;
 };
 

@@ -32,9 +32,9 @@ std::string decode_error(std::string_view text) {
 std::string value_of(const Form& form, std::string_view key) {
   INFO("key: ", key);
   REQUIRE(form.count(key) == 1);
-  const std::string* value = form.find(key);
+  const std::string_view* value = form.find(key);
   REQUIRE(value != nullptr);
-  return *value;
+  return std::string(*value);
 }
 
 // Whether `text` holds the number `n` as a whole number (not as part of a

@@ -80,6 +80,8 @@ struct Rule {
   std::uint8_t resources = 0;    // bit (1 << ResourceKind)
   std::uint8_t permissions = 0;  // bit (1 << Permission)
   Pattern pattern;
+  // For audit lines: "allowed by rule NAME (line N)" or "denied by ...".
+  std::string reason;
 
   bool applies_to(ResourceKind r, Permission p) const {
     return (resources & (1u << static_cast<int>(r))) && (permissions & (1u << static_cast<int>(p)));
