@@ -5,10 +5,10 @@
 
 namespace authsvc {
 
-std::string to_json_line(const DecisionRecord& r) {
+void write_json_line(const DecisionRecord& r, std::string* out) {
   Rfc3339Buffer ts;
   format_rfc3339_utc(r.ts, &ts);
-  JsonLine line;
+  JsonLine line(out);
   line.add("ts", ts.view())
       .add("endpoint", r.endpoint)
       .add("user", r.user)
@@ -23,20 +23,28 @@ std::string to_json_line(const DecisionRecord& r) {
       .add("status", r.status)
       .add("rule", r.rule)
       .add("reason", r.reason)
-      .add("us", r.us);
-  return line.finish();
+      .add("us", r.us)
+      .finish();
+}
+
+std::string to_json_line(const DecisionRecord& r) {
+  std::string out;
+  write_json_line(r, &out);
+  return out;
 }
 
 std::string to_json_line(const AuditEvent& e) {
-  JsonLine line;
+  std::string out;
+  JsonLine line(&out);
   line.add("ts", e.ts)
       .add("actor", e.actor)
       .add("operator", e.operator_name)
       .add("action", e.action)
       .add("user", e.user)
       .add("detail", e.detail)
-      .add("decision", "ok");
-  return line.finish();
+      .add("decision", "ok")
+      .finish();
+  return out;
 }
 
 }  // namespace authsvc

@@ -39,6 +39,8 @@ struct DecisionRecord {
 };
 
 std::string to_json_line(const DecisionRecord& record);
+// The same into *out (cleared first), so a thread can reuse one buffer.
+void write_json_line(const DecisionRecord& record, std::string* out);
 std::string to_json_line(const AuditEvent& event);
 
 }  // namespace authsvc

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -27,8 +28,8 @@ class AuditLog {
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Queues one line; `line` must not end with a newline.
-  void append(std::string line);
+  // Queues a copy of one line; `line` must not end with a newline.
+  void append(std::string_view line);
   // Returns once every line appended before the call is written.
   void flush();
 
@@ -44,7 +45,8 @@ class AuditLog {
   mutable std::mutex mutex_;
   std::condition_variable wake_writer_;
   std::condition_variable progress_;
-  std::vector<std::string> pending_;
+  std::string pending_;  // lines, each ending in '\n'
+  std::size_t pending_lines_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t written_ = 0;
   bool flush_requested_ = false;

@@ -70,7 +70,9 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     record.reason = reason;
     record.us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)
                     .count();
-    audit_.append(to_json_line(record));
+    thread_local std::string line;
+    write_json_line(record, &line);
+    audit_.append(line);
     return HttpAnswer{status, std::move(body)};
   };
 

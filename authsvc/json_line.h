@@ -9,9 +9,12 @@
 // escaped, bytes that are not valid UTF-8 replaced by U+FFFD; the tests
 // check it against nlohmann on arbitrary bytes.
 //
-//   JsonLine line;
-//   line.add("user", "alice").add("us", 12).add("ok", true);
-//   std::string text = line.finish();  // {"user":"alice","us":12,"ok":true}
+//   std::string text;
+//   JsonLine line(&text);
+//   line.add("user", "alice").add("us", 12).add("ok", true).finish();
+//   // text == {"user":"alice","us":12,"ok":true}
+// Writing into a caller's string lets a thread reuse one buffer for every
+// line it writes.
 
 #include <cstdint>
 #include <string>
@@ -21,8 +24,9 @@ namespace authsvc {
 
 class JsonLine {
  public:
-  JsonLine() {
-    text_.reserve(512);
+  // Clears *out (keeping its capacity) and starts the object there.
+  explicit JsonLine(std::string* out) : text_(*out) {
+    text_.clear();
     text_ += '{';
   }
   JsonLine& add(std::string_view key, std::string_view value);
@@ -32,16 +36,13 @@ class JsonLine {
   JsonLine& add(std::string_view key, std::int64_t value);
   JsonLine& add(std::string_view key, int value) { return add(key, std::int64_t{value}); }
   JsonLine& add(std::string_view key, bool value);
-  // The object, closed. The JsonLine is spent.
-  std::string finish() {
-    text_ += '}';
-    return std::move(text_);
-  }
+  // Closes the object.
+  void finish() { text_ += '}'; }
 
  private:
   void key(std::string_view k);
 
-  std::string text_;
+  std::string& text_;
 };
 
 // Appends `value` as a JSON string (with its quotes) to *out.
