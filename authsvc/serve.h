@@ -11,7 +11,7 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8000";
   std::string rules_path;  // empty: the compiled-in rules/pulse.rules
   std::string audit_log = "-";
-  unsigned threads = 2;
+  unsigned threads = 1;
   int reload_interval_ms = 200;
 };
 
