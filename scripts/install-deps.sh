@@ -9,8 +9,10 @@ packages=(
   libmicrohttpd-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev
   libcli11-dev nlohmann-json3-dev doctest-dev
 )
-if [[ "${1:-}" == "--test" ]]; then
-  packages+=(rabbitmq-server python3 python3-pika curl procps)
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
+  # runtimes come with g++.
+  packages+=(rabbitmq-server python3 python3-pika curl procps clang libclang-rt-14-dev)
 fi
 
 missing=()
