@@ -4,11 +4,24 @@ namespace authsvc {
 namespace {
 
 // The value of a parameter that must appear exactly once.
+// RabbitMQ's names (users, vhosts, exchanges, queues, routing keys) are
+// AMQP short strings: at most 255 bytes. A longer one cannot come from the
+// broker, so it is refused rather than judged.
+constexpr std::size_t kMaxNameBytes = 255;
+
+// The value of a parameter that must appear exactly once.
 const std::string_view* required(const Form& form, std::string_view key, std::string* error) {
   std::size_t n = form.count(key);
-  if (n == 1) return form.find(key);
-  *error = (n == 0 ? "missing parameter '" : "repeated parameter '") + std::string(key) + "'";
-  return nullptr;
+  if (n != 1) {
+    *error = (n == 0 ? "missing parameter '" : "repeated parameter '") + std::string(key) + "'";
+    return nullptr;
+  }
+  const std::string_view* value = form.find(key);
+  if (value->size() > kMaxNameBytes) {
+    *error = "parameter '" + std::string(key) + "' is longer than 255 bytes";
+    return nullptr;
+  }
+  return value;
 }
 
 // An optional parameter may be absent but never repeated: two values would
@@ -115,8 +128,8 @@ std::optional<AuthRequest> parse_auth_request(Endpoint endpoint, const Form& for
   std::optional<ResourceKind> kind = resource_kind_from_string(*resource);
   bool kind_fits = kind && ((endpoint == Endpoint::topic) == (*kind == ResourceKind::topic));
   if (!kind_fits) {
-    *error =
-        "resource '" + std::string(*resource) + "' is not valid on /auth/" + std::string(to_string(endpoint));
+    *error = "resource '" + std::string(*resource) + "' is not valid on /auth/" +
+             std::string(to_string(endpoint));
     return std::nullopt;
   }
   std::optional<Permission> perm = permission_from_string(*permission);

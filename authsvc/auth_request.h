@@ -5,7 +5,8 @@
 // each endpoint's required parameters, once each; unknown parameters are
 // ignored because newer brokers add context keys. Anything else, a missing
 // or repeated known parameter, a resource or permission word we do not know,
-// is refused with a reason, never defaulted.
+// a name longer than AMQP's 255-byte limit, is refused with a reason, never
+// defaulted.
 
 #include <optional>
 #include <string>
