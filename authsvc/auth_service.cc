@@ -68,8 +68,8 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     record.allow = allow;
     record.rule = rule;
     record.reason = reason;
-    record.us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started)
-                    .count();
+    record.us =
+        std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - started).count();
     thread_local std::string line;
     write_json_line(record, &line);
     audit_.append(line);
@@ -107,7 +107,18 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
 
   const Snapshot* snapshot = snapshots_.current_for_this_thread();
   if (!snapshot) return finish(503, false, "no-snapshot", "no user data loaded yet", "deny");
+  bool login = request->endpoint == Endpoint::user;
+  if (login && throttle_ && throttle_->throttled(request->username)) {
+    return finish(200, false, "throttled", "too many failed logins for this user; cooling off",
+                  "deny");
+  }
   Decision decision = decide(*request, *snapshot);
+  if (login && throttle_) {
+    // Count guesses (a wrong token, an unknown name), not a disabled user
+    // trying a correct token.
+    bool guess = decision.rule == "login" || decision.rule == "unknown-user";
+    if (decision.allow || guess) throttle_->record(request->username, decision.allow);
+  }
   std::string body = decision.allow ? "allow" : "deny";
   if (decision.allow && !decision.tags.empty()) {
     body += ' ';

@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "authsvc/audit_log.h"
+#include "authsvc/login_throttle.h"
 #include "authsvc/snapshot_source.h"
 
 namespace authsvc {
@@ -35,8 +36,9 @@ struct HttpAnswer {
 
 class AuthService {
  public:
-  AuthService(const SnapshotSource& snapshots, AuditLog& audit)
-      : snapshots_(snapshots), audit_(audit) {}
+  // `throttle` may be null: no login throttling.
+  AuthService(const SnapshotSource& snapshots, AuditLog& audit, LoginThrottle* throttle = nullptr)
+      : snapshots_(snapshots), audit_(audit), throttle_(throttle) {}
 
   HttpAnswer handle(const HttpCall& call) const;
   // Audits and answers a request the HTTP layer refused before it reached
@@ -47,6 +49,7 @@ class AuthService {
  private:
   const SnapshotSource& snapshots_;
   AuditLog& audit_;
+  LoginThrottle* throttle_;
 };
 
 }  // namespace authsvc

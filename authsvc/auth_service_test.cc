@@ -197,3 +197,32 @@ TEST_CASE("names that are not UTF-8 are audited, not crashed on") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("repeated failed logins are throttled, audited as such, and the right token waits too") {
+  Fixture f;
+  LoginThrottle::Clock::time_point now{};
+  LoginThrottle throttle(LoginThrottleOptions{}, [&] { return now; });
+  AuthService service(f.snapshots, *f.audit, &throttle);
+  auto login = [&](const std::string& user, const std::string& token) {
+    std::string body = "username=" + user + "&password=" + token;
+    return service
+        .handle(HttpCall{"POST", "/auth/user", "", "application/x-www-form-urlencoded", body, "p"})
+        .body;
+  };
+  for (int i = 0; i < 5; ++i) CHECK(login("alice", "guess-" + std::to_string(i)) == "deny");
+  CHECK(login("alice", "alice-token") == "deny");  // cooling off: not even checked
+  CHECK(login("bob", "bob-token") == "allow");     // others are not affected
+  now += std::chrono::seconds(61);
+  CHECK(login("alice", "alice-token") == "allow");
+
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[4]["rule"] == "login");
+  CHECK(lines[5]["rule"] == "throttled");
+  CHECK(lines[5]["decision"] == "deny");
+  CHECK(lines[7]["decision"] == "allow");
+}
+
+}  // namespace authsvc

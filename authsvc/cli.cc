@@ -163,7 +163,21 @@ int run_cli(int argc, char** argv) {
                    "HTTP event-loop threads (each serves many connections)")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  unsigned throttle_window = 60;
+  unsigned throttle_cooloff = 60;
+  serve_cmd
+      ->add_option("--login-failures", serve_options.throttle.max_failures,
+                   "Failed logins for one user within --login-window that start a cool-off "
+                   "(0: no throttling)")
+      ->capture_default_str();
+  serve_cmd->add_option("--login-window", throttle_window, "Seconds")->capture_default_str();
+  serve_cmd
+      ->add_option("--login-cooloff", throttle_cooloff,
+                   "Seconds during which that user's logins are refused unchecked")
+      ->capture_default_str();
   serve_cmd->callback([&] {
+    serve_options.throttle.window = std::chrono::seconds(throttle_window);
+    serve_options.throttle.cooloff = std::chrono::seconds(throttle_cooloff);
     action = [&] {
       serve_options.db_path = db_path;
       return serve(serve_options);

@@ -8,7 +8,8 @@ Decision deny(std::string_view rule, std::string_view reason) {
 }
 
 Decision decide_login(const AuthRequest& request, const UserRecord* user) {
-  if (!request.password) return deny("login", "no password given (only token logins are supported)");
+  if (!request.password)
+    return deny("login", "no password given (only token logins are supported)");
   // Hash and compare even for an unknown user, so that the answer's timing
   // does not tell which user names exist.
   static const TokenHash kNoUser{};

@@ -1,6 +1,5 @@
 #include "authsvc/form.h"
 
-
 namespace authsvc {
 namespace {
 
@@ -56,15 +55,16 @@ std::optional<Form> Form::decode(std::string_view text, std::string* error) {
       return std::nullopt;
     }
     std::size_t key_length = decode_component(field.substr(0, eq), out, error);
-    std::size_t value_length = key_length == std::string_view::npos
-                                   ? key_length
-                                   : decode_component(field.substr(eq + 1), out + key_length, error);
+    std::size_t value_length =
+        key_length == std::string_view::npos
+            ? key_length
+            : decode_component(field.substr(eq + 1), out + key_length, error);
     if (value_length == std::string_view::npos) {
       *error += " in field " + std::to_string(form.fields_.size() + 1);
       return std::nullopt;
     }
-    form.fields_.push_back(
-        FormField{std::string_view(out, key_length), std::string_view(out + key_length, value_length)});
+    form.fields_.push_back(FormField{std::string_view(out, key_length),
+                                     std::string_view(out + key_length, value_length)});
     out += key_length + value_length;
     start = end + 1;
   }

@@ -264,8 +264,9 @@ std::optional<Rules> Rules::parse(std::string_view text, std::string_view source
     if (!permission_bits) return fail(reason);
     auto compiled = Pattern::compile(pattern, &reason);
     if (!compiled) return fail(reason);
-    std::string rule_reason = (parsed_effect == Effect::allow ? "allowed by rule " : "denied by rule ") +
-                              std::string(name) + " (line " + std::to_string(line_number) + ")";
+    std::string rule_reason =
+        (parsed_effect == Effect::allow ? "allowed by rule " : "denied by rule ") +
+        std::string(name) + " (line " + std::to_string(line_number) + ")";
     rules.rules_.push_back(Rule{std::string(name), line_number, parsed_effect, *resource_bits,
                                 *permission_bits, std::move(*compiled), std::move(rule_reason)});
     if (newline == std::string_view::npos) break;

@@ -43,7 +43,8 @@ int serve(const ServeOptions& options) {
     SnapshotSource snapshots;
     StoreWatcher watcher(store, rules, snapshots, audit,
                          std::chrono::milliseconds(options.reload_interval_ms));
-    AuthService service(snapshots, audit);
+    LoginThrottle throttle(options.throttle);
+    AuthService service(snapshots, audit, &throttle);
     HttpServerOptions http_options;
     http_options.threads = options.threads;
     HttpServer server(service, http_options);

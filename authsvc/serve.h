@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "authsvc/login_throttle.h"
+
 namespace authsvc {
 
 struct ServeOptions {
@@ -12,6 +14,7 @@ struct ServeOptions {
   std::string rules_path;  // empty: the compiled-in rules/pulse.rules
   std::string audit_log = "-";
   unsigned threads = 1;
+  LoginThrottleOptions throttle;
   int reload_interval_ms = 200;
 };
 

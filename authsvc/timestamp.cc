@@ -12,7 +12,8 @@ void format_rfc3339_utc(std::chrono::system_clock::time_point t, Rfc3339Buffer* 
   // changes once a second, so each thread keeps the last one.
   thread_local std::int64_t cached_second = -1;
   thread_local char cached_prefix[24];  // "2026-11-27T23:18:49"
-  auto micros = std::chrono::time_point_cast<std::chrono::microseconds>(t).time_since_epoch().count();
+  auto micros =
+      std::chrono::time_point_cast<std::chrono::microseconds>(t).time_since_epoch().count();
   std::int64_t second = micros >= 0 ? micros / 1'000'000 : (micros - 999'999) / 1'000'000;
   auto fraction = static_cast<int>(micros - second * 1'000'000);
   if (second != cached_second) {

@@ -174,7 +174,9 @@ TEST_CASE("a CLI change reaches the running server within a second, and is audit
   Cli cli;
   std::string token = cli.add("alice");
   std::string audit_path = cli.dir.file("audit.log");
-  testing::ServeProcess serve({"--db", cli.db, "--audit-log", audit_path}, cli.dir);
+  // Polling until a change shows means many refused logins: no throttling here.
+  testing::ServeProcess serve({"--db", cli.db, "--audit-log", audit_path, "--login-failures", "0"},
+                              cli.dir);
   httplib::Client http("127.0.0.1", serve.port());
   auto login_as = [&](const std::string& user, const std::string& t) {
     auto r = http.Post("/auth/user", "username=" + user + "&password=" + t,
