@@ -2,6 +2,7 @@
 # Installs the Debian 12 packages authsvc needs, only those that are missing.
 #   scripts/install-deps.sh          what building and serving need
 #   scripts/install-deps.sh --test   also what the tests need (a real RabbitMQ, AMQP clients)
+#   scripts/install-deps.sh --bench  that, and what tests/bench needs (nginx, wrk, rabbitmq-c)
 set -euo pipefail
 
 packages=(
@@ -13,6 +14,9 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
   # runtimes come with g++.
   packages+=(rabbitmq-server python3 python3-pika curl procps clang libclang-rt-14-dev)
+fi
+if [[ "${1:-}" == "--bench" ]]; then
+  packages+=(nginx-light wrk librabbitmq-dev)
 fi
 
 missing=()
