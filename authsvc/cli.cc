@@ -17,6 +17,7 @@
 #include "authsvc/serve.h"
 #include "authsvc/store.h"
 #include "authsvc/store_watcher.h"
+#include "authsvc/words.h"
 
 namespace authsvc {
 namespace {
@@ -37,33 +38,15 @@ std::string operator_name() {
   return "uid " + std::to_string(getuid());
 }
 
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find_first_of(" \t,", start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
-}
-
-std::string join(const std::vector<std::string>& items, const char* separator) {
-  std::string out;
-  for (const std::string& item : items) {
-    if (!out.empty()) out += separator;
-    out += item;
-  }
-  return out;
-}
+// The CLI takes lists separated by spaces, tabs or commas.
+std::vector<std::string> words(const std::string& text) { return split_words(text, " \t,"); }
 
 void print_user(const UserInfo& u) {
   fmt::print("name:          {}\n", u.name);
   fmt::print("status:        {}\n", u.active ? "active" : "disabled");
   fmt::print("email:         {}\n", u.email);
-  fmt::print("tags:          {}\n", join(u.tags, " "));
-  fmt::print("vhosts:        {}\n", join(u.vhosts, " "));
+  fmt::print("tags:          {}\n", join_words(u.tags));
+  fmt::print("vhosts:        {}\n", join_words(u.vhosts));
   fmt::print("created:       {}\n", u.created_at);
   fmt::print("updated:       {}\n", u.updated_at);
   fmt::print("token rotated: {}\n", u.token_rotated_at);
@@ -240,7 +223,7 @@ int run_cli(int argc, char** argv) {
       fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", "NAME", "STATUS", "EMAIL", "VHOSTS", "TAGS");
       for (const UserInfo& u : users) {
         fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", u.name, u.active ? "active" : "disabled",
-                   u.email, join(u.vhosts, " "), join(u.tags, " "));
+                   u.email, join_words(u.vhosts), join_words(u.tags));
       }
       return 0;
     };

@@ -12,6 +12,7 @@
 #include "authsvc/names.h"
 #include "authsvc/timestamp.h"
 #include "authsvc/token.h"
+#include "authsvc/words.h"
 
 namespace authsvc {
 namespace {
@@ -19,27 +20,6 @@ namespace {
 constexpr int kBusyTimeoutMs = 5000;
 
 std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
-
-std::string join(const std::vector<std::string>& words) {
-  std::string out;
-  for (const std::string& w : words) {
-    if (!out.empty()) out += ' ';
-    out += w;
-  }
-  return out;
-}
-
-std::vector<std::string> split(const std::string& text) {
-  std::vector<std::string> words;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find(' ', start);
-    if (end == std::string::npos) end = text.size();
-    if (end > start) words.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return words;
-}
 
 // The leading number of a migration's file name: "002_x.sql" -> 2.
 int migration_number(std::string_view name) {
@@ -186,7 +166,7 @@ std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
       insert.reset();
       insert.bind(1, user.name);
       insert.bind(2, user.email);
-      insert.bind(3, join(clean_tags[i]));
+      insert.bind(3, join_words(clean_tags[i]));
       insert.bind(4, hash.data(), static_cast<int>(hash.size()));
       insert.bind(5, t);
       insert.bind(6, t);
@@ -200,8 +180,8 @@ std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
         grant.exec();
       }
       record_event(action, user.name,
-                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email, join(clean_tags[i]),
-                               join(clean_vhosts[i])));
+                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email,
+                               join_words(clean_tags[i]), join_words(clean_vhosts[i])));
       tokens.push_back(std::move(token));
     }
     txn.commit();
@@ -284,10 +264,10 @@ void Store::update_user(const std::string& name, const std::optional<std::string
     }
     if (clean_tags) {
       SQLite::Statement q(*db_, "UPDATE users SET tags = ? WHERE id = ?");
-      q.bind(1, join(*clean_tags));
+      q.bind(1, join_words(*clean_tags));
       q.bind(2, id);
       q.exec();
-      detail += fmt::format("tags='{}' ", join(*clean_tags));
+      detail += fmt::format("tags='{}' ", join_words(*clean_tags));
     }
     if (clean_vhosts) {
       SQLite::Statement clear(*db_, "DELETE FROM user_vhosts WHERE user_id = ?");
@@ -299,7 +279,7 @@ void Store::update_user(const std::string& name, const std::optional<std::string
         grant.bind(2, vhost);
         grant.exec();
       }
-      detail += fmt::format("vhosts='{}' ", join(*clean_vhosts));
+      detail += fmt::format("vhosts='{}' ", join_words(*clean_vhosts));
     }
     SQLite::Statement touch(*db_, "UPDATE users SET updated_at = ? WHERE id = ?");
     touch.bind(1, now());
@@ -325,19 +305,12 @@ UserInfo user_info_from_row(SQLite::Statement& q) {
   UserInfo info;
   info.name = q.getColumn(0).getString();
   info.email = q.getColumn(1).getString();
-  info.tags = split(q.getColumn(2).getString());
+  info.tags = split_words(q.getColumn(2).getString());
   info.active = q.getColumn(3).getString() == "active";
   info.created_at = q.getColumn(4).getString();
   info.updated_at = q.getColumn(5).getString();
   info.token_rotated_at = q.getColumn(6).getString();
-  std::string vhosts = q.getColumn(7).getString();
-  std::size_t start = 0;
-  while (start < vhosts.size()) {
-    std::size_t end = vhosts.find('\n', start);
-    if (end == std::string::npos) end = vhosts.size();
-    info.vhosts.push_back(vhosts.substr(start, end - start));
-    start = end + 1;
-  }
+  info.vhosts = split_words(q.getColumn(7).getString(), "\n");
   return info;
 }
 

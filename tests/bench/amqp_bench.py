@@ -79,7 +79,9 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
+sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
+import http_bench  # noqa: E402
 from broker import Broker  # noqa: E402
 from http_bench import free_port, wait_port  # noqa: E402
 
@@ -89,28 +91,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # http_bench.py's nginx, plus stub_status: its request counter tells whether
 # the nginx broker really asked nginx.
-NGINX_CONF = """
-worker_processes auto;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  client_body_temp_path {dir}/body;
-  proxy_temp_path {dir}/proxy;
-  fastcgi_temp_path {dir}/fastcgi;
-  uwsgi_temp_path {dir}/uwsgi;
-  scgi_temp_path {dir}/scgi;
-  keepalive_requests 100000000;
-  keepalive_timeout 300s;
-  server {{
-    listen 127.0.0.1:{port};
-    location = /nginx_status {{ stub_status; }}
-    location / {{ default_type text/plain; return 200 "allow"; }}
-  }}
-}}
-"""
+NGINX_CONF = http_bench.NGINX_CONF.replace(
+    "    location / {{", "    location = /nginx_status {{ stub_status; }}\n    location / {{")
+assert "stub_status" in NGINX_CONF
 
 
 # ---------------------------------------------------------------------------
