@@ -1,5 +1,7 @@
 #include "authsvc/store_watcher.h"
 
+#include <malloc.h>
+
 #include <fmt/format.h>
 
 #include "authsvc/audit_line.h"
@@ -39,6 +41,10 @@ bool StoreWatcher::refresh() {
   if (version == seen_version_) return false;
   source_.replace(load(store_, rules_));
   seen_version_ = version;
+  // A reload frees the previous snapshot (tens of MB with 100,000 users)
+  // once its last reader lets go; without a trim glibc keeps the freed
+  // pages, and under steady CLI churn the process stayed at 124 MB.
+  malloc_trim(0);
   while (true) {
     std::vector<AuditEvent> events = store_.unexported_audit_events();
     if (events.empty()) break;

@@ -189,8 +189,9 @@ http {{
 
 
 class Authsvc:
-    def __init__(self, binary, workdir, extra):
+    def __init__(self, binary, workdir, extra, throttle=False):
         self.binary, self.workdir, self.extra = binary, workdir, extra
+        self.throttle = throttle
         self.db = os.path.join(workdir, "authsvc.db")
         self.audit = os.path.join(workdir, "audit.log")
         self.port = free_port()
@@ -203,12 +204,13 @@ class Authsvc:
     def start(self):
         err = open(os.path.join(self.workdir, "serve.err"), "w")
         t0 = time.monotonic()
-        # Login throttling off: change_latency() polls with a token that is
-        # wrong until the change shows, which is exactly what throttling
-        # stops (5 failures, then 60 s of refusals).
+        # Login throttling off unless asked for: change_latency() polls with a
+        # token that is wrong until the change shows, which is exactly what
+        # throttling stops (5 failures, then 60 s of refusals).
+        throttle = [] if self.throttle else ["--login-failures", "0"]
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
-             "--audit-log", self.audit, "--login-failures", "0", *self.extra],
+             "--audit-log", self.audit, *throttle, *self.extra],
             stdout=subprocess.DEVNULL, stderr=err)
         wait_port(self.port, self.proc)
         return time.monotonic() - t0
