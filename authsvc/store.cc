@@ -330,11 +330,14 @@ std::vector<UserInfo> Store::list_users() {
   return users;
 }
 
-std::vector<UserRecord> Store::load_users() {
-  SQLite::Transaction txn(*db_);  // one read transaction: a consistent view
-  SQLite::Statement q(*db_,
-                      "SELECT u.id, u.name, u.token_hash, u.status, u.tags, v.vhost FROM users u "
-                      "LEFT JOIN user_vhosts v ON v.user_id = u.id ORDER BY u.id");
+namespace {
+
+constexpr const char* kUserRecordQuery =
+    "SELECT u.id, u.name, u.token_hash, u.status, u.tags, v.vhost FROM users u "
+    "LEFT JOIN user_vhosts v ON v.user_id = u.id ";
+
+// Rows of kUserRecordQuery, ordered by user, into records.
+std::vector<UserRecord> read_user_records(SQLite::Statement& q) {
   std::vector<UserRecord> users;
   std::int64_t last_id = -1;
   while (q.executeStep()) {
@@ -354,8 +357,49 @@ std::vector<UserRecord> Store::load_users() {
     }
     if (!q.getColumn(5).isNull()) users.back().vhosts.push_back(q.getColumn(5).getString());
   }
+  return users;
+}
+
+std::int64_t last_event_id_of(SQLite::Database& db) {
+  return db.execAndGet("SELECT COALESCE(MAX(id), 0) FROM audit_events").getInt64();
+}
+
+}  // namespace
+
+std::vector<UserRecord> Store::load_users(std::int64_t* last_event_id) {
+  SQLite::Transaction txn(*db_);  // one read transaction: a consistent view
+  SQLite::Statement q(*db_, std::string(kUserRecordQuery) + "ORDER BY u.id");
+  std::vector<UserRecord> users = read_user_records(q);
+  if (last_event_id) *last_event_id = last_event_id_of(*db_);
   txn.commit();
   return users;
+}
+
+std::optional<std::vector<UserChange>> Store::changed_users_since(std::int64_t after,
+                                                                  std::size_t limit,
+                                                                  std::int64_t* last_event_id) {
+  SQLite::Transaction txn(*db_);
+  SQLite::Statement events(*db_, "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
+  events.bind(1, after);
+  std::set<std::string> names;
+  std::int64_t last = after;
+  while (events.executeStep()) {
+    last = events.getColumn(0).getInt64();
+    names.insert(events.getColumn(1).getString());
+    if (names.size() > limit) return std::nullopt;
+  }
+  SQLite::Statement one(*db_, std::string(kUserRecordQuery) + "WHERE u.name = ?");
+  std::vector<UserChange> changes;
+  for (const std::string& name : names) {
+    one.reset();
+    one.bind(1, name);
+    std::vector<UserRecord> found = read_user_records(one);
+    changes.push_back(UserChange{
+        name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
+  }
+  *last_event_id = last;
+  txn.commit();
+  return changes;
 }
 
 std::int64_t Store::data_version() { return db_->execAndGet("PRAGMA data_version").getInt64(); }

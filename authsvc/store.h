@@ -98,8 +98,14 @@ class Store {
   std::optional<UserInfo> find_user(const std::string& name);
   std::vector<UserInfo> list_users();
 
-  // Everything a Snapshot needs, read in one consistent transaction.
-  std::vector<UserRecord> load_users();
+  // Everything a Snapshot needs, read in one consistent transaction; and
+  // the id of the last audit event then, where changed_users_since() goes on.
+  std::vector<UserRecord> load_users(std::int64_t* last_event_id = nullptr);
+  // The users named by audit events after `after` (every change through
+  // this class records one), each as it is now: what changed since a
+  // snapshot. nullopt if more than `limit` users changed: reload them all.
+  std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
+                                                             std::int64_t* last_event_id);
 
   // Changes whenever another connection commits (PRAGMA data_version):
   // cheap enough to poll several times a second.

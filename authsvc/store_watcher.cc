@@ -1,8 +1,7 @@
 #include "authsvc/store_watcher.h"
 
-#include <malloc.h>
-
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include "authsvc/audit_line.h"
 
@@ -16,9 +15,9 @@ StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, Sna
 
 StoreWatcher::~StoreWatcher() { stop(); }
 
-std::shared_ptr<const Snapshot> StoreWatcher::load(Store& store,
-                                                   std::shared_ptr<const Rules> rules) {
-  return std::make_shared<const Snapshot>(store.load_users(), std::move(rules));
+std::shared_ptr<const Snapshot> StoreWatcher::load(Store& store, std::shared_ptr<const Rules> rules,
+                                                   std::int64_t* last_event_id) {
+  return std::make_shared<const Snapshot>(store.load_users(last_event_id), std::move(rules));
 }
 
 void StoreWatcher::start() {
@@ -39,12 +38,35 @@ bool StoreWatcher::refresh() {
   // changes it again, so the next poll reloads once more.
   std::int64_t version = store_.data_version();
   if (version == seen_version_) return false;
-  source_.replace(load(store_, rules_));
+  // Changes made through the CLI each leave an audit event naming the user:
+  // apply just those users to the current snapshot. Reloading all users
+  // took a core's worth of CPU under steady CLI churn with 100,000 users
+  // (p99 10 ms in the soak). A full reload happens at start, when many
+  // users changed, when something changed without an event (an edit by
+  // hand), and at least once a minute as a safety net.
+  std::shared_ptr<const Snapshot> current = source_.current();
+  auto now = std::chrono::steady_clock::now();
+  bool reloaded = false;
+  if (current && current->changed_count() < kMaxChangedUsers &&
+      now - last_full_load_ < std::chrono::minutes(1)) {
+    std::int64_t last_event_id = 0;
+    std::optional<std::vector<UserChange>> changes =
+        store_.changed_users_since(last_event_id_, kMaxChangedUsers, &last_event_id);
+    if (changes && !changes->empty()) {
+      source_.replace(std::make_shared<const Snapshot>(current, *changes));
+      last_event_id_ = last_event_id;
+      reloaded = true;
+    }
+  }
+  if (!reloaded) {
+    source_.replace(load(store_, rules_, &last_event_id_));
+    last_full_load_ = now;
+    // The previous snapshot (tens of MB with 100,000 users) is freed once
+    // its last reader lets go; without a trim glibc kept the freed pages,
+    // and under steady CLI churn the process stayed at 124 MB.
+    malloc_trim(0);
+  }
   seen_version_ = version;
-  // A reload frees the previous snapshot (tens of MB with 100,000 users)
-  // once its last reader lets go; without a trim glibc keeps the freed
-  // pages, and under steady CLI churn the process stayed at 124 MB.
-  malloc_trim(0);
   while (true) {
     std::vector<AuditEvent> events = store_.unexported_audit_events();
     if (events.empty()) break;

@@ -1,8 +1,9 @@
 #pragma once
 // Keeps the served snapshot in step with the database. A thread polls the
 // store's data_version a few times a second; when another process (the CLI)
-// has committed, it reloads the users into a new Snapshot, swaps it in, and
-// copies the new user-management events into the audit log.
+// has committed, it builds a new Snapshot (from the users the new audit
+// events name, or from all users), swaps it in, and copies the new
+// user-management events into the audit log.
 //
 // If the database cannot be read, the server keeps answering from the last
 // good snapshot and says so on stderr at most once a minute.
@@ -29,7 +30,8 @@ class StoreWatcher {
   ~StoreWatcher();  // stops the thread
 
   // A snapshot of the store as it is now, with `rules`.
-  static std::shared_ptr<const Snapshot> load(Store& store, std::shared_ptr<const Rules> rules);
+  static std::shared_ptr<const Snapshot> load(Store& store, std::shared_ptr<const Rules> rules,
+                                              std::int64_t* last_event_id = nullptr);
 
   void start();
   void stop();
@@ -46,7 +48,10 @@ class StoreWatcher {
   SnapshotSource& source_;
   AuditLog& audit_;
   std::chrono::milliseconds interval_;
+  static constexpr std::size_t kMaxChangedUsers = 1024;
   std::int64_t seen_version_ = -1;
+  std::int64_t last_event_id_ = 0;
+  std::chrono::steady_clock::time_point last_full_load_;
   std::chrono::steady_clock::time_point last_error_report_ =
       std::chrono::steady_clock::time_point::min();
 

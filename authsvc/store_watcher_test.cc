@@ -73,3 +73,56 @@ TEST_CASE("the watcher thread picks up a change within a second") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload it whole") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  Store server_store(db, Actor{"serve", ""});
+  Store cli(db, Actor{"cli", "tester"});
+  std::vector<Store::NewUser> many;
+  for (int i = 0; i < 3000; ++i) many.push_back({"user" + std::to_string(i), "", {}, {"/"}});
+  cli.add_users(many);
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  CHECK(source.current()->user_count() == 3000);
+  CHECK(source.current()->changed_count() == 0);
+
+  std::string token = cli.add_user("alice", "", {"monitoring"}, {"/"});
+  cli.set_active("user7", false);
+  cli.delete_user("user8");
+  REQUIRE(watcher.poll_once());
+  std::shared_ptr<const Snapshot> s = source.current();
+  CHECK(s->changed_count() == 3);  // applied by user, not reloaded
+  CHECK(s->user_count() == 3000);  // one added, one deleted
+  REQUIRE(s->find_user("alice"));
+  CHECK(s->find_user("alice")->tags == "monitoring");
+  CHECK(s->find_user("alice")->token_hash == hash_token(token));
+  CHECK_FALSE(s->find_user("user7")->active);
+  CHECK(s->find_user("user8") == nullptr);
+  CHECK(s->find_user("user9")->active);
+
+  // Re-adding a deleted user and rotating: the newest state wins.
+  std::string again = cli.add_user("user8", "", {}, {"/", "v2"});
+  REQUIRE(watcher.poll_once());
+  s = source.current();
+  REQUIRE(s->find_user("user8"));
+  CHECK(s->find_user("user8")->has_vhost("v2"));
+  CHECK(s->find_user("user8")->token_hash == hash_token(again));
+  CHECK(s->user_count() == 3001);
+
+  // More changed users than kept aside: a full reload.
+  std::vector<Store::NewUser> more;
+  for (int i = 0; i < 1500; ++i) more.push_back({"more" + std::to_string(i), "", {}, {"/"}});
+  cli.add_users(more);
+  REQUIRE(watcher.poll_once());
+  s = source.current();
+  CHECK(s->changed_count() == 0);
+  CHECK(s->user_count() == 4501);
+  CHECK_FALSE(s->find_user("user7")->active);
+}
+
+}  // namespace authsvc
