@@ -48,11 +48,8 @@ TEST_CASE("a database from a newer authsvc is refused, not used") {
 TEST_CASE("a database that is not SQLite is refused with the path in the message") {
   TempDir dir;
   std::string path = dir.file("junk.db");
-  {
-    std::FILE* f = std::fopen(path.c_str(), "w");
-    std::fputs("this is not a database, just text long enough to fill a header.....\n", f);
-    std::fclose(f);
-  }
+  testing::write_file(path,
+                      "this is not a database, just text long enough to fill a header.....\n");
   CHECK_THROWS_WITH_AS(Store(path, test_actor()), doctest::Contains("junk.db"), StoreError);
 }
 

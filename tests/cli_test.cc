@@ -160,11 +160,8 @@ TEST_CASE("--db defaults to $AUTHSVC_DB") {
 TEST_CASE("a rules file with an error stops serve at start with file, line and reason") {
   TempDir dir;
   std::string rules = dir.file("bad.rules");
-  {
-    std::FILE* f = std::fopen(rules.c_str(), "w");
-    std::fputs("# comment\nok allow queue read queue/{user}/.+\nbroken allow queue read (\n", f);
-    std::fclose(f);
-  }
+  testing::write_file(
+      rules, "# comment\nok allow queue read queue/{user}/.+\nbroken allow queue read (\n");
   CommandResult r =
       run_authsvc({"serve", "--db", dir.file("a.db"), "--listen", "127.0.0.1:0", "--rules", rules});
   CHECK(r.exit_code == 1);
@@ -240,11 +237,7 @@ TEST_CASE("user import creates all users in one go, or none of them") {
   Cli cli;
   cli.add("taken");
   std::string list = cli.dir.file("users.txt");
-  {
-    std::FILE* f = std::fopen(list.c_str(), "w");
-    std::fputs("# name email\nann ann@example.org\n\nben\ncat cat@example.org\n", f);
-    std::fclose(f);
-  }
+  testing::write_file(list, "# name email\nann ann@example.org\n\nben\ncat cat@example.org\n");
   CommandResult r = cli({"user", "import", "--file", list, "--vhosts", "/ v2"});
   REQUIRE(r.exit_code == 0);
   std::vector<std::string> lines = testing::lines_of(r.out);
@@ -255,21 +248,13 @@ TEST_CASE("user import creates all users in one go, or none of them") {
   CHECK(cli({"user", "show", "ben"}).out.find("/ v2") != std::string::npos);
   CHECK(cli({"user", "show", "ann"}).out.find("ann@example.org") != std::string::npos);
 
-  {
-    std::FILE* f = std::fopen(list.c_str(), "w");
-    std::fputs("dan\ntaken\neve\n", f);
-    std::fclose(f);
-  }
+  testing::write_file(list, "dan\ntaken\neve\n");
   r = cli({"user", "import", "--file", list});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("user 'taken' already exists") != std::string::npos);
   CHECK(r.out.empty());
   CHECK(cli({"user", "show", "dan"}).exit_code == 1);  // nothing was imported
-  {
-    std::FILE* f = std::fopen(list.c_str(), "w");
-    std::fputs("ok1\nbad/name\n", f);
-    std::fclose(f);
-  }
+  testing::write_file(list, "ok1\nbad/name\n");
   r = cli({"user", "import", "--file", list});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("invalid user name 'bad/name'") != std::string::npos);

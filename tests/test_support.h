@@ -55,5 +55,7 @@ class ServeProcess {
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
 std::string read_file(const std::string& path);
+// Replaces the file at `path` with `text`.
+void write_file(const std::string& path, const std::string& text);
 
 }  // namespace authsvc::testing
