@@ -133,6 +133,17 @@ int run_cli(int argc, char** argv) {
   // Each command sets the action it runs once parsing succeeded.
   std::function<int()> action;
 
+  CLI::App* init_cmd =
+      app.add_subcommand("init", "Create the database, or bring an existing one to this schema");
+  init_cmd->callback([&] {
+    action = [&] {
+      Store store(db_path, Actor{"cli", operator_name()}, Store::Open::create_if_missing);
+      fmt::print("database {} is ready (schema version {}, {} users)\n", db_path,
+                 store.schema_version(), store.list_users().size());
+      return 0;
+    };
+  });
+
   ServeOptions serve_options;
   CLI::App* serve_cmd = app.add_subcommand("serve", "Answer RabbitMQ's HTTP auth requests");
   serve_cmd->add_option("--listen", serve_options.listen, "HOST:PORT (port 0: any free port)")

@@ -1,5 +1,7 @@
 #include "authsvc/store.h"
 
+#include <sys/stat.h>
+
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
@@ -62,11 +64,16 @@ std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) 
 
 }  // namespace
 
-Store::Store(const std::string& path, Actor actor) : actor_(std::move(actor)) {
+Store::Store(const std::string& path, Actor actor, Open open) : actor_(std::move(actor)) {
+  struct stat st {};
+  if (open == Open::existing && stat(path.c_str(), &st) != 0) {
+    throw StoreError(fmt::format(
+        "database '{}' does not exist (create it with: authsvc init --db {})", path, path));
+  }
   try {
-    db_ = std::make_unique<SQLite::Database>(
-        path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
-        kBusyTimeoutMs);
+    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+    if (open == Open::create_if_missing) flags |= SQLite::OPEN_CREATE;
+    db_ = std::make_unique<SQLite::Database>(path, flags, kBusyTimeoutMs);
     db_->exec("PRAGMA journal_mode = WAL");
     db_->exec("PRAGMA foreign_keys = ON");
     db_->exec("PRAGMA synchronous = NORMAL");

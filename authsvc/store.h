@@ -60,9 +60,12 @@ struct Actor {
 
 class Store {
  public:
-  // Opens the database at `path`, creating it if missing, and applies any
-  // pending migration. Throws StoreError.
-  Store(const std::string& path, Actor actor);
+  // Only `authsvc init` creates a database: a mistyped --db must not give
+  // a server with no users, or a CLI change that the server never sees.
+  enum class Open { existing, create_if_missing };
+  // Opens the database at `path` and applies any pending migration. Throws
+  // StoreError, also when the file is missing and `open` is `existing`.
+  Store(const std::string& path, Actor actor, Open open = Open::existing);
   ~Store();
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;

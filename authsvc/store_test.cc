@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <functional>
 
 #include "authsvc/embedded_file.h"
@@ -22,11 +23,11 @@ TEST_CASE("opening a new database applies every migration, and reopening applies
   TempDir dir;
   std::string path = dir.file("a.db");
   {
-    Store store(path, test_actor());
+    Store store(path, test_actor(), Store::Open::create_if_missing);
     CHECK(store.schema_version() == static_cast<int>(embedded_migrations_count));
     store.add_user("alice", "", {}, {"/"});
   }
-  Store again(path, test_actor());
+  Store again(path, test_actor(), Store::Open::existing);
   CHECK(again.schema_version() == static_cast<int>(embedded_migrations_count));
   CHECK(again.find_user("alice").has_value());
   SQLite::Database raw(path);
@@ -36,12 +37,12 @@ TEST_CASE("opening a new database applies every migration, and reopening applies
 TEST_CASE("a database from a newer authsvc is refused, not used") {
   TempDir dir;
   std::string path = dir.file("a.db");
-  { Store store(path, test_actor()); }
+  { Store store(path, test_actor(), Store::Open::create_if_missing); }
   {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = 999");
   }
-  CHECK_THROWS_WITH_AS(Store(path, test_actor()), doctest::Contains("newer than this authsvc"),
+  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing), doctest::Contains("newer than this authsvc"),
                        StoreError);
 }
 
@@ -50,13 +51,24 @@ TEST_CASE("a database that is not SQLite is refused with the path in the message
   std::string path = dir.file("junk.db");
   testing::write_file(path,
                       "this is not a database, just text long enough to fill a header.....\n");
-  CHECK_THROWS_WITH_AS(Store(path, test_actor()), doctest::Contains("junk.db"), StoreError);
+  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing), doctest::Contains("junk.db"), StoreError);
+}
+
+TEST_CASE("only an explicit create makes a missing database; the error names the path and the fix") {
+  TempDir dir;
+  std::string path = dir.file("missing.db");
+  std::string expected =
+      "database '" + path + "' does not exist (create it with: authsvc init --db " + path + ")";
+  CHECK_THROWS_WITH_AS(Store(path, test_actor()), expected.c_str(), StoreError);
+  CHECK_FALSE(std::filesystem::exists(path));
+  { Store created(path, test_actor(), Store::Open::create_if_missing); }
+  CHECK(std::filesystem::exists(path));
 }
 
 TEST_CASE("users are added once, with a token stored only as its hash") {
   TempDir dir;
   std::string path = dir.file("a.db");
-  Store store(path, test_actor());
+  Store store(path, test_actor(), Store::Open::create_if_missing);
   std::string token =
       store.add_user("alice", "alice@example.org", {"monitoring", "management"}, {"/", "staging"});
   CHECK(token.size() == 43);
@@ -92,7 +104,7 @@ TEST_CASE("the database and its WAL are private to the service account") {
   std::string path = dir.file("a.db");
   mode_t old = umask(077);
   {
-    Store store(path, test_actor());
+    Store store(path, test_actor(), Store::Open::create_if_missing);
     store.add_user("alice", "", {}, {"/"});
     struct stat st {};
     REQUIRE(stat(path.c_str(), &st) == 0);
@@ -105,7 +117,7 @@ TEST_CASE("the database and its WAL are private to the service account") {
 
 TEST_CASE("rotate, disable, enable, set and delete change what a snapshot sees") {
   TempDir dir;
-  Store store(dir.file("a.db"), test_actor());
+  Store store(dir.file("a.db"), test_actor(), Store::Open::create_if_missing);
   std::string first = store.add_user("alice", "", {}, {"/"});
   std::string second = store.rotate_token("alice");
   CHECK(first != second);
@@ -135,7 +147,7 @@ TEST_CASE("rotate, disable, enable, set and delete change what a snapshot sees")
 
 TEST_CASE("every change records an audit event in its own transaction, without the token") {
   TempDir dir;
-  Store store(dir.file("a.db"), test_actor());
+  Store store(dir.file("a.db"), test_actor(), Store::Open::create_if_missing);
   std::string token = store.add_user("alice", "a@example.org", {}, {"/"});
   std::string rotated = store.rotate_token("alice");
   store.set_active("alice", false);
@@ -160,7 +172,7 @@ TEST_CASE("every change records an audit event in its own transaction, without t
 
 TEST_CASE("data_version moves when another connection commits") {
   TempDir dir;
-  Store server(dir.file("a.db"), Actor{"serve", ""});
+  Store server(dir.file("a.db"), Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(dir.file("a.db"), test_actor());
   std::int64_t before = server.data_version();
   CHECK(server.data_version() == before);

@@ -12,7 +12,7 @@ namespace authsvc {
 TEST_CASE("the served snapshot follows the database and CLI events reach the audit log") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
-  Store server_store(db, Actor{"serve", ""});
+  Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   std::string token = cli.add_user("alice", "", {}, {"/"});
 
@@ -56,7 +56,7 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
 TEST_CASE("the watcher thread picks up a change within a second") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
-  Store server_store(db, Actor{"serve", ""});
+  Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
@@ -79,7 +79,7 @@ namespace authsvc {
 TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload it whole") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
-  Store server_store(db, Actor{"serve", ""});
+  Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   std::vector<Store::NewUser> many;
   for (int i = 0; i < 3000; ++i) many.push_back({"user" + std::to_string(i), "", {}, {"/"}});

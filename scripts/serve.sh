@@ -9,4 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
+# serve refuses a missing database (a mistyped --db must not serve nobody);
+# init creates it the first time and is a no-op after.
+build/authsvc/authsvc init
 exec build/authsvc/authsvc serve "$@"

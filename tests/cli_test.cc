@@ -8,8 +8,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <thread>
 
+#include "authsvc/embedded_file.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -22,6 +24,7 @@ using testing::TempDir;
 struct Cli {
   TempDir dir;
   std::string db = dir.file("users.db");
+  Cli() { REQUIRE(run_authsvc({"init", "--db", db}).exit_code == 0); }
   CommandResult operator()(std::vector<std::string> args) {
     args.push_back("--db");
     args.push_back(db);
@@ -152,7 +155,10 @@ TEST_CASE("rotate, disable, enable and delete; check prints the decision and its
 TEST_CASE("--db defaults to $AUTHSVC_DB") {
   TempDir dir;
   std::string db = dir.file("env.db");
-  CommandResult r = run_authsvc({"user", "add", "alice"}, {"AUTHSVC_DB=" + db});
+  CommandResult r = run_authsvc({"init"}, {"AUTHSVC_DB=" + db});
+  CHECK(r.out == "database " + db + " is ready (schema version " +
+                     std::to_string(embedded_migrations_count) + ", 0 users)\n");
+  r = run_authsvc({"user", "add", "alice"}, {"AUTHSVC_DB=" + db});
   CHECK(r.exit_code == 0);
   CHECK(run_authsvc({"user", "show", "alice", "--db", db}).exit_code == 0);
 }
@@ -170,6 +176,23 @@ TEST_CASE("a rules file with an error stops serve at start with file, line and r
   r = run_authsvc({"serve", "--db", dir.file("a.db"), "--rules", dir.file("missing.rules")});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("cannot read rules file") != std::string::npos);
+}
+
+TEST_CASE("a missing or corrupt database stops serve at start with one line naming it") {
+  TempDir dir;
+  std::string missing = dir.file("missing.db");
+  CommandResult r = run_authsvc({"serve", "--db", missing, "--listen", "127.0.0.1:0"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "authsvc: database '" + missing +
+                     "' does not exist (create it with: authsvc init --db " + missing + ")\n");
+  CHECK_FALSE(std::filesystem::exists(missing));
+
+  std::string corrupt = dir.file("corrupt.db");
+  testing::write_file(corrupt, std::string(8192, 'x'));
+  r = run_authsvc({"serve", "--db", corrupt, "--listen", "127.0.0.1:0"});
+  CHECK(r.exit_code == 1);
+  CHECK(is_one_line(r.err));
+  CHECK(r.err.find("cannot open database '" + corrupt + "'") != std::string::npos);
 }
 
 TEST_CASE("a CLI change reaches the running server within a second, and is audited there") {

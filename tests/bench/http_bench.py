@@ -196,6 +196,7 @@ class Authsvc:
         self.audit = os.path.join(workdir, "audit.log")
         self.port = free_port()
         self.proc = None
+        self.cli("init")
 
     def cli(self, *args, stdin=None):
         return subprocess.run([self.binary, *args, "--db", self.db], input=stdin,

@@ -27,6 +27,7 @@ class Authsvc:
         self.stderr_log = os.path.join(workdir, "serve.err")
         self.port = 0
         self._proc = None
+        self.cli("init")
 
     @property
     def base_url(self):
