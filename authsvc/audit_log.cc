@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "authsvc/report_limiter.h"
+
 namespace authsvc {
 namespace {
 
@@ -62,6 +64,19 @@ void AuditLog::flush() {
   progress_.wait(lock, [&] { return written_ >= target; });
 }
 
+bool AuditLog::flush_for(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mutex_);
+  std::uint64_t target = appended_;
+  flush_requested_ = true;
+  wake_writer_.notify_one();
+  return progress_.wait_for(lock, timeout, [&] { return written_ >= target; });
+}
+
+bool AuditLog::stopping() const {
+  std::lock_guard lock(mutex_);
+  return stopping_;
+}
+
 std::uint64_t AuditLog::lines_written() const {
   std::lock_guard lock(mutex_);
   return written_;
@@ -82,7 +97,7 @@ void AuditLog::run() {
   // and both keep their capacity, so steady state allocates nothing.
   std::string batch;
   std::size_t batch_lines = 0;
-  auto last_error_report = std::chrono::steady_clock::time_point::min();
+  ReportLimiter error_reports;
   while (true) {
     {
       std::unique_lock lock(mutex_);
@@ -101,17 +116,36 @@ void AuditLog::run() {
     // Waiting appenders may go on: their lines now fit.
     progress_.notify_all();
     std::size_t done = 0;
+    bool failed = false;
     while (!write_all(batch, &done)) {
+      failed = true;
+      int error = errno;
+      if (stopping()) {
+        // The process is exiting and the caller has had its chance to wait
+        // (serve waits a few seconds): say exactly what is lost.
+        std::size_t lost = batch_lines;
+        {
+          std::lock_guard lock(mutex_);
+          lost += pending_lines_;
+          pending_lines_ = 0;
+          pending_.clear();
+        }
+        fmt::print(stderr, "authsvc: cannot write the audit log ({}); {} lines lost at exit\n",
+                   std::strerror(error), lost);
+        return;
+      }
       // Keep the lines and retry: an audit line is never dropped. Say so at
       // most once a minute, so a full disk does not also flood stderr.
-      auto now = std::chrono::steady_clock::now();
-      if (now - last_error_report > std::chrono::minutes(1)) {
+      if (error_reports.should_report()) {
         fmt::print(stderr, "authsvc: cannot write the audit log ({}); {} lines wait, retrying\n",
-                   std::strerror(errno), batch_lines);
-        last_error_report = now;
+                   std::strerror(error), batch_lines);
       }
       // Retry from where the write stopped, so no line is written twice.
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    if (failed) {
+      fmt::print(stderr, "authsvc: the audit log is writable again; no line was lost\n");
+      error_reports.reset();
     }
     batch.clear();
     {

@@ -3,12 +3,17 @@
 // thread, so that no request waits on the disk. The writer writes what has
 // gathered every 20 ms (or sooner, when 4096 lines wait), in one write.
 //
-// Lines are never dropped silently. If writing fails (a full disk, say),
-// the writer reports it on stderr, keeps the lines and retries; if more
-// than `max_pending` lines wait, append() blocks until there is room, so
-// requests slow down (and the broker times out and refuses) rather than go
-// unaudited.
+// Lines are never dropped while the process runs. If writing fails (a full
+// disk, a file-size limit), the writer reports it on stderr at most once a
+// minute, keeps the lines and retries every 200 ms from the byte where the
+// write stopped, so nothing is lost or written twice once space returns. If
+// more than `max_pending` lines wait, append() blocks until there is room:
+// requests stall, and the broker times out and refuses (fail closed), rather
+// than be answered unaudited. Only at exit does the log give up: the
+// destructor makes one last attempt and reports on stderr how many lines it
+// could not write.
 
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
@@ -32,11 +37,14 @@ class AuditLog {
   void append(std::string_view line);
   // Returns once every line appended before the call is written.
   void flush();
+  // The same, waiting at most `timeout`; false if lines are still unwritten.
+  bool flush_for(std::chrono::milliseconds timeout);
 
   std::uint64_t lines_written() const;
 
  private:
   void run();
+  bool stopping() const;
   bool write_all(const std::string& data, std::size_t* done);
 
   int fd_ = -1;

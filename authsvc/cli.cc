@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 #include <pwd.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -122,6 +123,9 @@ int run_cli(int argc, char** argv) {
   // Everything this process creates (the database, its WAL, the audit log)
   // is for the service account alone: it holds token hashes and an audit trail.
   umask(077);
+  // Past a file-size limit (ulimit -f) a write should fail with EFBIG, which
+  // the audit log reports and retries, instead of SIGXFSZ killing the server.
+  signal(SIGXFSZ, SIG_IGN);
 
   CLI::App app{"authsvc: RabbitMQ HTTP auth backend enforcing the Pulse security model"};
   app.require_subcommand(1);

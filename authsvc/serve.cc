@@ -64,7 +64,12 @@ int serve(const ServeOptions& options) {
     server.run();  // returns once the waiter has called stop()
     signal_waiter.join();
     watcher.stop();
-    audit.flush();
+    // A full disk must not keep the process from exiting: wait a little for
+    // the audit log, then let its destructor report what is lost.
+    if (!audit.flush_for(std::chrono::seconds(5))) {
+      fmt::print(stderr, "authsvc: stopped with audit lines unwritten\n");
+      return 1;
+    }
     fmt::print(stderr, "authsvc: stopped\n");
     return 0;
   } catch (const std::exception& e) {

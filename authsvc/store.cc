@@ -1,9 +1,8 @@
 #include "authsvc/store.h"
 
-#include <sys/stat.h>
-
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <chrono>
@@ -64,38 +63,55 @@ std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) 
 
 }  // namespace
 
-Store::Store(const std::string& path, Actor actor, Open open) : actor_(std::move(actor)) {
+Store::Store(const std::string& path, Actor actor, Open open)
+    : path_(path), actor_(std::move(actor)) {
+  open_database(open);
+}
+
+void Store::open_database(Open open) {
   struct stat st {};
-  if (open == Open::existing && stat(path.c_str(), &st) != 0) {
+  if (open == Open::existing && stat(path_.c_str(), &st) != 0) {
     throw StoreError(fmt::format(
-        "database '{}' does not exist (create it with: authsvc init --db {})", path, path));
+        "database '{}' does not exist (create it with: authsvc init --db {})", path_, path_));
   }
   try {
     int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
     if (open == Open::create_if_missing) flags |= SQLite::OPEN_CREATE;
-    db_ = std::make_unique<SQLite::Database>(path, flags, kBusyTimeoutMs);
-    db_->exec("PRAGMA journal_mode = WAL");
-    db_->exec("PRAGMA foreign_keys = ON");
-    db_->exec("PRAGMA synchronous = NORMAL");
+    db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
+    db().exec("PRAGMA journal_mode = WAL");
+    db().exec("PRAGMA foreign_keys = ON");
+    db().exec("PRAGMA synchronous = NORMAL");
     migrate();
   } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot open database '{}': {}", path, e.what()));
+    db_.reset();
+    throw StoreError(fmt::format("cannot open database '{}': {}", path_, e.what()));
   }
+}
+
+SQLite::Database& Store::db() {
+  if (!db_)
+    throw StoreError(fmt::format("database '{}' is not open (an earlier reopen failed)", path_));
+  return *db_;
+}
+
+void Store::reopen() {
+  db_.reset();
+  open_database(Open::existing);
 }
 
 Store::~Store() = default;
 
 void Store::migrate() {
-  SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-  int version = db_->execAndGet("PRAGMA user_version").getInt();
+  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+  int version = db().execAndGet("PRAGMA user_version").getInt();
   int latest = 0;
   for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
     const EmbeddedFile& migration = embedded_migrations[i];
     int number = migration_number(migration.name);
     latest = std::max(latest, number);
     if (number <= version) continue;
-    db_->exec(std::string(migration.content));
-    db_->exec(fmt::format("PRAGMA user_version = {}", number));
+    db().exec(std::string(migration.content));
+    db().exec(fmt::format("PRAGMA user_version = {}", number));
   }
   if (version > latest) {
     throw StoreError(fmt::format(
@@ -105,10 +121,10 @@ void Store::migrate() {
   txn.commit();
 }
 
-int Store::schema_version() { return db_->execAndGet("PRAGMA user_version").getInt(); }
+int Store::schema_version() { return db().execAndGet("PRAGMA user_version").getInt(); }
 
 std::int64_t Store::user_id(const std::string& name) {
-  SQLite::Statement q(*db_, "SELECT id FROM users WHERE name = ?");
+  SQLite::Statement q(db(), "SELECT id FROM users WHERE name = ?");
   q.bind(1, name);
   if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", name));
   return q.getColumn(0).getInt64();
@@ -116,7 +132,7 @@ std::int64_t Store::user_id(const std::string& name) {
 
 void Store::record_event(const std::string& action, const std::string& user,
                          const std::string& detail) {
-  SQLite::Statement q(*db_,
+  SQLite::Statement q(db(),
                       "INSERT INTO audit_events (ts, actor, operator, action, user, detail) "
                       "VALUES (?, ?, ?, ?, ?, ?)");
   q.bind(1, now());
@@ -152,13 +168,13 @@ std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
   tokens.reserve(users.size());
   std::string current;
   try {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement exists(*db_, "SELECT 1 FROM users WHERE name = ?");
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement exists(db(), "SELECT 1 FROM users WHERE name = ?");
     SQLite::Statement insert(
-        *db_,
+        db(),
         "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
         "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
-    SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
+    SQLite::Statement grant(db(), "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
     std::string t = now();
     for (std::size_t i = 0; i < users.size(); ++i) {
       const NewUser& user = users[i];
@@ -179,7 +195,7 @@ std::vector<std::string> Store::add_users(const std::vector<NewUser>& users,
       insert.bind(6, t);
       insert.bind(7, t);
       insert.exec();
-      std::int64_t id = db_->getLastInsertRowid();
+      std::int64_t id = db().getLastInsertRowid();
       for (const std::string& vhost : clean_vhosts[i]) {
         grant.reset();
         grant.bind(1, id);
@@ -202,9 +218,9 @@ std::string Store::rotate_token(const std::string& name) {
   std::string token = generate_token();
   TokenHash hash = hash_token(token);
   try {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
-    SQLite::Statement q(*db_,
+    SQLite::Statement q(db(),
                         "UPDATE users SET token_hash = ?, token_rotated_at = ?, updated_at = ? "
                         "WHERE id = ?");
     std::string t = now();
@@ -223,9 +239,9 @@ std::string Store::rotate_token(const std::string& name) {
 
 void Store::set_active(const std::string& name, bool active) {
   try {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
-    SQLite::Statement q(*db_, "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
+    SQLite::Statement q(db(), "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
     q.bind(1, active ? "active" : "disabled");
     q.bind(2, now());
     q.bind(3, id);
@@ -239,9 +255,9 @@ void Store::set_active(const std::string& name, bool active) {
 
 void Store::delete_user(const std::string& name) {
   try {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
-    SQLite::Statement q(*db_, "DELETE FROM users WHERE id = ?");
+    SQLite::Statement q(db(), "DELETE FROM users WHERE id = ?");
     q.bind(1, id);
     q.exec();
     record_event("user delete", name, "");
@@ -259,36 +275,36 @@ void Store::update_user(const std::string& name, const std::optional<std::string
   if (tags) clean_tags = checked_tags(*tags);
   if (vhosts) clean_vhosts = checked_vhosts(*vhosts);
   try {
-    SQLite::Transaction txn(*db_, SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     std::string detail;
     if (email) {
-      SQLite::Statement q(*db_, "UPDATE users SET email = ? WHERE id = ?");
+      SQLite::Statement q(db(), "UPDATE users SET email = ? WHERE id = ?");
       q.bind(1, *email);
       q.bind(2, id);
       q.exec();
       detail += fmt::format("email='{}' ", *email);
     }
     if (clean_tags) {
-      SQLite::Statement q(*db_, "UPDATE users SET tags = ? WHERE id = ?");
+      SQLite::Statement q(db(), "UPDATE users SET tags = ? WHERE id = ?");
       q.bind(1, join_words(*clean_tags));
       q.bind(2, id);
       q.exec();
       detail += fmt::format("tags='{}' ", join_words(*clean_tags));
     }
     if (clean_vhosts) {
-      SQLite::Statement clear(*db_, "DELETE FROM user_vhosts WHERE user_id = ?");
+      SQLite::Statement clear(db(), "DELETE FROM user_vhosts WHERE user_id = ?");
       clear.bind(1, id);
       clear.exec();
       for (const std::string& vhost : *clean_vhosts) {
-        SQLite::Statement grant(*db_, "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
+        SQLite::Statement grant(db(), "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
         grant.bind(1, id);
         grant.bind(2, vhost);
         grant.exec();
       }
       detail += fmt::format("vhosts='{}' ", join_words(*clean_vhosts));
     }
-    SQLite::Statement touch(*db_, "UPDATE users SET updated_at = ? WHERE id = ?");
+    SQLite::Statement touch(db(), "UPDATE users SET updated_at = ? WHERE id = ?");
     touch.bind(1, now());
     touch.bind(2, id);
     touch.exec();
@@ -324,14 +340,14 @@ UserInfo user_info_from_row(SQLite::Statement& q) {
 }  // namespace
 
 std::optional<UserInfo> Store::find_user(const std::string& name) {
-  SQLite::Statement q(*db_, std::string(kUserInfoQuery) + "WHERE u.name = ?");
+  SQLite::Statement q(db(), std::string(kUserInfoQuery) + "WHERE u.name = ?");
   q.bind(1, name);
   if (!q.executeStep()) return std::nullopt;
   return user_info_from_row(q);
 }
 
 std::vector<UserInfo> Store::list_users() {
-  SQLite::Statement q(*db_, std::string(kUserInfoQuery) + "ORDER BY u.name");
+  SQLite::Statement q(db(), std::string(kUserInfoQuery) + "ORDER BY u.name");
   std::vector<UserInfo> users;
   while (q.executeStep()) users.push_back(user_info_from_row(q));
   return users;
@@ -374,10 +390,10 @@ std::int64_t last_event_id_of(SQLite::Database& db) {
 }  // namespace
 
 std::vector<UserRecord> Store::load_users(std::int64_t* last_event_id) {
-  SQLite::Transaction txn(*db_);  // one read transaction: a consistent view
-  SQLite::Statement q(*db_, std::string(kUserRecordQuery) + "ORDER BY u.id");
+  SQLite::Transaction txn(db());  // one read transaction: a consistent view
+  SQLite::Statement q(db(), std::string(kUserRecordQuery) + "ORDER BY u.id");
   std::vector<UserRecord> users = read_user_records(q);
-  if (last_event_id) *last_event_id = last_event_id_of(*db_);
+  if (last_event_id) *last_event_id = last_event_id_of(db());
   txn.commit();
   return users;
 }
@@ -385,8 +401,8 @@ std::vector<UserRecord> Store::load_users(std::int64_t* last_event_id) {
 std::optional<std::vector<UserChange>> Store::changed_users_since(std::int64_t after,
                                                                   std::size_t limit,
                                                                   std::int64_t* last_event_id) {
-  SQLite::Transaction txn(*db_);
-  SQLite::Statement events(*db_, "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
+  SQLite::Transaction txn(db());
+  SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
   events.bind(1, after);
   std::set<std::string> names;
   std::int64_t last = after;
@@ -395,7 +411,7 @@ std::optional<std::vector<UserChange>> Store::changed_users_since(std::int64_t a
     names.insert(events.getColumn(1).getString());
     if (names.size() > limit) return std::nullopt;
   }
-  SQLite::Statement one(*db_, std::string(kUserRecordQuery) + "WHERE u.name = ?");
+  SQLite::Statement one(db(), std::string(kUserRecordQuery) + "WHERE u.name = ?");
   std::vector<UserChange> changes;
   for (const std::string& name : names) {
     one.reset();
@@ -409,13 +425,14 @@ std::optional<std::vector<UserChange>> Store::changed_users_since(std::int64_t a
   return changes;
 }
 
-std::int64_t Store::data_version() { return db_->execAndGet("PRAGMA data_version").getInt64(); }
+std::int64_t Store::data_version() { return db().execAndGet("PRAGMA data_version").getInt64(); }
 
-std::vector<AuditEvent> Store::unexported_audit_events() {
-  SQLite::Statement q(*db_,
+std::vector<AuditEvent> Store::unexported_audit_events(std::int64_t after_id) {
+  SQLite::Statement q(db(),
                       "SELECT id, ts, actor, operator, action, user, detail FROM audit_events "
-                      "WHERE id > (SELECT last_event_id FROM audit_export WHERE id = 1) "
+                      "WHERE id > max(?, (SELECT last_event_id FROM audit_export WHERE id = 1)) "
                       "ORDER BY id LIMIT 10000");
+  q.bind(1, after_id);
   std::vector<AuditEvent> events;
   while (q.executeStep()) {
     events.push_back(AuditEvent{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
@@ -427,7 +444,7 @@ std::vector<AuditEvent> Store::unexported_audit_events() {
 }
 
 void Store::mark_audit_events_exported(std::int64_t last_id) {
-  SQLite::Statement q(*db_, "UPDATE audit_export SET last_event_id = ? WHERE id = 1");
+  SQLite::Statement q(db(), "UPDATE audit_export SET last_event_id = ? WHERE id = 1");
   q.bind(1, last_id);
   q.exec();
 }

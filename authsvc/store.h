@@ -70,6 +70,13 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
+  // Closes the connection and opens the same path again. A connection that
+  // once read a damaged file keeps failing after the file is repaired
+  // (measured: "file is not a database" until reopened), so a long-running
+  // reader reopens after an error. Throws as the constructor does; until a
+  // reopen succeeds, every other call throws StoreError.
+  void reopen();
+
   // The schema version the database is at (the last migration applied).
   int schema_version();
 
@@ -114,16 +121,19 @@ class Store {
   // cheap enough to poll several times a second.
   std::int64_t data_version();
 
-  // Audit events not yet copied to the audit log, oldest first; and marking
-  // them copied.
-  std::vector<AuditEvent> unexported_audit_events();
+  // Audit events not yet copied to the audit log (and after `after_id`),
+  // oldest first, at most 10,000; and marking them copied.
+  std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id = 0);
   void mark_audit_events_exported(std::int64_t last_id);
 
  private:
+  void open_database(Open open);
+  SQLite::Database& db();
   void migrate();
   std::int64_t user_id(const std::string& name);
   void record_event(const std::string& action, const std::string& user, const std::string& detail);
 
+  std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   Actor actor_;
 };

@@ -42,8 +42,8 @@ TEST_CASE("a database from a newer authsvc is refused, not used") {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = 999");
   }
-  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing), doctest::Contains("newer than this authsvc"),
-                       StoreError);
+  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing),
+                       doctest::Contains("newer than this authsvc"), StoreError);
 }
 
 TEST_CASE("a database that is not SQLite is refused with the path in the message") {
@@ -51,10 +51,12 @@ TEST_CASE("a database that is not SQLite is refused with the path in the message
   std::string path = dir.file("junk.db");
   testing::write_file(path,
                       "this is not a database, just text long enough to fill a header.....\n");
-  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing), doctest::Contains("junk.db"), StoreError);
+  CHECK_THROWS_WITH_AS(Store(path, test_actor(), Store::Open::existing),
+                       doctest::Contains("junk.db"), StoreError);
 }
 
-TEST_CASE("only an explicit create makes a missing database; the error names the path and the fix") {
+TEST_CASE(
+    "only an explicit create makes a missing database; the error names the path and the fix") {
   TempDir dir;
   std::string path = dir.file("missing.db");
   std::string expected =

@@ -68,28 +68,48 @@ bool StoreWatcher::refresh() {
   }
   seen_version_ = version;
   while (true) {
-    std::vector<AuditEvent> events = store_.unexported_audit_events();
+    std::vector<AuditEvent> events = store_.unexported_audit_events(appended_event_id_);
     if (events.empty()) break;
     for (const AuditEvent& event : events) audit_.append(to_json_line(event));
-    // Mark them exported only once they are on disk: a crash in between
-    // repeats an event rather than loses it.
-    audit_.flush();
-    store_.mark_audit_events_exported(events.back().id);
+    appended_event_id_ = events.back().id;
   }
+  mark_exported();
   return true;
+}
+
+void StoreWatcher::mark_exported() {
+  // Only once the events are on disk: a crash in between repeats an event
+  // rather than loses it. The wait is bounded: while the audit log cannot be
+  // written (a full disk) the watcher must go on applying user changes, and
+  // tries again at its next poll.
+  if (appended_event_id_ <= exported_event_id_) return;
+  if (!audit_.flush_for(std::chrono::seconds(1))) return;
+  store_.mark_audit_events_exported(appended_event_id_);
+  exported_event_id_ = appended_event_id_;
 }
 
 bool StoreWatcher::poll_once() {
   try {
-    return refresh();
+    if (failing_) {
+      store_.reopen();
+      seen_version_ = -1;
+      last_full_load_ = {};  // reload everything: changes may have been missed
+    }
+    bool reloaded = refresh();
+    if (!reloaded) mark_exported();
+    if (failing_) {
+      fmt::print(stderr, "authsvc: the database is readable again; users reloaded\n");
+      failing_ = false;
+      error_reports_.reset();
+    }
+    return reloaded;
   } catch (const std::exception& e) {
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_error_report_ > std::chrono::minutes(1)) {
+    failing_ = true;
+    if (error_reports_.should_report()) {
       fmt::print(stderr,
                  "authsvc: cannot reload users ({}); still answering from the last good "
                  "snapshot\n",
                  e.what());
-      last_error_report_ = now;
     }
     return false;
   }

@@ -6,7 +6,9 @@
 // user-management events into the audit log.
 //
 // If the database cannot be read, the server keeps answering from the last
-// good snapshot and says so on stderr at most once a minute.
+// good snapshot and says so on stderr at most once a minute; each later poll
+// reopens the database, and the first that succeeds reloads every user and
+// says so.
 
 #include <chrono>
 #include <condition_variable>
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "authsvc/audit_log.h"
+#include "authsvc/report_limiter.h"
 #include "authsvc/snapshot_source.h"
 #include "authsvc/store.h"
 
@@ -41,6 +44,7 @@ class StoreWatcher {
 
  private:
   bool refresh();
+  void mark_exported();
   void run();
 
   Store& store_;
@@ -51,9 +55,12 @@ class StoreWatcher {
   static constexpr std::size_t kMaxChangedUsers = 1024;
   std::int64_t seen_version_ = -1;
   std::int64_t last_event_id_ = 0;
+  bool failing_ = false;
+  // CLI events appended to the audit log, and those known to be on disk.
+  std::int64_t appended_event_id_ = 0;
+  std::int64_t exported_event_id_ = 0;
   std::chrono::steady_clock::time_point last_full_load_;
-  std::chrono::steady_clock::time_point last_error_report_ =
-      std::chrono::steady_clock::time_point::min();
+  ReportLimiter error_reports_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

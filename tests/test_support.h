@@ -42,6 +42,7 @@ class ServeProcess {
   ServeProcess(const ServeProcess&) = delete;
   ServeProcess& operator=(const ServeProcess&) = delete;
   int port() const { return port_; }
+  int pid() const { return pid_; }
   // Sends SIGTERM and returns the exit code.
   int stop();
   std::string stderr_text() const;

@@ -1,0 +1,242 @@
+// Faults around a running `authsvc serve`: its database going bad under it,
+// its audit log's disk filling up, and SIGTERM in the middle of traffic.
+// Each runs the real binary, as an operator would meet it.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <sys/resource.h>
+
+#include <atomic>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+using testing::CommandResult;
+using testing::run_authsvc;
+using testing::TempDir;
+
+struct Users {
+  TempDir dir;
+  std::string db = dir.file("users.db");
+  Users() { REQUIRE(run_authsvc({"init", "--db", db}).exit_code == 0); }
+  std::string add(const std::string& name) {
+    CommandResult r = run_authsvc({"user", "add", name, "--db", db});
+    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
+    return testing::lines_of(r.out).back();
+  }
+};
+
+std::string login(httplib::Client& http, const std::string& user, const std::string& token) {
+  auto r = http.Post("/auth/user", "username=" + user + "&password=" + token,
+                     "application/x-www-form-urlencoded");
+  return r ? r->body : "no answer: " + httplib::to_string(r.error());
+}
+
+std::size_t count(const std::string& text, const std::string& needle) {
+  std::size_t n = 0;
+  for (std::size_t at = text.find(needle); at != std::string::npos;
+       at = text.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// Waits up to `seconds` for `predicate`.
+template <typename Predicate>
+bool eventually(Predicate predicate, double seconds) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (!predicate()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+void overwrite(const std::string& path, const std::string& bytes) {
+  std::fstream f(path, std::ios::in | std::ios::out | std::ios::binary);
+  REQUIRE(f);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+}
+
+}  // namespace
+
+TEST_CASE("a database that goes bad while serving: answers go on, one report, recovery by itself") {
+  Users users;
+  std::string alice = users.add("alice");
+  {
+    // Everything into the main file, so that it alone holds the users.
+    SQLite::Database raw(users.db, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+  testing::ServeProcess serve({"--db", users.db, "--login-failures", "0"}, users.dir);
+  httplib::Client http("127.0.0.1", serve.port());
+  REQUIRE(login(http, "alice", alice) == "allow");
+
+  // Zero the file in place, and the WAL index every reader maps, so the
+  // server's next poll reads the damage (an edit by hand, a bad disk).
+  std::string good = testing::read_file(users.db);
+  overwrite(users.db, std::string(good.size(), '\0'));
+  overwrite(users.db + "-shm", std::string(128, '\0'));
+  const std::string report = "cannot reload users (";
+  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; }, 3));
+  for (int i = 0; i < 20; ++i) CHECK(login(http, "alice", alice) == "allow");
+  CHECK(login(http, "alice", "wrong") == "deny");
+  // Polled five times a second, reported once a minute.
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  std::string err = serve.stderr_text();
+  CHECK(count(err, report) == 1);
+  CHECK(err.find("still answering from the last good snapshot") != std::string::npos);
+
+  overwrite(users.db, good);
+  CHECK(eventually(
+      [&] {
+        return serve.stderr_text().find("the database is readable again") != std::string::npos;
+      },
+      3));
+  std::string bob = users.add("bob");
+  CHECK(eventually([&] { return login(http, "bob", bob) == "allow"; }, 2));
+  CHECK(login(http, "alice", alice) == "allow");
+  CHECK(serve.stop() == 0);
+}
+
+TEST_CASE("an audit log on a full disk: answers go on, one report, and exit says what was lost") {
+  Users users;
+  std::string alice = users.add("alice");
+  testing::ServeProcess serve({"--db", users.db, "--audit-log", "/dev/full"}, users.dir);
+  httplib::Client http("127.0.0.1", serve.port());
+  http.set_keep_alive(true);
+  for (int i = 0; i < 200; ++i) {
+    CAPTURE(i);
+    REQUIRE(login(http, "alice", alice) == "allow");
+  }
+  const std::string report = "cannot write the audit log (No space left on device)";
+  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; }, 2));
+  CHECK(login(http, "alice", "wrong") == "deny");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(count(serve.stderr_text(), report) == 1);
+
+  // Stopping waits a few seconds for the disk, then gives up and says so.
+  auto start = std::chrono::steady_clock::now();
+  CHECK(serve.stop() == 1);
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+  std::string err = serve.stderr_text();
+  CHECK(err.find("stopped with audit lines unwritten") != std::string::npos);
+  // 200 allowed logins and one refused one, plus the user-add event.
+  CHECK(err.find("(No space left on device); 202 lines lost at exit") != std::string::npos);
+}
+
+TEST_CASE("an audit log past its file-size limit loses nothing once there is room again") {
+  Users users;
+  std::string alice = users.add("alice");
+  std::string audit_path = users.dir.file("audit.log");
+  // Fill the log close to the limit given below: the database and its WAL
+  // index stay under it, the log soon goes over.
+  const std::size_t kLimit = 1 << 20;
+  const std::string filler_line = std::string(99, 'f') + "\n";
+  std::string filler;
+  while (filler.size() + filler_line.size() < kLimit - 4096) filler += filler_line;
+  testing::write_file(audit_path, filler);
+
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  rlimit limited = saved;
+  limited.rlim_cur = kLimit;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);  // inherited by serve
+  std::optional<testing::ServeProcess> serve;
+  try {
+    serve.emplace(std::vector<std::string>{"--db", users.db, "--audit-log", audit_path,
+                                           "--login-failures", "0"},
+                  users.dir);
+  } catch (...) {
+    setrlimit(RLIMIT_FSIZE, &saved);
+    throw;
+  }
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+
+  httplib::Client http("127.0.0.1", serve->port());
+  http.set_keep_alive(true);
+  const int kRequests = 300;  // about 100 KB of audit lines
+  for (int i = 0; i < kRequests; ++i) {
+    REQUIRE(login(http, "alice", i % 2 ? alice : "wrong-" + std::to_string(i)) ==
+            (i % 2 ? "allow" : "deny"));
+  }
+  const std::string report = "cannot write the audit log (File too large)";
+  CHECK(eventually([&] { return serve->stderr_text().find(report) != std::string::npos; }, 2));
+
+  // Room again: the retries write everything, each line once.
+  rlimit unlimited = saved;
+  unlimited.rlim_cur = saved.rlim_max;
+  REQUIRE(prlimit(serve->pid(), RLIMIT_FSIZE, &unlimited, nullptr) == 0);
+  auto answered_lines = [&] {
+    std::string text = testing::read_file(audit_path).substr(filler.size());
+    return testing::lines_of(text);
+  };
+  CHECK(eventually([&] { return answered_lines().size() >= kRequests + 1; }, 3));
+  CHECK(serve->stop() == 0);
+  std::vector<std::string> lines = answered_lines();
+  REQUIRE(lines.size() == kRequests + 1);  // and the user-add event
+  std::multiset<std::string> decisions;
+  for (const std::string& line : lines) {
+    auto event = nlohmann::json::parse(line);  // whole lines only: no torn write
+    if (event.contains("decision")) decisions.insert(event["decision"].get<std::string>());
+  }
+  CHECK(decisions.count("allow") == kRequests / 2);
+  CHECK(decisions.count("deny") == kRequests / 2);
+}
+
+TEST_CASE("SIGTERM under load: every answered request is in the audit log, and serve exits 0") {
+  Users users;
+  std::string alice = users.add("alice");
+  std::string audit_path = users.dir.file("audit.log");
+  testing::ServeProcess serve({"--db", users.db, "--audit-log", audit_path}, users.dir);
+  const int kClients = 4;
+  std::vector<std::vector<int>> answered(kClients);
+  std::atomic<bool> go{true};
+  std::vector<std::thread> clients;
+  for (int c = 0; c < kClients; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client http("127.0.0.1", serve.port());
+      http.set_keep_alive(true);
+      http.set_tcp_nodelay(true);  // else Nagle and delayed ACKs: 40 ms a request
+      for (int i = 0; go; ++i) {
+        // Each request names its client and number, so the audit log can be
+        // matched against the answers one by one.
+        std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
+        auto r = http.Post("/auth/vhost", "username=alice&vhost=" + vhost + "&ip=127.0.0.1",
+                           "application/x-www-form-urlencoded");
+        if (!r) break;
+        if (r->body == "deny") answered[c].push_back(i);
+      }
+    });
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  CHECK(serve.stop() == 0);
+  go = false;
+  for (std::thread& t : clients) t.join();
+
+  std::set<std::string> audited;
+  for (const std::string& line : testing::lines_of(testing::read_file(audit_path))) {
+    auto event = nlohmann::json::parse(line);
+    if (event.contains("vhost")) audited.insert(event["vhost"].get<std::string>());
+  }
+  std::size_t total = 0;
+  for (int c = 0; c < kClients; ++c) {
+    total += answered[c].size();
+    for (int i : answered[c]) {
+      std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
+      CAPTURE(vhost);
+      CHECK(audited.count(vhost) == 1);
+    }
+  }
+  CHECK(total > 100);
+  MESSAGE(total << " requests answered before SIGTERM");
+}
+
+}  // namespace authsvc
