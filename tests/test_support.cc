@@ -51,15 +51,14 @@ std::vector<std::string> lines_of(const std::string& text) {
 
 namespace {
 
-pid_t spawn_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                    const std::string& out_path, const std::string& err_path) {
+pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
+            const std::string& out_path, const std::string& err_path) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT, 0600);
-  std::vector<std::string> argv_strings{AUTHSVC_BINARY};
-  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  std::vector<std::string> argv_strings = args;
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -69,10 +68,17 @@ pid_t spawn_authsvc(const std::vector<std::string>& args, const std::vector<std:
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
   pid_t pid = 0;
-  int rc = posix_spawn(&pid, AUTHSVC_BINARY, &actions, nullptr, argv.data(), envp.data());
+  int rc = posix_spawn(&pid, args.at(0).c_str(), &actions, nullptr, argv.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0) throw std::runtime_error("cannot run " AUTHSVC_BINARY);
+  if (rc != 0) throw std::runtime_error("cannot run " + args.at(0));
   return pid;
+}
+
+pid_t spawn_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                    const std::string& out_path, const std::string& err_path) {
+  std::vector<std::string> argv{AUTHSVC_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return spawn(argv, env, out_path, err_path);
 }
 
 int wait_exit_code(pid_t pid) {
@@ -131,5 +137,39 @@ CommandResult run_authsvc(const std::vector<std::string>& args,
   result.err = read_file(capture.file("err"));
   return result;
 }
+
+ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& dir,
+                           const std::string& name)
+    : out_path_(dir.file(name + ".out")), err_path_(dir.file(name + ".err")) {
+  pid_ = spawn(argv, {}, out_path_, err_path_);
+}
+
+ChildProcess::~ChildProcess() { stop(); }
+
+std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    std::string out = read_file(out_path_);
+    std::size_t newline = out.find('\n');
+    if (newline != std::string::npos) return out.substr(0, newline);
+    int status = 0;
+    if (pid_ >= 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error("child exited at start: " + read_file(err_path_));
+    }
+    usleep(10'000);
+  }
+  throw std::runtime_error("child printed no line in time: " + read_file(err_path_));
+}
+
+int ChildProcess::stop() {
+  if (pid_ < 0) return -1;
+  kill(pid_, SIGTERM);
+  int code = wait_exit_code(pid_);
+  pid_ = -1;
+  return code;
+}
+
+std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
 
 }  // namespace authsvc::testing

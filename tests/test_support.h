@@ -1,6 +1,7 @@
 #pragma once
 // Shared by the tests: temporary folders and running the authsvc binary.
 
+#include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -50,6 +51,28 @@ class ServeProcess {
  private:
   int pid_ = -1;
   int port_ = -1;
+  std::string err_path_;
+};
+
+// Any program run in the background (argv[0] a path; a minimal
+// environment), its output in `dir`; SIGTERMed and waited for when it goes
+// out of scope.
+class ChildProcess {
+ public:
+  ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name);
+  ~ChildProcess();
+  ChildProcess(const ChildProcess&) = delete;
+  ChildProcess& operator=(const ChildProcess&) = delete;
+  // Waits for the first line on its stdout (e.g. the port it listens on);
+  // throws if it exits or prints nothing in time.
+  std::string await_first_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Sends SIGTERM and returns the exit code (128 + signal if killed).
+  int stop();
+  std::string stderr_text() const;
+
+ private:
+  int pid_ = -1;
+  std::string out_path_;
   std::string err_path_;
 };
 
