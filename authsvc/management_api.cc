@@ -298,7 +298,7 @@ std::vector<ExchangeInfo> ManagementApi::exchanges() {
 
 std::vector<ConnectionInfo> ManagementApi::connections() {
   // Not disable_stats: on 3.10 it drops peer_host and peer_port.
-  const std::string path = "/api/connections?columns=name,user,vhost,peer_host,peer_port";
+  const std::string path = "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at";
   json items = parse_array(get(path), "management API GET " + url_ + path);
   std::vector<ConnectionInfo> out;
   out.reserve(items.size());
@@ -309,6 +309,7 @@ std::vector<ConnectionInfo> ManagementApi::connections() {
     c.user = item.string("user");
     c.vhost = item.string("vhost");
     c.peer = item.peer();
+    c.connected_at_ms = item.integer("connected_at");
     out.push_back(std::move(c));
   }
   return out;

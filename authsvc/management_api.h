@@ -89,6 +89,10 @@ struct ConnectionInfo {
   std::string user;  // "" while the connection has not authenticated yet
   std::string vhost;
   std::string peer;  // "host:port" ("[v6]:port"); "" if the broker does not say
+  // When the connection opened, in ms since the epoch (the broker's clock);
+  // nullopt if the broker does not say. Revocation after a token rotation
+  // closes only connections opened before it.
+  std::optional<std::int64_t> connected_at_ms;
 };
 
 class ManagementApi {

@@ -192,19 +192,21 @@ TEST_SUITE("management_api") {
   TEST_CASE("connections parse, with user and peer") {
     FakeBroker broker;
     broker.answer(200, R"([
-    {"name":"127.0.0.1:58884 -> 127.0.0.1:42477","peer_host":"127.0.0.1","peer_port":58884,"user":"alice","vhost":"/"},
+    {"name":"127.0.0.1:58884 -> 127.0.0.1:42477","peer_host":"127.0.0.1","peer_port":58884,"user":"alice","vhost":"/","connected_at":1795312345678},
     {"name":"[::1]:5000 -> [::1]:5672","peer_host":"::1","peer_port":5000,"user":"bob","vhost":"v2"},
     {"name":"<rabbit@h.1.2.3>","peer_host":"undefined","peer_port":"unknown","user":"shovel","vhost":"/"},
     {"name":"starting","vhost":"/"}])");
     ManagementApi api(options(broker.url()));
     std::vector<ConnectionInfo> connections = api.connections();
     CHECK(broker.seen().at(0).target ==
-          "/api/connections?columns=name,user,vhost,peer_host,peer_port");
+          "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at");
     REQUIRE(connections.size() == 4);
     CHECK(connections[0].name == "127.0.0.1:58884 -> 127.0.0.1:42477");
     CHECK(connections[0].user == "alice");
     CHECK(connections[0].vhost == "/");
     CHECK(connections[0].peer == "127.0.0.1:58884");
+    CHECK(connections[0].connected_at_ms == 1795312345678);
+    CHECK_FALSE(connections[1].connected_at_ms.has_value());
     CHECK(connections[1].peer == "[::1]:5000");
     CHECK(connections[2].peer == "undefined:unknown");
     CHECK(connections[3].user == "");
