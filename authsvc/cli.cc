@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <charconv>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -14,6 +15,7 @@
 
 #include "authsvc/auth_request.h"
 #include "authsvc/decision.h"
+#include "authsvc/guardian_cli.h"
 #include "authsvc/policy_file.h"
 #include "authsvc/serve.h"
 #include "authsvc/store.h"
@@ -51,6 +53,11 @@ void print_user(const UserInfo& u) {
   fmt::print("created:       {}\n", u.created_at);
   fmt::print("updated:       {}\n", u.updated_at);
   fmt::print("token rotated: {}\n", u.token_rotated_at);
+  auto limit = [](std::optional<std::int64_t> v) {
+    return v ? fmt::format("{} messages", *v) : std::string("the guardian's default");
+  };
+  fmt::print("queue warn:    {}\n", limit(u.queue_warn));
+  fmt::print("queue delete:  {}\n", limit(u.queue_delete));
 }
 
 // "NAME [EMAIL]" lines; blank lines and '#' comments are skipped.
@@ -84,6 +91,8 @@ struct UserArgs {
   std::optional<std::string> set_email;
   std::optional<std::string> set_tags;
   std::optional<std::string> set_vhosts;
+  std::optional<std::string> set_queue_warn;
+  std::optional<std::string> set_queue_delete;
 };
 
 struct CheckArgs {
@@ -173,6 +182,9 @@ int run_cli(int argc, char** argv) {
       ->add_option("--login-cooloff", throttle_cooloff,
                    "Seconds during which that user's logins are refused unchecked")
       ->capture_default_str();
+  serve_cmd->add_flag("--guardian", serve_options.guardian,
+                      "Also run the guardian's loop (options as for `authsvc guardian`)");
+  add_guardian_options(serve_cmd, &serve_options.guardian_setup);
   serve_cmd->callback([&] {
     serve_options.throttle.window = std::chrono::seconds(throttle_window);
     serve_options.throttle.cooloff = std::chrono::seconds(throttle_cooloff);
@@ -277,18 +289,50 @@ int run_cli(int argc, char** argv) {
     fmt::print("deleted {}\n", user_args.name);
     return 0;
   });
-  CLI::App* set = name_command("set", "Change a user's e-mail, tags or vhosts", [&] {
-    if (!user_args.set_email && !user_args.set_tags && !user_args.set_vhosts) {
-      throw CLI::ValidationError("user set", "give at least one of --email, --tags, --vhosts");
+  CLI::App* set = name_command("set", "Change a user's e-mail, tags, vhosts or queue limits", [&] {
+    bool limits = user_args.set_queue_warn || user_args.set_queue_delete;
+    if (!user_args.set_email && !user_args.set_tags && !user_args.set_vhosts && !limits) {
+      throw CLI::ValidationError(
+          "user set",
+          "give at least one of --email, --tags, --vhosts, --queue-warn, --queue-delete");
     }
-    std::optional<std::vector<std::string>> tags;
-    std::optional<std::vector<std::string>> vhosts;
-    if (user_args.set_tags) tags = words(*user_args.set_tags);
-    if (user_args.set_vhosts) vhosts = words(*user_args.set_vhosts);
-    store()->update_user(user_args.name, user_args.set_email, tags, vhosts);
+    std::unique_ptr<Store> s = store();
+    if (user_args.set_email || user_args.set_tags || user_args.set_vhosts) {
+      std::optional<std::vector<std::string>> tags;
+      std::optional<std::vector<std::string>> vhosts;
+      if (user_args.set_tags) tags = words(*user_args.set_tags);
+      if (user_args.set_vhosts) vhosts = words(*user_args.set_vhosts);
+      s->update_user(user_args.name, user_args.set_email, tags, vhosts);
+    }
+    if (limits) {
+      std::optional<UserInfo> current = s->find_user(user_args.name);
+      if (!current) throw StoreError(fmt::format("no such user '{}'", user_args.name));
+      auto merged = [](const std::optional<std::string>& given,
+                       std::optional<std::int64_t> now) -> std::optional<std::int64_t> {
+        if (!given) return now;
+        if (*given == "default") return std::nullopt;
+        std::int64_t value = 0;
+        auto [end, error] = std::from_chars(given->data(), given->data() + given->size(), value);
+        if (error != std::errc() || end != given->data() + given->size() || value <= 0) {
+          throw CLI::ValidationError("user set",
+                                     "a queue threshold is a count of messages above 0, or "
+                                     "'default'; got '" +
+                                         *given + "'");
+        }
+        return value;
+      };
+      s->set_queue_limits(user_args.name, merged(user_args.set_queue_warn, current->queue_warn),
+                          merged(user_args.set_queue_delete, current->queue_delete));
+    }
     fmt::print("updated {}\n", user_args.name);
     return 0;
   });
+  set->add_option("--queue-warn", user_args.set_queue_warn,
+                  "Messages that make the guardian warn about this user's queues ('default': "
+                  "the guardian's --warn)");
+  set->add_option("--queue-delete", user_args.set_queue_delete,
+                  "Messages that make the guardian delete this user's queues ('default': the "
+                  "guardian's --delete)");
   set->add_option("--email", user_args.set_email, "Owner's e-mail address");
   set->add_option("--tags", user_args.set_tags, "Broker tags, space-separated (\"\" for none)");
   set->add_option("--vhosts", user_args.set_vhosts, "Vhosts, space-separated");
@@ -310,6 +354,8 @@ int run_cli(int argc, char** argv) {
   check_cmd->add_option("--rules", check_args.rules_path,
                         "Rules file (default: the built-in rules/pulse.rules)");
   check_cmd->callback([&] { action = [&] { return check(db_path, check_args); }; });
+
+  add_guardian_commands(app, db_path, operator_name, action);
 
   try {
     app.parse(argc, argv);

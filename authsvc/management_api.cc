@@ -298,7 +298,8 @@ std::vector<ExchangeInfo> ManagementApi::exchanges() {
 
 std::vector<ConnectionInfo> ManagementApi::connections() {
   // Not disable_stats: on 3.10 it drops peer_host and peer_port.
-  const std::string path = "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at";
+  const std::string path =
+      "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at";
   json items = parse_array(get(path), "management API GET " + url_ + path);
   std::vector<ConnectionInfo> out;
   out.reserve(items.size());
@@ -317,6 +318,11 @@ std::vector<ConnectionInfo> ManagementApi::connections() {
 
 bool ManagementApi::delete_queue(const std::string& vhost, const std::string& name) {
   return remove("/api/queues/" + encode_path_segment(vhost) + "/" + encode_path_segment(name), "");
+}
+
+bool ManagementApi::delete_exchange(const std::string& vhost, const std::string& name) {
+  return remove("/api/exchanges/" + encode_path_segment(vhost) + "/" + encode_path_segment(name),
+                "");
 }
 
 bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {

@@ -118,6 +118,8 @@ class ManagementApi {
   // connection.close (so keep it short and free of secrets). True if
   // closed, false if there was no such connection (404). Throws
   // ManagementError if `reason` has control characters.
+  // DELETE /api/exchanges/VHOST/NAME; false if it was gone already.
+  bool delete_exchange(const std::string& vhost, const std::string& name);
   bool close_connection(const std::string& name, const std::string& reason);
 
   // The URL requests go to, for messages (it never holds credentials).

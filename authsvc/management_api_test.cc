@@ -229,6 +229,19 @@ TEST_SUITE("management_api") {
     CHECK(seen[1].target == "/api/queues/v%202/gone");
   }
 
+  TEST_CASE("delete_exchange encodes vhost and name; 404 is false") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url()));
+    broker.answer(204, "");
+    CHECK(api.delete_exchange("/", "exchange/alice/fanout"));
+    broker.answer(404, "");
+    CHECK_FALSE(api.delete_exchange("/", "gone"));
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].method == "DELETE");
+    CHECK(seen[0].target == "/api/exchanges/%2F/exchange%2Falice%2Ffanout");
+  }
+
   TEST_CASE("close_connection sends the reason in X-Reason; 404 is false") {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));

@@ -15,7 +15,7 @@
 
 namespace authsvc {
 
-int serve(const ServeOptions& options) {
+int serve(ServeOptions options) {
   std::string host;
   int port = 0;
   if (!parse_listen_address(options.listen, &host, &port)) {
@@ -27,6 +27,15 @@ int serve(const ServeOptions& options) {
   if (!rules) {
     fmt::print(stderr, "authsvc: {}\n", error);
     return 1;
+  }
+
+  if (options.guardian) {
+    try {
+      complete_guardian_setup(&options.guardian_setup);
+    } catch (const std::exception& e) {
+      fmt::print(stderr, "authsvc: {}\n", e.what());
+      return 1;
+    }
   }
 
   // Signals go to one thread that waits for them; every other thread,
@@ -53,6 +62,12 @@ int serve(const ServeOptions& options) {
       return 1;
     }
     watcher.start();
+    std::unique_ptr<GuardianProcess> guardian;
+    std::thread guardian_thread;
+    if (options.guardian) {
+      guardian = std::make_unique<GuardianProcess>(options.db_path, options.guardian_setup, audit);
+      guardian_thread = std::thread([&] { guardian->guardian().run(); });
+    }
     std::thread signal_waiter([&] {
       int received = 0;
       sigwait(&signals, &received);
@@ -63,6 +78,10 @@ int serve(const ServeOptions& options) {
                options.audit_log == "-" ? "stdout" : options.audit_log);
     server.run();  // returns once the waiter has called stop()
     signal_waiter.join();
+    if (guardian) {
+      guardian->guardian().stop();
+      guardian_thread.join();
+    }
     watcher.stop();
     // A full disk must not keep the process from exiting: wait a little for
     // the audit log, then let its destructor report what is lost.

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "authsvc/guardian_cli.h"
 #include "authsvc/login_throttle.h"
 
 namespace authsvc {
@@ -16,10 +17,14 @@ struct ServeOptions {
   unsigned threads = 1;
   LoginThrottleOptions throttle;
   int reload_interval_ms = 200;
+  // --guardian: the guardian's loop on a thread of the server, with the same
+  // database and audit log.
+  bool guardian = false;
+  GuardianSetup guardian_setup;
 };
 
 // Returns the process exit code. Start-up failures (rules, database, audit
 // log, address) print one line to stderr and return 1.
-int serve(const ServeOptions& options);
+int serve(ServeOptions options);
 
 }  // namespace authsvc

@@ -321,7 +321,8 @@ namespace {
 constexpr const char* kUserInfoQuery =
     "SELECT u.name, u.email, u.tags, u.status, u.created_at, u.updated_at, u.token_rotated_at, "
     "       (SELECT group_concat(vhost, char(10)) FROM "
-    "          (SELECT vhost FROM user_vhosts v WHERE v.user_id = u.id ORDER BY vhost)) "
+    "          (SELECT vhost FROM user_vhosts v WHERE v.user_id = u.id ORDER BY vhost)), "
+    "       u.queue_warn, u.queue_delete "
     "FROM users u ";
 
 UserInfo user_info_from_row(SQLite::Statement& q) {
@@ -334,6 +335,8 @@ UserInfo user_info_from_row(SQLite::Statement& q) {
   info.updated_at = q.getColumn(5).getString();
   info.token_rotated_at = q.getColumn(6).getString();
   info.vhosts = split_words(q.getColumn(7).getString(), "\n");
+  if (!q.getColumn(8).isNull()) info.queue_warn = q.getColumn(8).getInt64();
+  if (!q.getColumn(9).isNull()) info.queue_delete = q.getColumn(9).getInt64();
   return info;
 }
 

@@ -39,6 +39,42 @@ struct UserInfo {
   std::string created_at;
   std::string updated_at;
   std::string token_rotated_at;
+  // The guardian's thresholds for this user's queues; nullopt: its defaults.
+  std::optional<std::int64_t> queue_warn;
+  std::optional<std::int64_t> queue_delete;
+};
+
+// A queue or exchange, as the broker names it.
+struct ResourceKey {
+  std::string vhost;
+  std::string name;
+  auto operator<=>(const ResourceKey&) const = default;
+};
+
+// The guardian's record of a queue it has warned about, or is deleting.
+struct QueueNotice {
+  ResourceKey queue;
+  std::string owner;
+  std::string state;  // "warned" or "deleting"
+  std::int64_t messages = 0;
+  std::string since;
+};
+
+// A non-compliant exchange whose owner was told.
+struct ExchangeNotice {
+  ResourceKey exchange;
+  std::string owner;
+  std::string problem;
+  std::string since;
+};
+
+// An e-mail waiting in the outbox.
+struct OutboxMail {
+  std::int64_t id = 0;
+  std::string recipient;
+  std::string subject;
+  std::string body;
+  std::int64_t attempts = 0;
 };
 
 // A user-management action, as written to audit_events.
@@ -116,6 +152,32 @@ class Store {
   // snapshot. nullopt if more than `limit` users changed: reload them all.
   std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
                                                              std::int64_t* last_event_id);
+
+  // Per-user queue thresholds (nullopt: back to the guardian's default).
+  void set_queue_limits(const std::string& name, std::optional<std::int64_t> warn,
+                        std::optional<std::int64_t> remove);
+
+  // Names that have been deleted and not created again: the guardian closes
+  // their connections (a name authsvc never knew is a broker-internal
+  // account, left alone).
+  std::vector<std::string> deleted_user_names();
+
+  // The guardian's state. Each change that tells an owner something takes
+  // the mail with it into the outbox, in the same transaction; an empty
+  // recipient means no mail (the owner has no address).
+  std::vector<ResourceKey> queue_exemptions();
+  // Audited as "queue exempt" / "queue unexempt" (user: the queue's owner).
+  void set_queue_exempt(const ResourceKey& queue, const std::string& owner, bool exempt);
+  std::vector<QueueNotice> queue_notices();
+  void put_queue_notice(const QueueNotice& notice, const std::optional<OutboxMail>& mail);
+  void remove_queue_notice(const ResourceKey& queue, const std::optional<OutboxMail>& mail);
+  std::vector<ExchangeNotice> exchange_notices();
+  void put_exchange_notice(const ExchangeNotice& notice, const std::optional<OutboxMail>& mail);
+  void remove_exchange_notice(const ResourceKey& exchange, const std::optional<OutboxMail>& mail);
+  // Oldest first, at most `limit`.
+  std::vector<OutboxMail> outbox(std::size_t limit = 100);
+  void outbox_sent(std::int64_t id);
+  void outbox_failed(std::int64_t id, const std::string& error);
 
   // Changes whenever another connection commits (PRAGMA data_version):
   // cheap enough to poll several times a second.
