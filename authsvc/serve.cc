@@ -29,6 +29,17 @@ int serve(const ServeOptions& options) {
     return 1;
   }
 
+  std::shared_ptr<TlsCredentials> tls;
+  if (!options.tls.cert_path.empty()) {
+    tls = std::make_shared<TlsCredentials>();
+    std::string warning;
+    if (!load_tls_credentials(options.tls, tls.get(), &error, &warning)) {
+      fmt::print(stderr, "authsvc: {}\n", error);
+      return 1;
+    }
+    if (!warning.empty()) fmt::print(stderr, "authsvc: warning: {}\n", warning);
+  }
+
   // Signals go to one thread that waits for them; every other thread,
   // started below, inherits the block.
   sigset_t signals;
@@ -47,6 +58,7 @@ int serve(const ServeOptions& options) {
     AuthService service(snapshots, audit, &throttle);
     HttpServerOptions http_options;
     http_options.threads = options.threads;
+    http_options.tls = tls;
     HttpServer server(service, http_options);
     if (!server.bind(host, port, &error)) {
       fmt::print(stderr, "authsvc: {}\n", error);
@@ -58,8 +70,14 @@ int serve(const ServeOptions& options) {
       sigwait(&signals, &received);
       server.stop();
     });
-    fmt::print(stderr, "authsvc: listening on {}:{} ({} users, rules from {}, audit to {})\n", host,
-               server.port(), snapshots.current()->user_count(), rules->source(),
+    std::string scheme = "http";
+    if (tls) {
+      scheme = tls->verify_clients()
+                   ? "https, client certificates from " + options.tls.client_ca_path
+                   : "https, no client certificates";
+    }
+    fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
+               host, server.port(), scheme, snapshots.current()->user_count(), rules->source(),
                options.audit_log == "-" ? "stdout" : options.audit_log);
     server.run();  // returns once the waiter has called stop()
     signal_waiter.join();

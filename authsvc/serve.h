@@ -5,6 +5,7 @@
 #include <string>
 
 #include "authsvc/login_throttle.h"
+#include "authsvc/tls.h"
 
 namespace authsvc {
 
@@ -16,10 +17,11 @@ struct ServeOptions {
   unsigned threads = 1;
   LoginThrottleOptions throttle;
   int reload_interval_ms = 200;
+  TlsFiles tls;  // no cert_path: plain HTTP
 };
 
 // Returns the process exit code. Start-up failures (rules, database, audit
-// log, address) print one line to stderr and return 1.
+// log, address, TLS files) print one line to stderr and return 1.
 int serve(const ServeOptions& options);
 
 }  // namespace authsvc
