@@ -127,13 +127,14 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
   return finish(200, decision.allow, decision.rule, decision.reason, std::move(body));
 }
 
-HttpAnswer AuthService::refuse(const HttpCall& call, int status, std::string_view reason) const {
+HttpAnswer AuthService::refuse(const HttpCall& call, int status, std::string_view reason,
+                               std::string_view rule) const {
   DecisionRecord record;
   record.ts = std::chrono::system_clock::now();
   record.endpoint = call.path;
   record.peer = call.peer;
   record.status = status;
-  record.rule = "bad-request";
+  record.rule = rule;
   record.reason = reason;
   audit_.append(to_json_line(record));
   return HttpAnswer{status, "deny"};

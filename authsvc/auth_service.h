@@ -43,8 +43,11 @@ class AuthService {
   HttpAnswer handle(const HttpCall& call) const;
   // Audits and answers a request the HTTP layer refused before it reached
   // handle() (oversized, unparsable): `status` is its 4xx, or 0 when the
-  // HTTP library answered (or dropped) it on its own.
-  HttpAnswer refuse(const HttpCall& call, int status, std::string_view reason) const;
+  // HTTP library answered (or dropped) it on its own. `rule` names the layer
+  // that refused it in the audit line: "bad-request", or "tls" for a client
+  // the TLS layer did not accept.
+  HttpAnswer refuse(const HttpCall& call, int status, std::string_view reason,
+                    std::string_view rule = "bad-request") const;
 
  private:
   const SnapshotSource& snapshots_;

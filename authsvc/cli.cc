@@ -182,6 +182,17 @@ int run_cli(int argc, char** argv) {
       ->add_option("--login-cooloff", throttle_cooloff,
                    "Seconds during which that user's logins are refused unchecked")
       ->capture_default_str();
+  CLI::Option* tls_cert =
+      serve_cmd->add_option("--tls-cert", serve_options.tls.cert_path,
+                            "Serve HTTPS with this certificate chain (PEM, leaf first)");
+  CLI::Option* tls_key = serve_cmd->add_option("--tls-key", serve_options.tls.key_path,
+                                               "Private key of --tls-cert (PEM, unencrypted)");
+  tls_cert->needs(tls_key);
+  tls_key->needs(tls_cert);
+  serve_cmd
+      ->add_option("--tls-client-ca", serve_options.tls.client_ca_path,
+                   "Answer only HTTPS clients with a certificate this CA (PEM) signed")
+      ->needs(tls_cert);
   serve_cmd->add_flag("--guardian", serve_options.guardian,
                       "Also run the guardian's loop (options as for `authsvc guardian`)");
   add_guardian_options(serve_cmd, &serve_options.guardian_setup);

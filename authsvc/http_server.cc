@@ -6,7 +6,9 @@
 #include <sys/socket.h>
 
 #include <charconv>
+#include <climits>
 #include <cstring>
+#include <vector>
 
 namespace authsvc {
 
@@ -158,6 +160,74 @@ void on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** req_cls,
   delete request;
 }
 
+// State of one TLS connection, from accept to close. Plain HTTP connections
+// have none: their path does not change with TLS support.
+struct TlsConnection {
+  bool requested = false;        // a request reached the access handler
+  bool client_verified = false;  // its certificate was checked once, and passed
+};
+
+gnutls_session_t tls_session_of(MHD_Connection* connection) {
+  const MHD_ConnectionInfo* info =
+      MHD_get_connection_info(connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  return info ? static_cast<gnutls_session_t>(info->tls_session) : nullptr;
+}
+
+void on_tls_connection(void* cls, MHD_Connection* connection, void** socket_context,
+                       MHD_ConnectionNotificationCode code) {
+  auto* server = static_cast<HttpServer*>(cls);
+  const bool verify_clients = server->options().tls->verify_clients();
+  if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+    *socket_context = new TlsConnection;
+    // libmicrohttpd only asks for a client certificate; the handshake should
+    // also fail without a good one, so that an unknown client cannot reach
+    // the HTTP parser at all.
+    if (gnutls_session_t session = tls_session_of(connection); session && verify_clients) {
+      require_client_certificate(session);
+    }
+    return;
+  }
+  auto* state = static_cast<TlsConnection*>(*socket_context);
+  *socket_context = nullptr;
+  if (state && !state->requested) {
+    HttpServer::Request nothing;
+    nothing.peer = peer_of(connection);
+    server->service().refuse(call_of(nothing, "", ""), 0,
+                             why_closed_without_request(tls_session_of(connection), verify_clients),
+                             "tls");
+  }
+  delete state;
+}
+
+// The access handler on an HTTPS listener: the client's certificate is
+// checked before its connection's first request is answered (again, after
+// the handshake), then the request goes the plain way.
+MHD_Result on_tls_request(void* cls, MHD_Connection* connection, const char* url,
+                          const char* method, const char* version, const char* upload_data,
+                          size_t* upload_data_size, void** req_cls) {
+  auto* server = static_cast<HttpServer*>(cls);
+  auto* request = static_cast<HttpServer::Request*>(*req_cls);
+  if (request && !request->headers_seen) {
+    const MHD_ConnectionInfo* info =
+        MHD_get_connection_info(connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    auto* state = info ? static_cast<TlsConnection*>(info->socket_context) : nullptr;
+    if (state) state->requested = true;
+    if (server->options().tls->verify_clients() && !(state && state->client_verified)) {
+      gnutls_session_t session = tls_session_of(connection);
+      std::string problem = session ? client_certificate_problem(session) : "no TLS session";
+      if (!problem.empty()) {
+        request->headers_seen = true;
+        request->answered = true;
+        HttpCall call = call_of(*request, method ? method : "", "");
+        return send(connection, server->service().refuse(call, 403, problem, "tls"),
+                    server->canned());
+      }
+      if (state) state->client_verified = true;
+    }
+  }
+  return on_request(cls, connection, url, method, version, upload_data, upload_data_size, req_cls);
+}
+
 }  // namespace
 
 HttpServer::HttpServer(const AuthService& service, HttpServerOptions options)
@@ -190,9 +260,26 @@ bool HttpServer::bind(const std::string& host, int port, std::string* error) {
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
   if (ipv6) flags |= MHD_USE_IPv6;
+  // The PEM texts stay in options_.tls, alive as long as the daemon.
+  std::vector<MHD_OptionItem> tls_options;
+  MHD_AccessHandlerCallback handler = &on_request;
+  if (const TlsCredentials* tls = options_.tls.get()) {
+    flags |= MHD_USE_TLS;
+    handler = &on_tls_request;
+    auto text = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, text(tls->cert_pem)});
+    tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, text(tls->key_pem)});
+    tls_options.push_back({MHD_OPTION_HTTPS_PRIORITIES, 0, const_cast<char*>(kTlsPriorities)});
+    if (tls->verify_clients()) {
+      tls_options.push_back({MHD_OPTION_HTTPS_MEM_TRUST, 0, text(tls->client_ca_pem)});
+    }
+    tls_options.push_back(
+        {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_tls_connection), this});
+  }
+  tls_options.push_back({MHD_OPTION_END, 0, nullptr});
   // clang-format off
   daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, &on_request, this,
+      flags, 0, nullptr, nullptr, handler, this,
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
       MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
       MHD_OPTION_THREAD_POOL_SIZE, options_.threads,
@@ -204,6 +291,7 @@ bool HttpServer::bind(const std::string& host, int port, std::string* error) {
       MHD_OPTION_CONNECTION_MEMORY_LIMIT, std::size_t{16 * 1024},
       MHD_OPTION_URI_LOG_CALLBACK, &on_request_line, this,
       MHD_OPTION_NOTIFY_COMPLETED, &on_completed, this,
+      MHD_OPTION_ARRAY, tls_options.data(),
       MHD_OPTION_END);
   // clang-format on
   if (!daemon_) {

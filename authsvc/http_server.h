@@ -25,6 +25,7 @@
 #include <string>
 
 #include "authsvc/auth_service.h"
+#include "authsvc/tls.h"
 
 struct MHD_Daemon;
 struct MHD_Response;
@@ -39,6 +40,11 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
   unsigned idle_timeout_seconds = 150;     // see above
   unsigned max_connections = 4096;
+  // HTTPS instead of HTTP when set; with a client CA, only clients holding
+  // a certificate it signed get an answer (tls.h). A TLS connection that
+  // closes without any request (a failed handshake, a plain-HTTP client) is
+  // audited too, with rule "tls".
+  std::shared_ptr<const TlsCredentials> tls;
 };
 
 class HttpServer {

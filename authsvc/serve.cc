@@ -29,6 +29,16 @@ int serve(ServeOptions options) {
     return 1;
   }
 
+  std::shared_ptr<TlsCredentials> tls;
+  if (!options.tls.cert_path.empty()) {
+    tls = std::make_shared<TlsCredentials>();
+    std::string warning;
+    if (!load_tls_credentials(options.tls, tls.get(), &error, &warning)) {
+      fmt::print(stderr, "authsvc: {}\n", error);
+      return 1;
+    }
+    if (!warning.empty()) fmt::print(stderr, "authsvc: warning: {}\n", warning);
+  }
   if (options.guardian) {
     try {
       complete_guardian_setup(&options.guardian_setup);
@@ -56,6 +66,7 @@ int serve(ServeOptions options) {
     AuthService service(snapshots, audit, &throttle);
     HttpServerOptions http_options;
     http_options.threads = options.threads;
+    http_options.tls = tls;
     HttpServer server(service, http_options);
     if (!server.bind(host, port, &error)) {
       fmt::print(stderr, "authsvc: {}\n", error);
@@ -73,8 +84,14 @@ int serve(ServeOptions options) {
       sigwait(&signals, &received);
       server.stop();
     });
-    fmt::print(stderr, "authsvc: listening on {}:{} ({} users, rules from {}, audit to {})\n", host,
-               server.port(), snapshots.current()->user_count(), rules->source(),
+    std::string scheme = "http";
+    if (tls) {
+      scheme = tls->verify_clients()
+                   ? "https, client certificates from " + options.tls.client_ca_path
+                   : "https, no client certificates";
+    }
+    fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
+               host, server.port(), scheme, snapshots.current()->user_count(), rules->source(),
                options.audit_log == "-" ? "stdout" : options.audit_log);
     server.run();  // returns once the waiter has called stop()
     signal_waiter.join();

@@ -6,6 +6,7 @@
 
 #include "authsvc/guardian_cli.h"
 #include "authsvc/login_throttle.h"
+#include "authsvc/tls.h"
 
 namespace authsvc {
 
@@ -17,6 +18,7 @@ struct ServeOptions {
   unsigned threads = 1;
   LoginThrottleOptions throttle;
   int reload_interval_ms = 200;
+  TlsFiles tls;  // no cert_path: plain HTTP
   // --guardian: the guardian's loop on a thread of the server, with the same
   // database and audit log.
   bool guardian = false;
@@ -24,7 +26,8 @@ struct ServeOptions {
 };
 
 // Returns the process exit code. Start-up failures (rules, database, audit
-// log, address) print one line to stderr and return 1.
+// log, address, TLS files, guardian options) print one line to stderr and
+// return 1.
 int serve(ServeOptions options);
 
 }  // namespace authsvc

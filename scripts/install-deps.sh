@@ -7,13 +7,15 @@ set -euo pipefail
 
 packages=(
   cmake g++ make pkg-config
-  libmicrohttpd-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev libre2-dev libfmt-dev
-  libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev
+  libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
+  libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
-  # runtimes come with g++.
-  packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps clang libclang-rt-14-dev)
+  # runtimes come with g++; openssl makes the HTTPS tests' certificates;
+  # aiosmtpd is the guardian tests' mail server.
+  packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps clang libclang-rt-14-dev
+    openssl)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light wrk librabbitmq-dev)

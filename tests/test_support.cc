@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
@@ -171,5 +172,59 @@ int ChildProcess::stop() {
 }
 
 std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
+
+namespace {
+
+void openssl(const std::string& args) {
+  std::string command = "openssl " + args + " >/dev/null 2>&1";
+  if (std::system(command.c_str()) != 0) throw std::runtime_error("failed: " + command);
+}
+
+void make_ca(const std::string& name, const std::string& cert, const std::string& key) {
+  openssl("req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=" + name +
+          " -keyout " + key + " -out " + cert);
+}
+
+void make_signed(const TempDir& dir, const std::string& name, const std::string& extensions,
+                 const std::string& ca_cert, const std::string& ca_key, const std::string& cert,
+                 const std::string& key) {
+  std::string csr = dir.file(name + ".csr");
+  std::string ext = dir.file(name + ".ext");
+  write_file(ext, extensions);
+  openssl("req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=" + name +
+          " -keyout " + key + " -out " + csr);
+  openssl("x509 -req -days 2 -in " + csr + " -CA " + ca_cert + " -CAkey " + ca_key +
+          " -set_serial " + std::to_string(std::random_device()() & 0x7fffffff) + " -extfile " +
+          ext + " -out " + cert);
+}
+
+}  // namespace
+
+TestPki::TestPki(const TempDir& dir)
+    : ca_cert(dir.file("ca.pem")),
+      ca_key(dir.file("ca.key")),
+      server_cert(dir.file("server.pem")),
+      server_key(dir.file("server.key")),
+      client_cert(dir.file("client.pem")),
+      client_key(dir.file("client.key")),
+      other_ca_cert(dir.file("other-ca.pem")),
+      other_ca_key(dir.file("other-ca.key")),
+      other_client_cert(dir.file("other-client.pem")),
+      other_client_key(dir.file("other-client.key")) {
+  make_ca("test-ca", ca_cert, ca_key);
+  make_ca("other-ca", other_ca_cert, other_ca_key);
+  make_signed(dir, "authsvc",
+              "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n", ca_cert,
+              ca_key, server_cert, server_key);
+  make_signed(dir, "broker", "extendedKeyUsage=clientAuth\n", ca_cert, ca_key, client_cert,
+              client_key);
+  make_signed(dir, "intruder", "extendedKeyUsage=clientAuth\n", other_ca_cert, other_ca_key,
+              other_client_cert, other_client_key);
+  for (const std::string* key :
+       {&ca_key, &server_key, &client_key, &other_ca_key, &other_client_key}) {
+    std::filesystem::permissions(
+        *key, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  }
+}
 
 }  // namespace authsvc::testing

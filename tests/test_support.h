@@ -76,6 +76,19 @@ class ChildProcess {
   std::string err_path_;
 };
 
+// A throw-away PKI made with the openssl command (EC P-256, valid two days)
+// in `dir`: a CA; a server certificate it signed for 127.0.0.1 and localhost;
+// a client certificate it signed; and a second CA with a client certificate
+// of its own, which the first CA does not vouch for. Each *_key is 0600.
+struct TestPki {
+  explicit TestPki(const TempDir& dir);
+  std::string ca_cert, ca_key;
+  std::string server_cert, server_key;
+  std::string client_cert, client_key;
+  std::string other_ca_cert, other_ca_key;
+  std::string other_client_cert, other_client_key;
+};
+
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
 std::string read_file(const std::string& path);

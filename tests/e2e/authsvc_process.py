@@ -19,8 +19,12 @@ class AuthsvcError(RuntimeError):
 
 
 class Authsvc:
-    def __init__(self, binary, workdir):
+    def __init__(self, binary, workdir, serve_args=(), scheme="http"):
+        """serve_args: more `serve` options, e.g. --tls-cert/--tls-key (then
+        scheme="https")."""
         self.binary = binary
+        self.serve_args = list(serve_args)
+        self.scheme = scheme
         self.workdir = workdir
         self.db = os.path.join(workdir, "authsvc.db")
         self.audit_log = os.path.join(workdir, "audit.log")
@@ -31,7 +35,7 @@ class Authsvc:
 
     @property
     def base_url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return "%s://127.0.0.1:%d" % (self.scheme, self.port)
 
     def start(self, timeout=10):
         """Start serving; the first start picks a free port, later starts
@@ -42,7 +46,7 @@ class Authsvc:
         offset = err.tell()
         self._proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
-             "--audit-log", self.audit_log],
+             "--audit-log", self.audit_log] + self.serve_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True)
         err.close()

@@ -1,0 +1,211 @@
+// The HTTPS listener on an ephemeral port, with certificates made for each
+// test: what a broker with the right client certificate gets, and what
+// everyone else gets (nothing, and an audit line).
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "authsvc/http_server.h"
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+constexpr const char* kLogin = "username=alice&password=alice-token";
+constexpr const char* kForm = "application/x-www-form-urlencoded";
+
+struct HttpsServer {
+  testing::TempDir dir;
+  testing::TestPki pki{dir};
+  std::unique_ptr<AuditLog> audit = std::make_unique<AuditLog>(dir.file("audit.log"));
+  SnapshotSource snapshots;
+  AuthService service{snapshots, *audit};
+  std::unique_ptr<HttpServer> server;
+  std::thread thread;
+
+  explicit HttpsServer(bool client_ca) {
+    // A refused client's OpenSSL writes to a socket the server reset; that
+    // must fail the request, not kill the test runner.
+    signal(SIGPIPE, SIG_IGN);
+    std::vector<UserRecord> users(1);
+    users[0].name = "alice";
+    users[0].token_hash = hash_token("alice-token");
+    users[0].active = true;
+    users[0].vhosts = {"/"};
+    snapshots.replace(std::make_shared<const Snapshot>(
+        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+    auto tls = std::make_shared<TlsCredentials>();
+    std::string error, warning;
+    REQUIRE_MESSAGE(load_tls_credentials(
+                        {pki.server_cert, pki.server_key, client_ca ? pki.ca_cert : std::string()},
+                        tls.get(), &error, &warning),
+                    error);
+    HttpServerOptions options;
+    options.tls = tls;
+    server = std::make_unique<HttpServer>(service, options);
+    REQUIRE_MESSAGE(server->bind("127.0.0.1", 0, &error), error);
+    thread = std::thread([this] { server->run(); });
+  }
+  ~HttpsServer() {
+    server->stop();
+    thread.join();
+  }
+
+  // A client that checks authsvc's certificate against the test CA (and its
+  // address against the certificate) and presents `cert` if not empty.
+  std::unique_ptr<httplib::SSLClient> client(const std::string& cert = "",
+                                             const std::string& key = "") {
+    auto c = cert.empty()
+                 ? std::make_unique<httplib::SSLClient>("127.0.0.1", server->port())
+                 : std::make_unique<httplib::SSLClient>("127.0.0.1", server->port(), cert, key);
+    c->set_ca_cert_path(pki.ca_cert.c_str());
+    c->enable_server_certificate_verification(true);
+    c->set_connection_timeout(5);
+    c->set_read_timeout(5);
+    c->set_keep_alive(true);
+    return c;
+  }
+
+  // The audit lines, once at least `count` were written: the line of a
+  // refused handshake is written when the server closes the connection,
+  // which the client may see first.
+  std::vector<nlohmann::json> audit_lines(std::size_t count) {
+    std::vector<nlohmann::json> out;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    do {
+      audit->flush();
+      out.clear();
+      for (const std::string& l : testing::lines_of(testing::read_file(dir.file("audit.log")))) {
+        out.push_back(nlohmann::json::parse(l));
+      }
+      if (out.size() >= count) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    } while (std::chrono::steady_clock::now() < deadline);
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("TLS: a client with a certificate the client CA signed is answered, many times") {
+  HttpsServer s(/*client_ca=*/true);
+  auto c = s.client(s.pki.client_cert, s.pki.client_key);
+  for (int i = 0; i < 10; ++i) {
+    auto r = c->Post("/auth/user", kLogin, kForm);
+    REQUIRE_MESSAGE(r, httplib::to_string(r.error()));
+    CHECK(r->status == 200);
+    CHECK(r->body == "allow");
+  }
+  auto denied = c->Post("/auth/user", "username=alice&password=wrong", kForm);
+  REQUIRE(denied);
+  CHECK(denied->body == "deny");
+  auto get = c->Get("/auth/vhost?username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=");
+  REQUIRE(get);
+  CHECK(get->body == "allow");
+
+  std::vector<nlohmann::json> lines = s.audit_lines(12);
+  CHECK(lines.size() == 12);
+  std::set<std::string> peers;
+  for (const nlohmann::json& line : lines) {
+    CHECK(line["rule"] != "tls");
+    peers.insert(line["peer"].get<std::string>());
+  }
+  CHECK(peers.size() == 1);  // one keep-alive TLS connection
+}
+
+TEST_CASE("TLS: without a client certificate, or with one from another CA, no answer, audited") {
+  HttpsServer s(/*client_ca=*/true);
+  auto none = s.client()->Post("/auth/user", kLogin, kForm);
+  CHECK_FALSE(none);
+  auto foreign =
+      s.client(s.pki.other_client_cert, s.pki.other_client_key)->Post("/auth/user", kLogin, kForm);
+  CHECK_FALSE(foreign);
+
+  std::vector<nlohmann::json> lines = s.audit_lines(2);
+  REQUIRE(lines.size() == 2);
+  for (const nlohmann::json& line : lines) {
+    CHECK(line["rule"] == "tls");
+    CHECK(line["decision"] == "deny");
+    CHECK(line["user"] == "");  // the request was never read
+  }
+  CHECK(lines[0]["reason"].get<std::string>().find("no client certificate") != std::string::npos);
+  CHECK(lines[1]["reason"] ==
+        "TLS handshake refused: client certificate not trusted: The certificate is NOT trusted. "
+        "The certificate issuer is unknown.");
+
+  // The right client still gets through afterwards.
+  auto right = s.client(s.pki.client_cert, s.pki.client_key)->Post("/auth/user", kLogin, kForm);
+  REQUIRE(right);
+  CHECK(right->body == "allow");
+}
+
+TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited") {
+  HttpsServer s(/*client_ca=*/false);
+  httplib::Client plain("127.0.0.1", s.server->port());
+  plain.set_read_timeout(5);
+  auto r = plain.Post("/auth/user", kLogin, kForm);
+  CHECK_FALSE(r);
+  std::vector<nlohmann::json> lines = s.audit_lines(1);
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["rule"] == "tls");
+  CHECK(lines[0]["reason"].get<std::string>().find("TLS handshake failed") != std::string::npos);
+}
+
+TEST_CASE("TLS: without --tls-client-ca any TLS client is answered, with or without certificate") {
+  HttpsServer s(/*client_ca=*/false);
+  auto anonymous = s.client()->Post("/auth/user", kLogin, kForm);
+  REQUIRE_MESSAGE(anonymous, httplib::to_string(anonymous.error()));
+  CHECK(anonymous->body == "allow");
+  auto foreign =
+      s.client(s.pki.other_client_cert, s.pki.other_client_key)->Post("/auth/user", kLogin, kForm);
+  REQUIRE(foreign);
+  CHECK(foreign->body == "allow");
+}
+
+TEST_CASE("TLS: serve refuses to start on a missing or invalid TLS file, with one line") {
+  testing::TempDir dir;
+  testing::TestPki pki(dir);
+  std::string db = dir.file("a.db");
+  std::vector<std::string> base{"serve", "--db", db, "--listen", "127.0.0.1:0"};
+  auto serve_with = [&](std::vector<std::string> extra) {
+    std::vector<std::string> args = base;
+    args.insert(args.end(), extra.begin(), extra.end());
+    return testing::run_authsvc(args);
+  };
+  testing::CommandResult missing = serve_with({"--tls-cert", dir.file("nope.pem"), "--tls-key",
+                                               pki.server_key, "--tls-client-ca", pki.ca_cert});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err ==
+        "authsvc: --tls-cert " + dir.file("nope.pem") + ": No such file or directory\n");
+  testing::CommandResult mismatch =
+      serve_with({"--tls-cert", pki.server_cert, "--tls-key", pki.client_key});
+  CHECK(mismatch.exit_code == 1);
+  CHECK(mismatch.err == "authsvc: --tls-key " + pki.client_key + " does not belong to --tls-cert " +
+                            pki.server_cert + "\n");
+  testing::CommandResult bad_ca = serve_with(
+      {"--tls-cert", pki.server_cert, "--tls-key", pki.server_key, "--tls-client-ca", db});
+  CHECK(bad_ca.exit_code == 1);
+  CHECK(testing::lines_of(bad_ca.err).size() == 1);
+  // A key without its certificate, or a client CA without either, is a usage error.
+  CHECK(serve_with({"--tls-key", pki.server_key}).exit_code == 2);
+  CHECK(serve_with({"--tls-client-ca", pki.ca_cert}).exit_code == 2);
+}
+
+TEST_CASE("TLS: serve over HTTPS says so when it starts") {
+  testing::TempDir dir;
+  testing::TestPki pki(dir);
+  REQUIRE(testing::run_authsvc({"init", "--db", dir.file("a.db")}).exit_code == 0);
+  testing::ServeProcess serve({"--db", dir.file("a.db"), "--tls-cert", pki.server_cert, "--tls-key",
+                               pki.server_key, "--tls-client-ca", pki.ca_cert},
+                              dir);
+  CHECK(serve.stderr_text().find("(https, client certificates from " + pki.ca_cert + ";") !=
+        std::string::npos);
+  CHECK(serve.stop() == 0);
+}
+
+}  // namespace authsvc
