@@ -56,10 +56,14 @@ void Guardian::execute(const GuardianAction& a) {
     case Kind::delete_queue: {
       store_.put_queue_notice(QueueNotice{key, a.owner, "deleting", a.messages, ""}, std::nullopt);
       bool existed = api_.delete_queue(a.vhost, a.name);
+      // Gone already: the management listing lags a deletion by a moment,
+      // or the owner deleted it. Mail only if this guardian deleted it,
+      // now or before a restart.
+      if (!existed && a.notice_state != "deleting") mail.reset();
       store_.remove_queue_notice(key, mail);
       audit(a, fmt::format("{}queue='{}' messages={} delete_threshold={}; {}{}", where, a.name,
                            a.messages, a.threshold, existed ? "" : "it was gone already; ",
-                           mailed(a, mail)));
+                           mail || existed ? mailed(a, mail) : "no mail"));
       return;
     }
     case Kind::finish_queue_deletion:

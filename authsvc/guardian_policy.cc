@@ -111,6 +111,7 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
     if (info && info->queue_warn) limits.warn = *info->queue_warn;
     if (info && info->queue_delete) limits.remove = *info->queue_delete;
     a.delete_threshold = limits.remove;
+    if (noticed) a.notice_state = notice->second->state;
 
     if (exempt.count(key)) {
       if (noticed) {

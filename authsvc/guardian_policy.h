@@ -68,7 +68,8 @@ struct GuardianAction {
   std::int64_t messages = 0;
   std::int64_t threshold = 0;  // the one crossed
   std::int64_t delete_threshold = 0;
-  std::string reason;  // why (an exchange's problem, why a connection is closed)
+  std::string reason;        // why (an exchange's problem, why a connection is closed)
+  std::string notice_state;  // the queue's notice before this action: "", "warned", "deleting"
 };
 
 const char* to_string(GuardianAction::Kind kind);

@@ -1,0 +1,409 @@
+#!/usr/bin/python3
+"""End to end: `authsvc guardian` against a real RabbitMQ 3.10 with the
+management plugin, and a real SMTP server on loopback (aiosmtpd).
+
+    /usr/bin/python3 tests/e2e/guardian_e2e.py --authsvc build/authsvc/authsvc [--mode serve]
+
+--mode guardian (the default) runs `authsvc guardian` as its own process;
+--mode serve runs the same loop inside `authsvc serve --guardian`, the
+process the broker asks, with one audit log for both.
+
+Thresholds are small (warn 20, delete 50 messages) and the guardian looks
+once a second; everything else is as an operator would run it. Every
+assertion is on what really happened: a mail the SMTP server received, a
+queue the broker no longer has, a connection the broker closed.
+"""
+
+import argparse
+import email
+import email.policy
+import glob
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import pika
+from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
+sys.path.insert(0, HERE)
+from authsvc_process import Authsvc  # noqa: E402
+from broker import Broker  # noqa: E402
+
+CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
+WARN, DELETE = 20, 50
+ARGS = None
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
+        time.sleep(0.2)
+
+
+class GuardianE2E(unittest.TestCase):
+    """One broker, one authsvc, one SMTP sink; tests run in name order."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.workdir = tempfile.mkdtemp(prefix="authsvc-guardian-e2e-")
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir).start()
+        cls.tokens = {}
+        for name in ("alice", "bob", "carol", "dave"):
+            cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
+        cls.maildir = os.path.join(cls.workdir, "mail")
+        os.mkdir(cls.maildir)
+        with open(os.path.join(cls.workdir, "sink.err"), "w") as sink_err:
+            cls.sink = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), "--dir", cls.maildir],
+                stdout=subprocess.PIPE, stderr=sink_err, text=True)
+        cls.smtp_port = int(cls.sink.stdout.readline())
+        # Statistics every 0.5 s instead of 5 s: queue sizes show sooner.
+        cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
+                            extra_conf="collect_statistics_interval = 500")
+        cls.guardian = None
+        cls.open_connections = []
+        try:
+            cls.broker.start()
+            # The guardian's operator account lives in the broker's internal
+            # backend, as rabbitmq.conf.example's second backend allows.
+            cls.broker.rabbitmqctl("add_user", "guardian-op", "op-secret-1234")
+            cls.broker.rabbitmqctl("set_user_tags", "guardian-op", "administrator")
+            cls.broker.rabbitmqctl("set_permissions", "-p", "/", "guardian-op", ".*", ".*", ".*")
+        except BaseException:
+            cls.tearDownClass()
+            raise
+        cls.password_file = os.path.join(cls.workdir, "management.password")
+        with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write("op-secret-1234\n")
+        cls.guardian_audit = os.path.join(cls.workdir, "guardian-audit.log")
+        cls.guardian_err = os.path.join(cls.workdir, "guardian.err")
+
+    @classmethod
+    def tearDownClass(cls):
+        for c in cls.open_connections:
+            try:
+                c.close()
+            except Exception:
+                pass
+        cls.stop_guardian()
+        cls.broker.stop()
+        cls.sink.send_signal(signal.SIGTERM)
+        cls.sink.wait(10)
+        cls.svc.stop()
+        shutil.rmtree(cls.workdir, ignore_errors=True)
+
+    # -- helpers ---------------------------------------------------------------
+
+    @classmethod
+    def guardian_options(cls):
+        return ["--management-url", "http://127.0.0.1:%d" % cls.broker.mgmt_port,
+                "--management-user", "guardian-op",
+                "--management-password-file", cls.password_file,
+                "--interval", "1", "--warn", str(WARN), "--delete", str(DELETE),
+                "--smtp-url", "smtp://127.0.0.1:%d" % cls.smtp_port,
+                "--mail-from", "guardian@pulse.example"]
+
+    @classmethod
+    def guardian_args(cls):
+        return [ARGS.authsvc, "guardian", "--db", cls.svc.db] + cls.guardian_options()
+
+    @classmethod
+    def start_guardian(cls):
+        if ARGS.mode == "serve":
+            # The same authsvc, on the same port, now with the loop inside.
+            cls.svc.stop()
+            cls.svc.serve_args = ["--guardian"] + cls.guardian_options()
+            cls.svc.start()
+            cls.guardian = cls.svc
+            return
+        with open(cls.guardian_err, "a") as err:
+            cls.guardian = subprocess.Popen(
+                cls.guardian_args() + ["--audit-log", cls.guardian_audit],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+
+    @classmethod
+    def stop_guardian(cls):
+        if cls.guardian is None:
+            return
+        if ARGS.mode == "serve":
+            cls.svc.stop()
+            cls.svc.serve_args = []
+            cls.svc.start()
+            cls.guardian = None
+            return
+        cls.guardian.send_signal(signal.SIGTERM)
+        code = cls.guardian.wait(30)
+        cls.guardian = None
+        if code != 0:
+            raise AssertionError("guardian exited %d: %s" % (code, read(cls.guardian_err)))
+
+    def connect(self, user, token=None):
+        params = pika.ConnectionParameters(
+            "127.0.0.1", self.broker.amqp_port, "/",
+            pika.PlainCredentials(user, token or self.tokens[user]),
+            connection_attempts=1, blocked_connection_timeout=10, socket_timeout=10)
+        conn = pika.BlockingConnection(params)
+        self.open_connections.append(conn)
+        return conn
+
+    def fill(self, user, queue, count, exchange_type="topic"):
+        """Declare `queue` (durable) bound to the user's exchange and publish
+        `count` persistent messages to it, confirmed."""
+        conn = self.connect(user)
+        ch = conn.channel()
+        ch.confirm_delivery()
+        exchange = "exchange/%s/%s" % (user, queue.rsplit("/", 1)[-1])
+        ch.exchange_declare(exchange, exchange_type, durable=True)
+        ch.queue_declare(queue, durable=True)
+        ch.queue_bind(queue, exchange, routing_key="#")
+        for i in range(count):
+            ch.basic_publish(exchange, "test.%d" % i, b"{}",
+                             pika.BasicProperties(delivery_mode=2))
+        conn.close()
+
+    def queue_size(self, user, queue):
+        """Messages in `queue` (a passive declare), or None if it is gone."""
+        conn = self.connect(user)
+        try:
+            return conn.channel().queue_declare(queue, passive=True).method.message_count
+        except ChannelClosedByBroker as e:
+            self.assertEqual(e.reply_code, 404)
+            return None
+        finally:
+            if conn.is_open:
+                conn.close()
+
+    def mails(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.maildir, "*.json"))):
+            with open(path) as f:
+                record = json.load(f)
+            msg = email.message_from_string(record["content"], policy=email.policy.default)
+            out.append({"to": record["rcpt_tos"], "from": record["mail_from"],
+                        "subject": str(msg["subject"]), "body": msg.get_content(),
+                        "raw": record["content"]})
+        return out
+
+    def mails_about(self, text):
+        return [m for m in self.mails() if text in m["subject"]]
+
+    def guardian_audit_lines(self):
+        path = self.svc.audit_log if ARGS.mode == "serve" else self.guardian_audit
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            lines = [json.loads(line) for line in f if line.strip()]
+        return [e for e in lines if e.get("actor") == "guardian"]
+
+    def wait_closed(self, conn, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                conn.process_data_events(time_limit=0.2)
+            except AMQPConnectionError as e:
+                return str(e)
+            if conn.is_closed:
+                return "closed"
+        return None
+
+    # -- tests -----------------------------------------------------------------
+
+    def test_1_warning_is_mailed_once_and_back_to_normal_once(self):
+        self.fill("alice", "queue/alice/q1", 25)
+        self.start_guardian()
+        warned = wait_for(lambda: self.mails_about("queue/alice/q1 holds"), 30, "the warning")
+        self.assertEqual(len(warned), 1)
+        mail = warned[0]
+        self.assertEqual(mail["to"], ["alice@example.org"])
+        self.assertEqual(mail["from"], "guardian@pulse.example")
+        self.assertEqual(mail["subject"], "[Pulse] queue queue/alice/q1 holds 25 messages")
+        for part in ("queue/alice/q1", "owner alice", "holds 25 messages",
+                     "warning threshold of %d" % WARN, "reaches %d messages" % DELETE):
+            self.assertIn(part, mail["body"])
+        print("---- warning mail as received ----\n%s----" % mail["raw"].replace("\r\n", "\n"))
+
+        # A restart neither repeats the notice nor loses it.
+        self.stop_guardian()
+        self.start_guardian()
+        time.sleep(3)
+        self.assertEqual(len(self.mails_about("queue/alice/q1 holds")), 1)
+
+        conn = self.connect("alice")
+        ch = conn.channel()
+        for _ in range(10):
+            method, _, _ = ch.basic_get("queue/alice/q1", auto_ack=True)
+            self.assertIsNotNone(method)
+        conn.close()
+        back = wait_for(lambda: self.mails_about("queue/alice/q1 is back to normal"), 30,
+                        "the back-to-normal mail")
+        self.assertEqual(back[0]["subject"],
+                         "[Pulse] queue queue/alice/q1 is back to normal (15 messages)")
+        actions = [(e["action"], e["user"]) for e in self.guardian_audit_lines()]
+        self.assertIn(("queue warn", "alice"), actions)
+        self.assertIn(("queue back to normal", "alice"), actions)
+
+    def test_2_a_queue_past_the_deletion_threshold_is_deleted_and_its_owner_told(self):
+        self.fill("alice", "queue/alice/q2", 60)
+        deleted = wait_for(lambda: self.mails_about("queue/alice/q2 was deleted"), 30,
+                           "the deletion mail")
+        self.assertEqual(len(deleted), 1)
+        mail = deleted[0]
+        self.assertEqual(mail["to"], ["alice@example.org"])
+        self.assertEqual(mail["subject"], "[Pulse] queue queue/alice/q2 was deleted (60 messages)")
+        for part in ("queue/alice/q2", "owner alice", "60 messages",
+                     "deletion threshold of %d" % DELETE):
+            self.assertIn(part, mail["body"])
+        print("---- deletion mail as received ----\n%s----" % mail["raw"].replace("\r\n", "\n"))
+        self.assertIsNone(self.queue_size("alice", "queue/alice/q2"))
+        # The management listing may still show the queue for a moment after
+        # its deletion: the guardian then finds it gone, and mails nothing.
+        time.sleep(2)
+        self.assertEqual(len(self.mails_about("queue/alice/q2")), 1)
+        audit = [e for e in self.guardian_audit_lines() if e["action"] == "queue delete"]
+        self.assertGreaterEqual(len(audit), 1)
+        for later in audit[1:]:
+            self.assertIn("it was gone already; no mail", later["detail"])
+        self.assertEqual(audit[0]["actor"], "guardian")
+        self.assertEqual(audit[0]["user"], "alice")
+        self.assertIn("queue='queue/alice/q2' messages=60", audit[0]["detail"])
+
+    def test_3_an_exempt_queue_is_left_alone(self):
+        out = self.svc.cli("queue", "exempt", "queue/alice/archive")
+        self.assertIn("exempt (unbounded)", out)
+        self.fill("alice", "queue/alice/archive", 60)
+        time.sleep(4)  # several looks, with statistics every 0.5 s
+        self.assertEqual(self.queue_size("alice", "queue/alice/archive"), 60)
+        self.assertEqual([m for m in self.mails() if "archive" in m["subject"]], [])
+        listing = subprocess.run(
+            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
+             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
+             "--management-user", "guardian-op", "--management-password-file",
+             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
+            capture_output=True, text=True, timeout=30)
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
+        self.assertIn("queue/alice/q1", lines, listing.stdout)
+        self.assertIn("exempt (unbounded)", lines["queue/alice/archive"])
+        self.assertIn(" 60 ", lines["queue/alice/archive"])
+        self.assertIn(" alice ", lines["queue/alice/q1"])
+        self.assertTrue(lines["queue/alice/q1"].rstrip().endswith("ok"), lines["queue/alice/q1"])
+
+    def test_4_a_non_topic_exchange_is_reported_to_its_owner(self):
+        conn = self.connect("bob")
+        conn.channel().exchange_declare("exchange/bob/fan", "fanout", durable=True)
+        conn.close()
+        reported = wait_for(lambda: self.mails_about("exchange/bob/fan does not follow"), 30,
+                            "the exchange report")
+        self.assertEqual(reported[0]["to"], ["bob@example.org"])
+        self.assertIn("its type is fanout, not topic", reported[0]["body"])
+        check = subprocess.run(
+            [ARGS.authsvc, "exchange", "check",
+             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
+             "--management-user", "guardian-op", "--management-password-file",
+             self.password_file], capture_output=True, text=True, timeout=30)
+        self.assertEqual(check.returncode, 1, check.stderr)
+        self.assertIn("exchange/bob/fan", check.stdout)
+        self.assertIn("its type is fanout, not topic", check.stdout)
+        self.assertNotIn("exchange/alice/q1", check.stdout)
+        time.sleep(2)
+        self.assertEqual(len(self.mails_about("exchange/bob/fan")), 1)  # once
+        # Reported, not deleted.
+        conn = self.connect("bob")
+        conn.channel().exchange_declare("exchange/bob/fan", "fanout", durable=True, passive=True)
+        conn.close()
+
+    def test_5_live_connections_of_revoked_users_are_closed(self):
+        bob = self.connect("bob")
+        carol_old = self.connect("carol")
+        dave = self.connect("dave")
+        alice = self.connect("alice")
+        time.sleep(1.5)  # let the connections reach the management statistics
+        started = time.monotonic()
+        self.svc.cli("user", "disable", "bob")
+        self.svc.cli("user", "delete", "dave")
+        new_token = self.svc.cli("user", "rotate", "carol").splitlines()[-1]
+        time.sleep(1.0)  # authsvc sees a CLI change within a second
+        carol_new = self.connect("carol", new_token)
+        for name, conn in (("bob", bob), ("dave", dave), ("carol's old", carol_old)):
+            reason = self.wait_closed(conn, 15)
+            self.assertIsNotNone(reason, "%s connection still open" % name)
+            self.assertIn("CONNECTION_FORCED", reason)
+        print("revoked connections closed %.1f s after the CLI changes"
+              % (time.monotonic() - started))
+        self.assertIsNone(self.wait_closed(alice, 2))
+        self.assertIsNone(self.wait_closed(carol_new, 1))
+        closes = [e for e in self.guardian_audit_lines() if e["action"] == "connection close"]
+        reasons = {e["user"]: e["detail"] for e in closes}
+        self.assertEqual(set(reasons), {"bob", "carol", "dave"})
+        self.assertIn("user bob is disabled", reasons["bob"])
+        self.assertIn("user dave was deleted", reasons["dave"])
+        self.assertIn("token of user carol was rotated", reasons["carol"])
+
+    def test_6_dry_run_changes_nothing_and_says_what_it_would_do(self):
+        self.stop_guardian()
+        before = len(self.mails())
+        self.fill("alice", "queue/alice/q3", 60)
+        time.sleep(1.5)  # statistics
+        r = subprocess.run(self.guardian_args() + ["--once", "--dry-run", "--audit-log",
+                                                   os.path.join(self.workdir, "dry.log")],
+                           capture_output=True, text=True, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("dry run: would queue delete 'queue/alice/q3'", r.stderr)
+        self.assertIn("would mail alice@example.org", r.stderr)
+        self.assertEqual(self.queue_size("alice", "queue/alice/q3"), 60)
+        self.assertEqual(len(self.mails()), before)
+        self.assertEqual(read(os.path.join(self.workdir, "dry.log")), "")
+
+    def test_7_every_guardian_audit_line_is_json_with_actor_guardian_and_no_secret(self):
+        lines = self.guardian_audit_lines()
+        self.assertGreater(len(lines), 5)
+        for line in lines:
+            self.assertEqual(line["actor"], "guardian")
+        for path in (self.guardian_audit, self.guardian_err, self.svc.audit_log,
+                     self.svc.stderr_log):
+            text = read(path)
+            self.assertNotIn("op-secret-1234", text)
+            for token in self.tokens.values():
+                self.assertNotIn(token, text)
+        sent = [e for e in lines if e["action"] == "mail sent"]
+        self.assertEqual(len(sent), len(self.mails()))
+
+
+def read(path):
+    try:
+        with open(path) as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def main():
+    global ARGS
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--authsvc", required=True, help="the authsvc binary")
+    parser.add_argument("--mode", choices=("guardian", "serve"), default="guardian")
+    ARGS, rest = parser.parse_known_args()
+    logging.basicConfig(level=logging.CRITICAL)  # pika logs expected refusals as errors
+    started = time.monotonic()
+    result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
+    print("guardian e2e (%s): %.1f s" % (ARGS.mode, time.monotonic() - started))
+    sys.exit(0 if result.wasSuccessful() else 1)
+
+
+if __name__ == "__main__":
+    main()
