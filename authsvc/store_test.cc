@@ -56,7 +56,7 @@ TEST_CASE("a database that is not SQLite is refused with the path in the message
 }
 
 TEST_CASE(
-    "only an explicit create makes a missing database; the error names the path and the fix") {
+    "only an explicit create makes a missing database, and the error names the path and the fix") {
   TempDir dir;
   std::string path = dir.file("missing.db");
   std::string expected =

@@ -76,7 +76,7 @@ TEST_CASE("the watcher thread picks up a change within a second") {
 
 namespace authsvc {
 
-TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload it whole") {
+TEST_CASE("CLI changes are applied to the snapshot by user, and many changes reload it whole") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
   Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
