@@ -191,7 +191,7 @@ TEST_CASE("no reason ever contains the password") {
   }
 }
 
-TEST_CASE("vhosts need a grant; unknown and disabled users get nothing") {
+TEST_CASE("vhosts need a grant, and unknown and disabled users get nothing") {
   Snapshot snapshot = pulse_snapshot();
   CHECK(decide(vhost("bob", "staging"), snapshot).allow);
   Decision d = decide(vhost("alice", "staging"), snapshot);

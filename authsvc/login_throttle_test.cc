@@ -21,7 +21,7 @@ TEST_CASE("five failures in a minute throttle the name for the cool-off, then it
   CHECK_FALSE(throttle.throttled("alice"));
 }
 
-TEST_CASE("failures spread beyond the window do not add up; a success forgives") {
+TEST_CASE("failures spread beyond the window do not add up, and a success forgives") {
   LoginThrottle::Clock::time_point now{};
   LoginThrottle throttle(LoginThrottleOptions{}, [&] { return now; });
   for (int i = 0; i < 10; ++i) {

@@ -214,7 +214,7 @@ TEST_SUITE("rules") {
     CHECK(checked >= 40);
   }
 
-  TEST_CASE("comments, blank lines and whitespace-only lines are skipped; lines are counted") {
+  TEST_CASE("comments, blank lines and whitespace-only lines are skipped, and lines are counted") {
     Rules rules = parse_ok(
         "# a comment\n"
         "\n"

@@ -25,7 +25,7 @@ TEST_CASE("opening a new database applies every migration, and reopening applies
   {
     Store store(path, test_actor(), Store::Open::create_if_missing);
     CHECK(store.schema_version() == static_cast<int>(embedded_migrations_count));
-    store.add_user("alice", "", {}, {"/"});
+    testing::record_issued_token(store.add_user("alice", "", {}, {"/"}));
   }
   Store again(path, test_actor(), Store::Open::existing);
   CHECK(again.schema_version() == static_cast<int>(embedded_migrations_count));
@@ -56,7 +56,7 @@ TEST_CASE("a database that is not SQLite is refused with the path in the message
 }
 
 TEST_CASE(
-    "only an explicit create makes a missing database; the error names the path and the fix") {
+    "only an explicit create makes a missing database, and the error names the path and the fix") {
   TempDir dir;
   std::string path = dir.file("missing.db");
   std::string expected =
@@ -73,6 +73,7 @@ TEST_CASE("users are added once, with a token stored only as its hash") {
   Store store(path, test_actor(), Store::Open::create_if_missing);
   std::string token =
       store.add_user("alice", "alice@example.org", {"monitoring", "management"}, {"/", "staging"});
+  testing::record_issued_token(token);
   CHECK(token.size() == 43);
   CHECK_THROWS_WITH_AS(store.add_user("alice", "", {}, {"/"}), "user 'alice' already exists",
                        StoreError);
@@ -107,7 +108,7 @@ TEST_CASE("the database and its WAL are private to the service account") {
   mode_t old = umask(077);
   {
     Store store(path, test_actor(), Store::Open::create_if_missing);
-    store.add_user("alice", "", {}, {"/"});
+    testing::record_issued_token(store.add_user("alice", "", {}, {"/"}));
     struct stat st {};
     REQUIRE(stat(path.c_str(), &st) == 0);
     CHECK((st.st_mode & 0777) == 0600);
@@ -122,6 +123,7 @@ TEST_CASE("rotate, disable, enable, set and delete change what a snapshot sees")
   Store store(dir.file("a.db"), test_actor(), Store::Open::create_if_missing);
   std::string first = store.add_user("alice", "", {}, {"/"});
   std::string second = store.rotate_token("alice");
+  testing::record_issued_tokens({first, second});
   CHECK(first != second);
   CHECK(store.load_users()[0].token_hash == hash_token(second));
 
@@ -152,6 +154,7 @@ TEST_CASE("every change records an audit event in its own transaction, without t
   Store store(dir.file("a.db"), test_actor(), Store::Open::create_if_missing);
   std::string token = store.add_user("alice", "a@example.org", {}, {"/"});
   std::string rotated = store.rotate_token("alice");
+  testing::record_issued_tokens({token, rotated});
   store.set_active("alice", false);
   store.delete_user("alice");
   CHECK_THROWS(store.delete_user("alice"));  // a failed change records nothing
@@ -178,7 +181,7 @@ TEST_CASE("data_version moves when another connection commits") {
   Store cli(dir.file("a.db"), test_actor());
   std::int64_t before = server.data_version();
   CHECK(server.data_version() == before);
-  cli.add_user("alice", "", {}, {"/"});
+  testing::record_issued_token(cli.add_user("alice", "", {}, {"/"}));
   CHECK(server.data_version() != before);
 }
 

@@ -15,6 +15,7 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
   Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   std::string token = cli.add_user("alice", "", {}, {"/"});
+  testing::record_issued_token(token);
 
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
@@ -38,6 +39,7 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
   CHECK(decide(login, *before).allow);
 
   std::string rotated = cli.rotate_token("alice");
+  testing::record_issued_token(rotated);
   cli.set_active("alice", true);
   CHECK(watcher.poll_once());
   CHECK_FALSE(decide(login, *source.current()).allow);
@@ -63,7 +65,7 @@ TEST_CASE("the watcher thread picks up a change within a second") {
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(200));
   watcher.start();
-  cli.add_user("alice", "", {}, {"/"});
+  testing::record_issued_token(cli.add_user("alice", "", {}, {"/"}));
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   while (source.current()->user_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -76,14 +78,14 @@ TEST_CASE("the watcher thread picks up a change within a second") {
 
 namespace authsvc {
 
-TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload it whole") {
+TEST_CASE("CLI changes are applied to the snapshot by user, and many changes reload it whole") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
   Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   std::vector<Store::NewUser> many;
   for (int i = 0; i < 3000; ++i) many.push_back({"user" + std::to_string(i), "", {}, {"/"}});
-  cli.add_users(many);
+  testing::record_issued_tokens(cli.add_users(many));
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
@@ -92,6 +94,7 @@ TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload 
   CHECK(source.current()->changed_count() == 0);
 
   std::string token = cli.add_user("alice", "", {"monitoring"}, {"/"});
+  testing::record_issued_token(token);
   cli.set_active("user7", false);
   cli.delete_user("user8");
   REQUIRE(watcher.poll_once());
@@ -107,6 +110,7 @@ TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload 
 
   // Re-adding a deleted user and rotating: the newest state wins.
   std::string again = cli.add_user("user8", "", {}, {"/", "v2"});
+  testing::record_issued_token(again);
   REQUIRE(watcher.poll_once());
   s = source.current();
   REQUIRE(s->find_user("user8"));
@@ -117,7 +121,7 @@ TEST_CASE("CLI changes are applied to the snapshot by user; many changes reload 
   // More changed users than kept aside: a full reload.
   std::vector<Store::NewUser> more;
   for (int i = 0; i < 1500; ++i) more.push_back({"more" + std::to_string(i), "", {}, {"/"}});
-  cli.add_users(more);
+  testing::record_issued_tokens(cli.add_users(more));
   REQUIRE(watcher.poll_once());
   s = source.current();
   CHECK(s->changed_count() == 0);

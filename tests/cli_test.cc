@@ -117,7 +117,7 @@ TEST_CASE("usage errors exit 2") {
   CHECK(run_authsvc({"--help"}).exit_code == 0);
 }
 
-TEST_CASE("rotate, disable, enable and delete; check prints the decision and its rule") {
+TEST_CASE("rotate, disable, enable and delete, and check prints the decision and its rule") {
   Cli cli;
   std::string first = cli.add("alice");
   CommandResult rotate = cli({"user", "rotate", "alice"});

@@ -7,15 +7,232 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cctype>
+#include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
+#include <iostream>
+#include <mutex>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <unordered_map>
+
+#include "authsvc/token.h"
 
 namespace authsvc::testing {
 
-TempDir::TempDir() {
+namespace {
+
+// ---- the token ledger (tests/token_leak_check.py documents the layout) ----
+
+namespace fs = std::filesystem;
+
+const fs::path& artifacts_root() {
+  static const fs::path root = [] {
+    const char* value = std::getenv("AUTHSVC_TEST_ARTIFACTS");
+    return value && *value ? fs::path(value) : fs::path();
+  }();
+  return root;
+}
+
+std::mutex current_test_mutex;
+std::string current_test = "unnamed";
+
+std::string current_test_name() {
+  std::lock_guard lock(current_test_mutex);
+  return current_test;
+}
+
+// One write(2) on an O_APPEND descriptor: lines from tests running in
+// parallel (ctest -j) interleave whole, never torn.
+void append_line(const fs::path& path, const std::string& line) {
+  int fd = open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) throw std::runtime_error("cannot append to " + path.string());
+  ssize_t written = write(fd, line.data(), line.size());
+  close(fd);
+  if (written != static_cast<ssize_t>(line.size())) {
+    throw std::runtime_error("cannot append to " + path.string());
+  }
+}
+
+// This process's artifacts: one folder per test case run (CTest runs each
+// in a process of its own).
+fs::path test_artifacts_dir() {
+  std::string name = current_test_name();
+  for (char& c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') c = '_';
+  }
+  if (name.size() > 80) name.resize(80);
+  fs::path dir = artifacts_root() / "cxx" / (name + "." + std::to_string(getpid()));
+  fs::create_directories(dir);
+  return dir;
+}
+
+std::atomic<int> artifact_sequence{0};
+
+bool is_database_file(const std::string& name) {
+  for (const char* suffix : {".db", "-wal", "-shm", "-journal"}) {
+    std::size_t n = std::strlen(suffix);
+    if (name.size() >= n && name.compare(name.size() - n, n, suffix) == 0) return true;
+  }
+  return false;
+}
+
+std::string hex(const TokenHash& hash, const char* digits) {
+  std::string out;
+  for (std::uint8_t b : hash) {
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  }
+  return out;
+}
+
+std::string base64_unpadded(const TokenHash& hash, bool url) {
+  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 3 <= hash.size(); i += 3) {
+    std::uint32_t v = hash[i] << 16 | hash[i + 1] << 8 | hash[i + 2];
+    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
+  }
+  std::uint32_t v = hash[i] << 16 | (i + 1 < hash.size() ? hash[i + 1] << 8 : 0);
+  out += alphabet[(v >> 18) & 63];
+  out += alphabet[(v >> 12) & 63];
+  if (i + 1 < hash.size()) out += alphabet[(v >> 6) & 63];
+  return out;
+}
+
+struct Needle {
+  std::string bytes;
+  std::string form;
+  std::string token;
+};
+
+// The forms of each ledger token that must not be in a database file: the
+// token itself and its hash as text. The raw 32-byte hash is what the
+// users table legitimately holds, so it is not searched for here.
+std::vector<Needle> database_needles() {
+  std::vector<Needle> needles;
+  std::ifstream ledger(artifacts_root() / "tokens.txt");
+  std::string line;
+  while (std::getline(ledger, line)) {
+    std::string token = line.substr(0, line.find(' '));
+    if (token.empty()) continue;
+    TokenHash hash = hash_token(token);
+    needles.push_back({token, "token", token});
+    needles.push_back({hex(hash, "0123456789abcdef"), "sha256 hex", token});
+    needles.push_back({hex(hash, "0123456789ABCDEF"), "SHA256 HEX", token});
+    needles.push_back({base64_unpadded(hash, false), "sha256 base64", token});
+    std::string url = base64_unpadded(hash, true);
+    if (url != needles.back().bytes) needles.push_back({url, "sha256 base64url", token});
+  }
+  return needles;
+}
+
+// Every needle is at least 32 bytes: a 3-byte prefix filter skips almost
+// every position of a database file, whose tens of MB are searched against
+// thousands of needles at once.
+std::vector<std::pair<const Needle*, std::size_t>> find_needles(
+    const std::string& data, const std::vector<Needle>& needles) {
+  constexpr std::size_t kPrefix = 8;
+  auto prefix3 = [](const char* p) {
+    return static_cast<std::uint32_t>(static_cast<unsigned char>(p[0])) << 16 |
+           static_cast<std::uint32_t>(static_cast<unsigned char>(p[1])) << 8 |
+           static_cast<unsigned char>(p[2]);
+  };
+  auto prefix8 = [](const char* p) {
+    std::uint64_t v = 0;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+  };
+  std::vector<bool> filter(1 << 24);
+  std::unordered_map<std::uint64_t, std::vector<const Needle*>> by_prefix;
+  for (const Needle& n : needles) {
+    filter[prefix3(n.bytes.data())] = true;
+    by_prefix[prefix8(n.bytes.data())].push_back(&n);
+  }
+  std::vector<std::pair<const Needle*, std::size_t>> hits;
+  for (std::size_t at = 0; at + kPrefix <= data.size(); ++at) {
+    if (!filter[prefix3(data.data() + at)]) continue;
+    auto it = by_prefix.find(prefix8(data.data() + at));
+    if (it == by_prefix.end()) continue;
+    for (const Needle* n : it->second) {
+      if (data.compare(at, n->bytes.size(), n->bytes) == 0) hits.emplace_back(n, at);
+    }
+  }
+  return hits;
+}
+
+// A database file is not copied (a test may leave tens of MB), but searched
+// here, against the tokens the ledger holds now, which include this test's.
+void scan_database(const fs::path& file) {
+  std::string data = read_file(file.string());
+  const fs::path& root = artifacts_root();
+  append_line(root / "db-scans.txt", std::to_string(data.size()) + " " + current_test_name() +
+                                         ": " + file.filename().string() + "\n");
+  std::vector<Needle> needles = database_needles();
+  if (needles.empty()) return;
+  for (const auto& [needle, at] : find_needles(data, needles)) {
+    append_line(root / "leaks.txt", "database file " + file.filename().string() + " of test '" +
+                                        current_test_name() + "': " + needle->form + " of token " +
+                                        needle->token.substr(0, 6) + "... at byte " +
+                                        std::to_string(at) + "\n");
+  }
+}
+
+void keep_files(const fs::path& from) {
+  fs::path to = test_artifacts_dir() /
+                ("tmp" + std::to_string(artifact_sequence++) + "-" + from.filename().string());
+  std::error_code error;
+  for (auto it = fs::recursive_directory_iterator(from, error);
+       !error && it != fs::recursive_directory_iterator(); it.increment(error)) {
+    if (!it->is_regular_file()) continue;
+    if (is_database_file(it->path().filename().string())) {
+      scan_database(it->path());
+      continue;
+    }
+    fs::path target = to / fs::relative(it->path(), from);
+    fs::create_directories(target.parent_path());
+    fs::copy_file(it->path(), target, fs::copy_options::overwrite_existing);
+  }
+  if (error) throw std::runtime_error("cannot keep " + from.string() + ": " + error.message());
+}
+
+}  // namespace
+
+void set_current_test(const std::string& name) {
+  {
+    std::lock_guard lock(current_test_mutex);
+    current_test = name;
+  }
+  if (!artifacts_root().empty()) {
+    fs::create_directories(artifacts_root());
+    append_line(artifacts_root() / "runs.txt", "cxx " + name + "\n");
+  }
+}
+
+void record_issued_token(const std::string& token) {
+  if (artifacts_root().empty()) return;
+  if (token.empty() || token.find_first_of(" \t\r\n") != std::string::npos) {
+    throw std::runtime_error("record_issued_token: not a token");
+  }
+  fs::create_directories(artifacts_root());
+  append_line(artifacts_root() / "tokens.txt", token + " cxx: " + current_test_name() + "\n");
+}
+
+void record_issued_tokens(const std::vector<std::string>& tokens) {
+  for (const std::string& token : tokens) record_issued_token(token);
+}
+
+void keep_artifact(const std::string& name, const std::string& text) {
+  if (artifacts_root().empty()) return;
+  write_file((test_artifacts_dir() / name).string(), text);
+}
+
+TempDir::TempDir(Keep keep) : keep_(keep) {
   static std::atomic<int> counter{0};
   std::random_device random;
   path_ = std::filesystem::temp_directory_path() /
@@ -25,6 +242,15 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (keep_ == Keep::files && !artifacts_root().empty()) {
+    // A destructor must not throw; a test whose files cannot be kept shows
+    // here, and in the leak check's count of kept files.
+    try {
+      keep_files(path_);
+    } catch (const std::exception& e) {
+      std::cerr << "test_support: " << e.what() << "\n";
+    }
+  }
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
 }
@@ -128,14 +354,62 @@ int ServeProcess::stop() {
 
 std::string ServeProcess::stderr_text() const { return read_file(err_path_); }
 
+namespace {
+
+// The subcommands that print new tokens on stdout, the one place a token
+// may appear. Tests name them first (`user add ...`), --db after.
+enum class Issuing { no, last_line, name_token_lines };
+
+Issuing issuing(const std::vector<std::string>& args) {
+  if (args.size() < 2 || args[0] != "user") return Issuing::no;
+  if (args[1] == "add" || args[1] == "rotate") return Issuing::last_line;
+  if (args[1] == "import") return Issuing::name_token_lines;
+  return Issuing::no;
+}
+
+// Records the tokens an issuing command printed, and returns its stdout with
+// exactly those tokens, where the CLI prints them, replaced: the rest is
+// searched like any other output (a token printed twice is a leak).
+std::string record_and_redact(Issuing kind, const std::string& out) {
+  const std::string placeholder = "<issued token>";
+  std::vector<std::string> lines = lines_of(out);
+  if (kind == Issuing::last_line && !lines.empty()) {
+    record_issued_token(lines.back());
+    lines.back() = placeholder;
+  } else if (kind == Issuing::name_token_lines) {
+    for (std::string& line : lines) {
+      std::size_t space = line.find(' ');
+      if (space == std::string::npos) continue;
+      record_issued_token(line.substr(space + 1));
+      line = line.substr(0, space + 1) + placeholder;
+    }
+  }
+  std::string redacted;
+  for (const std::string& line : lines) redacted += line + "\n";
+  return redacted;
+}
+
+}  // namespace
+
 CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env) {
-  TempDir capture;
+  // Not kept as it is: stdout may hold new tokens; see below.
+  TempDir capture(TempDir::Keep::nothing);
   pid_t pid = spawn_authsvc(args, env, capture.file("out"), capture.file("err"));
   CommandResult result;
   result.exit_code = wait_exit_code(pid);
   result.out = read_file(capture.file("out"));
   result.err = read_file(capture.file("err"));
+  if (!artifacts_root().empty()) {
+    Issuing kind = result.exit_code == 0 ? issuing(args) : Issuing::no;
+    std::string command = "authsvc";
+    for (const std::string& a : args) command += " " + a;
+    append_line(test_artifacts_dir() / "cli.log",
+                "$ " + command + "  (exit " + std::to_string(result.exit_code) + ")\n" +
+                    "--- stdout\n" +
+                    (kind == Issuing::no ? result.out : record_and_redact(kind, result.out)) +
+                    "--- stderr\n" + result.err);
+  }
   return result;
 }
 

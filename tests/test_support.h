@@ -1,5 +1,6 @@
 #pragma once
-// Shared by the tests: temporary folders and running the authsvc binary.
+// Shared by the tests: temporary folders, running the authsvc binary, and
+// the token ledger that tests/token_leak_check.py reads.
 
 #include <chrono>
 #include <filesystem>
@@ -9,9 +10,12 @@
 namespace authsvc::testing {
 
 // A fresh folder under the system temp dir, removed with its content.
+// Under CTest its files are first kept as artifacts for the leak check,
+// except SQLite files, which are searched in place (see scan_database).
 class TempDir {
  public:
-  TempDir();
+  enum class Keep { files, nothing };
+  explicit TempDir(Keep keep = Keep::files);
   ~TempDir();
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
@@ -20,6 +24,7 @@ class TempDir {
 
  private:
   std::filesystem::path path_;
+  Keep keep_;
 };
 
 struct CommandResult {
@@ -29,7 +34,9 @@ struct CommandResult {
 };
 
 // Runs the built authsvc binary with `args` and `env` (NAME=VALUE added to
-// a minimal environment), waits, and captures its output.
+// a minimal environment), waits, and captures its output. The tokens that
+// `user add`, `user rotate` and `user import` print are recorded in the
+// ledger; everything else it printed is kept as an artifact.
 CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
 
@@ -94,5 +101,20 @@ std::vector<std::string> lines_of(const std::string& text);
 std::string read_file(const std::string& path);
 // Replaces the file at `path` with `text`.
 void write_file(const std::string& path, const std::string& text);
+
+// The token ledger. Under CTest, $AUTHSVC_TEST_ARTIFACTS names a folder
+// where the tests record every token they obtain and keep every log they
+// produce; tests/token_leak_check.py then searches the logs for the tokens.
+// Without the variable (a test binary run by hand) these do nothing.
+//
+// A test that obtains a token other than through run_authsvc (Store's
+// add_user, add_users, rotate_token) records it here.
+void record_issued_token(const std::string& token);
+void record_issued_tokens(const std::vector<std::string>& tokens);
+// Called by test_main's listener as each test case starts: artifacts and
+// ledger lines are named after it.
+void set_current_test(const std::string& name);
+// Keeps `text` as the file `name` among this test's artifacts.
+void keep_artifact(const std::string& name, const std::string& text);
 
 }  // namespace authsvc::testing

@@ -82,6 +82,7 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "e2e"))
 sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 import http_bench  # noqa: E402
+import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 from broker import Broker  # noqa: E402
 from http_bench import free_port, wait_port  # noqa: E402
 
@@ -415,6 +416,7 @@ def main():
                              input="".join(n + "\n" for n in names), capture_output=True,
                              text=True, check=True).stdout
         tokens = dict(line.split(" ", 1) for line in out.splitlines())
+        token_ledger.record(tokens.values(), "amqp_bench")
         users_file = os.path.join(work, "users.txt")
         fd = os.open(users_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:

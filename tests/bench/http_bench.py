@@ -38,6 +38,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, ".."))
+import token_ledger  # noqa: E402
 
 
 def free_port():
@@ -199,8 +201,12 @@ class Authsvc:
         self.cli("init")
 
     def cli(self, *args, stdin=None):
-        return subprocess.run([self.binary, *args, "--db", self.db], input=stdin,
-                              capture_output=True, text=True, check=True).stdout
+        out = subprocess.run([self.binary, *args, "--db", self.db], input=stdin,
+                             capture_output=True, text=True, check=True).stdout
+        # Under CTest, for the token leak check (benchmarks are not in the
+        # suite today, but share its harness).
+        token_ledger.record_and_redact(args, out, "http_bench")
+        return out
 
     def start(self):
         err = open(os.path.join(self.workdir, "serve.err"), "w")

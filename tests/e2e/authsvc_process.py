@@ -5,13 +5,21 @@ database, an audit log file, an ephemeral (or given) port on 127.0.0.1.
     svc.start()                 # waits until it listens
     token = svc.cli("user", "add", "alice").splitlines()[-1]
     svc.stop()                  # SIGTERM, wait; start() again reuses the port
+    svc.keep_artifacts()        # under CTest: its logs, for the token leak check
+
+Tokens it prints are recorded in the token ledger (tests/token_ledger.py)
+under `label`, and what every command printed is kept, tokens redacted.
 """
 
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import token_ledger  # noqa: E402
 
 
 class AuthsvcError(RuntimeError):
@@ -19,13 +27,16 @@ class AuthsvcError(RuntimeError):
 
 
 class Authsvc:
-    def __init__(self, binary, workdir, serve_args=(), scheme="http"):
+    def __init__(self, binary, workdir, serve_args=(), scheme="http", label="authsvc"):
         """serve_args: more `serve` options, e.g. --tls-cert/--tls-key (then
-        scheme="https")."""
+        scheme="https"); label: names this instance's files in the test
+        artifacts."""
         self.binary = binary
         self.serve_args = list(serve_args)
         self.scheme = scheme
         self.workdir = workdir
+        self.label = label
+        self.artifacts = token_ledger.artifact_dir(label)
         self.db = os.path.join(workdir, "authsvc.db")
         self.audit_log = os.path.join(workdir, "audit.log")
         self.stderr_log = os.path.join(workdir, "serve.err")
@@ -89,6 +100,13 @@ class Authsvc:
         the command's stderr, unless check=False (then returns the process)."""
         r = subprocess.run([self.binary] + list(args) + ["--db", self.db],
                            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+        if self.artifacts:
+            out = r.stdout
+            if r.returncode == 0:
+                out = token_ledger.record_and_redact(args, r.stdout, self.label)
+            token_ledger.keep_text(self.artifacts, "cli.log", "$ authsvc %s  (exit %d)\n"
+                                   "--- stdout\n%s--- stderr\n%s"
+                                   % (" ".join(args), r.returncode, out, r.stderr))
         if not check:
             return r
         if r.returncode != 0:
@@ -99,6 +117,12 @@ class Authsvc:
     def add_user(self, name, *args):
         """Create a user; returns its token (the last line of stdout)."""
         return self.cli("user", "add", name, *args).splitlines()[-1]
+
+    def keep_artifacts(self):
+        """Keeps serve's stderr, the audit log and whatever else is in the
+        work folder among the test artifacts (the database is searched in
+        place). Call it once serve has stopped, before deleting the folder."""
+        token_ledger.keep_tree(self.workdir, self.artifacts, self.label)
 
     def audit_lines(self):
         import json

@@ -43,6 +43,9 @@ Why things are done the way they are:
   exercise the file that ships; only ports and auth_http URLs change.
 * A key the broker does not know makes it exit during boot, which start()
   reports with the end of the log.
+* Under CTest, stop() first keeps the folder's files (logs, Mnesia; not the
+  unpacked plugins) among the test artifacts, for the token leak check
+  (tests/token_ledger.py): the broker sees every password it is given.
 """
 
 import atexit
@@ -61,6 +64,9 @@ import tempfile
 import threading
 import time
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import token_ledger  # noqa: E402
 
 RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
 EPMD = shutil.which("epmd") or "/usr/bin/epmd"
@@ -581,6 +587,9 @@ class Broker:
                 if left:
                     raise BrokerError("could not kill processes %s of %s" % (left, self.node))
             finally:
+                label = "broker-" + self.node.split("@")[0]
+                token_ledger.keep_tree(folder, token_ledger.artifact_dir(label), label,
+                                       skip=("plugins-expand",))
                 shutil.rmtree(folder, ignore_errors=True)
                 self.dir = self.env = None
                 self._server = self._epmd = None

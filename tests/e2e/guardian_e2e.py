@@ -60,7 +60,7 @@ class GuardianE2E(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-guardian-e2e-")
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir).start()
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="guardian-" + ARGS.mode).start()
         cls.tokens = {}
         for name in ("alice", "bob", "carol", "dave"):
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
@@ -104,6 +104,8 @@ class GuardianE2E(unittest.TestCase):
         cls.sink.send_signal(signal.SIGTERM)
         cls.sink.wait(10)
         cls.svc.stop()
+        # serve's and the guardian's logs, and every mail received.
+        cls.svc.keep_artifacts()
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------

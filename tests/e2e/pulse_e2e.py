@@ -34,6 +34,7 @@ sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
+import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 README = os.path.join(ROOT, "README.md")
@@ -53,7 +54,8 @@ class PulseE2E(unittest.TestCase):
     def setUpClass(cls):
         cls.variant = ARGS.variant
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-e2e-")
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir).start()
+        token_ledger.note_run("e2e_pulse_" + cls.variant)
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, "pulse-" + cls.variant).start()
         cls.tokens = {}
         for name in ("alice", "bob", "a.b", "aXb", "dave", "erin", "frank"):
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
@@ -86,7 +88,9 @@ class PulseE2E(unittest.TestCase):
         cls.broker.stop()
         if cls.proxy:
             cls.proxy.stop()
+            cls.proxy.keep_artifacts(cls.svc.artifacts)
         cls.svc.stop()
+        cls.svc.keep_artifacts()
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     # -- helpers ---------------------------------------------------------------

@@ -7,14 +7,20 @@ Keep-alive on both sides (HTTP/1.1), like the broker and authsvc.
 
 import http.client
 import http.server
+import os
+import sys
 import threading
 import urllib.parse
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import token_ledger  # noqa: E402
 
 
 class RecordingProxy:
     def __init__(self, upstream_port):
         self.upstream_port = upstream_port
         self.records = []  # dicts: method, endpoint, params (no password), status, body
+        self.kept = []  # what take() returned
         self._lock = threading.Lock()
         proxy = self
 
@@ -83,8 +89,19 @@ class RecordingProxy:
         self._server.shutdown()
         self._server.server_close()
 
+    def keep_artifacts(self, folder):
+        """Keeps every record taken or not, as JSON lines, among the test
+        artifacts: they must hold no password either."""
+        if folder:
+            import json
+            with self._lock:
+                records = self.kept + self.records
+            token_ledger.keep_text(folder, "proxy-records.jsonl",
+                                   "".join(json.dumps(r) + "\n" for r in records))
+
     def take(self):
         """The records so far, and forget them."""
         with self._lock:
             out, self.records = self.records, []
+            self.kept += out
         return out

@@ -102,7 +102,7 @@ class TlsE2E(unittest.TestCase):
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-tls-e2e-")
         cls.pki = make_pki(cls.workdir)
         p = cls.pki
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, scheme="https", serve_args=[
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="tls", scheme="https", serve_args=[
             "--tls-cert", p["server.pem"], "--tls-key", p["server.key"],
             "--tls-client-ca", p["ca.pem"]]).start()
         cls.token = cls.svc.add_user("alice")
@@ -126,6 +126,7 @@ class TlsE2E(unittest.TestCase):
     def tearDownClass(cls):
         cls.broker.stop()
         cls.svc.stop()
+        cls.svc.keep_artifacts()
         shutil.rmtree(cls.workdir, ignore_errors=True)
 
     def connect(self):
