@@ -55,7 +55,7 @@ class PulseE2E(unittest.TestCase):
         cls.variant = ARGS.variant
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-e2e-")
         token_ledger.note_run("e2e_pulse_" + cls.variant)
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, "pulse-" + cls.variant).start()
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="pulse-" + cls.variant).start()
         cls.tokens = {}
         for name in ("alice", "bob", "a.b", "aXb", "dave", "erin", "frank"):
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
