@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -176,6 +177,61 @@ TEST_CASE("a rules file with an error stops serve at start with file, line and r
   r = run_authsvc({"serve", "--db", dir.file("a.db"), "--rules", dir.file("missing.rules")});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("cannot read rules file") != std::string::npos);
+}
+
+TEST_CASE("user set takes per-user queue limits: numbers or 'default', warn below delete") {
+  Cli cli;
+  cli.add("alice");
+  CHECK(cli({"user", "set", "alice", "--queue-warn", "100", "--queue-delete", "500"}).exit_code ==
+        0);
+  std::string shown = cli({"user", "show", "alice"}).out;
+  CHECK(shown.find("queue warn:    100 messages\n") != std::string::npos);
+  CHECK(shown.find("queue delete:  500 messages\n") != std::string::npos);
+  // One given: the other stays.
+  CHECK(cli({"user", "set", "alice", "--queue-warn", "default"}).exit_code == 0);
+  shown = cli({"user", "show", "alice"}).out;
+  CHECK(shown.find("queue warn:    the guardian's default\n") != std::string::npos);
+  CHECK(shown.find("queue delete:  500 messages\n") != std::string::npos);
+  CommandResult r = cli({"user", "set", "alice", "--queue-warn", "600"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
+        "authsvc: the warning threshold (600) must be below the deletion threshold (500)\n");
+  for (const char* bad : {"abc", "0", "-5", "10x"}) {
+    CAPTURE(bad);
+    r = cli({"user", "set", "alice", "--queue-delete", bad});
+    CHECK(r.exit_code == 2);
+    CHECK(is_one_line(r.err.substr(0, r.err.find('\n') + 1)));
+  }
+}
+
+TEST_CASE("guardian commands refuse incomplete options with one line, before touching anything") {
+  Cli cli;
+  std::string password = cli.dir.file("pw");
+  testing::write_file(password, "secret\n");
+  chmod(password.c_str(), 0600);
+  struct Case {
+    std::vector<std::string> args;
+    std::string error;
+  };
+  for (const Case& c : std::vector<Case>{
+           {{"guardian", "--smtp-url", "smtp://127.0.0.1:1", "--mail-from", "g@example.org"},
+            "authsvc: the management API needs --management-user and --management-password-file\n"},
+           {{"guardian", "--management-user", "op", "--management-password-file", password},
+            "authsvc: the guardian mails owners: give --smtp-url and --mail-from (or --dry-run)\n"},
+           {{"guardian", "--management-user", "op", "--management-password-file", password,
+             "--smtp-url", "smtp://127.0.0.1:1"},
+            "authsvc: --smtp-url needs --mail-from\n"},
+           {{"guardian", "--management-user", "op", "--management-password-file", password,
+             "--dry-run", "--warn", "100", "--delete", "100"},
+            "authsvc: --warn (100) must be below --delete (100)\n"},
+           {{"serve", "--listen", "127.0.0.1:0", "--guardian", "--management-user", "op"},
+            "authsvc: the management API needs --management-user and --management-password-file\n"},
+       }) {
+    CAPTURE(c.args);
+    CommandResult r = cli(c.args);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == c.error);
+  }
 }
 
 TEST_CASE("a missing or corrupt database stops serve at start with one line naming it") {
