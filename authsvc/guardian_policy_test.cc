@@ -156,7 +156,7 @@ TEST_CASE(
   CHECK(actions[0].kind == Kind::delete_queue);
 }
 
-TEST_CASE("an owner without address, or unknown to authsvc, still has limits; no mail is made") {
+TEST_CASE("an owner without address, or unknown to authsvc, still has limits, no mail is made") {
   GuardianInput in = with_alice();
   in.users[0].email = "";
   in.queues = {queue("queue/alice/q", 3000), queue("queue/ghost/q", 9000)};
@@ -204,7 +204,7 @@ TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: rep
   CHECK(actions[0].kind == Kind::delete_exchange);
 }
 
-TEST_CASE("connections of disabled, deleted and rotated users are closed; others are not") {
+TEST_CASE("connections of disabled, deleted and rotated users are closed, others are not") {
   GuardianInput in = with_alice();
   in.users.push_back(user("carol"));
   in.users.back().active = false;

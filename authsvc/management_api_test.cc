@@ -126,7 +126,7 @@ TEST_SUITE("management_api") {
     }
   }
 
-  TEST_CASE("queues: the request asks for few columns, with basic auth; the answer parses") {
+  TEST_CASE("queues: the request asks for few columns, with basic auth, the answer parses") {
     FakeBroker broker;
     // As 3.10.8 answers, plus a queue whose count is not known yet.
     broker.answer(200, R"([
@@ -213,7 +213,7 @@ TEST_SUITE("management_api") {
     CHECK(connections[3].peer == "");
   }
 
-  TEST_CASE("delete_queue encodes vhost and name; 404 is false") {
+  TEST_CASE("delete_queue encodes vhost and name, 404 is false") {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");
@@ -229,7 +229,7 @@ TEST_SUITE("management_api") {
     CHECK(seen[1].target == "/api/queues/v%202/gone");
   }
 
-  TEST_CASE("delete_exchange encodes vhost and name; 404 is false") {
+  TEST_CASE("delete_exchange encodes vhost and name, 404 is false") {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");
@@ -242,7 +242,7 @@ TEST_SUITE("management_api") {
     CHECK(seen[0].target == "/api/exchanges/%2F/exchange%2Falice%2Ffanout");
   }
 
-  TEST_CASE("close_connection sends the reason in X-Reason; 404 is false") {
+  TEST_CASE("close_connection sends the reason in X-Reason, 404 is false") {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");

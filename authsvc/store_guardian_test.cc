@@ -17,7 +17,7 @@ OutboxMail mail(const std::string& to, const std::string& subject) {
 
 }  // namespace
 
-TEST_CASE("a notice and its mail are recorded together; the outbox empties as mail goes out") {
+TEST_CASE("a notice and its mail are recorded together, the outbox empties as mail goes out") {
   GuardianStore s;
   ResourceKey q{"/", "queue/alice/jobs"};
   s.store.put_queue_notice(QueueNotice{q, "alice", "warned", 2500, ""},

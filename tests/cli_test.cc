@@ -22,24 +22,7 @@ using testing::CommandResult;
 using testing::run_authsvc;
 using testing::TempDir;
 
-struct Cli {
-  TempDir dir;
-  std::string db = dir.file("users.db");
-  Cli() { REQUIRE(run_authsvc({"init", "--db", db}).exit_code == 0); }
-  CommandResult operator()(std::vector<std::string> args) {
-    args.push_back("--db");
-    args.push_back(db);
-    return run_authsvc(args);
-  }
-  // Adds a user and returns its token: the last line of stdout.
-  std::string add(const std::string& name, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"user", "add", name};
-    args.insert(args.end(), extra.begin(), extra.end());
-    CommandResult r = (*this)(args);
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    return testing::lines_of(r.out).back();
-  }
-};
+using testing::Cli;
 
 bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 

@@ -22,16 +22,7 @@ using testing::CommandResult;
 using testing::run_authsvc;
 using testing::TempDir;
 
-struct Users {
-  TempDir dir;
-  std::string db = dir.file("users.db");
-  Users() { REQUIRE(run_authsvc({"init", "--db", db}).exit_code == 0); }
-  std::string add(const std::string& name) {
-    CommandResult r = run_authsvc({"user", "add", name, "--db", db});
-    REQUIRE_MESSAGE(r.exit_code == 0, r.err);
-    return testing::lines_of(r.out).back();
-  }
-};
+using Users = testing::Cli;
 
 std::string login(httplib::Client& http, const std::string& user, const std::string& token) {
   auto r = http.Post("/auth/user", "username=" + user + "&password=" + token,

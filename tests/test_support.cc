@@ -501,4 +501,23 @@ TestPki::TestPki(const TempDir& dir)
   }
 }
 
+Cli::Cli() : db(dir.file("users.db")) {
+  CommandResult r = run_authsvc({"init", "--db", db});
+  if (r.exit_code != 0) throw std::runtime_error("authsvc init failed: " + r.err);
+}
+
+CommandResult Cli::operator()(std::vector<std::string> args) const {
+  args.push_back("--db");
+  args.push_back(db);
+  return run_authsvc(args);
+}
+
+std::string Cli::add(const std::string& name, std::vector<std::string> extra) const {
+  std::vector<std::string> args{"user", "add", name};
+  args.insert(args.end(), extra.begin(), extra.end());
+  CommandResult r = (*this)(args);
+  if (r.exit_code != 0) throw std::runtime_error("authsvc user add failed: " + r.err);
+  return lines_of(r.out).back();
+}
+
 }  // namespace authsvc::testing

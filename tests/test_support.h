@@ -96,6 +96,19 @@ struct TestPki {
   std::string other_client_cert, other_client_key;
 };
 
+// A fresh database (`authsvc init`) in a folder of its own, and the CLI
+// run against it.
+struct Cli {
+  Cli();
+  TempDir dir;
+  std::string db;
+  // Runs `authsvc ARGS --db DB`.
+  CommandResult operator()(std::vector<std::string> args) const;
+  // Adds a user (extra: more `user add` options); returns its token, the
+  // last line of stdout.
+  std::string add(const std::string& name, std::vector<std::string> extra = {}) const;
+};
+
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
 std::string read_file(const std::string& path);

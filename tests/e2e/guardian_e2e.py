@@ -37,6 +37,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 WARN, DELETE = 20, 50
@@ -59,6 +60,7 @@ class GuardianE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        token_ledger.note_run("e2e_guardian_" + ARGS.mode)
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-guardian-e2e-")
         cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="guardian-" + ARGS.mode).start()
         cls.tokens = {}

@@ -31,6 +31,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 ARGS = None  # set in main()
@@ -99,6 +100,7 @@ class TlsE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        token_ledger.note_run("e2e_tls")
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-tls-e2e-")
         cls.pki = make_pki(cls.workdir)
         p = cls.pki
