@@ -136,7 +136,8 @@ TEST_CASE("per-user thresholds replace the global ones") {
 }
 
 TEST_CASE(
-    "a deletion cut short by a restart is finished; a warned queue that vanished is forgotten") {
+    "a deletion cut short by a restart is finished, and a warned queue that vanished is "
+    "forgotten") {
   GuardianInput in = with_alice();
   in.queue_notices = {QueueNotice{{"/", "queue/alice/gone"}, "alice", "deleting", 9000, ""},
                       QueueNotice{{"/", "queue/alice/left"}, "alice", "warned", 3000, ""}};
