@@ -37,18 +37,20 @@ bool StoreWatcher::refresh() {
   // Read the version first: a commit that lands during the reload below
   // changes it again, so the next poll reloads once more.
   std::int64_t version = store_.data_version();
-  if (version == seen_version_) return false;
+  auto now = std::chrono::steady_clock::now();
+  bool minute_passed = now - last_full_load_ >= std::chrono::minutes(1);
+  if (version == seen_version_ && !(unexplained_change_ && minute_passed)) return false;
   // Changes made through the CLI each leave an audit event naming the user:
   // apply just those users to the current snapshot. Reloading all users
   // took a core's worth of CPU under steady CLI churn with 100,000 users
-  // (p99 10 ms in the soak). A full reload happens at start, when many
-  // users changed, when something changed without an event (an edit by
-  // hand), and at least once a minute as a safety net.
+  // (p99 10 ms in the soak). A commit without a user event is the
+  // guardian's own state (notices, its outbox), or an edit by hand: users
+  // are reloaded for it at most once a minute, so the guardian's writes do
+  // not each cost a full reload. A full reload also happens at start and
+  // when many users changed.
   std::shared_ptr<const Snapshot> current = source_.current();
-  auto now = std::chrono::steady_clock::now();
   bool reloaded = false;
-  if (current && current->changed_count() < kMaxChangedUsers &&
-      now - last_full_load_ < std::chrono::minutes(1)) {
+  if (current && current->changed_count() < kMaxChangedUsers && !minute_passed) {
     std::int64_t last_event_id = 0;
     std::optional<std::vector<UserChange>> changes =
         store_.changed_users_since(last_event_id_, kMaxChangedUsers, &last_event_id);
@@ -56,11 +58,16 @@ bool StoreWatcher::refresh() {
       source_.replace(std::make_shared<const Snapshot>(current, *changes));
       last_event_id_ = last_event_id;
       reloaded = true;
+    } else if (changes) {
+      unexplained_change_ = true;
+      seen_version_ = version;
+      return false;
     }
   }
   if (!reloaded) {
     source_.replace(load(store_, rules_, &last_event_id_));
     last_full_load_ = now;
+    unexplained_change_ = false;
     // The previous snapshot (tens of MB with 100,000 users) is freed once
     // its last reader lets go; without a trim glibc kept the freed pages,
     // and under steady CLI churn the process stayed at 124 MB.

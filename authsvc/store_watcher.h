@@ -56,6 +56,8 @@ class StoreWatcher {
   std::int64_t seen_version_ = -1;
   std::int64_t last_event_id_ = 0;
   bool failing_ = false;
+  // A commit without a user event, not yet covered by a full reload.
+  bool unexplained_change_ = false;
   // CLI events appended to the audit log, and those known to be on disk.
   std::int64_t appended_event_id_ = 0;
   std::int64_t exported_event_id_ = 0;

@@ -129,4 +129,30 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   CHECK_FALSE(s->find_user("user7")->active);
 }
 
+TEST_CASE("the guardian's writes (no user event) do not make the server reload its users") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
+  Store cli(db, Actor{"cli", "tester"});
+  Store guardian(db, Actor{"guardian", ""});
+  cli.add_user("alice", "alice@example.org", {}, {"/"});
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  std::shared_ptr<const Snapshot> before = source.current();
+
+  guardian.put_queue_notice(QueueNotice{{"/", "queue/alice/q"}, "alice", "warned", 2500, ""},
+                            OutboxMail{0, "alice@example.org", "s", "b", 0});
+  guardian.outbox_sent(guardian.outbox().at(0).id);
+  CHECK_FALSE(watcher.poll_once());
+  CHECK(source.current() == before);
+
+  // A user change after it is applied as usual, user by user.
+  cli.set_active("alice", false);
+  CHECK(watcher.poll_once());
+  CHECK(source.current() != before);
+  CHECK(source.current()->changed_count() == 1);
+}
+
 }  // namespace authsvc
