@@ -27,13 +27,7 @@ struct Server {
   std::thread thread;
 
   explicit Server(HttpServerOptions options) : server(service, options) {
-    std::vector<UserRecord> users(1);
-    users[0].name = "alice";
-    users[0].token_hash = hash_token("alice-token");
-    users[0].active = true;
-    users[0].vhosts = {"/"};
-    snapshots.replace(std::make_shared<const Snapshot>(
-        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+    snapshots.replace(testing::pulse_snapshot({testing::test_user("alice", "alice-token")}));
     std::string error;
     REQUIRE_MESSAGE(server.bind("127.0.0.1", 0, &error), error);
     thread = std::thread([this] { server.run(); });

@@ -23,18 +23,9 @@ struct RunningServer {
   std::thread thread;
 
   RunningServer() {
-    std::vector<UserRecord> users(2);
-    users[0].name = "alice";
-    users[0].token_hash = hash_token("alice-token");
-    users[0].active = true;
-    users[0].vhosts = {"/"};
-    users[1].name = "ops";
-    users[1].token_hash = hash_token("ops-token");
-    users[1].active = true;
-    users[1].vhosts = {"/"};
-    users[1].tags = "administrator management";
-    snapshots.replace(std::make_shared<const Snapshot>(
-        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+    snapshots.replace(testing::pulse_snapshot(
+        {testing::test_user("alice", "alice-token"),
+         testing::test_user("ops", "ops-token", "administrator management")}));
     std::string error;
     REQUIRE_MESSAGE(server.bind("127.0.0.1", 0, &error), error);
     thread = std::thread([this] { server.run(); });

@@ -32,13 +32,7 @@ struct HttpsServer {
     // A refused client's OpenSSL writes to a socket the server reset; that
     // must fail the request, not kill the test runner.
     signal(SIGPIPE, SIG_IGN);
-    std::vector<UserRecord> users(1);
-    users[0].name = "alice";
-    users[0].token_hash = hash_token("alice-token");
-    users[0].active = true;
-    users[0].vhosts = {"/"};
-    snapshots.replace(std::make_shared<const Snapshot>(
-        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+    snapshots.replace(testing::pulse_snapshot({testing::test_user("alice", "alice-token")}));
     auto tls = std::make_shared<TlsCredentials>();
     std::string error, warning;
     REQUIRE_MESSAGE(load_tls_credentials(

@@ -520,4 +520,19 @@ std::string Cli::add(const std::string& name, std::vector<std::string> extra) co
   return lines_of(r.out).back();
 }
 
+UserRecord test_user(const std::string& name, const std::string& token, const std::string& tags) {
+  UserRecord user;
+  user.name = name;
+  user.token_hash = hash_token(token);
+  user.active = true;
+  user.vhosts = {"/"};
+  user.tags = tags;
+  return user;
+}
+
+std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users) {
+  return std::make_shared<const Snapshot>(std::move(users),
+                                          std::make_shared<const Rules>(Rules::pulse_default()));
+}
+
 }  // namespace authsvc::testing

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "authsvc/snapshot.h"
+
 namespace authsvc::testing {
 
 // A fresh folder under the system temp dir, removed with its content.
@@ -108,6 +110,12 @@ struct Cli {
   // last line of stdout.
   std::string add(const std::string& name, std::vector<std::string> extra = {}) const;
 };
+
+// An active user with vhost "/" whose token is `token`, for snapshots built
+// in a test; and a snapshot of such users under the built-in rules.
+UserRecord test_user(const std::string& name, const std::string& token,
+                     const std::string& tags = "");
+std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users);
 
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
