@@ -255,15 +255,25 @@ bool ManagementApi::remove(const std::string& path, const std::string& reason) {
   return true;
 }
 
+namespace {
+
+// Each item of a listing through `parse_one(Item)`.
+template <typename T, typename ParseOne>
+std::vector<T> parse_listing(const json& items, const char* what, ParseOne parse_one) {
+  std::vector<T> out;
+  out.reserve(items.size());
+  for (const json& j : items) out.push_back(parse_one(Item(j, what)));
+  return out;
+}
+
+}  // namespace
+
 std::vector<QueueInfo> ManagementApi::queues() {
   const std::string path =
       "/api/queues?disable_stats=true&enable_queue_totals=true"
       "&columns=vhost,name,messages,durable,auto_delete,exclusive";
   json items = parse_array(get(path), "management API GET " + url_ + path);
-  std::vector<QueueInfo> out;
-  out.reserve(items.size());
-  for (const json& j : items) {
-    Item item(j, "queue listing");
+  return parse_listing<QueueInfo>(items, "queue listing", [](const Item& item) {
     QueueInfo q;
     q.vhost = item.string("vhost", true);
     q.name = item.string("name", true);
@@ -271,19 +281,15 @@ std::vector<QueueInfo> ManagementApi::queues() {
     q.durable = item.boolean("durable");
     q.auto_delete = item.boolean("auto_delete");
     q.exclusive = item.boolean("exclusive");
-    out.push_back(std::move(q));
-  }
-  return out;
+    return q;
+  });
 }
 
 std::vector<ExchangeInfo> ManagementApi::exchanges() {
   const std::string path =
       "/api/exchanges?disable_stats=true&columns=vhost,name,type,durable,auto_delete,internal";
   json items = parse_array(get(path), "management API GET " + url_ + path);
-  std::vector<ExchangeInfo> out;
-  out.reserve(items.size());
-  for (const json& j : items) {
-    Item item(j, "exchange listing");
+  return parse_listing<ExchangeInfo>(items, "exchange listing", [](const Item& item) {
     ExchangeInfo e;
     e.vhost = item.string("vhost", true);
     e.name = item.string("name", true);
@@ -291,9 +297,8 @@ std::vector<ExchangeInfo> ManagementApi::exchanges() {
     e.durable = item.boolean("durable");
     e.auto_delete = item.boolean("auto_delete");
     e.internal = item.boolean("internal");
-    out.push_back(std::move(e));
-  }
-  return out;
+    return e;
+  });
 }
 
 std::vector<ConnectionInfo> ManagementApi::connections() {
@@ -301,19 +306,15 @@ std::vector<ConnectionInfo> ManagementApi::connections() {
   const std::string path =
       "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at";
   json items = parse_array(get(path), "management API GET " + url_ + path);
-  std::vector<ConnectionInfo> out;
-  out.reserve(items.size());
-  for (const json& j : items) {
-    Item item(j, "connection listing");
+  return parse_listing<ConnectionInfo>(items, "connection listing", [](const Item& item) {
     ConnectionInfo c;
     c.name = item.string("name", true);
     c.user = item.string("user");
     c.vhost = item.string("vhost");
     c.peer = item.peer();
     c.connected_at_ms = item.integer("connected_at");
-    out.push_back(std::move(c));
-  }
-  return out;
+    return c;
+  });
 }
 
 bool ManagementApi::delete_queue(const std::string& vhost, const std::string& name) {
