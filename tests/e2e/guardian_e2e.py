@@ -19,7 +19,6 @@ import email
 import email.policy
 import glob
 import json
-import logging
 import os
 import re
 import shutil
@@ -38,6 +37,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+from suite_runner import run_suite  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
@@ -424,11 +424,7 @@ def main():
     parser.add_argument("--authsvc", required=True, help="the authsvc binary")
     parser.add_argument("--mode", choices=("guardian", "serve"), default="guardian")
     ARGS, rest = parser.parse_known_args()
-    logging.basicConfig(level=logging.CRITICAL)  # pika logs expected refusals as errors
-    started = time.monotonic()
-    result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
-    print("guardian e2e (%s): %.1f s" % (ARGS.mode, time.monotonic() - started))
-    sys.exit(0 if result.wasSuccessful() else 1)
+    run_suite(rest, "guardian e2e (%s)" % ARGS.mode)
 
 
 if __name__ == "__main__":

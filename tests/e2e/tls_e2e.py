@@ -13,7 +13,6 @@ TLS connection the broker kept open from before is reused.
 """
 
 import argparse
-import logging
 import os
 import re
 import shutil
@@ -31,6 +30,7 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+from suite_runner import run_suite  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
@@ -215,11 +215,7 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authsvc", required=True, help="the authsvc binary")
     ARGS, rest = parser.parse_known_args()
-    logging.basicConfig(level=logging.CRITICAL)  # pika logs expected refusals as errors
-    started = time.monotonic()
-    result = unittest.main(argv=[sys.argv[0]] + rest, exit=False, verbosity=2).result
-    print("e2e tls: %.1f s" % (time.monotonic() - started))
-    sys.exit(0 if result.wasSuccessful() else 1)
+    run_suite(rest, "e2e tls")
 
 
 if __name__ == "__main__":
