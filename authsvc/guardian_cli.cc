@@ -145,10 +145,7 @@ int list_queues(const std::string& db_path, GuardianSetup& setup) {
     std::string state;
     if (owner) {
       auto user = users.find(*owner);
-      if (user != users.end() && user->second.queue_warn) limits.warn = *user->second.queue_warn;
-      if (user != users.end() && user->second.queue_delete) {
-        limits.remove = *user->second.queue_delete;
-      }
+      limits = limits_for(user == users.end() ? nullptr : &user->second, limits);
       if (user == users.end()) state = "owner unknown; ";
     }
     ResourceKey key{q.vhost, q.name};

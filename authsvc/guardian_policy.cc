@@ -84,6 +84,12 @@ std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text) {
   return seconds * 1000 + millis;
 }
 
+QueueLimits limits_for(const UserInfo* user, QueueLimits defaults) {
+  if (user && user->queue_warn) defaults.warn = *user->queue_warn;
+  if (user && user->queue_delete) defaults.remove = *user->queue_delete;
+  return defaults;
+}
+
 namespace {
 
 void plan_queues(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
@@ -107,9 +113,7 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
     auto user = users.find(*owner);
     const UserInfo* info = user == users.end() ? nullptr : user->second;
     a.email = info ? info->email : "";
-    QueueLimits limits = in.limits;
-    if (info && info->queue_warn) limits.warn = *info->queue_warn;
-    if (info && info->queue_delete) limits.remove = *info->queue_delete;
+    QueueLimits limits = limits_for(info, in.limits);
     a.delete_threshold = limits.remove;
     if (noticed) a.notice_state = notice->second->state;
 

@@ -32,6 +32,10 @@ struct QueueLimits {
   std::int64_t remove = 8000;
 };
 
+// A user's thresholds: their own where set, else `defaults`. `user` may be
+// null (an owner authsvc does not know).
+QueueLimits limits_for(const UserInfo* user, QueueLimits defaults);
+
 struct GuardianInput {
   // From the broker.
   std::vector<QueueInfo> queues;
