@@ -12,7 +12,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "authsvc/http_server.h"
+#include "authsvc/server/audit_log.h"
+#include "authsvc/server/http_server.h"
 #include "tests/test_support.h"
 
 namespace authsvc {

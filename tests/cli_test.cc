@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <thread>
 
-#include "authsvc/embedded_file.h"
+#include "authsvc/core/embedded_file.h"
 #include "tests/test_support.h"
 
 namespace authsvc {

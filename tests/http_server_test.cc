@@ -1,6 +1,6 @@
 // Round trips through the real listener on an ephemeral port: what the
 // broker's HTTP client sees, byte for byte.
-#include "authsvc/http_server.h"
+#include "authsvc/server/http_server.h"
 
 #include <doctest/doctest.h>
 #include <httplib.h>
@@ -9,6 +9,7 @@
 #include <set>
 #include <thread>
 
+#include "authsvc/server/audit_log.h"
 #include "tests/test_support.h"
 
 namespace authsvc {

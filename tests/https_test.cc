@@ -10,7 +10,8 @@
 #include <set>
 #include <thread>
 
-#include "authsvc/http_server.h"
+#include "authsvc/server/audit_log.h"
+#include "authsvc/server/http_server.h"
 #include "tests/test_support.h"
 
 namespace authsvc {

@@ -1,6 +1,7 @@
 #include "tests/test_support.h"
 
 #include <fcntl.h>
+#include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -19,7 +20,8 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "authsvc/token.h"
+#include "authsvc/core/text.h"
+#include "authsvc/core/token.h"
 
 namespace authsvc::testing {
 
@@ -80,28 +82,19 @@ bool is_database_file(const std::string& name) {
   return false;
 }
 
-std::string hex(const TokenHash& hash, const char* digits) {
-  std::string out;
-  for (std::uint8_t b : hash) {
-    out += digits[b >> 4];
-    out += digits[b & 15];
-  }
-  return out;
+std::string_view bytes_of(const TokenHash& hash) {
+  return {reinterpret_cast<const char*>(hash.data()), hash.size()};
 }
 
 std::string base64_unpadded(const TokenHash& hash, bool url) {
-  const char* alphabet = url ? "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-                             : "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 3 <= hash.size(); i += 3) {
-    std::uint32_t v = hash[i] << 16 | hash[i + 1] << 8 | hash[i + 2];
-    for (int shift : {18, 12, 6, 0}) out += alphabet[(v >> shift) & 63];
+  std::string out(4 * ((hash.size() + 2) / 3) + 1, '\0');  // EVP_EncodeBlock adds a NUL
+  int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), hash.data(),
+                          static_cast<int>(hash.size()));
+  out.resize(static_cast<std::size_t>(n));
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  if (url) {
+    for (char& c : out) c = c == '+' ? '-' : c == '/' ? '_' : c;
   }
-  std::uint32_t v = hash[i] << 16 | (i + 1 < hash.size() ? hash[i + 1] << 8 : 0);
-  out += alphabet[(v >> 18) & 63];
-  out += alphabet[(v >> 12) & 63];
-  if (i + 1 < hash.size()) out += alphabet[(v >> 6) & 63];
   return out;
 }
 
@@ -123,8 +116,8 @@ std::vector<Needle> database_needles() {
     if (token.empty()) continue;
     TokenHash hash = hash_token(token);
     needles.push_back({token, "token", token});
-    needles.push_back({hex(hash, "0123456789abcdef"), "sha256 hex", token});
-    needles.push_back({hex(hash, "0123456789ABCDEF"), "SHA256 HEX", token});
+    needles.push_back({hex_encode(bytes_of(hash), kHexDigitsLower), "sha256 hex", token});
+    needles.push_back({hex_encode(bytes_of(hash), kHexDigitsUpper), "SHA256 HEX", token});
     needles.push_back({base64_unpadded(hash, false), "sha256 base64", token});
     std::string url = base64_unpadded(hash, true);
     if (url != needles.back().bytes) needles.push_back({url, "sha256 base64url", token});
@@ -253,6 +246,27 @@ TempDir::~TempDir() {
   }
   std::error_code ignored;
   std::filesystem::remove_all(path_, ignored);
+}
+
+AuditLines::~AuditLines() {
+  static std::atomic<int> sequence{0};
+  std::string text;
+  for (const std::string& line : lines_) text += line + "\n";
+  try {
+    keep_artifact("audit-lines-" + std::to_string(sequence++) + ".log", text);
+  } catch (const std::exception& e) {
+    std::cerr << "test_support: " << e.what() << "\n";
+  }
+}
+
+void AuditLines::append(std::string_view line) {
+  std::lock_guard lock(mutex_);
+  lines_.emplace_back(line);
+}
+
+std::vector<std::string> AuditLines::lines() const {
+  std::lock_guard lock(mutex_);
+  return lines_;
 }
 
 std::string read_file(const std::string& path) {

@@ -4,10 +4,13 @@
 
 #include <chrono>
 #include <filesystem>
+#include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
-#include "authsvc/snapshot.h"
+#include "authsvc/core/audit_sink.h"
+#include "authsvc/core/snapshot.h"
 
 namespace authsvc::testing {
 
@@ -116,6 +119,21 @@ struct Cli {
 UserRecord test_user(const std::string& name, const std::string& token,
                      const std::string& tags = "");
 std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users);
+
+// An audit sink that keeps its lines in memory, for tests of what writes
+// audit lines (AuthService, the guardian) without a file. Thread-safe. Under
+// CTest its lines are kept as an artifact when it goes, so the token leak
+// check searches them like any audit log.
+class AuditLines : public AuditSink {
+ public:
+  ~AuditLines() override;
+  void append(std::string_view line) override;
+  std::vector<std::string> lines() const;
+
+ private:
+  mutable std::mutex mutex_;
+  std::vector<std::string> lines_;
+};
 
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);

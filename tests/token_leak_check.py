@@ -3,7 +3,7 @@
 any form, appears in anything the suite produced.
 
     token_leak_check.py --reset ARTIFACTS        (CTest fixture setup: empty it)
-    token_leak_check.py ARTIFACTS --unit-tests BIN --e2e-tests a,b,...
+    token_leak_check.py ARTIFACTS --unit-tests BIN,BIN,... --e2e-tests a,b,...
                         [--ctest-log Testing/Temporary/LastTest.log]
                                                  (CTest fixture cleanup: the check)
 
@@ -151,7 +151,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("artifacts", nargs="?")
     p.add_argument("--reset", metavar="ARTIFACTS")
-    p.add_argument("--unit-tests", help="the doctest binary, to list every unit test")
+    p.add_argument("--unit-tests", default="",
+                   help="comma list of the doctest binaries, to list every unit test")
     p.add_argument("--e2e-tests", default="", help="comma list of the end-to-end CTest names")
     p.add_argument("--ctest-log", help="CTest's log of this run, searched too if present")
     args = p.parse_args()
@@ -177,7 +178,9 @@ def main():
     ran_cxx = {r[4:] for r in runs if r.startswith("cxx ")}
     ran_e2e = {r[4:] for r in runs if r.startswith("e2e ")}
     expected_e2e = {t for t in args.e2e_tests.split(",") if t}
-    expected_cxx = unit_test_names(args.unit_tests) if args.unit_tests else set()
+    expected_cxx = set()
+    for binary in (b for b in args.unit_tests.split(",") if b):
+        expected_cxx |= unit_test_names(binary)
     full = bool(expected_cxx) and expected_cxx <= ran_cxx and expected_e2e <= ran_e2e
     # CTest's discovery cuts a name at ';' into two tests that run nothing:
     # such a test never runs under CTest, and nothing else would say so.

@@ -6,12 +6,12 @@
 #include <cstdlib>
 #include <string>
 
-#include "authsvc/form.h"
+#include "authsvc/core/form.h"
+#include "authsvc/core/text.h"
 
 namespace {
 
 std::string encode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
   std::string out;
   for (unsigned char c : s) {
     if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
@@ -19,8 +19,8 @@ std::string encode(std::string_view s) {
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 0xF];
+      out += kHexDigitsUpper[c >> 4];
+      out += kHexDigitsUpper[c & 0xF];
     }
   }
   return out;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "authsvc/json_line.h"
+#include "authsvc/core/json_line.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string value(reinterpret_cast<const char*>(data), size);

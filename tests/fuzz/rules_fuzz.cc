@@ -9,14 +9,15 @@
 #include <cstdlib>
 #include <string>
 
-#include "authsvc/rules.h"
+#include "authsvc/core/rules.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   // The text up to the first NUL is the rules file; what follows is a name.
   std::size_t nul = input.find('\0');
   std::string_view text = input.substr(0, nul);
-  std::string_view name = nul == std::string_view::npos ? "exchange/alice/x" : input.substr(nul + 1);
+  std::string_view name =
+      nul == std::string_view::npos ? "exchange/alice/x" : input.substr(nul + 1);
   std::string error;
   std::optional<authsvc::Rules> rules = authsvc::Rules::parse(text, "fuzz.rules", &error);
   if (!rules) {
@@ -43,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     options.set_encoding(RE2::Options::EncodingLatin1);
     options.set_log_errors(false);
     RE2 reference(substituted, options);
-    if (reference.ok() && ours != RE2::FullMatch(re2::StringPiece(name.data(), name.size()),
-                                                 reference)) {
+    if (reference.ok() &&
+        ours != RE2::FullMatch(re2::StringPiece(name.data(), name.size()), reference)) {
       std::abort();
     }
   }

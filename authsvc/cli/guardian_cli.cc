@@ -1,0 +1,240 @@
+#include "authsvc/cli/guardian_cli.h"
+
+#include <fmt/format.h>
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <set>
+
+#include "authsvc/cli/password_file.h"
+#include "authsvc/server/guardian_process.h"
+
+namespace authsvc {
+
+void add_management_options(CLI::App* cmd, GuardianSetup* setup) {
+  setup->config.management.url = "http://127.0.0.1:15672";
+  cmd->add_option("--management-url", setup->config.management.url,
+                  "RabbitMQ management API, http(s)://HOST:PORT[/PREFIX]")
+      ->capture_default_str();
+  cmd->add_option("--management-user", setup->config.management.user,
+                  "Operator account in the broker's internal backend (tag: administrator)");
+  cmd->add_option("--management-password-file", setup->management_password_file,
+                  "File whose first line is that account's password (never on the command "
+                  "line)");
+}
+
+void add_guardian_options(CLI::App* cmd, GuardianSetup* setup) {
+  add_management_options(cmd, setup);
+  auto* interval = cmd->add_option_function<double>(
+                          "--interval",
+                          [setup](double seconds) {
+                            setup->config.options.interval = std::chrono::milliseconds(
+                                static_cast<std::int64_t>(seconds * 1000));
+                          },
+                          "Seconds between looks at the broker (revocation takes at most one)")
+                       ->check(CLI::Range(0.1, 86400.0));
+  interval->default_str("10");
+  cmd->add_option("--warn", setup->config.options.limits.warn,
+                  "Messages in a queue that make its owner warned (per user: user set "
+                  "--queue-warn)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_option("--delete", setup->config.options.limits.remove,
+                  "Messages in a queue that make it deleted (per user: user set --queue-delete)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cmd->add_flag("--delete-noncompliant-exchanges",
+                setup->config.options.delete_noncompliant_exchanges,
+                "Delete exchange/<user>/... exchanges that are not durable topic exchanges "
+                "(default: only tell their owner)");
+  cmd->add_option("--smtp-url", setup->config.mail.url,
+                  "Mail server, smtp://HOST:PORT or smtps://...");
+  cmd->add_option("--mail-from", setup->config.mail.from, "Sender address of the guardian's mail");
+  cmd->add_flag("--smtp-starttls", setup->config.mail.require_starttls,
+                "Require STARTTLS on smtp:// (the server's certificate is verified)");
+  cmd->add_option("--smtp-user", setup->config.mail.user,
+                  "SMTP AUTH user, if the server wants one");
+  cmd->add_option("--smtp-password-file", setup->smtp_password_file,
+                  "File whose first line is the SMTP password");
+  cmd->add_flag("--dry-run", setup->config.options.dry_run,
+                "Change, delete, close and send nothing: print what would be done");
+}
+
+void complete_management_setup(GuardianSetup* setup) {
+  if (setup->config.management.user.empty() || setup->management_password_file.empty()) {
+    throw std::runtime_error(
+        "the management API needs --management-user and --management-password-file");
+  }
+  setup->config.management.password = read_password_file(setup->management_password_file);
+}
+
+void complete_guardian_setup(GuardianSetup* setup) {
+  complete_management_setup(setup);
+  if (setup->config.options.limits.warn >= setup->config.options.limits.remove) {
+    throw std::runtime_error(fmt::format("--warn ({}) must be below --delete ({})",
+                                         setup->config.options.limits.warn,
+                                         setup->config.options.limits.remove));
+  }
+  if (setup->config.mail.url.empty() && !setup->config.options.dry_run) {
+    throw std::runtime_error(
+        "the guardian mails owners: give --smtp-url and --mail-from (or --dry-run)");
+  }
+  if (!setup->config.mail.url.empty() && setup->config.mail.from.empty()) {
+    throw std::runtime_error("--smtp-url needs --mail-from");
+  }
+  if (!setup->smtp_password_file.empty()) {
+    setup->config.mail.password = read_password_file(setup->smtp_password_file);
+  }
+}
+
+namespace {
+
+int list_queues(const std::string& db_path, GuardianSetup& setup) {
+  complete_management_setup(&setup);
+  std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", ""});
+  ManagementApi api(setup.config.management);
+  std::vector<QueueInfo> queues = api.queues();
+  std::map<std::string, UserInfo> users;
+  for (UserInfo& u : store->list_users()) users[u.name] = std::move(u);
+  std::vector<ResourceKey> exempt_list = store->queue_exemptions();
+  std::set<ResourceKey> exempt(exempt_list.begin(), exempt_list.end());
+  std::map<ResourceKey, QueueNoticeState> notices;
+  for (const QueueNotice& n : store->queue_notices()) notices[n.queue] = n.state;
+  fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", "VHOST", "QUEUE", "OWNER", "MESSAGES",
+             "WARN", "DELETE", "STATE");
+  for (const QueueInfo& q : queues) {
+    std::optional<std::string> owner = owner_of("queue", q.name);
+    QueueLimits limits = setup.config.options.limits;
+    std::string state;
+    if (owner) {
+      auto user = users.find(*owner);
+      limits = limits_for(user == users.end() ? nullptr : &user->second, limits);
+      if (user == users.end()) state = "owner unknown; ";
+    }
+    ResourceKey key{q.vhost, q.name};
+    auto notice = notices.find(key);
+    if (!owner) {
+      state += "not a user's queue";
+    } else if (exempt.count(key)) {
+      state += "exempt (unbounded)";
+    } else if (!q.messages) {
+      state += "size unknown yet";
+    } else if (*q.messages >= limits.remove) {
+      state += "over the deletion threshold";
+    } else if (*q.messages >= limits.warn) {
+      state += notice != notices.end() ? "warned" : "over the warning threshold";
+    } else {
+      state += "ok";
+    }
+    bool ours = owner.has_value();
+    fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", q.vhost, q.name, owner.value_or("-"),
+               q.messages ? std::to_string(*q.messages) : "?",
+               ours ? std::to_string(limits.warn) : "-", ours ? std::to_string(limits.remove) : "-",
+               state);
+  }
+  for (const ResourceKey& key : exempt_list) {
+    bool present = std::any_of(queues.begin(), queues.end(), [&](const QueueInfo& q) {
+      return q.vhost == key.vhost && q.name == key.name;
+    });
+    if (!present) {
+      fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", key.vhost, key.name,
+                 owner_of("queue", key.name).value_or("-"), "-", "-", "-",
+                 "exempt (unbounded); not on the broker now");
+    }
+  }
+  return 0;
+}
+
+int check_exchanges(GuardianSetup& setup) {
+  complete_management_setup(&setup);
+  ManagementApi api(setup.config.management);
+  GuardianInput input;
+  input.exchanges = api.exchanges();
+  std::size_t found = 0;
+  for (const GuardianAction& a : plan_guardian(input)) {
+    if (a.kind != GuardianAction::Kind::report_exchange) continue;
+    if (found++ == 0)
+      fmt::print("{:<10} {:<40} {:<16} {}\n", "VHOST", "EXCHANGE", "OWNER", "PROBLEM");
+    fmt::print("{:<10} {:<40} {:<16} {}\n", a.vhost, a.name, a.owner, a.reason);
+  }
+  if (found == 0) {
+    fmt::print("every exchange/<user>/... exchange is a durable topic exchange\n");
+    return 0;
+  }
+  return 1;
+}
+
+}  // namespace
+
+void add_guardian_commands(CLI::App& app, const std::string& db_path,
+                           const std::function<std::string()>& operator_name,
+                           std::function<int()>& action) {
+  auto setup = std::make_shared<GuardianSetup>();
+  auto once = std::make_shared<bool>(false);
+  CLI::App* guardian =
+      app.add_subcommand("guardian",
+                         "Watch the broker: queue limits with owner e-mail, exchange compliance, "
+                         "closing revoked users' connections");
+  add_guardian_options(guardian, setup.get());
+  guardian->add_option("--audit-log", setup->audit_log, "Audit log file, or - for stdout")
+      ->capture_default_str();
+  guardian->add_flag("--once", *once, "One look, its actions and mail, then exit");
+  guardian->callback([&db_path, &action, setup, once] {
+    action = [&db_path, setup, once] {
+      complete_guardian_setup(setup.get());
+      return run_guardian(db_path, setup->config, setup->audit_log, *once);
+    };
+  });
+
+  auto queue_setup = std::make_shared<GuardianSetup>();
+  CLI::App* queue = app.add_subcommand("queue", "Queues and their limits");
+  queue->require_subcommand(1);
+  CLI::App* list =
+      queue->add_subcommand("list", "Queues on the broker with owner, size, thresholds and state");
+  add_management_options(list, queue_setup.get());
+  list->add_option("--warn", queue_setup->config.options.limits.warn, "Default warning threshold")
+      ->capture_default_str();
+  list->add_option("--delete", queue_setup->config.options.limits.remove,
+                   "Default deletion threshold")
+      ->capture_default_str();
+  list->callback([&db_path, &action, queue_setup] {
+    action = [&db_path, queue_setup] { return list_queues(db_path, *queue_setup); };
+  });
+
+  struct ExemptArgs {
+    std::string name;
+    std::string vhost = "/";
+    bool remove = false;
+  };
+  auto exempt_args = std::make_shared<ExemptArgs>();
+  CLI::App* exempt =
+      queue->add_subcommand("exempt", "Exempt a queue from the limits (unbounded), or --remove");
+  exempt->add_option("name", exempt_args->name, "Queue name")->required();
+  exempt->add_option("--vhost", exempt_args->vhost, "Vhost")->capture_default_str();
+  exempt->add_flag("--remove", exempt_args->remove, "Subject it to the limits again");
+  exempt->callback([&db_path, &action, operator_name, exempt_args] {
+    action = [&db_path, operator_name, exempt_args] {
+      std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
+      std::string owner = owner_of("queue", exempt_args->name).value_or("");
+      store->set_queue_exempt(ResourceKey{exempt_args->vhost, exempt_args->name}, owner,
+                              !exempt_args->remove);
+      fmt::print("queue {} (vhost {}) is {}\n", exempt_args->name, exempt_args->vhost,
+                 exempt_args->remove ? "subject to the limits again" : "exempt (unbounded)");
+      return 0;
+    };
+  });
+
+  auto exchange_setup = std::make_shared<GuardianSetup>();
+  CLI::App* exchange = app.add_subcommand("exchange", "Exchanges");
+  exchange->require_subcommand(1);
+  CLI::App* check = exchange->add_subcommand(
+      "check",
+      "List exchange/<user>/... exchanges that are not durable topic exchanges (exit 1 "
+      "if any)");
+  add_management_options(check, exchange_setup.get());
+  check->callback([&action, exchange_setup] {
+    action = [exchange_setup] { return check_exchanges(*exchange_setup); };
+  });
+}
+
+}  // namespace authsvc

@@ -1,0 +1,39 @@
+#pragma once
+// The guardian's commands: `authsvc guardian`, `queue list|exempt`,
+// `exchange check`, and the options `serve --guardian` shares with them.
+
+#include <functional>
+#include <string>
+
+#include "authsvc/server/guardian_process.h"
+
+namespace CLI {
+class App;
+}
+
+namespace authsvc {
+
+// What the command line says about reaching the broker and the mail server:
+// the configuration, and the files its passwords are in until read.
+struct GuardianSetup {
+  GuardianConfig config;
+  std::string management_password_file;
+  std::string smtp_password_file;
+  std::string audit_log = "-";
+};
+
+// The management API options (for every command that reads the broker).
+void add_management_options(CLI::App* cmd, GuardianSetup* setup);
+// Those and the guardian's own (interval, thresholds, mail, dry run).
+void add_guardian_options(CLI::App* cmd, GuardianSetup* setup);
+// Reads the password files and checks what the options need together.
+// Throws authsvc::Error with one line for the operator.
+void complete_management_setup(GuardianSetup* setup);
+void complete_guardian_setup(GuardianSetup* setup);
+
+// Registers guardian, queue and exchange on `app`; a command sets `action`.
+void add_guardian_commands(CLI::App& app, const std::string& db_path,
+                           const std::function<std::string()>& operator_name,
+                           std::function<int()>& action);
+
+}  // namespace authsvc

@@ -1,0 +1,50 @@
+#include "authsvc/core/audit_line.h"
+
+#include "authsvc/core/json_line.h"
+#include "authsvc/core/timestamp.h"
+
+namespace authsvc {
+
+void write_json_line(const DecisionRecord& r, std::string* out) {
+  Rfc3339Buffer ts;
+  format_rfc3339_utc(r.ts, &ts);
+  JsonLine line(out);
+  line.add("ts", ts.view())
+      .add("endpoint", r.endpoint)
+      .add("user", r.user)
+      .add("vhost", r.vhost)
+      .add("resource", r.resource)
+      .add("name", r.name)
+      .add("permission", r.permission)
+      .add("routing_key", r.routing_key)
+      .add("ip", r.ip)
+      .add("peer", r.peer)
+      .add("decision", r.allow ? "allow" : "deny")
+      .add("status", r.status)
+      .add("rule", r.rule)
+      .add("reason", r.reason)
+      .add("us", r.us)
+      .finish();
+}
+
+std::string to_json_line(const DecisionRecord& r) {
+  std::string out;
+  write_json_line(r, &out);
+  return out;
+}
+
+std::string to_json_line(const AuditEvent& e) {
+  std::string out;
+  JsonLine line(&out);
+  line.add("ts", e.ts)
+      .add("actor", e.actor)
+      .add("operator", e.operator_name)
+      .add("action", e.action)
+      .add("user", e.user)
+      .add("detail", e.detail)
+      .add("decision", "ok")
+      .finish();
+  return out;
+}
+
+}  // namespace authsvc

@@ -1,0 +1,24 @@
+#pragma once
+// The audit log's format: one JSON object a line (JSON Lines).
+//
+// A decision line has: ts, endpoint, user, vhost, resource, name,
+// permission, routing_key, ip (the AMQP client, when the broker says),
+// peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
+// rule, reason, us (microseconds from request to answer).
+// A user-management line has: ts, actor, operator, action, user, detail,
+// decision ("ok").
+// Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds
+// a password or token: neither record has a field for one.
+
+#include <string>
+
+#include "authsvc/core/audit_records.h"
+
+namespace authsvc {
+
+std::string to_json_line(const DecisionRecord& record);
+// The same into *out (cleared first), so a thread can reuse one buffer.
+void write_json_line(const DecisionRecord& record, std::string* out);
+std::string to_json_line(const AuditEvent& event);
+
+}  // namespace authsvc

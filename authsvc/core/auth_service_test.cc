@@ -1,0 +1,224 @@
+#include "authsvc/core/auth_service.h"
+
+#include <doctest/doctest.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+using testing::lines_of;
+
+UserRecord active_user(const std::string& name, const std::string& token,
+                       const std::string& tags = "") {
+  UserRecord u;
+  u.name = name;
+  u.token_hash = hash_token(token);
+  u.active = true;
+  u.vhosts = {"/"};
+  u.tags = tags;
+  return u;
+}
+
+// An AuthService over the Pulse rules and the users of the captured
+// scenario, auditing to memory.
+struct Fixture {
+  testing::AuditLines audit;
+  SnapshotSource snapshots;
+  AuthService service{snapshots, audit};
+
+  Fixture() {
+    std::vector<UserRecord> users;
+    for (const char* name : {"alice", "bob", "a.b", "aXb", "eve"}) {
+      users.push_back(active_user(name, std::string(name) + "-token"));
+    }
+    users.push_back(active_user("ops", "ops-token", "management monitoring"));
+    snapshots.replace(std::make_shared<const Snapshot>(
+        std::move(users), std::make_shared<const Rules>(Rules::pulse_default())));
+  }
+
+  HttpAnswer post(std::string_view path, std::string_view body) {
+    return service.handle(
+        HttpCall{"POST", path, "", "application/x-www-form-urlencoded", body, "127.0.0.1:5000"});
+  }
+  HttpAnswer get(std::string_view path, std::string_view query) {
+    return service.handle(HttpCall{"GET", path, query, "", "", "127.0.0.1:5000"});
+  }
+  std::vector<nlohmann::json> audit_lines() {
+    std::vector<nlohmann::json> out;
+    for (const std::string& line : audit.lines()) {
+      out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("every request RabbitMQ 3.10 sent in the Pulse scenario gets the answer it needs") {
+  Fixture f;
+  std::ifstream in(std::string(AUTHSVC_TESTDATA) + "/rabbitmq-3.10-requests.jsonl");
+  REQUIRE(in);
+  std::string line;
+  int replayed = 0;
+  while (std::getline(in, line)) {
+    auto capture = nlohmann::json::parse(line);
+    std::string method = capture["method"], path = capture["path"], params = capture["params"];
+    CAPTURE(line);
+    HttpAnswer answer = method == "GET" ? f.get(path, params) : f.post(path, params);
+    CHECK(answer.status == 200);
+    CHECK(answer.body == capture["answer"].get<std::string>());
+    ++replayed;
+  }
+  CHECK(replayed == 54);
+  CHECK(f.audit_lines().size() == 54);
+}
+
+TEST_CASE("answers are exactly allow, allow with tags, or deny, without a newline") {
+  Fixture f;
+  CHECK(f.post("/auth/user", "username=alice&password=alice-token").body == "allow");
+  CHECK(f.post("/auth/user", "username=ops&password=ops-token").body ==
+        "allow management monitoring");
+  CHECK(f.get("/auth/user", "username=ops&password=ops-token").body ==
+        "allow management monitoring");
+  CHECK(f.post("/auth/user", "username=alice&password=nope").body == "deny");
+  CHECK(f.post("/auth/vhost", "username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=").body ==
+        "allow");
+  CHECK(f.post("/auth/vhost", "username=alice&vhost=other&ip=&tags=").body == "deny");
+  // Newer brokers send extra context keys: ignored.
+  CHECK(f.post("/auth/user", "username=alice&password=alice-token&client_id=c1&vhost=%2F").body ==
+        "allow");
+  CHECK(f.post("/auth/resource",
+               "username=alice&vhost=%2F&resource=queue&name=queue%2Falice%2Fq&permission=read&"
+               "tags=&client_id=x&x-new-key=1")
+            .body == "allow");
+}
+
+TEST_CASE("bad requests get a 4xx and deny, are audited, and change nothing") {
+  Fixture f;
+  struct Case {
+    const char* method;
+    const char* path;
+    const char* form;
+    int status;
+  };
+  const Case cases[] = {
+      {"POST", "/auth/resource", "username=alice&vhost=%2F&resource=queue&name=queue%2Falice%2Fq",
+       400},  // no permission
+      {"POST", "/auth/resource",
+       "username=alice&vhost=%2F&resource=queue&name=queue%2Falice%2Fq&name=queue%2Fbob%2Fq&"
+       "permission=read",
+       400},  // repeated name
+      {"POST", "/auth/resource",
+       "username=alice&vhost=%2F&resource=queue&name=queue%2Falice%2Fq%ZZ&permission=read", 400},
+      {"POST", "/auth/user", "username=alice&password=alice-token&", 400},
+      {"POST", "/auth/user", "", 400},
+      {"GET", "/auth/user", "", 400},
+      {"POST", "/auth/topic",
+       "username=alice&vhost=%2F&resource=topic&name=exchange%2Falice%2Fx&permission=configure&"
+       "routing_key=a",
+       400},
+      {"POST", "/auth/resource", "username=alice&vhost=%2F&resource=stream&name=x&permission=read",
+       400},
+      {"POST", "/auth/users", "username=alice&password=alice-token", 404},
+      {"POST", "/", "", 404},
+      {"PUT", "/auth/user", "username=alice&password=alice-token", 405},
+      {"DELETE", "/auth/user", "username=alice&password=alice-token", 405},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.method);
+    CAPTURE(c.path);
+    CAPTURE(c.form);
+    HttpAnswer a = f.service.handle(
+        HttpCall{c.method, c.path, c.form, "application/x-www-form-urlencoded", c.form, "peer"});
+    CHECK(a.status == c.status);
+    CHECK(a.body == "deny");
+  }
+  // POST with another content type is refused rather than guessed at.
+  HttpAnswer json = f.service.handle(
+      HttpCall{"POST", "/auth/user", "", "application/json", R"({"username":"alice"})", "peer"});
+  CHECK(json.status == 415);
+  CHECK(json.body == "deny");
+
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == std::size(cases) + 1);
+  for (const nlohmann::json& line : lines) {
+    CHECK(line["decision"] == "deny");
+    CHECK(line["rule"] == "bad-request");
+    CHECK_FALSE(line["reason"].get<std::string>().empty());
+  }
+  // Nothing changed: alice still logs in.
+  CHECK(f.post("/auth/user", "username=alice&password=alice-token").body == "allow");
+}
+
+TEST_CASE("audit lines carry the design's fields and never the password") {
+  Fixture f;
+  f.post("/auth/user", "username=alice&password=alice-token");
+  f.post("/auth/user", "username=alice&password=wrong-secret-value");
+  f.post("/auth/user", "username=alice&password=alice-token&password=x");  // repeated: refused
+  f.post("/auth/topic",
+         "username=bob&vhost=%2F&resource=topic&name=exchange%2Falice%2Fv1&permission=read&tags=&"
+         "routing_key=build.%23&variable_map.username=bob&variable_map.vhost=%2F");
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 4);
+  for (const char* field : {"ts", "endpoint", "user", "vhost", "resource", "name", "permission",
+                            "routing_key", "ip", "decision", "rule", "reason", "us"}) {
+    CAPTURE(field);
+    CHECK(lines[3].contains(field));
+  }
+  CHECK(lines[0]["decision"] == "allow");
+  CHECK(lines[1]["decision"] == "deny");
+  CHECK(lines[2]["status"] == 400);
+  CHECK(lines[3]["routing_key"] == "build.#");
+  CHECK(lines[3]["name"] == "exchange/alice/v1");
+  std::string text;
+  for (const std::string& line : f.audit.lines()) text += line + "\n";
+  CHECK(text.find("alice-token") == std::string::npos);
+  CHECK(text.find("wrong-secret-value") == std::string::npos);
+}
+
+TEST_CASE("names that are not UTF-8 are audited, not crashed on") {
+  Fixture f;
+  HttpAnswer a = f.post("/auth/resource",
+                        "username=alice&vhost=%2F&resource=queue&name=queue%2Falice%2F%FF%00x&"
+                        "permission=read&tags=");
+  CHECK(a.status == 200);
+  CHECK(a.body == "allow");
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["name"].get<std::string>().find("\xEF\xBF\xBD") != std::string::npos);
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("repeated failed logins are throttled, audited as such, and the right token waits too") {
+  Fixture f;
+  LoginThrottle::Clock::time_point now{};
+  LoginThrottle throttle(LoginThrottleOptions{}, [&] { return now; });
+  AuthService service(f.snapshots, f.audit, &throttle);
+  auto login = [&](const std::string& user, const std::string& token) {
+    std::string body = "username=" + user + "&password=" + token;
+    return service
+        .handle(HttpCall{"POST", "/auth/user", "", "application/x-www-form-urlencoded", body, "p"})
+        .body;
+  };
+  for (int i = 0; i < 5; ++i) CHECK(login("alice", "guess-" + std::to_string(i)) == "deny");
+  CHECK(login("alice", "alice-token") == "deny");  // cooling off: not even checked
+  CHECK(login("bob", "bob-token") == "allow");     // others are not affected
+  now += std::chrono::seconds(61);
+  CHECK(login("alice", "alice-token") == "allow");
+
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 8);
+  CHECK(lines[4]["rule"] == "login");
+  CHECK(lines[5]["rule"] == "throttled");
+  CHECK(lines[5]["decision"] == "deny");
+  CHECK(lines[7]["decision"] == "allow");
+}
+
+}  // namespace authsvc

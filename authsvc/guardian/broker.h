@@ -1,0 +1,43 @@
+#pragma once
+// The broker as the guardian uses it: three listings and three removals.
+// ManagementApi (management_api.h) is the implementation, over RabbitMQ's
+// management HTTP API; the guardian's tests use an in-memory fake.
+//
+// A call returns what the broker answered or throws BrokerError (an
+// authsvc::Error): a guardian that deletes queues must never act on an
+// answer it could not read.
+
+#include <string>
+#include <vector>
+
+#include "authsvc/core/error.h"
+#include "authsvc/guardian/broker_records.h"
+
+namespace authsvc {
+
+class BrokerError : public Error {
+ public:
+  using Error::Error;
+};
+
+class Broker {
+ public:
+  virtual ~Broker() = default;
+
+  // Everything the guardian's account can see, in all vhosts.
+  virtual std::vector<QueueInfo> queues() = 0;
+  virtual std::vector<ExchangeInfo> exchanges() = 0;
+  virtual std::vector<ConnectionInfo> connections() = 0;
+
+  // Each returns true if it removed the thing, false if there was no such
+  // thing: removing is idempotent, so one gone between listing and removing
+  // is no error.
+  // The queue goes with its messages, whatever its consumers.
+  virtual bool delete_queue(const std::string& vhost, const std::string& name) = 0;
+  virtual bool delete_exchange(const std::string& vhost, const std::string& name) = 0;
+  // The broker sends the client `reason` in its connection.close, so it is
+  // short, free of secrets, and without control characters (BrokerError).
+  virtual bool close_connection(const std::string& name, const std::string& reason) = 0;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,44 @@
+#pragma once
+// What the guardian sees of the broker, as plain values: its queues,
+// exchanges and client connections. The pure planner (guardian_policy.h)
+// reads these; broker.h is the seam that lists them.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace authsvc {
+
+struct QueueInfo {
+  std::string vhost;
+  std::string name;
+  // Ready plus unacknowledged messages. nullopt when the broker does not
+  // report it (absent or null: stats not in yet, or the queue's node is
+  // down): unknown is not empty, and the caller decides.
+  std::optional<std::int64_t> messages;
+  bool durable = false;
+  bool auto_delete = false;
+  bool exclusive = false;
+};
+
+struct ExchangeInfo {
+  std::string vhost;
+  std::string name;  // "" for the default exchange
+  std::string type;  // "direct", "topic", ... or a plugin's type
+  bool durable = false;
+  bool auto_delete = false;
+  bool internal = false;
+};
+
+struct ConnectionInfo {
+  std::string name;  // e.g. "127.0.0.1:53012 -> 127.0.0.1:5672": what close_connection takes
+  std::string user;  // "" while the connection has not authenticated yet
+  std::string vhost;
+  std::string peer;  // "host:port" ("[v6]:port"); "" if the broker does not say
+  // When the connection opened, in ms since the epoch (the broker's clock);
+  // nullopt if the broker does not say. Revocation after a token rotation
+  // closes only connections opened before it.
+  std::optional<std::int64_t> connected_at_ms;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,250 @@
+#include "authsvc/guardian/guardian.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "authsvc/core/audit_line.h"
+#include "authsvc/core/timestamp.h"
+#include "authsvc/guardian/guardian_mail.h"
+
+namespace authsvc {
+
+using Kind = GuardianAction::Kind;
+
+Guardian::Guardian(UserStore& users, GuardianStateStore& state, Broker& broker, Mailer* mailer,
+                   AuditSink& audit, GuardianOptions options)
+    : users_(users),
+      state_(state),
+      broker_(broker),
+      mailer_(mailer),
+      audit_(audit),
+      options_(options) {
+  if (!mailer_ && !options_.dry_run) throw std::invalid_argument("guardian: no mailer");
+}
+
+void Guardian::audit(const GuardianAction& a, const std::string& detail) {
+  AuditEvent event;
+  event.ts = rfc3339_utc(std::chrono::system_clock::now());
+  event.actor = "guardian";
+  event.action = to_string(a.kind);
+  event.user = a.owner;
+  event.detail = detail;
+  audit_.append(to_json_line(event));
+}
+
+namespace {
+
+std::string mailed(const GuardianAction& a, const std::optional<OutboxMail>& mail) {
+  if (mail) return "mail to " + mail->recipient + " queued";
+  if (a.email.empty()) return "not mailed: the owner has no e-mail address";
+  return "no mail";
+}
+
+}  // namespace
+
+void Guardian::execute(const GuardianAction& a) {
+  ResourceKey key{a.vhost, a.name};
+  std::optional<OutboxMail> mail = mail_for(a);
+  std::string where = fmt::format("vhost='{}' ", a.vhost);
+  switch (a.kind) {
+    case Kind::warn_queue:
+      state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::warned, a.messages, ""},
+                              mail);
+      audit(a, fmt::format("{}queue='{}' messages={} warn_threshold={}; {}", where, a.name,
+                           a.messages, a.threshold, mailed(a, mail)));
+      return;
+    case Kind::queue_back_to_normal:
+      state_.remove_queue_notice(key, mail);
+      audit(a, fmt::format("{}queue='{}' messages={} warn_threshold={}; {}", where, a.name,
+                           a.messages, a.threshold, mailed(a, mail)));
+      return;
+    case Kind::delete_queue: {
+      state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::deleting, a.messages, ""},
+                              std::nullopt);
+      bool existed = broker_.delete_queue(a.vhost, a.name);
+      // Gone already: the management listing lags a deletion by a moment,
+      // or the owner deleted it. Mail only if this guardian deleted it,
+      // now or before a restart.
+      if (!existed && a.notice_state != QueueNoticeState::deleting) mail.reset();
+      state_.remove_queue_notice(key, mail);
+      audit(a, fmt::format("{}queue='{}' messages={} delete_threshold={}; {}{}", where, a.name,
+                           a.messages, a.threshold, existed ? "" : "it was gone already; ",
+                           mail || existed ? mailed(a, mail) : "no mail"));
+      return;
+    }
+    case Kind::finish_queue_deletion:
+      state_.remove_queue_notice(key, mail);
+      audit(a, fmt::format("{}queue='{}' messages={}; deletion confirmed after a restart; {}",
+                           where, a.name, a.messages, mailed(a, mail)));
+      return;
+    case Kind::forget_queue_notice:
+      state_.remove_queue_notice(key, std::nullopt);
+      audit(a, fmt::format("{}queue='{}'; {}", where, a.name, a.reason));
+      return;
+    case Kind::report_exchange:
+      state_.put_exchange_notice(ExchangeNotice{key, a.owner, a.reason, ""}, mail);
+      audit(a, fmt::format("{}exchange='{}' problem='{}'; {}", where, a.name, a.reason,
+                           mailed(a, mail)));
+      return;
+    case Kind::delete_exchange: {
+      bool existed = broker_.delete_exchange(a.vhost, a.name);
+      state_.remove_exchange_notice(key, mail);
+      audit(a, fmt::format("{}exchange='{}' problem='{}'; {}{}", where, a.name, a.reason,
+                           existed ? "" : "it was gone already; ", mailed(a, mail)));
+      return;
+    }
+    case Kind::forget_exchange_notice:
+      state_.remove_exchange_notice(key, std::nullopt);
+      audit(a, fmt::format("{}exchange='{}'; compliant now, or gone", where, a.name));
+      return;
+    case Kind::close_connection: {
+      bool existed = broker_.close_connection(a.name, "authsvc: " + a.reason);
+      audit(a, fmt::format("{}connection='{}' reason='{}'{}", where, a.name, a.reason,
+                           existed ? "" : "; it was closed already"));
+      return;
+    }
+  }
+}
+
+void Guardian::pretend(const GuardianAction& a) {
+  ResourceKey key{a.vhost, a.name};
+  std::optional<OutboxMail> mail = mail_for(a);
+  fmt::print(stderr, "authsvc guardian: dry run: would {} '{}' (vhost '{}', owner {}{}{}){}\n",
+             to_string(a.kind), a.name, a.vhost, a.owner,
+             a.messages ? fmt::format(", {} messages", a.messages) : "",
+             a.reason.empty() ? "" : ", " + a.reason,
+             mail ? fmt::format("; would mail {}: \"{}\"", mail->recipient, mail->subject) : "");
+  auto drop_queue = [&] {
+    std::erase_if(dry_queue_notices_, [&](const QueueNotice& n) { return n.queue == key; });
+  };
+  auto drop_exchange = [&] {
+    std::erase_if(dry_exchange_notices_,
+                  [&](const ExchangeNotice& n) { return n.exchange == key; });
+  };
+  switch (a.kind) {
+    case Kind::warn_queue:
+      dry_queue_notices_.push_back(
+          QueueNotice{key, a.owner, QueueNoticeState::warned, a.messages, ""});
+      return;
+    case Kind::report_exchange:
+      dry_exchange_notices_.push_back(ExchangeNotice{key, a.owner, a.reason, ""});
+      return;
+    case Kind::queue_back_to_normal:
+    case Kind::delete_queue:
+    case Kind::finish_queue_deletion:
+    case Kind::forget_queue_notice:
+      drop_queue();
+      return;
+    case Kind::delete_exchange:
+    case Kind::forget_exchange_notice:
+      drop_exchange();
+      return;
+    case Kind::close_connection:
+      return;
+  }
+}
+
+std::vector<GuardianAction> Guardian::run_once() {
+  GuardianInput input;
+  // The broker first: a store read after it sees every change made before.
+  input.queues = broker_.queues();
+  input.exchanges = broker_.exchanges();
+  input.connections = broker_.connections();
+  input.users = users_.list_users();
+  input.deleted_users = users_.deleted_user_names();
+  input.exempt_queues = state_.queue_exemptions();
+  if (options_.dry_run) {
+    if (!dry_state_loaded_) {
+      dry_queue_notices_ = state_.queue_notices();
+      dry_exchange_notices_ = state_.exchange_notices();
+      dry_state_loaded_ = true;
+    }
+    input.queue_notices = dry_queue_notices_;
+    input.exchange_notices = dry_exchange_notices_;
+  } else {
+    input.queue_notices = state_.queue_notices();
+    input.exchange_notices = state_.exchange_notices();
+  }
+  input.limits = options_.limits;
+  input.delete_noncompliant_exchanges = options_.delete_noncompliant_exchanges;
+
+  std::vector<GuardianAction> actions = plan_guardian(input);
+  std::vector<GuardianAction> done;
+  for (const GuardianAction& a : actions) {
+    if (options_.dry_run) {
+      pretend(a);
+      done.push_back(a);
+      continue;
+    }
+    try {
+      execute(a);
+      done.push_back(a);
+    } catch (const std::exception& e) {
+      // One failing action (a queue the broker refuses to delete) must not
+      // hold up the others; the next look plans it again.
+      fmt::print(stderr, "authsvc guardian: cannot {} '{}' (vhost '{}'): {}\n", to_string(a.kind),
+                 a.name, a.vhost, e.what());
+    }
+  }
+  if (!options_.dry_run) send_outbox();
+  return done;
+}
+
+std::size_t Guardian::send_outbox() {
+  std::size_t sent = 0;
+  for (const OutboxMail& mail : state_.outbox(100)) {
+    try {
+      mailer_->send(Mail{mail.recipient, mail.subject, mail.body});
+    } catch (const std::exception& e) {
+      state_.outbox_failed(mail.id, e.what());
+      if (mail_error_reports_.should_report()) {
+        fmt::print(stderr, "authsvc guardian: cannot send mail to {} ({}); will retry\n",
+                   mail.recipient, e.what());
+      }
+      break;
+    }
+    state_.outbox_sent(mail.id);
+    mail_error_reports_.reset();
+    ++sent;
+    AuditEvent event;
+    event.ts = rfc3339_utc(std::chrono::system_clock::now());
+    event.actor = "guardian";
+    event.action = "mail sent";
+    event.detail = fmt::format("to={} subject='{}' attempts={}", mail.recipient, mail.subject,
+                               mail.attempts + 1);
+    audit_.append(to_json_line(event));
+  }
+  return sent;
+}
+
+void Guardian::run() {
+  auto wait = options_.interval;
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    lock.unlock();
+    try {
+      run_once();
+      wait = options_.interval;
+      error_reports_.reset();
+    } catch (const std::exception& e) {
+      if (error_reports_.should_report()) {
+        fmt::print(stderr, "authsvc guardian: {}; retrying, backing off up to 5 minutes\n",
+                   e.what());
+      }
+      wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(5));
+    }
+    lock.lock();
+    wake_.wait_for(lock, wait, [&] { return stopping_; });
+  }
+}
+
+void Guardian::stop() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+}
+
+}  // namespace authsvc

@@ -1,0 +1,213 @@
+#include "authsvc/guardian/guardian_policy.h"
+
+#include <map>
+#include <set>
+
+#include "authsvc/core/names.h"
+#include "authsvc/core/timestamp.h"
+
+namespace authsvc {
+
+const char* to_string(GuardianAction::Kind kind) {
+  switch (kind) {
+    case GuardianAction::Kind::warn_queue:
+      return "queue warn";
+    case GuardianAction::Kind::queue_back_to_normal:
+      return "queue back to normal";
+    case GuardianAction::Kind::delete_queue:
+      return "queue delete";
+    case GuardianAction::Kind::finish_queue_deletion:
+      return "queue deleted";
+    case GuardianAction::Kind::forget_queue_notice:
+      return "queue notice forget";
+    case GuardianAction::Kind::report_exchange:
+      return "exchange report";
+    case GuardianAction::Kind::delete_exchange:
+      return "exchange delete";
+    case GuardianAction::Kind::forget_exchange_notice:
+      return "exchange notice forget";
+    case GuardianAction::Kind::close_connection:
+      return "connection close";
+  }
+  return "?";
+}
+
+std::optional<std::string> owner_of(std::string_view prefix, std::string_view name) {
+  if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix ||
+      name[prefix.size()] != '/') {
+    return std::nullopt;
+  }
+  std::string_view rest = name.substr(prefix.size() + 1);
+  std::size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 == rest.size()) return std::nullopt;
+  std::string_view owner = rest.substr(0, slash);
+  if (!is_valid_user_name(owner)) return std::nullopt;
+  return std::string(owner);
+}
+
+QueueLimits limits_for(const UserInfo* user, QueueLimits defaults) {
+  if (user && user->queue_warn) defaults.warn = *user->queue_warn;
+  if (user && user->queue_delete) defaults.remove = *user->queue_delete;
+  return defaults;
+}
+
+namespace {
+
+void plan_queues(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
+                 std::vector<GuardianAction>* out) {
+  std::set<ResourceKey> exempt(in.exempt_queues.begin(), in.exempt_queues.end());
+  std::map<ResourceKey, const QueueNotice*> notices;
+  for (const QueueNotice& n : in.queue_notices) notices[n.queue] = &n;
+  std::set<ResourceKey> present;
+
+  for (const QueueInfo& q : in.queues) {
+    ResourceKey key{q.vhost, q.name};
+    present.insert(key);
+    std::optional<std::string> owner = owner_of("queue", q.name);
+    if (!owner) continue;
+    auto notice = notices.find(key);
+    bool noticed = notice != notices.end();
+    GuardianAction a;
+    a.vhost = q.vhost;
+    a.name = q.name;
+    a.owner = *owner;
+    auto user = users.find(*owner);
+    const UserInfo* info = user == users.end() ? nullptr : user->second;
+    a.email = info ? info->email : "";
+    QueueLimits limits = limits_for(info, in.limits);
+    a.delete_threshold = limits.remove;
+    if (noticed) a.notice_state = notice->second->state;
+
+    if (exempt.count(key)) {
+      if (noticed) {
+        a.kind = GuardianAction::Kind::forget_queue_notice;
+        a.reason = "exempt";
+        out->push_back(a);
+      }
+      continue;
+    }
+    if (!q.messages) continue;  // unknown is not empty: wait for the next look
+    a.messages = *q.messages;
+    if (a.messages >= limits.remove) {
+      a.kind = GuardianAction::Kind::delete_queue;
+      a.threshold = limits.remove;
+      out->push_back(a);
+    } else if (a.messages >= limits.warn) {
+      if (!noticed) {
+        a.kind = GuardianAction::Kind::warn_queue;
+        a.threshold = limits.warn;
+        out->push_back(a);
+      }
+    } else if (noticed) {
+      // Also after an interrupted deletion whose queue drained meanwhile:
+      // the owner was warned, and now it is fine.
+      a.kind = GuardianAction::Kind::queue_back_to_normal;
+      a.threshold = limits.warn;
+      out->push_back(a);
+    }
+  }
+
+  for (const QueueNotice& n : in.queue_notices) {
+    if (present.count(n.queue)) continue;
+    GuardianAction a;
+    a.vhost = n.queue.vhost;
+    a.name = n.queue.name;
+    a.owner = n.owner;
+    auto user = users.find(n.owner);
+    a.email = user == users.end() ? "" : user->second->email;
+    a.messages = n.messages;
+    if (n.state == QueueNoticeState::deleting) {
+      a.kind = GuardianAction::Kind::finish_queue_deletion;
+    } else {
+      a.kind = GuardianAction::Kind::forget_queue_notice;
+      a.reason = "the queue is gone";
+    }
+    out->push_back(a);
+  }
+}
+
+void plan_exchanges(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
+                    std::vector<GuardianAction>* out) {
+  std::map<ResourceKey, const ExchangeNotice*> notices;
+  for (const ExchangeNotice& n : in.exchange_notices) notices[n.exchange] = &n;
+  std::set<ResourceKey> still_wrong;
+  for (const ExchangeInfo& e : in.exchanges) {
+    std::optional<std::string> owner = owner_of("exchange", e.name);
+    if (!owner) continue;
+    std::string problem;
+    if (e.type != "topic") problem = "its type is " + e.type + ", not topic";
+    if (!e.durable) problem += std::string(problem.empty() ? "" : " and ") + "it is not durable";
+    if (problem.empty()) continue;
+    ResourceKey key{e.vhost, e.name};
+    still_wrong.insert(key);
+    GuardianAction a;
+    a.vhost = e.vhost;
+    a.name = e.name;
+    a.owner = *owner;
+    auto user = users.find(*owner);
+    a.email = user == users.end() ? "" : user->second->email;
+    a.reason = problem;
+    if (in.delete_noncompliant_exchanges) {
+      a.kind = GuardianAction::Kind::delete_exchange;
+      out->push_back(a);
+    } else if (!notices.count(key)) {
+      a.kind = GuardianAction::Kind::report_exchange;
+      out->push_back(a);
+    }
+  }
+  for (const ExchangeNotice& n : in.exchange_notices) {
+    // Still wrong: reported already, or being deleted (its notice goes then).
+    if (still_wrong.count(n.exchange)) continue;
+    GuardianAction a;
+    a.kind = GuardianAction::Kind::forget_exchange_notice;
+    a.vhost = n.exchange.vhost;
+    a.name = n.exchange.name;
+    a.owner = n.owner;
+    out->push_back(a);
+  }
+}
+
+void plan_connections(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
+                      std::vector<GuardianAction>* out) {
+  std::set<std::string> deleted(in.deleted_users.begin(), in.deleted_users.end());
+  for (const ConnectionInfo& c : in.connections) {
+    if (c.user.empty()) continue;
+    std::string reason;
+    auto user = users.find(c.user);
+    if (user == users.end()) {
+      if (deleted.count(c.user)) reason = "user " + c.user + " was deleted";
+    } else if (!user->second->active) {
+      reason = "user " + c.user + " is disabled";
+    } else if (user->second->token_rotated_at != user->second->created_at) {
+      std::optional<std::int64_t> rotated = rfc3339_to_unix_ms(user->second->token_rotated_at);
+      // Opened at or before the rotation's millisecond: it may hold the old
+      // token, so it goes (fail closed). A connection without a time is one
+      // the broker cannot place: left alone, and never all of them.
+      if (rotated && c.connected_at_ms && *c.connected_at_ms <= *rotated) {
+        reason = "the token of user " + c.user + " was rotated after this connection opened";
+      }
+    }
+    if (reason.empty()) continue;
+    GuardianAction a;
+    a.kind = GuardianAction::Kind::close_connection;
+    a.vhost = c.vhost;
+    a.name = c.name;
+    a.owner = c.user;
+    a.reason = reason;
+    out->push_back(a);
+  }
+}
+
+}  // namespace
+
+std::vector<GuardianAction> plan_guardian(const GuardianInput& input) {
+  std::map<std::string, const UserInfo*> users;
+  for (const UserInfo& u : input.users) users[u.name] = &u;
+  std::vector<GuardianAction> actions;
+  plan_connections(input, users, &actions);
+  plan_queues(input, users, &actions);
+  plan_exchanges(input, users, &actions);
+  return actions;
+}
+
+}  // namespace authsvc

@@ -1,0 +1,86 @@
+#pragma once
+// What the guardian should do, decided from one look at the broker and the
+// store: a pure function, so every rule below is tested without a broker.
+//
+// Queues named queue/<owner>/...:
+//   - exempt ("unbounded", `authsvc queue exempt`): left alone;
+//   - at or past the owner's deletion threshold: deleted, owner told;
+//   - at or past the warning threshold: owner warned, once;
+//   - back below the warning threshold after a warning: owner told, once.
+//   A queue whose size the broker does not report yet is left as it is.
+//   Queues outside queue/<user>/ (the broker's, server-named) are not ours.
+// Exchanges named exchange/<owner>/... that are not durable topic exchanges
+// (what the Pulse specification requires): owner told once; deleted only
+// when the operator asked for that.
+// Connections: those of a disabled user, of a deleted user, and those
+// opened before the user's token was last rotated are closed. A user name
+// authsvc never knew (an operator's broker-internal account) is left alone.
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authsvc/guardian/broker_records.h"
+#include "authsvc/store/records.h"
+
+namespace authsvc {
+
+struct QueueLimits {
+  std::int64_t warn = 2000;  // PulseGuardian's defaults
+  std::int64_t remove = 8000;
+};
+
+// A user's thresholds: their own where set, else `defaults`. `user` may be
+// null (an owner authsvc does not know).
+QueueLimits limits_for(const UserInfo* user, QueueLimits defaults);
+
+struct GuardianInput {
+  // From the broker.
+  std::vector<QueueInfo> queues;
+  std::vector<ExchangeInfo> exchanges;
+  std::vector<ConnectionInfo> connections;
+  // From the store.
+  std::vector<UserInfo> users;
+  std::vector<std::string> deleted_users;
+  std::vector<ResourceKey> exempt_queues;
+  std::vector<QueueNotice> queue_notices;
+  std::vector<ExchangeNotice> exchange_notices;
+  // From the command line.
+  QueueLimits limits;
+  bool delete_noncompliant_exchanges = false;
+};
+
+struct GuardianAction {
+  enum class Kind {
+    warn_queue,              // mail the owner, record the warning
+    queue_back_to_normal,    // mail the owner, forget the warning
+    delete_queue,            // delete through the API, then mail the owner
+    finish_queue_deletion,   // the queue is gone: mail the owner (after a restart)
+    forget_queue_notice,     // exempted or deleted by its owner: no mail
+    report_exchange,         // mail the owner, record the report
+    delete_exchange,         // only with delete_noncompliant_exchanges
+    forget_exchange_notice,  // compliant now, or gone
+    close_connection,
+  };
+  Kind kind;
+  std::string vhost;
+  std::string name;   // queue, exchange or connection name
+  std::string owner;  // user name
+  std::string email;  // the owner's address; "" if none or unknown user
+  std::int64_t messages = 0;
+  std::int64_t threshold = 0;  // the one crossed
+  std::int64_t delete_threshold = 0;
+  std::string reason;  // why (an exchange's problem, why a connection is closed)
+  std::optional<QueueNoticeState> notice_state;  // the queue's notice before this action
+};
+
+const char* to_string(GuardianAction::Kind kind);
+
+// The owner in "queue/<owner>/..." or "exchange/<owner>/...", or nullopt.
+std::optional<std::string> owner_of(std::string_view prefix, std::string_view name);
+
+std::vector<GuardianAction> plan_guardian(const GuardianInput& input);
+
+}  // namespace authsvc

@@ -1,0 +1,269 @@
+#include "authsvc/guardian/guardian_policy.h"
+
+#include <doctest/doctest.h>
+
+#include "authsvc/core/timestamp.h"
+#include "authsvc/guardian/guardian_mail.h"
+
+namespace authsvc {
+namespace {
+
+using Kind = GuardianAction::Kind;
+
+UserInfo user(const std::string& name, const std::string& email = "") {
+  UserInfo u;
+  u.name = name;
+  u.email = email.empty() ? name + "@example.org" : email;
+  u.active = true;
+  u.created_at = "2026-11-27T10:00:00.000000Z";
+  u.token_rotated_at = u.created_at;
+  return u;
+}
+
+QueueInfo queue(const std::string& name, std::optional<std::int64_t> messages,
+                const std::string& vhost = "/") {
+  QueueInfo q;
+  q.vhost = vhost;
+  q.name = name;
+  q.messages = messages;
+  q.durable = true;
+  return q;
+}
+
+GuardianInput with_alice() {
+  GuardianInput in;
+  in.users = {user("alice"), user("bob")};
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("owner_of takes the user from queue/<user>/... and exchange/<user>/... only") {
+  CHECK(owner_of("queue", "queue/alice/jobs") == "alice");
+  CHECK(owner_of("queue", "queue/alice/a/b") == "alice");
+  CHECK(owner_of("exchange", "exchange/bob.x/v1") == "bob.x");
+  CHECK_FALSE(owner_of("queue", "queue/alice/"));
+  CHECK_FALSE(owner_of("queue", "queue/alice"));
+  CHECK_FALSE(owner_of("queue", "queue//x"));
+  CHECK_FALSE(owner_of("queue", "queues/alice/x"));
+  CHECK_FALSE(owner_of("queue", "exchange/alice/x"));
+  CHECK_FALSE(owner_of("queue", "amq.gen-abc"));
+  CHECK_FALSE(owner_of("queue", "queue/9bad/x"));  // not a user name
+}
+
+TEST_CASE("a queue is warned once past the threshold, told when back, deleted past the limit") {
+  GuardianInput in = with_alice();
+  in.queues = {queue("queue/alice/small", 1999), queue("queue/alice/big", 2000),
+               queue("queue/alice/huge", 8000), queue("queue/bob/other", 5)};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::warn_queue);
+  CHECK(actions[0].name == "queue/alice/big");
+  CHECK(actions[0].owner == "alice");
+  CHECK(actions[0].email == "alice@example.org");
+  CHECK(actions[0].messages == 2000);
+  CHECK(actions[0].threshold == 2000);
+  CHECK(actions[0].delete_threshold == 8000);
+  CHECK(actions[1].kind == Kind::delete_queue);
+  CHECK(actions[1].name == "queue/alice/huge");
+  CHECK(actions[1].threshold == 8000);
+
+  // Warned already: nothing more while it stays between the thresholds.
+  in.queues = {queue("queue/alice/big", 5000)};
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/big"}, "alice", QueueNoticeState::warned, 2000, ""}};
+  CHECK(plan_guardian(in).empty());
+
+  // Below the warning threshold again: told once.
+  in.queues = {queue("queue/alice/big", 10)};
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::queue_back_to_normal);
+  CHECK(actions[0].messages == 10);
+
+  // Past the deletion threshold while warned: deleted.
+  in.queues = {queue("queue/alice/big", 9000)};
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::delete_queue);
+}
+
+TEST_CASE("exempt queues, queues of nobody, and queues of unknown size are left alone") {
+  GuardianInput in = with_alice();
+  in.queues = {queue("queue/alice/unbounded", 100000), queue("amq.gen-xyz", 100000),
+               queue("pulse-internal", 100000), queue("queue/alice/new", std::nullopt)};
+  in.exempt_queues = {ResourceKey{"/", "queue/alice/unbounded"}};
+  CHECK(plan_guardian(in).empty());
+
+  // Exempting a warned queue forgets the warning, without mail.
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/unbounded"}, "alice", QueueNoticeState::warned, 3000, ""}};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::forget_queue_notice);
+  CHECK_FALSE(mail_for(actions[0]));
+
+  // Exemption is per vhost.
+  in.queue_notices.clear();
+  in.queues = {queue("queue/alice/unbounded", 100000, "other")};
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::delete_queue);
+  CHECK(actions[0].vhost == "other");
+}
+
+TEST_CASE("per-user thresholds replace the global ones") {
+  GuardianInput in = with_alice();
+  in.users[0].queue_warn = 10;
+  in.users[0].queue_delete = 20;
+  in.queues = {queue("queue/alice/q", 10), queue("queue/bob/q", 10), queue("queue/alice/r", 20)};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::warn_queue);
+  CHECK(actions[0].name == "queue/alice/q");
+  CHECK(actions[0].threshold == 10);
+  CHECK(actions[0].delete_threshold == 20);
+  CHECK(actions[1].kind == Kind::delete_queue);
+  CHECK(actions[1].name == "queue/alice/r");
+}
+
+TEST_CASE(
+    "a deletion cut short by a restart is finished, and a warned queue that vanished is "
+    "forgotten") {
+  GuardianInput in = with_alice();
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/gone"}, "alice", QueueNoticeState::deleting, 9000, ""},
+      QueueNotice{{"/", "queue/alice/left"}, "alice", QueueNoticeState::warned, 3000, ""}};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::finish_queue_deletion);
+  CHECK(actions[0].messages == 9000);
+  CHECK(mail_for(actions[0]));
+  CHECK(actions[1].kind == Kind::forget_queue_notice);
+  CHECK_FALSE(mail_for(actions[1]));
+
+  // Still there and still big after the restart: deleted again.
+  in.queue_notices.resize(1);
+  in.queues = {queue("queue/alice/gone", 9500)};
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::delete_queue);
+}
+
+TEST_CASE("an owner without address, or unknown to authsvc, still has limits, no mail is made") {
+  GuardianInput in = with_alice();
+  in.users[0].email = "";
+  in.queues = {queue("queue/alice/q", 3000), queue("queue/ghost/q", 9000)};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::warn_queue);
+  CHECK(actions[0].email.empty());
+  CHECK_FALSE(mail_for(actions[0]));
+  CHECK(actions[1].kind == Kind::delete_queue);
+  CHECK(actions[1].owner == "ghost");
+  CHECK_FALSE(mail_for(actions[1]));
+}
+
+TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: reported once") {
+  GuardianInput in = with_alice();
+  ExchangeInfo good{"/", "exchange/alice/good", "topic", true, false, false};
+  ExchangeInfo fanout{"/", "exchange/alice/fan", "fanout", true, false, false};
+  ExchangeInfo transient{"/", "exchange/bob/tmp", "topic", false, false, false};
+  ExchangeInfo system{"/", "amq.direct", "direct", true, false, false};
+  in.exchanges = {good, fanout, transient, system};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::report_exchange);
+  CHECK(actions[0].name == "exchange/alice/fan");
+  CHECK(actions[0].reason == "its type is fanout, not topic");
+  CHECK(actions[1].name == "exchange/bob/tmp");
+  CHECK(actions[1].reason == "it is not durable");
+
+  in.exchange_notices = {ExchangeNotice{{"/", "exchange/alice/fan"}, "alice", "x", ""},
+                         ExchangeNotice{{"/", "exchange/bob/tmp"}, "bob", "x", ""}};
+  CHECK(plan_guardian(in).empty());
+
+  // Fixed (or gone): the notice is forgotten.
+  in.exchanges = {good, system};
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::forget_exchange_notice);
+
+  // Deleted only when the operator asked for it.
+  in.exchanges = {fanout};
+  in.exchange_notices.clear();
+  in.delete_noncompliant_exchanges = true;
+  actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  CHECK(actions[0].kind == Kind::delete_exchange);
+}
+
+TEST_CASE("connections of disabled, deleted and rotated users are closed, others are not") {
+  GuardianInput in = with_alice();
+  in.users.push_back(user("carol"));
+  in.users.back().active = false;
+  in.users.push_back(user("dave"));
+  in.users.back().token_rotated_at = "2026-11-27T12:00:00.500000Z";
+  const std::int64_t rotated = *rfc3339_to_unix_ms("2026-11-27T12:00:00.500000Z");
+  in.deleted_users = {"erin"};
+  auto connection = [](const std::string& name, const std::string& who,
+                       std::optional<std::int64_t> at) {
+    ConnectionInfo c;
+    c.name = name;
+    c.user = who;
+    c.vhost = "/";
+    c.connected_at_ms = at;
+    return c;
+  };
+  in.connections = {connection("c1", "alice", 1),          connection("c2", "carol", 1),
+                    connection("c3", "dave", rotated - 1), connection("c4", "dave", rotated),
+                    connection("c5", "dave", rotated + 1), connection("c6", "erin", 1),
+                    connection("c7", "ops-admin", 1),      connection("c8", "", 1),
+                    connection("c9", "dave", std::nullopt)};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  std::vector<std::string> closed;
+  for (const GuardianAction& a : actions) {
+    CHECK(a.kind == Kind::close_connection);
+    CHECK_FALSE(mail_for(a));
+    closed.push_back(a.name + ": " + a.reason);
+  }
+  CHECK(closed == std::vector<std::string>{
+                      "c2: user carol is disabled",
+                      "c3: the token of user dave was rotated after this connection opened",
+                      "c4: the token of user dave was rotated after this connection opened",
+                      "c6: user erin was deleted",
+                  });
+}
+
+TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
+  GuardianAction a;
+  a.kind = Kind::warn_queue;
+  a.vhost = "/";
+  a.name = "queue/alice/jobs";
+  a.owner = "alice";
+  a.email = "alice@example.org";
+  a.messages = 2345;
+  a.threshold = 2000;
+  a.delete_threshold = 8000;
+  std::optional<OutboxMail> mail = mail_for(a);
+  REQUIRE(mail);
+  CHECK(mail->recipient == "alice@example.org");
+  CHECK(mail->subject == "[Pulse] queue queue/alice/jobs holds 2345 messages");
+  for (const char* part : {"queue/alice/jobs", "vhost /", "owner alice", "2345", "2000", "8000"}) {
+    CAPTURE(part);
+    CHECK(mail->body.find(part) != std::string::npos);
+  }
+  a.kind = Kind::delete_queue;
+  a.messages = 8100;
+  a.threshold = 8000;
+  mail = mail_for(a);
+  REQUIRE(mail);
+  CHECK(mail->subject == "[Pulse] queue queue/alice/jobs was deleted (8100 messages)");
+  CHECK(mail->body.find("8100 messages") != std::string::npos);
+  a.kind = Kind::queue_back_to_normal;
+  a.messages = 12;
+  a.threshold = 2000;
+  CHECK(mail_for(a)->subject == "[Pulse] queue queue/alice/jobs is back to normal (12 messages)");
+}
+
+}  // namespace authsvc

@@ -1,0 +1,338 @@
+#include "authsvc/guardian/management_api.h"
+
+#include <httplib.h>
+
+#include <cctype>
+#include <climits>
+#include <nlohmann/json.hpp>
+
+namespace authsvc {
+namespace {
+
+using nlohmann::json;
+
+bool is_unreserved(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '.' || c == '_' || c == '~';
+}
+
+struct ParsedUrl {
+  std::string scheme, host, prefix;
+  int port = 0;
+};
+
+ParsedUrl parse_url(const std::string& url) {
+  auto bad = [&](const std::string& why) {
+    return ManagementError("management URL '" + url + "': " + why);
+  };
+  ParsedUrl out;
+  std::size_t colon = url.find("://");
+  if (colon == std::string::npos) throw bad("expected http://host[:port][/prefix]");
+  out.scheme = url.substr(0, colon);
+  for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (out.scheme != "http" && out.scheme != "https") throw bad("the scheme must be http or https");
+  std::string rest = url.substr(colon + 3);
+  std::size_t slash = rest.find('/');
+  std::string authority = rest.substr(0, slash);
+  out.prefix = slash == std::string::npos ? "" : rest.substr(slash);
+  if (authority.find('@') != std::string::npos) {
+    throw bad("credentials do not belong in the URL; give the user and password options");
+  }
+  std::string port;
+  if (!authority.empty() && authority[0] == '[') {
+    std::size_t close = authority.find(']');
+    if (close == std::string::npos) throw bad("unterminated '[' in the host");
+    out.host = authority.substr(1, close - 1);
+    if (out.host.empty() ||
+        out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
+      throw bad("bad IPv6 address");
+    }
+    std::string after = authority.substr(close + 1);
+    if (!after.empty() && after[0] != ':') throw bad("junk after the host");
+    if (!after.empty()) port = after.substr(1);
+    if (after == ":") throw bad("empty port");
+  } else {
+    std::size_t p = authority.find(':');
+    out.host = authority.substr(0, p);
+    if (p != std::string::npos) {
+      port = authority.substr(p + 1);
+      if (port.empty()) throw bad("empty port");
+    }
+    if (out.host.empty()) throw bad("no host");
+    for (unsigned char c : out.host) {
+      if (!std::isalnum(c) && c != '.' && c != '-') throw bad("bad character in the host");
+    }
+  }
+  if (port.empty()) {
+    out.port = out.scheme == "https" ? 443 : 80;
+  } else {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
+      throw bad("bad port");
+    }
+    out.port = std::stoi(port);
+    if (out.port < 1 || out.port > 65535) throw bad("bad port");
+  }
+  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
+  for (unsigned char c : out.prefix) {
+    if (!is_unreserved(c) && c != '/') throw bad("the path may only be a plain prefix");
+  }
+  return out;
+}
+
+std::string describe(httplib::Error error) {
+  switch (error) {
+    case httplib::Error::Connection:
+      return "cannot connect";
+    case httplib::Error::ConnectionTimeout:
+      return "timed out connecting";
+    case httplib::Error::Read:
+      return "no complete answer (connection closed or timed out)";
+    case httplib::Error::Write:
+      return "sending the request failed";
+    case httplib::Error::SSLConnection:
+      return "TLS handshake failed";
+    case httplib::Error::SSLLoadingCerts:
+      return "cannot load the system's CA certificates";
+    case httplib::Error::SSLServerVerification:
+      return "the broker's certificate does not verify";
+    default:
+      return "request failed (" + httplib::to_string(error) + ")";
+  }
+}
+
+// The broker's own explanation of an error answer, e.g. {"error":
+// "not_authorized","reason":"Login failed"}; "" if there is none.
+std::string reason_of(const std::string& body) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object() && j.contains("reason") && j["reason"].is_string()) {
+    std::string reason = j["reason"].get<std::string>().substr(0, 200);
+    for (char& c : reason) {
+      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+    }
+    return " (" + reason + ")";
+  }
+  return "";
+}
+
+// Field readers: a missing (or null) field gets its default; a field of
+// another type is an error. `what` names the listing, for messages.
+class Item {
+ public:
+  Item(const json& j, const char* what) : j_(j), what_(what) {
+    if (!j_.is_object()) throw ManagementError(std::string(what_) + ": an item is not an object");
+  }
+
+  std::string string(const char* key, bool required = false) const {
+    const json* v = find(key);
+    if (v == nullptr) {
+      if (required) throw error(key, "is missing");
+      return "";
+    }
+    if (!v->is_string()) throw error(key, "is not a string");
+    return v->get<std::string>();
+  }
+
+  bool boolean(const char* key) const {
+    const json* v = find(key);
+    if (v == nullptr) return false;
+    if (!v->is_boolean()) throw error(key, "is not a boolean");
+    return v->get<bool>();
+  }
+
+  std::optional<std::int64_t> integer(const char* key) const {
+    const json* v = find(key);
+    if (v == nullptr) return std::nullopt;
+    if (v->is_number_unsigned()) {
+      if (v->get<std::uint64_t>() > static_cast<std::uint64_t>(INT64_MAX)) {
+        throw error(key, "is out of range");
+      }
+      return static_cast<std::int64_t>(v->get<std::uint64_t>());
+    }
+    if (!v->is_number_integer()) throw error(key, "is not an integer");
+    return v->get<std::int64_t>();
+  }
+
+  // peer_port is a number for network connections; be lenient about the
+  // atoms ("unknown") that some connection types report as strings.
+  std::string peer() const {
+    std::string host = string("peer_host");
+    const json* port = find("peer_port");
+    if (host.empty() || port == nullptr) return "";
+    std::string p;
+    if (port->is_number_integer()) {
+      p = std::to_string(port->get<std::int64_t>());
+    } else if (port->is_string()) {
+      p = port->get<std::string>();
+    } else {
+      throw error("peer_port", "is neither a number nor a string");
+    }
+    return (host.find(':') != std::string::npos ? "[" + host + "]" : host) + ":" + p;
+  }
+
+ private:
+  const json* find(const char* key) const {
+    auto it = j_.find(key);
+    return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  ManagementError error(const char* key, const char* problem) const {
+    return ManagementError(std::string(what_) + ": field '" + key + "' " + problem);
+  }
+
+  const json& j_;
+  const char* what_;
+};
+
+json parse_array(const std::string& body, const std::string& what) {
+  json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) throw ManagementError(what + ": the answer is not valid JSON");
+  if (!j.is_array()) throw ManagementError(what + ": the answer is not a JSON array");
+  return j;
+}
+
+}  // namespace
+
+std::string encode_path_segment(const std::string& s) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(s.size());
+  for (unsigned char c : s) {
+    if (is_unreserved(c)) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+ManagementApi::ManagementApi(ManagementOptions options) {
+  ParsedUrl u = parse_url(options.url);
+  std::string host_in_url = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
+  url_ = u.scheme + "://" + host_in_url + ":" + std::to_string(u.port) + u.prefix;
+  prefix_ = u.prefix;
+  if (u.scheme == "https") {
+    auto tls = std::make_unique<httplib::SSLClient>(u.host, u.port);
+    tls->enable_server_certificate_verification(true);
+    client_ = std::move(tls);
+  } else {
+    client_ = std::make_unique<httplib::ClientImpl>(u.host, u.port);
+  }
+  client_->set_basic_auth(options.user.c_str(), options.password.c_str());
+  client_->set_connection_timeout(options.timeout);
+  client_->set_read_timeout(options.timeout);
+  client_->set_write_timeout(options.timeout);
+  // Paths are encoded here, segment by segment; httplib's own pass would
+  // leave '/' in a name alone.
+  client_->set_url_encode(false);
+  client_->set_follow_location(false);
+  client_->set_keep_alive(false);
+}
+
+ManagementApi::~ManagementApi() = default;
+
+std::string ManagementApi::get(const std::string& path_and_query) {
+  const std::string what = "management API GET " + url_ + path_and_query;
+  httplib::Result r = client_->Get((prefix_ + path_and_query).c_str());
+  if (!r) throw ManagementError(what + ": " + describe(r.error()));
+  if (r->status < 200 || r->status > 299) {
+    throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
+  }
+  return std::move(r->body);
+}
+
+bool ManagementApi::remove(const std::string& path, const std::string& reason) {
+  const std::string what = "management API DELETE " + url_ + path;
+  httplib::Headers headers;
+  if (!reason.empty()) headers.emplace("X-Reason", reason);
+  httplib::Result r = client_->Delete((prefix_ + path).c_str(), headers);
+  if (!r) throw ManagementError(what + ": " + describe(r.error()));
+  if (r->status == 404) return false;
+  if (r->status < 200 || r->status > 299) {
+    throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
+  }
+  return true;
+}
+
+namespace {
+
+// Each item of a listing through `parse_one(Item)`.
+template <typename T, typename ParseOne>
+std::vector<T> parse_listing(const json& items, const char* what, ParseOne parse_one) {
+  std::vector<T> out;
+  out.reserve(items.size());
+  for (const json& j : items) out.push_back(parse_one(Item(j, what)));
+  return out;
+}
+
+}  // namespace
+
+std::vector<QueueInfo> ManagementApi::queues() {
+  const std::string path =
+      "/api/queues?disable_stats=true&enable_queue_totals=true"
+      "&columns=vhost,name,messages,durable,auto_delete,exclusive";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<QueueInfo>(items, "queue listing", [](const Item& item) {
+    QueueInfo q;
+    q.vhost = item.string("vhost", true);
+    q.name = item.string("name", true);
+    q.messages = item.integer("messages");
+    q.durable = item.boolean("durable");
+    q.auto_delete = item.boolean("auto_delete");
+    q.exclusive = item.boolean("exclusive");
+    return q;
+  });
+}
+
+std::vector<ExchangeInfo> ManagementApi::exchanges() {
+  const std::string path =
+      "/api/exchanges?disable_stats=true&columns=vhost,name,type,durable,auto_delete,internal";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<ExchangeInfo>(items, "exchange listing", [](const Item& item) {
+    ExchangeInfo e;
+    e.vhost = item.string("vhost", true);
+    e.name = item.string("name", true);
+    e.type = item.string("type");
+    e.durable = item.boolean("durable");
+    e.auto_delete = item.boolean("auto_delete");
+    e.internal = item.boolean("internal");
+    return e;
+  });
+}
+
+std::vector<ConnectionInfo> ManagementApi::connections() {
+  // Not disable_stats: on 3.10 it drops peer_host and peer_port.
+  const std::string path =
+      "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<ConnectionInfo>(items, "connection listing", [](const Item& item) {
+    ConnectionInfo c;
+    c.name = item.string("name", true);
+    c.user = item.string("user");
+    c.vhost = item.string("vhost");
+    c.peer = item.peer();
+    c.connected_at_ms = item.integer("connected_at");
+    return c;
+  });
+}
+
+bool ManagementApi::delete_queue(const std::string& vhost, const std::string& name) {
+  return remove("/api/queues/" + encode_path_segment(vhost) + "/" + encode_path_segment(name), "");
+}
+
+bool ManagementApi::delete_exchange(const std::string& vhost, const std::string& name) {
+  return remove("/api/exchanges/" + encode_path_segment(vhost) + "/" + encode_path_segment(name),
+                "");
+}
+
+bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {
+  for (unsigned char c : reason) {
+    if (c < 0x20 || c == 0x7f) {
+      throw ManagementError("close_connection: the reason has a control character");
+    }
+  }
+  return remove("/api/connections/" + encode_path_segment(name), reason);
+}
+
+}  // namespace authsvc

@@ -1,0 +1,330 @@
+// Against an in-process fake of the management API: the requests as sent
+// on the wire (raw target, headers) and the answers as RabbitMQ 3.10.8
+// writes them (bodies copied from a real broker).
+#include "authsvc/guardian/management_api.h"
+
+#include <doctest/doctest.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <thread>
+
+namespace authsvc {
+namespace {
+
+struct Seen {
+  std::string method, target, authorization, reason;
+  bool has_reason = false;
+};
+
+struct Answer {
+  int status = 200;
+  std::string body = "[]";
+};
+
+class FakeBroker {
+ public:
+  FakeBroker() {
+    auto handler = [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard lock(mutex_);
+      seen_.push_back({req.method, req.target, req.get_header_value("Authorization"),
+                       req.get_header_value("X-Reason"), req.has_header("X-Reason")});
+      res.status = answer_.status;
+      res.set_content(answer_.body, "application/json");
+    };
+    server_.Get(".*", handler);
+    server_.Delete(".*", handler);
+    port_ = server_.bind_to_any_port("127.0.0.1");
+    REQUIRE(port_ > 0);
+    thread_ = std::thread([this] { server_.listen_after_bind(); });
+    // stop() before the thread is in its accept loop is lost, and the
+    // destructor's join then waits forever: wait until it listens.
+    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  ~FakeBroker() {
+    server_.stop();
+    thread_.join();
+  }
+  std::string url(const std::string& prefix = "") const {
+    return "http://127.0.0.1:" + std::to_string(port_) + prefix;
+  }
+  void answer(int status, std::string body) {
+    std::lock_guard lock(mutex_);
+    answer_ = {status, std::move(body)};
+  }
+  std::vector<Seen> seen() {
+    std::lock_guard lock(mutex_);
+    return seen_;
+  }
+
+ private:
+  httplib::Server server_;
+  int port_ = -1;
+  std::thread thread_;
+  std::mutex mutex_;
+  Answer answer_;
+  std::vector<Seen> seen_;
+};
+
+ManagementOptions options(const std::string& url) {
+  return {
+      .url = url, .user = "guardian", .password = "s3cret:pw", .timeout = std::chrono::seconds(5)};
+}
+
+// base64("guardian:s3cret:pw")
+const char kBasicAuth[] = "Basic Z3VhcmRpYW46czNjcmV0OnB3";
+
+// A loopback socket bound to a free port; listening if asked.
+struct LoopbackSocket {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int port = -1;
+  explicit LoopbackSocket(bool listening) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    if (listening) REQUIRE(listen(fd, 4) == 0);
+    socklen_t len = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+    port = ntohs(addr.sin_port);
+  }
+  ~LoopbackSocket() { close(fd); }
+};
+
+}  // namespace
+
+TEST_SUITE("management_api") {
+  TEST_CASE("encode_path_segment encodes all but unreserved characters") {
+    CHECK(encode_path_segment("/") == "%2F");
+    CHECK(encode_path_segment("queue/alice/jobs") == "queue%2Falice%2Fjobs");
+    CHECK(encode_path_segment("127.0.0.1:53012 -> 127.0.0.1:5672") ==
+          "127.0.0.1%3A53012%20-%3E%20127.0.0.1%3A5672");
+    CHECK(encode_path_segment("a-Z_0.~") == "a-Z_0.~");
+    CHECK(encode_path_segment("%+?#&=") == "%25%2B%3F%23%26%3D");
+    CHECK(encode_path_segment("\xc3\xa9") == "%C3%A9");
+    CHECK(encode_path_segment("") == "");
+  }
+
+  TEST_CASE("management URLs are validated at construction") {
+    for (const char* bad : {"", "127.0.0.1:15672", "ftp://host", "http://", "http://:15672",
+                            "http://host:", "http://host:0", "http://host:65536", "http://host:12a",
+                            "http://user:pw@host:15672", "http://host:15672/api?x=1",
+                            "http://host:15672/#frag", "http://ho st", "http://[::1"}) {
+      CAPTURE(bad);
+      CHECK_THROWS_AS(ManagementApi(options(bad)), ManagementError);
+    }
+    CHECK(ManagementApi(options("http://h:15672")).url() == "http://h:15672");
+    CHECK(ManagementApi(options("HTTP://h")).url() == "http://h:80");
+    CHECK(ManagementApi(options("http://h:1/rabbit/")).url() == "http://h:1/rabbit");
+    CHECK(ManagementApi(options("https://[::1]:15671")).url() == "https://[::1]:15671");
+    // The password never shows, even in the message about a bad URL.
+    try {
+      ManagementApi api(options("http://guardian:s3cret@h"));
+      FAIL("accepted credentials in the URL");
+    } catch (const ManagementError& e) {
+      CHECK(std::string(e.what()).find("credentials") != std::string::npos);
+    }
+  }
+
+  TEST_CASE("queues: the request asks for few columns, with basic auth, the answer parses") {
+    FakeBroker broker;
+    // As 3.10.8 answers, plus a queue whose count is not known yet.
+    broker.answer(200, R"([
+    {"auto_delete":false,"durable":false,"exclusive":true,"messages":0,"name":"amq.gen-4MImDbrq","vhost":"/"},
+    {"auto_delete":false,"durable":true,"exclusive":false,"messages":5,"name":"queue/alice/with space>x","vhost":"/"},
+    {"auto_delete":true,"durable":false,"exclusive":false,"messages":null,"name":"q in v2","vhost":"v2"},
+    {"name":"fresh","vhost":"/"}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<QueueInfo> queues = api.queues();
+
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0].method == "GET");
+    CHECK(seen[0].target ==
+          "/api/queues?disable_stats=true&enable_queue_totals=true"
+          "&columns=vhost,name,messages,durable,auto_delete,exclusive");
+    CHECK(seen[0].authorization == kBasicAuth);
+
+    REQUIRE(queues.size() == 4);
+    CHECK(queues[0].vhost == "/");
+    CHECK(queues[0].name == "amq.gen-4MImDbrq");
+    CHECK(queues[0].messages == 0);
+    CHECK(queues[0].exclusive);
+    CHECK_FALSE(queues[0].durable);
+    CHECK(queues[1].name == "queue/alice/with space>x");
+    CHECK(queues[1].messages == 5);
+    CHECK(queues[1].durable);
+    CHECK(queues[2].vhost == "v2");
+    CHECK(queues[2].messages == std::nullopt);
+    CHECK(queues[2].auto_delete);
+    CHECK(queues[3].messages == std::nullopt);
+    CHECK_FALSE(queues[3].durable);
+  }
+
+  TEST_CASE("a path prefix goes before /api") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url("/rabbit/")));
+    api.exchanges();
+    REQUIRE(broker.seen().size() == 1);
+    CHECK(broker.seen()[0].target.rfind("/rabbit/api/exchanges?", 0) == 0);
+  }
+
+  TEST_CASE("exchanges parse, the default exchange's empty name included") {
+    FakeBroker broker;
+    broker.answer(200, R"([
+    {"auto_delete":false,"durable":true,"internal":false,"name":"","type":"direct","vhost":"/"},
+    {"auto_delete":false,"durable":true,"internal":true,"name":"amq.rabbitmq.trace","type":"topic","vhost":"/"},
+    {"auto_delete":true,"durable":false,"internal":false,"name":"exchange/alice/x","type":"x-delayed-message","vhost":"v2"}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<ExchangeInfo> exchanges = api.exchanges();
+    CHECK(broker.seen().at(0).target ==
+          "/api/exchanges?disable_stats=true&columns=vhost,name,type,durable,auto_delete,internal");
+    REQUIRE(exchanges.size() == 3);
+    CHECK(exchanges[0].name == "");
+    CHECK(exchanges[0].type == "direct");
+    CHECK(exchanges[0].durable);
+    CHECK(exchanges[1].internal);
+    CHECK(exchanges[2].vhost == "v2");
+    CHECK(exchanges[2].type == "x-delayed-message");
+    CHECK(exchanges[2].auto_delete);
+  }
+
+  TEST_CASE("connections parse, with user and peer") {
+    FakeBroker broker;
+    broker.answer(200, R"([
+    {"name":"127.0.0.1:58884 -> 127.0.0.1:42477","peer_host":"127.0.0.1","peer_port":58884,"user":"alice","vhost":"/","connected_at":1795312345678},
+    {"name":"[::1]:5000 -> [::1]:5672","peer_host":"::1","peer_port":5000,"user":"bob","vhost":"v2"},
+    {"name":"<rabbit@h.1.2.3>","peer_host":"undefined","peer_port":"unknown","user":"shovel","vhost":"/"},
+    {"name":"starting","vhost":"/"}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<ConnectionInfo> connections = api.connections();
+    CHECK(broker.seen().at(0).target ==
+          "/api/connections?columns=name,user,vhost,peer_host,peer_port,connected_at");
+    REQUIRE(connections.size() == 4);
+    CHECK(connections[0].name == "127.0.0.1:58884 -> 127.0.0.1:42477");
+    CHECK(connections[0].user == "alice");
+    CHECK(connections[0].vhost == "/");
+    CHECK(connections[0].peer == "127.0.0.1:58884");
+    CHECK(connections[0].connected_at_ms == 1795312345678);
+    CHECK_FALSE(connections[1].connected_at_ms.has_value());
+    CHECK(connections[1].peer == "[::1]:5000");
+    CHECK(connections[2].peer == "undefined:unknown");
+    CHECK(connections[3].user == "");
+    CHECK(connections[3].peer == "");
+  }
+
+  TEST_CASE("delete_queue encodes vhost and name, 404 is false") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url()));
+    broker.answer(204, "");
+    CHECK(api.delete_queue("/", "queue/alice/with space>x"));
+    broker.answer(404, R"({"error":"Object Not Found","reason":"Not Found"})");
+    CHECK_FALSE(api.delete_queue("v 2", "gone"));
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].method == "DELETE");
+    CHECK(seen[0].target == "/api/queues/%2F/queue%2Falice%2Fwith%20space%3Ex");
+    CHECK(seen[0].authorization == kBasicAuth);
+    CHECK_FALSE(seen[0].has_reason);
+    CHECK(seen[1].target == "/api/queues/v%202/gone");
+  }
+
+  TEST_CASE("delete_exchange encodes vhost and name, 404 is false") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url()));
+    broker.answer(204, "");
+    CHECK(api.delete_exchange("/", "exchange/alice/fanout"));
+    broker.answer(404, "");
+    CHECK_FALSE(api.delete_exchange("/", "gone"));
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].method == "DELETE");
+    CHECK(seen[0].target == "/api/exchanges/%2F/exchange%2Falice%2Ffanout");
+  }
+
+  TEST_CASE("close_connection sends the reason in X-Reason, 404 is false") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url()));
+    broker.answer(204, "");
+    CHECK(api.close_connection("127.0.0.1:53012 -> 127.0.0.1:5672", "user alice was revoked"));
+    broker.answer(404, "");
+    CHECK_FALSE(api.close_connection("gone", "r"));
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].method == "DELETE");
+    CHECK(seen[0].target == "/api/connections/127.0.0.1%3A53012%20-%3E%20127.0.0.1%3A5672");
+    CHECK(seen[0].reason == "user alice was revoked");
+    CHECK(seen[0].authorization == kBasicAuth);
+    // A reason that could split the header never leaves.
+    CHECK_THROWS_AS(api.close_connection("c", "x\r\nX-Evil: 1"), ManagementError);
+    CHECK(broker.seen().size() == 2);
+  }
+
+  TEST_CASE("401 is a ManagementError that names the status and never the password") {
+    FakeBroker broker;
+    broker.answer(401, R"({"error":"not_authorized","reason":"Login failed"})");
+    ManagementApi api(options(broker.url()));
+    for (int call = 0; call < 3; ++call) {
+      CAPTURE(call);
+      try {
+        if (call == 0) api.queues();
+        if (call == 1) api.delete_queue("/", "q");
+        if (call == 2) api.close_connection("c", "r");
+        FAIL("no exception");
+      } catch (const ManagementError& e) {
+        std::string message = e.what();
+        CHECK(message.find("HTTP 401") != std::string::npos);
+        CHECK(message.find("Login failed") != std::string::npos);
+        CHECK(message.find("s3cret") == std::string::npos);
+      }
+    }
+    broker.answer(500, "<html>oops</html>");
+    CHECK_THROWS_WITH_AS(api.exchanges(), doctest::Contains("HTTP 500"), ManagementError);
+  }
+
+  TEST_CASE("malformed or mistyped answers are ManagementErrors") {
+    FakeBroker broker;
+    ManagementApi api(options(broker.url()));
+    for (const char* body : {
+             "", "[{", "<html></html>", R"({"name":"q"})", "[1]",
+             R"([{"vhost":"/"}])",                            // no name
+             R"([{"vhost":"/","name":7}])",                   // name not a string
+             R"([{"vhost":"/","name":"q","messages":"5"}])",  // count as a string
+             R"([{"vhost":"/","name":"q","messages":1.5}])",  // count not an integer
+             R"([{"vhost":"/","name":"q","messages":18446744073709551615}])",  // out of range
+             R"([{"vhost":"/","name":"q","durable":"true"}])",                 // bool as a string
+         }) {
+      CAPTURE(body);
+      broker.answer(200, body);
+      CHECK_THROWS_AS(api.queues(), ManagementError);
+    }
+    broker.answer(200, R"([{"name":"c","peer_host":"h","peer_port":[1]}])");
+    CHECK_THROWS_AS(api.connections(), ManagementError);
+  }
+
+  TEST_CASE("connection refused is a ManagementError, promptly") {
+    // Bound, never listening: connecting is refused.
+    LoopbackSocket closed(false);
+    ManagementApi api(options("http://127.0.0.1:" + std::to_string(closed.port)));
+    auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_WITH_AS(api.queues(), doctest::Contains("cannot connect"), ManagementError);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+  }
+
+  TEST_CASE("a broker that does not answer times out") {
+    // Listens (the kernel accepts), never reads or answers.
+    LoopbackSocket silent(true);
+    ManagementOptions o = options("http://127.0.0.1:" + std::to_string(silent.port));
+    o.timeout = std::chrono::milliseconds(300);
+    ManagementApi api(o);
+    auto start = std::chrono::steady_clock::now();
+    CHECK_THROWS_AS(api.queues(), ManagementError);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  }
+
+}  // TEST_SUITE
+
+}  // namespace authsvc

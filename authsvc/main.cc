@@ -1,3 +1,0 @@
-#include "authsvc/cli.h"
-
-int main(int argc, char** argv) { return authsvc::run_cli(argc, argv); }

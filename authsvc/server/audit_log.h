@@ -1,0 +1,67 @@
+#pragma once
+// The audit log's sink: JSON lines appended to a file or stdout by a writer
+// thread, so that no request waits on the disk. The writer writes what has
+// gathered every 20 ms (or sooner, when 4096 lines wait), in one write.
+//
+// Lines are never dropped while the process runs. If writing fails (a full
+// disk, a file-size limit), the writer reports it on stderr at most once a
+// minute, keeps the lines and retries every 200 ms from the byte where the
+// write stopped, so nothing is lost or written twice once space returns. If
+// more than `max_pending` lines wait, append() blocks until there is room:
+// requests stall, and the broker times out and refuses (fail closed), rather
+// than be answered unaudited. Only at exit does the log give up: the
+// destructor makes one last attempt and reports on stderr how many lines it
+// could not write.
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "authsvc/core/audit_sink.h"
+
+namespace authsvc {
+
+class AuditLog : public AuditSink {
+ public:
+  // `path` "-" is stdout; a file is opened for appending, created 0600.
+  // Throws std::runtime_error if the file cannot be opened.
+  explicit AuditLog(const std::string& path, std::size_t max_pending = 1'000'000);
+  ~AuditLog() override;  // writes everything appended, then closes
+  AuditLog(const AuditLog&) = delete;
+  AuditLog& operator=(const AuditLog&) = delete;
+
+  // Queues a copy of one line; `line` must not end with a newline.
+  void append(std::string_view line) override;
+  // Returns once every line appended before the call is written.
+  void flush();
+  // The same, waiting at most `timeout`; false if lines are still unwritten.
+  bool flush_for(std::chrono::milliseconds timeout);
+
+  std::uint64_t lines_written() const;
+
+ private:
+  void run();
+  bool stopping() const;
+  bool write_all(const std::string& data, std::size_t* done);
+
+  int fd_ = -1;
+  bool owns_fd_ = false;
+  std::size_t max_pending_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_writer_;
+  std::condition_variable progress_;
+  std::string pending_;  // lines, each ending in '\n'
+  std::size_t pending_lines_ = 0;
+  std::uint64_t appended_ = 0;
+  std::uint64_t written_ = 0;
+  bool flush_requested_ = false;
+  bool stopping_ = false;
+  std::thread writer_;
+};
+
+}  // namespace authsvc

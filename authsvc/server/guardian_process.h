@@ -1,0 +1,45 @@
+#pragma once
+// The guardian assembled for a process: the store, the broker's management
+// API, the mail server and the loop, run on a thread of `serve --guardian`
+// or as `authsvc guardian` of its own.
+
+#include <memory>
+#include <string>
+
+#include "authsvc/core/audit_sink.h"
+#include "authsvc/guardian/guardian.h"
+#include "authsvc/guardian/mailer.h"
+#include "authsvc/guardian/management_api.h"
+#include "authsvc/store/store.h"
+
+namespace authsvc {
+
+// Everything a guardian needs, its secrets read (the command line names
+// password files; cli/guardian_cli.h reads them into this).
+struct GuardianConfig {
+  ManagementOptions management;
+  MailServer mail;  // no url: no mail (a dry run)
+  GuardianOptions options;
+};
+
+class GuardianProcess {
+ public:
+  // Throws authsvc::Error if the store cannot be opened or a setting is
+  // refused.
+  GuardianProcess(const std::string& db_path, const GuardianConfig& config, AuditSink& audit);
+  ~GuardianProcess();
+  Guardian& guardian() { return *guardian_; }
+
+ private:
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<ManagementApi> api_;
+  std::unique_ptr<SmtpMailer> mailer_;
+  std::unique_ptr<Guardian> guardian_;
+};
+
+// `authsvc guardian`: the loop until SIGINT or SIGTERM (or one look, with
+// `once`), auditing to `audit_log`. Returns the exit code.
+int run_guardian(const std::string& db_path, const GuardianConfig& config,
+                 const std::string& audit_log, bool once);
+
+}  // namespace authsvc

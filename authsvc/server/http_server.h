@@ -1,0 +1,91 @@
+#pragma once
+// The HTTP listener in front of AuthService: GNU libmicrohttpd, event-driven
+// (epoll) with a small thread pool. Nothing here decides anything.
+//
+// Why not cpp-httplib, the project's HTTP client: its server holds one
+// thread per open connection and polls idle keep-alive connections every
+// 10 ms, so the broker's long-lived connections cost threads and wake-ups,
+// and a shutdown waits for every idle connection's keep-alive timeout
+// (minutes). libmicrohttpd serves any number of idle connections from a
+// few threads and closes them all on stop. Measured figures: README,
+// Performance.
+//
+// Every request whose request line could be read gets exactly one audit
+// line: answered by AuthService, or refused by this layer (oversized,
+// malformed headers, timed out, aborted).
+//
+// Idle keep-alive connections are closed after `idle_timeout_seconds`,
+// longer than the broker's own idle timeout (Erlang httpc: 120 s), so that
+// the broker, never authsvc, closes an idle connection and no request races
+// a closing socket.
+
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "authsvc/core/auth_service.h"
+#include "authsvc/server/tls.h"
+
+struct MHD_Daemon;
+struct MHD_Response;
+
+namespace authsvc {
+
+struct HttpServerOptions {
+  // Event loops, each serving any number of connections. One answers about
+  // 90-100k requests/s here, far beyond what a broker asks; more threads
+  // mostly compete with the broker for cores (measured: README).
+  unsigned threads = 1;
+  std::size_t max_body_bytes = 64 * 1024;  // larger bodies: 413
+  unsigned idle_timeout_seconds = 150;     // see above
+  unsigned max_connections = 4096;
+  // HTTPS instead of HTTP when set; with a client CA, only clients holding
+  // a certificate it signed get an answer (tls.h). A TLS connection that
+  // closes without any request (a failed handshake, a plain-HTTP client) is
+  // audited too, with rule "tls".
+  std::shared_ptr<const TlsCredentials> tls;
+};
+
+class HttpServer {
+ public:
+  HttpServer(const AuthService& service, HttpServerOptions options);
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds host:port (port 0: any free port) and starts serving. False with
+  // *error if it cannot.
+  bool bind(const std::string& host, int port, std::string* error);
+  int port() const { return port_; }
+  // Blocks until stop(); then closes every connection, after in-flight
+  // requests are answered (and audited).
+  void run();
+  // Safe from any thread and from a signal-waiting thread.
+  void stop();
+
+  // Used by the libmicrohttpd callbacks.
+  struct Request;
+  struct CannedResponses {
+    MHD_Response* allow = nullptr;
+    MHD_Response* deny = nullptr;
+  };
+  const CannedResponses& canned() const { return canned_; }
+  const AuthService& service() const { return service_; }
+  const HttpServerOptions& options() const { return options_; }
+
+ private:
+  const AuthService& service_;
+  HttpServerOptions options_;
+  CannedResponses canned_;
+  MHD_Daemon* daemon_ = nullptr;
+  int port_ = -1;
+  std::mutex mutex_;
+  std::condition_variable stopped_;
+  bool stopping_ = false;
+};
+
+// Splits "HOST:PORT" ("[::1]:8000" for IPv6). False if malformed.
+bool parse_listen_address(const std::string& text, std::string* host, int* port);
+
+}  // namespace authsvc

@@ -1,0 +1,108 @@
+#include "authsvc/server/serve.h"
+
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <thread>
+
+#include "authsvc/core/auth_service.h"
+#include "authsvc/server/audit_log.h"
+#include "authsvc/server/http_server.h"
+#include "authsvc/server/rules_file.h"
+#include "authsvc/server/store_watcher.h"
+#include "authsvc/store/store.h"
+
+namespace authsvc {
+
+int serve(ServeOptions options) {
+  std::string host;
+  int port = 0;
+  if (!parse_listen_address(options.listen, &host, &port)) {
+    fmt::print(stderr, "authsvc: --listen '{}' is not HOST:PORT\n", options.listen);
+    return 1;
+  }
+  std::string error;
+  std::shared_ptr<const Rules> rules = load_rules(options.rules_path, &error);
+  if (!rules) {
+    fmt::print(stderr, "authsvc: {}\n", error);
+    return 1;
+  }
+
+  std::shared_ptr<TlsCredentials> tls;
+  if (!options.tls.cert_path.empty()) {
+    tls = std::make_shared<TlsCredentials>();
+    std::string warning;
+    if (!load_tls_credentials(options.tls, tls.get(), &error, &warning)) {
+      fmt::print(stderr, "authsvc: {}\n", error);
+      return 1;
+    }
+    if (!warning.empty()) fmt::print(stderr, "authsvc: warning: {}\n", warning);
+  }
+  // Signals go to one thread that waits for them; every other thread,
+  // started below, inherits the block.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  try {
+    std::unique_ptr<Store> store = open_store(options.db_path, Actor{"serve", ""});
+    AuditLog audit(options.audit_log);
+    SnapshotSource snapshots;
+    StoreWatcher watcher(*store, rules, snapshots, audit,
+                         std::chrono::milliseconds(options.reload_interval_ms));
+    LoginThrottle throttle(options.throttle);
+    AuthService service(snapshots, audit, &throttle);
+    HttpServerOptions http_options;
+    http_options.threads = options.threads;
+    http_options.tls = tls;
+    HttpServer server(service, http_options);
+    if (!server.bind(host, port, &error)) {
+      fmt::print(stderr, "authsvc: {}\n", error);
+      return 1;
+    }
+    watcher.start();
+    std::unique_ptr<GuardianProcess> guardian;
+    std::thread guardian_thread;
+    if (options.guardian) {
+      guardian = std::make_unique<GuardianProcess>(options.db_path, *options.guardian, audit);
+      guardian_thread = std::thread([&] { guardian->guardian().run(); });
+    }
+    std::thread signal_waiter([&] {
+      int received = 0;
+      sigwait(&signals, &received);
+      server.stop();
+    });
+    std::string scheme = "http";
+    if (tls) {
+      scheme = tls->verify_clients()
+                   ? "https, client certificates from " + options.tls.client_ca_path
+                   : "https, no client certificates";
+    }
+    fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
+               host, server.port(), scheme, snapshots.current()->user_count(), rules->source(),
+               options.audit_log == "-" ? "stdout" : options.audit_log);
+    server.run();  // returns once the waiter has called stop()
+    signal_waiter.join();
+    if (guardian) {
+      guardian->guardian().stop();
+      guardian_thread.join();
+    }
+    watcher.stop();
+    // A full disk must not keep the process from exiting: wait a little for
+    // the audit log, then let its destructor report what is lost.
+    if (!audit.flush_for(std::chrono::seconds(5))) {
+      fmt::print(stderr, "authsvc: stopped with audit lines unwritten\n");
+      return 1;
+    }
+    fmt::print(stderr, "authsvc: stopped\n");
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace authsvc

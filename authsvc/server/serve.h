@@ -1,0 +1,33 @@
+#pragma once
+// `authsvc serve`: load the rules and the users, listen, answer, until
+// SIGINT or SIGTERM; then finish in-flight requests and flush the audit log.
+
+#include <optional>
+#include <string>
+
+#include "authsvc/core/login_throttle.h"
+#include "authsvc/server/guardian_process.h"
+#include "authsvc/server/tls.h"
+
+namespace authsvc {
+
+struct ServeOptions {
+  std::string db_path;
+  std::string listen = "127.0.0.1:8000";
+  std::string rules_path;  // empty: the compiled-in rules/pulse.rules
+  std::string audit_log = "-";
+  unsigned threads = 1;
+  LoginThrottleOptions throttle;
+  int reload_interval_ms = 200;
+  TlsFiles tls;  // no cert_path: plain HTTP
+  // --guardian: the guardian's loop on a thread of the server, with the same
+  // database and audit log.
+  std::optional<GuardianConfig> guardian;
+};
+
+// Returns the process exit code. Start-up failures (rules, database, audit
+// log, address, TLS files, the guardian's broker and mail settings) print
+// one line to stderr and return 1.
+int serve(ServeOptions options);
+
+}  // namespace authsvc

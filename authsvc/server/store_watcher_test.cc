@@ -1,0 +1,160 @@
+#include "authsvc/server/store_watcher.h"
+
+#include <doctest/doctest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "authsvc/core/decision.h"
+#include "authsvc/store/sqlite_store.h"
+#include "tests/test_support.h"
+
+namespace authsvc {
+
+TEST_CASE("the served snapshot follows the database and CLI events reach the audit log") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
+  SqliteStore cli(db, Actor{"cli", "tester"});
+  std::string token = cli.add_user(NewUser{"alice", "", {}, {"/"}});
+  testing::record_issued_token(token);
+
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  REQUIRE(source.current());
+  CHECK(source.current()->user_count() == 1);
+  CHECK_FALSE(watcher.poll_once());  // nothing changed since
+
+  AuthRequest login;
+  login.endpoint = Endpoint::user;
+  login.username = "alice";
+  login.password = token;
+  std::shared_ptr<const Snapshot> before = source.current();
+  CHECK(decide(login, *before).allow);
+
+  cli.set_active("alice", false);
+  CHECK(watcher.poll_once());
+  CHECK_FALSE(decide(login, *source.current()).allow);
+  // A request that took the old snapshot keeps a consistent view of it.
+  CHECK(decide(login, *before).allow);
+
+  std::string rotated = cli.rotate_token("alice");
+  testing::record_issued_token(rotated);
+  cli.set_active("alice", true);
+  CHECK(watcher.poll_once());
+  CHECK_FALSE(decide(login, *source.current()).allow);
+  login.password = rotated;
+  CHECK(decide(login, *source.current()).allow);
+
+  audit.flush();
+  std::vector<std::string> lines = testing::lines_of(testing::read_file(dir.file("audit.log")));
+  REQUIRE(lines.size() == 4);
+  CHECK(nlohmann::json::parse(lines[0])["action"] == "user add");
+  CHECK(nlohmann::json::parse(lines[3])["action"] == "user enable");
+  CHECK(nlohmann::json::parse(lines[3])["operator"] == "tester");
+  CHECK(cli.unexported_audit_events(0).empty());
+}
+
+TEST_CASE("the watcher thread picks up a change within a second") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
+  SqliteStore cli(db, Actor{"cli", "tester"});
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(200));
+  watcher.start();
+  testing::record_issued_token(cli.add_user(NewUser{"alice", "", {}, {"/"}}));
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (source.current()->user_count() == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  CHECK(source.current()->user_count() == 1);
+  watcher.stop();
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("CLI changes are applied to the snapshot by user, and many changes reload it whole") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
+  SqliteStore cli(db, Actor{"cli", "tester"});
+  std::vector<NewUser> many;
+  for (int i = 0; i < 3000; ++i) many.push_back({"user" + std::to_string(i), "", {}, {"/"}});
+  testing::record_issued_tokens(cli.add_users(many, "user import"));
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  CHECK(source.current()->user_count() == 3000);
+  CHECK(source.current()->changed_count() == 0);
+
+  std::string token = cli.add_user(NewUser{"alice", "", {"monitoring"}, {"/"}});
+  testing::record_issued_token(token);
+  cli.set_active("user7", false);
+  cli.delete_user("user8");
+  REQUIRE(watcher.poll_once());
+  std::shared_ptr<const Snapshot> s = source.current();
+  CHECK(s->changed_count() == 3);  // applied by user, not reloaded
+  CHECK(s->user_count() == 3000);  // one added, one deleted
+  REQUIRE(s->find_user("alice"));
+  CHECK(s->find_user("alice")->tags == "monitoring");
+  CHECK(s->find_user("alice")->token_hash == hash_token(token));
+  CHECK_FALSE(s->find_user("user7")->active);
+  CHECK(s->find_user("user8") == nullptr);
+  CHECK(s->find_user("user9")->active);
+
+  // Re-adding a deleted user and rotating: the newest state wins.
+  std::string again = cli.add_user(NewUser{"user8", "", {}, {"/", "v2"}});
+  testing::record_issued_token(again);
+  REQUIRE(watcher.poll_once());
+  s = source.current();
+  REQUIRE(s->find_user("user8"));
+  CHECK(s->find_user("user8")->has_vhost("v2"));
+  CHECK(s->find_user("user8")->token_hash == hash_token(again));
+  CHECK(s->user_count() == 3001);
+
+  // More changed users than kept aside: a full reload.
+  std::vector<NewUser> more;
+  for (int i = 0; i < 1500; ++i) more.push_back({"more" + std::to_string(i), "", {}, {"/"}});
+  testing::record_issued_tokens(cli.add_users(more, "user import"));
+  REQUIRE(watcher.poll_once());
+  s = source.current();
+  CHECK(s->changed_count() == 0);
+  CHECK(s->user_count() == 4501);
+  CHECK_FALSE(s->find_user("user7")->active);
+}
+
+TEST_CASE("the guardian's writes (no user event) do not make the server reload its users") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
+  SqliteStore cli(db, Actor{"cli", "tester"});
+  SqliteStore guardian(db, Actor{"guardian", ""});
+  cli.add_user(NewUser{"alice", "alice@example.org", {}, {"/"}});
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  std::shared_ptr<const Snapshot> before = source.current();
+
+  guardian.put_queue_notice(
+      QueueNotice{{"/", "queue/alice/q"}, "alice", QueueNoticeState::warned, 2500, ""},
+      OutboxMail{0, "alice@example.org", "s", "b", 0});
+  guardian.outbox_sent(guardian.outbox(100).at(0).id);
+  CHECK_FALSE(watcher.poll_once());
+  CHECK(source.current() == before);
+
+  // A user change after it is applied as usual, user by user.
+  cli.set_active("alice", false);
+  CHECK(watcher.poll_once());
+  CHECK(source.current() != before);
+  CHECK(source.current()->changed_count() == 1);
+}
+
+}  // namespace authsvc

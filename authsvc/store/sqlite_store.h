@@ -1,0 +1,83 @@
+#pragma once
+// The store in one SQLite file, shared by `authsvc serve`, the guardian and
+// the CLI (store.h has the contract).
+//
+// The schema lives only in schema/*.sql, compiled in and applied in order at
+// open (PRAGMA user_version records how far). WAL mode lets the server read
+// while the CLI writes; data_version() is SQLite's PRAGMA data_version. The
+// file, its WAL and its shared-memory index are created 0600 under the
+// process's umask of 077.
+
+#include <memory>
+#include <string>
+
+#include "authsvc/store/store.h"
+
+namespace SQLite {
+class Database;
+}
+
+namespace authsvc {
+
+class SqliteStore : public Store {
+ public:
+  // Opens the database at `path` and applies any pending migration.
+  SqliteStore(const std::string& path, Actor actor, OpenMode mode = OpenMode::existing);
+  ~SqliteStore() override;
+  SqliteStore(const SqliteStore&) = delete;
+  SqliteStore& operator=(const SqliteStore&) = delete;
+
+  // UserStore
+  std::vector<std::string> add_users(const std::vector<NewUser>& users,
+                                     const std::string& action) override;
+  std::string rotate_token(const std::string& name) override;
+  void set_active(const std::string& name, bool active) override;
+  void delete_user(const std::string& name) override;
+  void update_user(const std::string& name, const UserUpdate& update) override;
+  std::optional<UserInfo> find_user(const std::string& name) override;
+  std::vector<UserInfo> list_users() override;
+  std::vector<std::string> deleted_user_names() override;
+
+  // UserFeed
+  std::int64_t data_version() override;
+  std::vector<UserRecord> load_users(std::int64_t* last_event_id) override;
+  std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
+                                                             std::int64_t* last_event_id) override;
+
+  // GuardianStateStore
+  std::vector<ResourceKey> queue_exemptions() override;
+  void set_queue_exempt(const ResourceKey& queue, const std::string& owner, bool exempt) override;
+  std::vector<QueueNotice> queue_notices() override;
+  void put_queue_notice(const QueueNotice& notice, const std::optional<OutboxMail>& mail) override;
+  void remove_queue_notice(const ResourceKey& queue,
+                           const std::optional<OutboxMail>& mail) override;
+  std::vector<ExchangeNotice> exchange_notices() override;
+  void put_exchange_notice(const ExchangeNotice& notice,
+                           const std::optional<OutboxMail>& mail) override;
+  void remove_exchange_notice(const ResourceKey& exchange,
+                              const std::optional<OutboxMail>& mail) override;
+  std::vector<OutboxMail> outbox(std::size_t limit) override;
+  void outbox_sent(std::int64_t id) override;
+  void outbox_failed(std::int64_t id, const std::string& error) override;
+
+  // AuditExport
+  std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) override;
+  void mark_audit_events_exported(std::int64_t last_id) override;
+
+  // Store
+  int schema_version() override;
+  void reopen() override;
+
+ private:
+  void open_database(OpenMode mode);
+  SQLite::Database& db();
+  void migrate();
+  std::int64_t user_id(const std::string& name);
+  void record_event(const std::string& action, const std::string& user, const std::string& detail);
+
+  std::string path_;
+  std::unique_ptr<SQLite::Database> db_;
+  Actor actor_;
+};
+
+}  // namespace authsvc

@@ -1,0 +1,144 @@
+#pragma once
+// The store: users, the change feed the server follows, the guardian's
+// state, and the audit events of changes, shared by `serve`, the guardian
+// and the CLI. One interface per concern, so that each user of the store
+// depends on what it uses, and one Store that is all of them, which
+// open_store() returns. SQLite (sqlite_store.h) is the implementation today;
+// the contract every implementation keeps is tests/store_contract.h's.
+//
+// The contract, for every implementation:
+// - Every change is one transaction, and records its audit event (actor,
+//   operator, action, user, detail) in the same transaction: no change
+//   without its record, no record without its change.
+// - Failures throw StoreError (an authsvc::Error, see core/error.h) with a
+//   one-line message fit for an operator ("no such user 'bob'"), never the
+//   underlying library's exception, and never a token.
+// - A token exists in clear only in the return value of the call that made
+//   it; only its SHA-256 is stored.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authsvc/core/audit_records.h"
+#include "authsvc/core/error.h"
+#include "authsvc/core/snapshot.h"
+#include "authsvc/store/records.h"
+
+namespace authsvc {
+
+class StoreError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Users and their tokens, as the CLI manages them.
+class UserStore {
+ public:
+  virtual ~UserStore() = default;
+
+  // Adds all of `users` in one transaction, or none of them (a bad or taken
+  // name fails the whole call). Returns their new tokens, in order; each
+  // user's audit event is `action`.
+  virtual std::vector<std::string> add_users(const std::vector<NewUser>& users,
+                                             const std::string& action) = 0;
+  std::string add_user(const NewUser& user) { return add_users({user}, "user add").front(); }
+  // A new token; the old one stops working.
+  virtual std::string rotate_token(const std::string& name) = 0;
+  virtual void set_active(const std::string& name, bool active) = 0;
+  virtual void delete_user(const std::string& name) = 0;
+  // Applies every field `update` sets, in one transaction: all or nothing.
+  // A queue warning threshold must stay below the deletion threshold, each
+  // as it will be after the update.
+  virtual void update_user(const std::string& name, const UserUpdate& update) = 0;
+
+  virtual std::optional<UserInfo> find_user(const std::string& name) = 0;
+  virtual std::vector<UserInfo> list_users() = 0;
+  // Names that have been deleted and not created again: the guardian closes
+  // their connections (a name authsvc never knew is a broker-internal
+  // account, left alone).
+  virtual std::vector<std::string> deleted_user_names() = 0;
+};
+
+// What `serve` follows to keep its snapshot current.
+class UserFeed {
+ public:
+  virtual ~UserFeed() = default;
+
+  // Changes whenever another process has committed something: cheap enough
+  // to poll several times a second.
+  virtual std::int64_t data_version() = 0;
+  // Everything a Snapshot needs, read in one consistent transaction; and the
+  // id of the last audit event then, where changed_users_since() goes on.
+  virtual std::vector<UserRecord> load_users(std::int64_t* last_event_id) = 0;
+  // The users named by audit events after `after`, each as it is now: what
+  // changed since a snapshot. nullopt if more than `limit` users changed:
+  // reload them all.
+  virtual std::optional<std::vector<UserChange>> changed_users_since(
+      std::int64_t after, std::size_t limit, std::int64_t* last_event_id) = 0;
+};
+
+// The guardian's memory: what it exempts, whom it told what, and the mail
+// it still has to send. A change that tells an owner something takes its
+// mail into the outbox in the same transaction; a mail with an empty
+// recipient is not queued (the owner has no address).
+class GuardianStateStore {
+ public:
+  virtual ~GuardianStateStore() = default;
+
+  virtual std::vector<ResourceKey> queue_exemptions() = 0;
+  // Audited as "queue exempt" / "queue unexempt" (user: the queue's owner).
+  virtual void set_queue_exempt(const ResourceKey& queue, const std::string& owner,
+                                bool exempt) = 0;
+  virtual std::vector<QueueNotice> queue_notices() = 0;
+  virtual void put_queue_notice(const QueueNotice& notice,
+                                const std::optional<OutboxMail>& mail) = 0;
+  virtual void remove_queue_notice(const ResourceKey& queue,
+                                   const std::optional<OutboxMail>& mail) = 0;
+  virtual std::vector<ExchangeNotice> exchange_notices() = 0;
+  virtual void put_exchange_notice(const ExchangeNotice& notice,
+                                   const std::optional<OutboxMail>& mail) = 0;
+  virtual void remove_exchange_notice(const ResourceKey& exchange,
+                                      const std::optional<OutboxMail>& mail) = 0;
+  // Oldest first, at most `limit`.
+  virtual std::vector<OutboxMail> outbox(std::size_t limit) = 0;
+  virtual void outbox_sent(std::int64_t id) = 0;
+  virtual void outbox_failed(std::int64_t id, const std::string& error) = 0;
+};
+
+// The audit events of changes, until a server has copied them into its
+// audit log.
+class AuditExport {
+ public:
+  virtual ~AuditExport() = default;
+
+  // Events not yet copied (and after `after_id`), oldest first, at most
+  // 10,000.
+  virtual std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) = 0;
+  virtual void mark_audit_events_exported(std::int64_t last_id) = 0;
+};
+
+class Store : public UserStore, public UserFeed, public GuardianStateStore, public AuditExport {
+ public:
+  // The schema version the data is at (the last migration applied).
+  virtual int schema_version() = 0;
+  // Drops the connection and opens it again. A connection that once read a
+  // damaged database may keep failing after the damage is repaired, so a
+  // long-running reader reopens after an error. Until a reopen succeeds,
+  // every other call throws StoreError.
+  virtual void reopen() = 0;
+};
+
+// Only `authsvc init` creates a database: a mistyped --db must not give a
+// server with no users, or a CLI change that the server never sees.
+enum class OpenMode { existing, create_if_missing };
+
+// The store at `location` (today: the path of a SQLite file), migrated to
+// this build's schema. Throws StoreError, also when it does not exist and
+// `mode` is `existing`.
+std::unique_ptr<Store> open_store(const std::string& location, Actor actor,
+                                  OpenMode mode = OpenMode::existing);
+
+}  // namespace authsvc
