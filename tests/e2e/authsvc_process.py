@@ -20,6 +20,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from timing import scaled  # noqa: E402
 
 
 class AuthsvcError(RuntimeError):
@@ -50,7 +51,8 @@ class Authsvc:
 
     def start(self, timeout=10):
         """Start serving; the first start picks a free port, later starts
-        reuse it (the broker's configuration names it)."""
+        reuse it (the broker's configuration names it). `timeout` is
+        scaled (tests/e2e/timing.py)."""
         if self._proc is not None:
             raise AuthsvcError("already running")
         err = open(self.stderr_log, "ab")
@@ -61,7 +63,7 @@ class Authsvc:
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True)
         err.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             with open(self.stderr_log, "rb") as f:
                 f.seek(offset)
@@ -75,7 +77,8 @@ class Authsvc:
                 raise AuthsvcError("authsvc serve exited at start: " + text)
             if time.monotonic() > deadline:
                 self.stop()
-                raise AuthsvcError("authsvc serve did not listen within %ss" % timeout)
+                raise AuthsvcError("authsvc serve did not listen within %.0f s"
+                                   % scaled(timeout))
             time.sleep(0.02)
 
     def stop(self):
@@ -85,11 +88,11 @@ class Authsvc:
             return None
         proc.send_signal(signal.SIGTERM)
         try:
-            return proc.wait(15)
+            return proc.wait(scaled(15))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise AuthsvcError("authsvc serve ignored SIGTERM for 15 s")
+            raise AuthsvcError("authsvc serve ignored SIGTERM for %.0f s" % scaled(15))
 
     @property
     def running(self):
@@ -99,7 +102,8 @@ class Authsvc:
         """Run `authsvc ARGS --db DB`; returns stdout. A failure raises with
         the command's stderr, unless check=False (then returns the process)."""
         r = subprocess.run([self.binary] + list(args) + ["--db", self.db],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=scaled(30))
         if self.artifacts:
             out = r.stdout
             if r.returncode == 0:

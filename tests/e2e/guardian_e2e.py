@@ -38,22 +38,12 @@ sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
+from timing import scaled, wait_for  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 WARN, DELETE = 20, 50
 ARGS = None
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out after %.0f s waiting for %s" % (timeout, what))
-        time.sleep(0.2)
 
 
 class GuardianE2E(unittest.TestCase):
@@ -105,7 +95,7 @@ class GuardianE2E(unittest.TestCase):
         cls.stop_guardian()
         cls.broker.stop()
         cls.sink.send_signal(signal.SIGTERM)
-        cls.sink.wait(10)
+        cls.sink.wait(scaled(10))
         cls.svc.stop()
         # serve's and the guardian's logs, and every mail received.
         cls.svc.keep_artifacts()
@@ -151,7 +141,7 @@ class GuardianE2E(unittest.TestCase):
             cls.guardian = None
             return
         cls.guardian.send_signal(signal.SIGTERM)
-        code = cls.guardian.wait(30)
+        code = cls.guardian.wait(scaled(30))
         cls.guardian = None
         if code != 0:
             raise AssertionError("guardian exited %d: %s" % (code, read(cls.guardian_err)))
@@ -160,7 +150,8 @@ class GuardianE2E(unittest.TestCase):
         params = pika.ConnectionParameters(
             "127.0.0.1", self.broker.amqp_port, "/",
             pika.PlainCredentials(user, token or self.tokens[user]),
-            connection_attempts=1, blocked_connection_timeout=10, socket_timeout=10)
+            connection_attempts=1, blocked_connection_timeout=scaled(10),
+            socket_timeout=scaled(10))
         conn = pika.BlockingConnection(params)
         self.open_connections.append(conn)
         return conn
@@ -316,7 +307,7 @@ class GuardianE2E(unittest.TestCase):
              "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
              "--management-user", "guardian-op", "--management-password-file",
              self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
-            capture_output=True, text=True, timeout=30)
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
         self.assertEqual(listing.returncode, 0, listing.stderr)
         lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
         self.assertIn("queue/alice/q1", lines, listing.stdout)
@@ -337,7 +328,8 @@ class GuardianE2E(unittest.TestCase):
             [ARGS.authsvc, "exchange", "check",
              "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
              "--management-user", "guardian-op", "--management-password-file",
-             self.password_file], capture_output=True, text=True, timeout=30)
+             self.password_file],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
         self.assertEqual(check.returncode, 1, check.stderr)
         self.assertIn("exchange/bob/fan", check.stdout)
         self.assertIn("its type is fanout, not topic", check.stdout)
@@ -362,7 +354,7 @@ class GuardianE2E(unittest.TestCase):
         time.sleep(1.0)  # authsvc sees a CLI change within a second
         carol_new = self.connect("carol", new_token)
         for name, conn in (("bob", bob), ("dave", dave), ("carol's old", carol_old)):
-            reason = self.wait_closed(conn, 15)
+            reason = self.wait_closed(conn, scaled(15))
             self.assertIsNotNone(reason, "%s connection still open" % name)
             self.assertIn("CONNECTION_FORCED", reason)
         print("revoked connections closed %.1f s after the CLI changes"
@@ -386,7 +378,8 @@ class GuardianE2E(unittest.TestCase):
         time.sleep(1.5)  # statistics
         r = subprocess.run(self.guardian_args() + ["--once", "--dry-run", "--audit-log",
                                                    os.path.join(self.workdir, "dry.log")],
-                           capture_output=True, text=True, timeout=60)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=scaled(60))
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("dry run: would queue delete 'queue/alice/q3'", r.stderr)
         self.assertIn("would mail alice@example.org", r.stderr)

@@ -34,6 +34,7 @@ from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
+from timing import scaled  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
@@ -99,7 +100,8 @@ class PulseE2E(unittest.TestCase):
         params = pika.ConnectionParameters(
             "127.0.0.1", self.broker.amqp_port, vhost,
             pika.PlainCredentials(user, self.tokens[user] if password is None else password),
-            connection_attempts=1, blocked_connection_timeout=10, socket_timeout=10)
+            connection_attempts=1, blocked_connection_timeout=scaled(10),
+            socket_timeout=scaled(10))
         conn = pika.BlockingConnection(params)
         self.open_connections.append(conn)
         return conn
@@ -208,7 +210,7 @@ class PulseE2E(unittest.TestCase):
         received = []
         sub = bob.channel()
         sub.basic_qos(prefetch_count=10)
-        for method, props, body in sub.consume("queue/bob/q", inactivity_timeout=5):
+        for method, props, body in sub.consume("queue/bob/q", inactivity_timeout=scaled(5)):
             if method is None:
                 break
             self.assertEqual(props.content_type, "application/json")

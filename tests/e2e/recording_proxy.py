@@ -14,6 +14,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from timing import scaled  # noqa: E402
 
 
 class RecordingProxy:
@@ -67,7 +68,7 @@ class RecordingProxy:
             conn = getattr(self._local, "conn", None)
             if conn is None:
                 conn = self._local.conn = http.client.HTTPConnection(
-                    "127.0.0.1", self.upstream_port, timeout=5)
+                    "127.0.0.1", self.upstream_port, timeout=scaled(5))
             try:
                 conn.request(method, path, body=body or None, headers=headers)
                 resp = conn.getresponse()

@@ -31,6 +31,7 @@ sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
+from timing import scaled  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
@@ -39,7 +40,7 @@ ARGS = None  # set in main()
 
 def openssl(*args):
     subprocess.run(["openssl"] + list(args), check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=scaled(30))
 
 
 def make_pki(folder):
@@ -135,7 +136,8 @@ class TlsE2E(unittest.TestCase):
         return pika.BlockingConnection(pika.ConnectionParameters(
             "127.0.0.1", self.broker.amqp_port, "/",
             pika.PlainCredentials("alice", self.token),
-            connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10))
+            connection_attempts=1, socket_timeout=scaled(10),
+            blocked_connection_timeout=scaled(10)))
 
     def assert_login_refused(self):
         with self.assertRaises(ProbableAuthenticationError) as caught:
