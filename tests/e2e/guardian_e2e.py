@@ -21,6 +21,7 @@ import glob
 import json
 import os
 import re
+import select
 import shutil
 import signal
 import subprocess
@@ -35,7 +36,7 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc  # noqa: E402
+from authsvc_process import Authsvc, describe_exit  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
@@ -43,6 +44,7 @@ import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 WARN, DELETE = 20, 50
+OPERATOR, OPERATOR_PASSWORD = "guardian-op", "op-secret-1234"
 ARGS = None
 
 
@@ -51,62 +53,90 @@ class GuardianE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Each resource's cleanup is registered as soon as it exists: class
+        # cleanups run (last registered first) also when setUpClass fails
+        # half-way, e.g. when the broker does not start, and each runs even
+        # if one before it raised; their errors fail the run.
         token_ledger.note_run("e2e_guardian_" + ARGS.mode)
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-guardian-e2e-")
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="guardian-" + ARGS.mode).start()
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="guardian-" + ARGS.mode)
+        # serve's and the guardian's logs, and every mail received; after
+        # serve stopped.
+        cls.addClassCleanup(cls.svc.keep_artifacts)
+        cls.svc.start()
+        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
         cls.tokens = {}
         for name in ("alice", "bob", "carol", "dave"):
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
         cls.maildir = os.path.join(cls.workdir, "mail")
         os.mkdir(cls.maildir)
-        with open(os.path.join(cls.workdir, "sink.err"), "w") as sink_err:
-            cls.sink = subprocess.Popen(
-                ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), "--dir", cls.maildir],
-                stdout=subprocess.PIPE, stderr=sink_err, text=True)
-        cls.smtp_port = int(cls.sink.stdout.readline())
+        cls.start_sink()
+        cls.addClassCleanup(cls.stop_sink)
+        cls.password_file = os.path.join(cls.workdir, "management.password")
+        with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(OPERATOR_PASSWORD + "\n")
+        cls.guardian_audit = os.path.join(cls.workdir, "guardian-audit.log")
+        cls.guardian_err = os.path.join(cls.workdir, "guardian.err")
+        cls.guardian = None
         # Statistics every 0.5 s instead of 5 s: queue sizes show sooner.
         cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
                             extra_conf="collect_statistics_interval = 500")
-        cls.guardian = None
+        cls.addClassCleanup(cls.broker.stop)  # safe after a failed start
+        cls.broker.start()
+        # The guardian's operator account lives in the broker's internal
+        # backend, as rabbitmq.conf.example's second backend allows.
+        cls.broker.rabbitmqctl("add_user", OPERATOR, OPERATOR_PASSWORD)
+        cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
+        cls.broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
+        cls.addClassCleanup(cls.stop_guardian, restart_serve=False)
         cls.open_connections = []
-        try:
-            cls.broker.start()
-            # The guardian's operator account lives in the broker's internal
-            # backend, as rabbitmq.conf.example's second backend allows.
-            cls.broker.rabbitmqctl("add_user", "guardian-op", "op-secret-1234")
-            cls.broker.rabbitmqctl("set_user_tags", "guardian-op", "administrator")
-            cls.broker.rabbitmqctl("set_permissions", "-p", "/", "guardian-op", ".*", ".*", ".*")
-        except BaseException:
-            cls.tearDownClass()
-            raise
-        cls.password_file = os.path.join(cls.workdir, "management.password")
-        with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write("op-secret-1234\n")
-        cls.guardian_audit = os.path.join(cls.workdir, "guardian-audit.log")
-        cls.guardian_err = os.path.join(cls.workdir, "guardian.err")
+        cls.addClassCleanup(cls.close_connections)
 
     @classmethod
-    def tearDownClass(cls):
+    def close_connections(cls):
         for c in cls.open_connections:
             try:
                 c.close()
             except Exception:
-                pass
-        cls.stop_guardian()
-        cls.broker.stop()
-        cls.sink.send_signal(signal.SIGTERM)
-        cls.sink.wait(scaled(10))
-        cls.svc.stop()
-        # serve's and the guardian's logs, and every mail received.
-        cls.svc.keep_artifacts()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
+                pass  # closed by the broker (test_5) or already by the test
+
+    @classmethod
+    def start_sink(cls):
+        with open(os.path.join(cls.workdir, "sink.err"), "w") as sink_err:
+            cls.sink = subprocess.Popen(
+                ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), "--dir", cls.maildir],
+                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=sink_err, text=True)
+        ready, _, _ = select.select([cls.sink.stdout], [], [], scaled(10))
+        line = cls.sink.stdout.readline() if ready else ""
+        if not line.strip().isdigit():
+            cls.stop_sink(expect_exit=None)
+            raise AssertionError("smtp_sink did not print its port (%r): %s"
+                                 % (line, read(os.path.join(cls.workdir, "sink.err"))))
+        cls.smtp_port = int(line)
+
+    @classmethod
+    def stop_sink(cls, expect_exit=0):
+        """SIGTERM; the sink exits 0 unless it failed to handle a mail."""
+        sink = cls.sink
+        sink.send_signal(signal.SIGTERM)
+        try:
+            code = sink.wait(scaled(10))
+        except subprocess.TimeoutExpired:
+            sink.kill()
+            code = sink.wait()
+        finally:
+            sink.stdout.close()
+        if expect_exit is not None and code != expect_exit:
+            raise AssertionError("smtp_sink %s: %s" % (
+                describe_exit(code), read(os.path.join(cls.workdir, "sink.err"))))
 
     # -- helpers ---------------------------------------------------------------
 
     @classmethod
     def guardian_options(cls):
         return ["--management-url", "http://127.0.0.1:%d" % cls.broker.mgmt_port,
-                "--management-user", "guardian-op",
+                "--management-user", OPERATOR,
                 "--management-password-file", cls.password_file,
                 "--interval", "1", "--warn", str(WARN), "--delete", str(DELETE),
                 "--smtp-url", "smtp://127.0.0.1:%d" % cls.smtp_port,
@@ -131,20 +161,31 @@ class GuardianE2E(unittest.TestCase):
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
 
     @classmethod
-    def stop_guardian(cls):
+    def stop_guardian(cls, restart_serve=True):
+        """Stops the guardian; raises if it did not exit 0. In serve mode
+        that is serve itself, started again without the guardian unless
+        restart_serve is false (at the end of the run)."""
         if cls.guardian is None:
             return
         if ARGS.mode == "serve":
+            cls.guardian = None
             cls.svc.stop()
             cls.svc.serve_args = []
-            cls.svc.start()
-            cls.guardian = None
+            if restart_serve:
+                cls.svc.start()
             return
-        cls.guardian.send_signal(signal.SIGTERM)
-        code = cls.guardian.wait(scaled(30))
-        cls.guardian = None
+        guardian, cls.guardian = cls.guardian, None
+        guardian.send_signal(signal.SIGTERM)
+        try:
+            code = guardian.wait(scaled(30))
+        except subprocess.TimeoutExpired:
+            guardian.kill()
+            guardian.wait()
+            raise AssertionError("guardian ignored SIGTERM for %.0f s: %s"
+                                 % (scaled(30), read(cls.guardian_err)))
         if code != 0:
-            raise AssertionError("guardian exited %d: %s" % (code, read(cls.guardian_err)))
+            raise AssertionError("guardian %s: %s" % (describe_exit(code),
+                                                      read(cls.guardian_err)))
 
     def connect(self, user, token=None):
         params = pika.ConnectionParameters(

@@ -53,10 +53,18 @@ class PulseE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Each resource's cleanup is registered as soon as it exists: class
+        # cleanups run (last registered first) also when setUpClass fails
+        # half-way, e.g. when the broker does not start, and each runs even
+        # if one before it raised; their errors fail the run.
         cls.variant = ARGS.variant
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-e2e-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
         token_ledger.note_run("e2e_pulse_" + cls.variant)
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="pulse-" + cls.variant).start()
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="pulse-" + cls.variant)
+        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
+        cls.svc.start()
+        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
         cls.tokens = {}
         for name in ("alice", "bob", "a.b", "aXb", "dave", "erin", "frank"):
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
@@ -65,34 +73,27 @@ class PulseE2E(unittest.TestCase):
         auth_url = cls.svc.base_url
         if cls.variant == "recorded":
             cls.proxy = RecordingProxy(cls.svc.port).start()
+            cls.addClassCleanup(cls.proxy.keep_artifacts, cls.svc.artifacts)
+            cls.addClassCleanup(cls.proxy.stop)  # raises if a request failed in it
             auth_url = cls.proxy.base_url
         cls.broker = Broker(CONF_EXAMPLE, auth_url,
                             http_method="get" if cls.variant == "get" else "post",
                             cache=cls.variant == "cache", cache_ttl_ms=CACHE_TTL_MS)
-        try:
-            cls.broker.start()
-            cls.broker.rabbitmqctl("add_vhost", "v2")
-        except BaseException:
-            cls.tearDownClass()
-            raise
+        cls.addClassCleanup(cls.broker.stop)  # safe after a failed start
+        cls.broker.start()
+        cls.broker.rabbitmqctl("add_vhost", "v2")
         cls.outcomes = {}         # (operation, column) -> allowed/refused, for the README table
         cls.expected_denials = []  # (user, resource, name, permission) the broker must have asked
         cls.open_connections = []
+        cls.addClassCleanup(cls.close_connections)
 
     @classmethod
-    def tearDownClass(cls):
+    def close_connections(cls):
         for c in cls.open_connections:
             try:
                 c.close()
             except Exception:
-                pass
-        cls.broker.stop()
-        if cls.proxy:
-            cls.proxy.stop()
-            cls.proxy.keep_artifacts(cls.svc.artifacts)
-        cls.svc.stop()
-        cls.svc.keep_artifacts()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
+                pass  # the broker may have closed it (test_08)
 
     # -- helpers ---------------------------------------------------------------
 

@@ -5,7 +5,8 @@
 
 Listens on 127.0.0.1 (port 0, the default, picks a free one), prints the
 port on stdout as one line ("<port>\\n") once it accepts connections, and
-exits 0 on SIGTERM or SIGINT. Needs Debian's python3-aiosmtpd, importable
+exits 0 on SIGTERM or SIGINT, or 1 if it failed to handle a mail (it
+answered that one 451 and said why on stderr). Needs Debian's python3-aiosmtpd, importable
 from /usr/bin/python3.
 
 Each mail becomes OUT/NNNN.json (0001.json, 0002.json, ... in the order
@@ -48,6 +49,7 @@ import os
 import re
 import signal
 import sys
+import traceback
 
 from aiosmtpd.smtp import SMTP
 
@@ -119,19 +121,25 @@ class Sink:
     def __init__(self, folder):
         self.folder = folder
         self.count = 0
+        self.failures = 0
 
     async def handle_DATA(self, server, session, envelope):
+        try:
+            record = {
+                "mail_from": envelope.mail_from,
+                "rcpt_tos": list(envelope.rcpt_tos),
+                "content": envelope.original_content.decode("utf-8", errors="backslashreplace"),
+            }
+            record.update(decode(envelope.original_content))
+            final = os.path.join(self.folder, "%04d.json" % (self.count + 1))
+            with open(final + ".tmp", "w") as f:
+                json.dump(record, f)
+            os.rename(final + ".tmp", final)
+        except Exception:  # noqa: BLE001 -- reported, and the exit status says so
+            self.failures += 1
+            traceback.print_exc()
+            return "451 the test sink failed to keep this mail"
         self.count += 1
-        record = {
-            "mail_from": envelope.mail_from,
-            "rcpt_tos": list(envelope.rcpt_tos),
-            "content": envelope.original_content.decode("utf-8", errors="backslashreplace"),
-        }
-        record.update(decode(envelope.original_content))
-        final = os.path.join(self.folder, "%04d.json" % self.count)
-        with open(final + ".tmp", "w") as f:
-            json.dump(record, f)
-        os.rename(final + ".tmp", final)
         return "250 OK"
 
 
@@ -148,6 +156,7 @@ async def serve(folder, port):
     await stop
     server.close()
     await server.wait_closed()
+    return sink.failures
 
 
 def main():
@@ -157,7 +166,9 @@ def main():
     args = parser.parse_args()
     if not os.path.isdir(args.dir):
         sys.exit("smtp_sink: %s is not a directory" % args.dir)
-    asyncio.run(serve(args.dir, args.port))
+    failures = asyncio.run(serve(args.dir, args.port))
+    if failures:
+        sys.exit("smtp_sink: failed to keep %d mail(s); see above" % failures)
 
 
 if __name__ == "__main__":

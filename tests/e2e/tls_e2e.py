@@ -101,13 +101,20 @@ class TlsE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Cleanups are registered as each resource comes to exist: they run
+        # (last first) also when setUpClass fails half-way, each even if
+        # one before it raised, and their errors fail the run.
         token_ledger.note_run("e2e_tls")
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-tls-e2e-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
         cls.pki = make_pki(cls.workdir)
         p = cls.pki
         cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="tls", scheme="https", serve_args=[
             "--tls-cert", p["server.pem"], "--tls-key", p["server.key"],
-            "--tls-client-ca", p["ca.pem"]]).start()
+            "--tls-client-ca", p["ca.pem"]])
+        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
+        cls.svc.start()
+        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
         cls.token = cls.svc.add_user("alice")
         # broker.py puts authsvc's https:// base URL before the example's
         # paths; the example's commented HTTPS URLs must have those paths.
@@ -119,18 +126,8 @@ class TlsE2E(unittest.TestCase):
             CONF_EXAMPLE, "https://localhost:%d" % cls.svc.port,
             advanced_config=example_advanced_config(p["ca.pem"], p["broker.pem"],
                                                     p["broker.key"]))
-        try:
-            cls.broker.start()
-        except BaseException:
-            cls.svc.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-        cls.svc.stop()
-        cls.svc.keep_artifacts()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
+        cls.addClassCleanup(cls.broker.stop)  # safe after a failed start
+        cls.broker.start()
 
     def connect(self):
         return pika.BlockingConnection(pika.ConnectionParameters(
