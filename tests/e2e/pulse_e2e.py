@@ -14,6 +14,7 @@ closed with 403 ACCESS_REFUSED, a message delivered.
 """
 
 import argparse
+import collections
 import json
 import os
 import re
@@ -49,6 +50,7 @@ MARGIN_SECONDS = 3.0
 ARGS = None  # set in main()
 
 ALLOWED, REFUSED = "allowed", "refused"
+VHOST_REFUSED = "vhost refused"  # only while a change is being loaded
 
 
 class PulseE2E(unittest.TestCase):
@@ -117,14 +119,19 @@ class PulseE2E(unittest.TestCase):
         self.assertIn("ACCESS_REFUSED", str(caught.exception))
 
     def login_outcome(self, user, password=None):
-        """ALLOWED (the connection is closed again) or REFUSED (403
-        ACCESS_REFUSED)."""
+        """ALLOWED (the connection is closed again), REFUSED (403
+        ACCESS_REFUSED), or VHOST_REFUSED (530): a login that straddled
+        authsvc's reload of a change, its user check answered before and
+        its vhost check after."""
         try:
             self.connect(user, password).close()
         except ProbableAuthenticationError as e:
             self.assertIn("403", str(e))
             self.assertIn("ACCESS_REFUSED", str(e))
             return REFUSED
+        except ProbableAccessDeniedError as e:
+            self.assertIn("530", str(e))
+            return VHOST_REFUSED
         return ALLOWED
 
     def wait_for_login(self, expected, user, password=None):
@@ -136,8 +143,15 @@ class PulseE2E(unittest.TestCase):
         limit = RELOAD_SECONDS + MARGIN_SECONDS
         if self.variant == "cache":
             limit += CACHE_TTL_MS / 1000.0
-        wait_for(lambda: self.login_outcome(user, password) == expected, limit,
-                 "%s's login to be %s" % (user, expected))
+        seen = []
+        def outcome():
+            seen.append(self.login_outcome(user, password))
+            return seen[-1] == expected
+        try:
+            wait_for(outcome, limit, "%s's login to be %s" % (user, expected))
+        except AssertionError as e:
+            answers = ", ".join("%s x%d" % kv for kv in collections.Counter(seen).items())
+            raise AssertionError("%s; the broker answered: %s" % (e, answers)) from None
 
     def attempt(self, conn, action):
         """Runs action(channel) on a fresh channel: ALLOWED, or REFUSED if
