@@ -12,6 +12,7 @@ Tokens it prints are recorded in the token ledger (tests/token_ledger.py)
 under `label`, and what every command printed is kept, tokens redacted.
 """
 
+import atexit
 import os
 import re
 import signal
@@ -26,6 +27,24 @@ from timing import scaled  # noqa: E402
 
 class AuthsvcError(RuntimeError):
     pass
+
+
+# Instances whose serve runs, for the safety net at exit (see _stop_leftovers).
+_running = set()
+
+
+def _stop_leftovers():
+    """serve runs in a session of its own, so a run that ends without its
+    cleanups (Ctrl-C during setUpClass: unittest runs class cleanups on
+    exceptions, not on KeyboardInterrupt) would leave it running. Stop it,
+    and say so: whatever its exit status held is not checked."""
+    for svc in list(_running):
+        code = svc.stop(expect_exit=None)
+        print("authsvc_process: %s's serve was still running at exit; stopped it (%s)"
+              % (svc.label, describe_exit(code)), file=sys.stderr)
+
+
+atexit.register(_stop_leftovers)
 
 
 class Authsvc:
@@ -64,6 +83,7 @@ class Authsvc:
              "--audit-log", self.audit_log] + self.serve_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True)
+        _running.add(self)
         err.close()
         deadline = time.monotonic() + scaled(timeout)
         while True:
@@ -76,6 +96,7 @@ class Authsvc:
                 return self
             if self._proc.poll() is not None:
                 code, self._proc = self._proc.returncode, None
+                _running.discard(self)
                 raise AuthsvcError("authsvc serve exited at start (%s): %s"
                                    % (describe_exit(code), text))
             if time.monotonic() > deadline:
@@ -97,6 +118,7 @@ class Authsvc:
         proc, self._proc = self._proc, None
         if proc is None:
             return None
+        _running.discard(self)
         proc.send_signal(signal.SIGTERM)
         try:
             code = proc.wait(scaled(15))
