@@ -44,53 +44,6 @@ bool has_bare_newline(const std::string& s) {
   return false;
 }
 
-std::string decode_base64(std::string_view in) {
-  static const std::string kAlphabet =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::uint32_t bits = 0;
-  int count = 0;
-  for (char c : in) {
-    if (c == '=') break;
-    bits = (bits << 6) | static_cast<std::uint32_t>(kAlphabet.find(c));
-    count += 6;
-    if (count >= 8) {
-      count -= 8;
-      out += static_cast<char>((bits >> count) & 0xFF);
-    }
-  }
-  return out;
-}
-
-// The text of a Subject header value made of "=?UTF-8?B?...?=" words
-// folded with CRLF SP, as a reader decodes it (whitespace between encoded
-// words is dropped, RFC 2047 section 6.2).
-std::string decode_subject(const std::string& value) {
-  std::string out;
-  std::size_t at = 0;
-  while ((at = value.find("=?UTF-8?B?", at)) != std::string::npos) {
-    std::size_t end = value.find("?=", at + 10);
-    out += decode_base64(value.substr(at + 10, end - at - 10));
-    at = end + 2;
-  }
-  return out;
-}
-
-std::string decode_quoted_printable(const std::string& body) {
-  std::string out;
-  for (std::size_t i = 0; i < body.size(); ++i) {
-    if (body[i] != '=') {
-      out += body[i];
-    } else if (body.compare(i + 1, 2, "\r\n") == 0) {
-      i += 2;  // soft line break
-    } else {
-      out += static_cast<char>(std::stoi(body.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    }
-  }
-  return out;
-}
-
 // The unfolded value of the first header `name`, or "<missing>".
 std::string header(const std::string& message, const std::string& name) {
   std::string headers = "\r\n" + headers_of(message);
@@ -108,6 +61,63 @@ std::string header(const std::string& message, const std::string& name) {
     value += headers[i];
   }
   return value;
+}
+
+// tests/e2e/smtp_sink.py on a free loopback port. It decodes every mail it
+// receives with Python's email package and records the decoded subject,
+// body and addresses, and every defect the parser or its own RFC 2047 and
+// quoted-printable checks found; so the encoders in mailer.cc are checked
+// against decoders that were not written with them.
+class Sink {
+ public:
+  Sink() : process_(argv(dir_), dir_, "sink"), port_(process_.await_first_line()) {}
+
+  SmtpMailer mailer() const { return SmtpMailer(mail_server("smtp://127.0.0.1:" + port_)); }
+
+  // Sends `mail` through `mailer` and returns the sink's record of it.
+  nlohmann::json send(SmtpMailer& mailer, const Mail& mail) {
+    mailer.send(mail);  // returns once the sink answered 250, i.e. wrote the file
+    char name[32];
+    std::snprintf(name, sizeof name, "mails/%04d.json", ++received_);
+    std::string path = dir_.file(name);
+    REQUIRE(std::filesystem::exists(path));
+    return nlohmann::json::parse(testing::read_file(path));
+  }
+
+  int stop() { return process_.stop(); }
+
+ private:
+  static std::vector<std::string> argv(const testing::TempDir& dir) {
+    std::filesystem::create_directory(dir.path() / "mails");
+    return {"/usr/bin/python3", AUTHSVC_SOURCE_DIR "/tests/e2e/smtp_sink.py", "--dir",
+            dir.file("mails")};
+  }
+
+  testing::TempDir dir_;
+  testing::ChildProcess process_;
+  std::string port_;
+  int received_ = 0;
+};
+
+// `text` with each "\n" made "\r\n": a body as the reader gets it back.
+std::string crlf(const std::string& text) {
+  std::string out;
+  for (char c : text) out += c == '\n' ? std::string("\r\n") : std::string(1, c);
+  return out;
+}
+
+// What a reader decodes from `got` (a sink record) is what was sent, and
+// neither the parser nor the sink found anything wrong with the message.
+void check_intact(const nlohmann::json& got, const Mail& sent) {
+  CAPTURE(got.dump());
+  CHECK(got["subject"] == sent.subject);
+  CHECK(got["body"] == crlf(sent.body));
+  CHECK(got["to"] == sent.to);
+  CHECK(got["defects"] == nlohmann::json::array());
+  // 7-bit on the wire: the mailer never relies on SMTPUTF8 or 8BITMIME.
+  std::string content = got["content"];
+  for (unsigned char c : content) CHECK(c < 0x80);
+  CHECK_FALSE(has_bare_newline(content));
 }
 
 // A loopback port nothing listens on: bound, never listening.
@@ -203,33 +213,44 @@ TEST_SUITE("mailer") {
   }
 
   TEST_CASE("a non-ASCII mail subject is RFC 2047-encoded in short folded words") {
-    std::string subject = "File d'attente pleine : «queue/élodie/tâches» — 😀";
-    std::string m = format({.to = "a@b.org", .subject = subject, .body = "b"});
-    CHECK_FALSE(has_bare_newline(m));
-    std::string value = header(m, "Subject");
-    CHECK(value.rfind("=?UTF-8?B?", 0) == 0);
-    CHECK(decode_subject(value) == subject);
-    // Every header line is ASCII and every encoded word at most 75 characters.
-    for (const std::string& line : testing::lines_of(headers_of(m))) {
-      for (unsigned char c : line) CHECK(c < 0x80);
-      std::size_t at = 0;
-      while ((at = line.find("=?", at)) != std::string::npos) {
-        std::size_t end = line.find("?=", at + 10);
-        CHECK(end + 2 - at <= 75);
-        at = end + 2;
-      }
-    }
-    // A long one: many words, none splitting a character.
+    std::vector<std::string> subjects = {"File d'attente pleine : «queue/élodie/tâches» — 😀"};
+    // A long one: many words.
     std::string long_subject;
     for (int i = 0; i < 40; ++i) long_subject += "é😀";
-    std::string long_value =
-        header(format({.to = "a@b.org", .subject = long_subject, .body = ""}), "Subject");
-    CHECK(decode_subject(long_value) == long_subject);
-    // Invalid UTF-8 is refused, and so is ASCII that looks like an encoded word... encoded.
+    subjects.push_back(long_subject);
+    // A 4-byte character at every offset from the end of a word's 45 bytes:
+    // none may be split between two words (the sink decodes each word alone).
+    for (int shift = 0; shift < 4; ++shift) {
+      std::string s = "é" + std::string(shift, 'x');
+      for (int i = 0; i < 20; ++i) s += "😀";
+      subjects.push_back(s);
+    }
+    // ASCII that looks like an encoded word is encoded, or a reader would
+    // decode it to something else ("evil").
+    subjects.push_back("=?UTF-8?B?ZXZpbA==?=");
+
+    Sink sink;
+    SmtpMailer mailer = sink.mailer();
+    for (const std::string& subject : subjects) {
+      CAPTURE(subject);
+      Mail mail{.to = "a@b.org", .subject = subject, .body = "b\n"};
+      std::string m = format(mail);
+      CHECK(header(m, "Subject").rfind("=?UTF-8?B?", 0) == 0);
+      // Every header line is ASCII and every encoded word at most 75 characters.
+      for (const std::string& line : testing::lines_of(headers_of(m))) {
+        for (unsigned char c : line) CHECK(c < 0x80);
+        std::size_t at = 0;
+        while ((at = line.find("=?", at)) != std::string::npos) {
+          std::size_t end = line.find("?=", at + 10);
+          CHECK(end + 2 - at <= 75);
+          at = end + 2;
+        }
+      }
+      check_intact(sink.send(mailer, mail), mail);
+    }
+    CHECK(sink.stop() == 0);
+    // Invalid UTF-8 is refused.
     CHECK_THROWS_AS(format({.to = "a@b.org", .subject = "caf\xe9", .body = ""}), MailError);
-    std::string tricky =
-        header(format({.to = "a@b.org", .subject = "=?UTF-8?B?ZXZpbA==?=", .body = ""}), "Subject");
-    CHECK(decode_subject(tricky) == "=?UTF-8?B?ZXZpbA==?=");
   }
 
   TEST_CASE("a non-ASCII or long-lined mail body is quoted-printable") {
@@ -242,11 +263,32 @@ TEST_SUITE("mailer") {
       CHECK(line.size() <= 77);  // 76 and the '\r'
       for (unsigned char c : line) CHECK(c < 0x80);
     }
-    std::string expected;
-    for (char c : body) expected += c == '\n' ? std::string("\r\n") : std::string(1, c);
-    CHECK(decode_quoted_printable(encoded) == expected);
     CHECK(encoded.find("d=C3=A9borde.=20\r\n") != std::string::npos);  // trailing space kept
     CHECK_THROWS_AS(format({.to = "a@b.org", .subject = "s", .body = "caf\xe9"}), MailError);
+
+    // What a reader decodes is what was written: long lines of 2- and
+    // 4-byte characters (soft breaks must not split an =XX sequence),
+    // trailing spaces and tabs (a relay may strip them unless encoded), a
+    // '=' at a line's end, a lone dot.
+    std::string many;
+    for (int i = 0; i < 60; ++i) many += "é😀";
+    std::vector<std::string> bodies = {
+        body,
+        many + "\n" + std::string(75, 'y') + "é\n",
+        "trailing spaces   \ntrailing tab\t\nboth \t \n   \n=\nends with =\n.\nlast é",
+        "é\n" + std::string(76, 'z') + "\n" + std::string(77, 'z') + " \n",
+    };
+    Sink sink;
+    SmtpMailer mailer = sink.mailer();
+    for (const std::string& b : bodies) {
+      CAPTURE(b);
+      std::string sent = b.ends_with('\n') ? b : b + "\n";  // the mailer ends the last line
+      Mail mail{.to = "a@b.org", .subject = "Queue", .body = b};
+      nlohmann::json got = sink.send(mailer, mail);
+      mail.body = sent;
+      check_intact(got, mail);
+    }
+    CHECK(sink.stop() == 0);
   }
 
   TEST_CASE("SmtpMailer refuses bad mail server settings") {
@@ -277,29 +319,23 @@ TEST_SUITE("mailer") {
   }
 
   TEST_CASE("SmtpMailer delivers a mail to a real SMTP server (tests/e2e/smtp_sink.py)") {
-    testing::TempDir dir;
-    std::filesystem::create_directory(dir.path() / "mails");
-    testing::ChildProcess sink({"/usr/bin/python3", AUTHSVC_SOURCE_DIR "/tests/e2e/smtp_sink.py",
-                                "--dir", dir.file("mails")},
-                               dir, "sink");
-    std::string port = sink.await_first_line();
-    SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
-    // Lines starting with a dot, one of them first and one a lone ".", which
-    // would end the DATA early if libcurl did not dot-stuff.
-    std::string body = ".first line starts with a dot\n.\nqueue/alice/jobs holds 9000 messages\n";
-    mailer.send({.to = "alice@example.org", .subject = "Queue queue/alice/jobs", .body = body});
-
-    std::string path = dir.file("mails/0001.json");
-    REQUIRE(std::filesystem::exists(path));
-    nlohmann::json stored = nlohmann::json::parse(testing::read_file(path));
+    Sink sink;
+    SmtpMailer mailer = sink.mailer();
+    // Plain ASCII, sent as is. Lines starting with a dot, one of them first
+    // and one a lone ".", which would end the DATA early if libcurl did not
+    // dot-stuff.
+    Mail first{.to = "alice@example.org",
+               .subject = "Queue queue/alice/jobs",
+               .body = ".first line starts with a dot\n.\nqueue/alice/jobs holds 9000 messages\n"};
+    nlohmann::json stored = sink.send(mailer, first);
     CHECK(stored["mail_from"] == "pulse-guardian@example.org");
     CHECK(stored["rcpt_tos"] == nlohmann::json::array({"alice@example.org"}));
+    CHECK(stored["from"] == "pulse-guardian@example.org");
+    check_intact(stored, first);
     std::string content = stored["content"];
-    CHECK_FALSE(has_bare_newline(content));
-    CHECK(header(content, "From") == "pulse-guardian@example.org");
-    CHECK(header(content, "To") == "alice@example.org");
     CHECK(header(content, "Subject") == "Queue queue/alice/jobs");
     CHECK(header(content, "Content-Type") == "text/plain; charset=utf-8");
+    CHECK(header(content, "Content-Transfer-Encoding") == "7bit");
     CHECK(header(content, "MIME-Version") == "1.0");
     CHECK(header(content, "Message-ID").find("@example.org>") != std::string::npos);
     CHECK(header(content, "Date").find(" +0000") != std::string::npos);
@@ -307,12 +343,12 @@ TEST_SUITE("mailer") {
           ".first line starts with a dot\r\n.\r\nqueue/alice/jobs holds 9000 messages\r\n");
 
     // A second mail is a second file, with a fresh Message-ID.
-    mailer.send({.to = "bob@example.org", .subject = "Zweite Nachricht für bob", .body = "ok"});
-    nlohmann::json second = nlohmann::json::parse(testing::read_file(dir.file("mails/0002.json")));
-    CHECK(second["rcpt_tos"] == nlohmann::json::array({"bob@example.org"}));
-    std::string second_content = second["content"];
-    CHECK(decode_subject(header(second_content, "Subject")) == "Zweite Nachricht für bob");
-    CHECK(header(second_content, "Message-ID") != header(content, "Message-ID"));
+    Mail second{.to = "bob@example.org", .subject = "Zweite Nachricht für bob", .body = "ok\n"};
+    nlohmann::json again = sink.send(mailer, second);
+    CHECK(again["rcpt_tos"] == nlohmann::json::array({"bob@example.org"}));
+    check_intact(again, second);
+    CHECK(header(again["content"].get<std::string>(), "Message-ID") !=
+          header(content, "Message-ID"));
     CHECK(sink.stop() == 0);
   }
 

@@ -4,13 +4,15 @@ database, an audit log file, an ephemeral (or given) port on 127.0.0.1.
     svc = Authsvc(binary, workdir)
     svc.start()                 # waits until it listens
     token = svc.cli("user", "add", "alice").splitlines()[-1]
-    svc.stop()                  # SIGTERM, wait; start() again reuses the port
+    svc.stop()                  # SIGTERM, wait, raise unless it exited 0;
+                                # start() again reuses the port
     svc.keep_artifacts()        # under CTest: its logs, for the token leak check
 
 Tokens it prints are recorded in the token ledger (tests/token_ledger.py)
 under `label`, and what every command printed is kept, tokens redacted.
 """
 
+import atexit
 import os
 import re
 import signal
@@ -20,10 +22,29 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from timing import scaled  # noqa: E402
 
 
 class AuthsvcError(RuntimeError):
     pass
+
+
+# Instances whose serve runs, for the safety net at exit (see _stop_leftovers).
+_running = set()
+
+
+def _stop_leftovers():
+    """serve runs in a session of its own, so a run that ends without its
+    cleanups (Ctrl-C during setUpClass: unittest runs class cleanups on
+    exceptions, not on KeyboardInterrupt) would leave it running. Stop it,
+    and say so: whatever its exit status held is not checked."""
+    for svc in list(_running):
+        code = svc.stop(expect_exit=None)
+        print("authsvc_process: %s's serve was still running at exit; stopped it (%s)"
+              % (svc.label, describe_exit(code)), file=sys.stderr)
+
+
+atexit.register(_stop_leftovers)
 
 
 class Authsvc:
@@ -42,6 +63,7 @@ class Authsvc:
         self.stderr_log = os.path.join(workdir, "serve.err")
         self.port = 0
         self._proc = None
+        self._err_offset = 0  # where this start's stderr begins in stderr_log
         self.cli("init")
 
     @property
@@ -50,18 +72,20 @@ class Authsvc:
 
     def start(self, timeout=10):
         """Start serving; the first start picks a free port, later starts
-        reuse it (the broker's configuration names it)."""
+        reuse it (the broker's configuration names it). `timeout` is
+        scaled (tests/e2e/timing.py)."""
         if self._proc is not None:
             raise AuthsvcError("already running")
         err = open(self.stderr_log, "ab")
-        offset = err.tell()
+        offset = self._err_offset = err.tell()
         self._proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
              "--audit-log", self.audit_log] + self.serve_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True)
+        _running.add(self)
         err.close()
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             with open(self.stderr_log, "rb") as f:
                 f.seek(offset)
@@ -71,25 +95,52 @@ class Authsvc:
                 self.port = int(m.group(1))
                 return self
             if self._proc.poll() is not None:
-                self._proc = None
-                raise AuthsvcError("authsvc serve exited at start: " + text)
+                code, self._proc = self._proc.returncode, None
+                _running.discard(self)
+                raise AuthsvcError("authsvc serve exited at start (%s): %s"
+                                   % (describe_exit(code), text))
             if time.monotonic() > deadline:
-                self.stop()
-                raise AuthsvcError("authsvc serve did not listen within %ss" % timeout)
+                self.stop(expect_exit=None)  # we fail anyway, with this reason
+                raise AuthsvcError("authsvc serve did not listen within %.0f s"
+                                   % scaled(timeout))
             time.sleep(0.02)
 
-    def stop(self):
-        """SIGTERM, and wait: in-flight requests finish, the audit log is flushed."""
+    def stop(self, expect_exit=0):
+        """SIGTERM, and wait: in-flight requests finish, the audit log is
+        flushed. Returns serve's exit status (negative: killed by that
+        signal; None if it was not running).
+
+        Raises AuthsvcError, with the end of serve's stderr, if the status
+        is not `expect_exit` (None: any status is expected). This is how a
+        test run learns that serve crashed, or that a sanitizer build found
+        an error or a leak (they report on stderr and exit non-zero): no
+        caller has to remember to look at the status."""
         proc, self._proc = self._proc, None
         if proc is None:
             return None
+        _running.discard(self)
         proc.send_signal(signal.SIGTERM)
         try:
-            return proc.wait(15)
+            code = proc.wait(scaled(15))
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            raise AuthsvcError("authsvc serve ignored SIGTERM for 15 s")
+            raise AuthsvcError("authsvc serve ignored SIGTERM for %.0f s%s"
+                               % (scaled(15), self._stderr_tail()))
+        if expect_exit is not None and code != expect_exit:
+            raise AuthsvcError("authsvc serve %s, expected exit %d%s"
+                               % (describe_exit(code), expect_exit, self._stderr_tail()))
+        return code
+
+    def _stderr_tail(self, lines=60):
+        """The end of what the last started serve wrote to stderr."""
+        try:
+            with open(self.stderr_log, "rb") as f:
+                f.seek(self._err_offset)
+                text = f.read().decode(errors="replace")
+        except OSError as e:
+            return " (its stderr: %s)" % e
+        return "; the end of its stderr:\n" + "".join(text.splitlines(True)[-lines:])
 
     @property
     def running(self):
@@ -99,7 +150,8 @@ class Authsvc:
         """Run `authsvc ARGS --db DB`; returns stdout. A failure raises with
         the command's stderr, unless check=False (then returns the process)."""
         r = subprocess.run([self.binary] + list(args) + ["--db", self.db],
-                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                           timeout=scaled(30))
         if self.artifacts:
             out = r.stdout
             if r.returncode == 0:
@@ -125,6 +177,18 @@ class Authsvc:
         token_ledger.keep_tree(self.workdir, self.artifacts, self.label)
 
     def audit_lines(self):
+        """The audit log's lines so far, parsed (each is one JSON object)."""
         import json
         with open(self.audit_log) as f:
             return [json.loads(line) for line in f if line.strip()]
+
+
+def describe_exit(code):
+    """An exit status as Popen gives it, in words."""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = "signal %d" % -code
+        return "was killed by %s" % name
+    return "exited %d" % code

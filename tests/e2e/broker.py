@@ -67,6 +67,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from timing import TIME_SCALE, scaled  # noqa: E402
 
 RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
 EPMD = shutil.which("epmd") or "/usr/bin/epmd"
@@ -235,7 +236,7 @@ def _kill_marked(marker_value, grace=3.0):
                 os.kill(pid, sig)
             except ProcessLookupError:
                 pass
-        deadline = time.monotonic() + grace
+        deadline = time.monotonic() + scaled(grace)
         while pids and time.monotonic() < deadline:
             time.sleep(0.05)
             pids = _marked_pids(marker_value)
@@ -407,6 +408,7 @@ class Broker:
         self.stop()
 
     def start(self, timeout=60):
+        """Boots the node; `timeout` (seconds) is scaled (tests/e2e/timing.py)."""
         if self.dir is not None:
             raise BrokerError("already started")
         t0 = time.monotonic()
@@ -417,7 +419,7 @@ class Broker:
             self._prepare()
             self._start_epmd()
             self._start_server()
-            self._await(t0 + timeout)
+            self._await(t0 + scaled(timeout))
         except BaseException as e:
             if not isinstance(e, KeyboardInterrupt):
                 sys.stderr.write(self.diagnostics())
@@ -501,7 +503,7 @@ class Broker:
             self._epmd = self._popen(
                 [EPMD, "-port", str(self.epmd_port), "-address", "127.0.0.1"], out)
         # The node must find it listening, or it would try to start its own.
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + scaled(10)
         while not _port_open(self.epmd_port):
             if self._epmd.poll() is not None:
                 raise BrokerError("epmd exited (%s) on port %d: %s" % (
@@ -525,8 +527,9 @@ class Broker:
                 raise BrokerError("%s did not register with epmd in time" % self.node)
             time.sleep(0.1)
         left = max(1, int(deadline - time.monotonic()))
+        # (rabbitmqctl scales its timeout; `left` is scaled already.)
         r = self.rabbitmqctl("await_startup", "--timeout", str(left),
-                             check=False, timeout=left + 15)
+                             check=False, timeout=left / TIME_SCALE + 15)
         self._check_alive()
         if r.returncode != 0:
             raise BrokerError("await_startup failed (%d): %s" % (r.returncode, r.stdout))
@@ -554,14 +557,14 @@ class Broker:
 
     def rabbitmqctl(self, *args, check=True, timeout=60):
         """Run rabbitmqctl against this node; returns CompletedProcess
-        (stdout and stderr merged, text)."""
+        (stdout and stderr merged, text). `timeout` is scaled."""
         if self.env is None:
             raise BrokerError("not started")
         r = subprocess.run(
             [os.path.join(RABBITMQ_BIN, "rabbitmqctl"), "-n", self.node] + list(args),
             env=self.env, cwd=self.dir, stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            timeout=timeout)
+            timeout=scaled(timeout))
         if check and r.returncode != 0:
             raise BrokerError("rabbitmqctl %s failed (%d): %s"
                               % (" ".join(args), r.returncode, r.stdout))
@@ -579,10 +582,10 @@ class Broker:
                 # The server script turns SIGTERM into a clean node shutdown
                 # (about 1 s; 6 s with the management plugin, whose shutdown
                 # waits out a 5 s timeout); SIGKILL only if that hangs.
-                self._end(server, grace)
+                self._end(server, scaled(grace))
                 # Helpers the VM left (they normally exit with it), and any
                 # epmd a VM might still have daemonized despite -start_epmd.
-                self._end(epmd, 5)
+                self._end(epmd, scaled(5))
                 left = _kill_marked(folder)
                 if left:
                     raise BrokerError("could not kill processes %s of %s" % (left, self.node))
@@ -601,7 +604,7 @@ class Broker:
     def _end(proc, grace):
         if proc is None:
             return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10)):
+        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, scaled(10))):
             if proc.poll() is not None:
                 return
             try:

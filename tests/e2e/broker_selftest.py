@@ -27,6 +27,7 @@ import pika
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import broker  # noqa: E402
+from timing import scaled  # noqa: E402
 
 CONF_EXAMPLE = os.path.join(HERE, "..", "..", "rabbitmq.conf.example")
 
@@ -111,7 +112,7 @@ def connect(port, user, password):
     return pika.BlockingConnection(pika.ConnectionParameters(
         host="127.0.0.1", port=port,
         credentials=pika.PlainCredentials(user, password),
-        connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10))
+        connection_attempts=1, socket_timeout=scaled(10), blocked_connection_timeout=scaled(10)))
 
 
 def leftovers(node, epmd_port):
@@ -182,7 +183,7 @@ def run(http_method, cache, management):
             import urllib.request
             req = urllib.request.Request("http://127.0.0.1:%d/api/overview" % b.mgmt_port)
             req.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest
-            with urllib.request.urlopen(req, timeout=10) as r:
+            with urllib.request.urlopen(req, timeout=scaled(10)) as r:
                 check(r.status == 200, "management API answered %d" % r.status)
             print("   management API ok")
     finally:

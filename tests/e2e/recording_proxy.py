@@ -3,6 +3,11 @@ the broker sends and the answer it got, so a test can check the audit log
 against what the broker really asked. Passwords are never recorded.
 
 Keep-alive on both sides (HTTP/1.1), like the broker and authsvc.
+
+It runs in threads of the test's own process, not as a child: its "exit
+status" is stop(), which raises if serving ended badly or if a request
+failed inside the proxy (a failure the broker would only have seen as a
+dropped connection).
 """
 
 import http.client
@@ -10,10 +15,31 @@ import http.server
 import os
 import sys
 import threading
+import traceback
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from timing import scaled  # noqa: E402
+
+
+class ProxyError(RuntimeError):
+    pass
+
+
+class _Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, handler):
+        super().__init__(address, handler)
+        self.errors = []  # tracebacks of requests that raised
+
+    def handle_error(self, request, client_address):
+        # The default prints the traceback and goes on: kept for stop().
+        exc = sys.exc_info()[1]
+        if isinstance(exc, (ConnectionResetError, BrokenPipeError)):
+            return  # the broker hung up on a kept-alive connection
+        self.errors.append(traceback.format_exc())
 
 
 class RecordingProxy:
@@ -54,8 +80,7 @@ class RecordingProxy:
             do_GET = _forward
             do_POST = _forward
 
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
         self._local = threading.local()
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -67,7 +92,7 @@ class RecordingProxy:
             conn = getattr(self._local, "conn", None)
             if conn is None:
                 conn = self._local.conn = http.client.HTTPConnection(
-                    "127.0.0.1", self.upstream_port, timeout=5)
+                    "127.0.0.1", self.upstream_port, timeout=scaled(5))
             try:
                 conn.request(method, path, body=body or None, headers=headers)
                 resp = conn.getresponse()
@@ -86,8 +111,16 @@ class RecordingProxy:
         return self
 
     def stop(self):
+        """Stops serving; raises ProxyError if a request failed in the proxy
+        or the serving thread does not end."""
         self._server.shutdown()
         self._server.server_close()
+        self._thread.join(scaled(10))
+        if self._thread.is_alive():
+            raise ProxyError("the recording proxy's thread did not end")
+        if self._server.errors:
+            raise ProxyError("%d request(s) failed in the recording proxy; the first:\n%s"
+                             % (len(self._server.errors), self._server.errors[0]))
 
     def keep_artifacts(self, folder):
         """Keeps every record taken or not, as JSON lines, among the test

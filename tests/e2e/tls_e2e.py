@@ -13,14 +13,16 @@ TLS connection the broker kept open from before is reused.
 """
 
 import argparse
+import http.client
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
-import time
 import unittest
+import urllib.parse
 
 import pika
 from pika.exceptions import ProbableAuthenticationError
@@ -31,6 +33,7 @@ sys.path.insert(0, HERE)
 from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
+from timing import scaled, wait_for  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
@@ -39,7 +42,7 @@ ARGS = None  # set in main()
 
 def openssl(*args):
     subprocess.run(["openssl"] + list(args), check=True, stdin=subprocess.DEVNULL,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=scaled(30))
 
 
 def make_pki(folder):
@@ -100,13 +103,20 @@ class TlsE2E(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
+        # Cleanups are registered as each resource comes to exist: they run
+        # (last first) also when setUpClass fails half-way, each even if
+        # one before it raised, and their errors fail the run.
         token_ledger.note_run("e2e_tls")
         cls.workdir = tempfile.mkdtemp(prefix="authsvc-tls-e2e-")
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
         cls.pki = make_pki(cls.workdir)
         p = cls.pki
         cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="tls", scheme="https", serve_args=[
             "--tls-cert", p["server.pem"], "--tls-key", p["server.key"],
-            "--tls-client-ca", p["ca.pem"]]).start()
+            "--tls-client-ca", p["ca.pem"]])
+        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
+        cls.svc.start()
+        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
         cls.token = cls.svc.add_user("alice")
         # broker.py puts authsvc's https:// base URL before the example's
         # paths; the example's commented HTTPS URLs must have those paths.
@@ -118,24 +128,15 @@ class TlsE2E(unittest.TestCase):
             CONF_EXAMPLE, "https://localhost:%d" % cls.svc.port,
             advanced_config=example_advanced_config(p["ca.pem"], p["broker.pem"],
                                                     p["broker.key"]))
-        try:
-            cls.broker.start()
-        except BaseException:
-            cls.svc.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.broker.stop()
-        cls.svc.stop()
-        cls.svc.keep_artifacts()
-        shutil.rmtree(cls.workdir, ignore_errors=True)
+        cls.addClassCleanup(cls.broker.stop)  # safe after a failed start
+        cls.broker.start()
 
     def connect(self):
         return pika.BlockingConnection(pika.ConnectionParameters(
             "127.0.0.1", self.broker.amqp_port, "/",
             pika.PlainCredentials("alice", self.token),
-            connection_attempts=1, socket_timeout=10, blocked_connection_timeout=10))
+            connection_attempts=1, socket_timeout=scaled(10),
+            blocked_connection_timeout=scaled(10)))
 
     def assert_login_refused(self):
         with self.assertRaises(ProbableAuthenticationError) as caught:
@@ -152,9 +153,44 @@ class TlsE2E(unittest.TestCase):
         self.svc.stop()
         self.svc.start()
 
-    def audit_since(self, count):
-        time.sleep(0.1)  # the audit writer flushes every 20 ms
-        return self.svc.audit_lines()[count:]
+    def audit_until(self, count, predicate, what):
+        """The audit lines after the first `count`, once predicate(lines)
+        holds: the audit writer reaches the disk a moment after authsvc
+        answered, so the line is polled for."""
+        def lines():
+            found = self.svc.audit_lines()[count:]
+            return found if predicate(found) else None
+        return wait_for(lines, 5, what)
+
+    def audit_after_probe(self, count):
+        """The audit lines after the first `count`, once every line that
+        the broker's requests so far can have caused is written; the
+        probe's own line left out.
+
+        The probe is one request of our own to authsvc, with the broker's
+        good certificate, for a user that does not exist. authsvc writes a
+        request's audit line before it answers, and the writer keeps the
+        order of its lines; so once the probe's line is there, so is that
+        of any request the broker made before (and got an answer to)."""
+        p = self.pki
+        context = ssl.create_default_context(cafile=p["ca.pem"])
+        context.load_cert_chain(p["broker.pem"], p["broker.key"])
+        conn = http.client.HTTPSConnection("localhost", self.svc.port, context=context,
+                                           timeout=scaled(10))
+        try:
+            conn.request("POST", "/auth/user",
+                         urllib.parse.urlencode({"username": "tls-probe", "password": "x"}),
+                         {"Content-Type": "application/x-www-form-urlencoded"})
+            answer = conn.getresponse()
+            self.assertEqual((answer.status, answer.read()), (200, b"deny"))
+        finally:
+            conn.close()
+
+        def probe(l):
+            return l.get("endpoint") == "user" and l.get("user") == "tls-probe"
+        lines = self.audit_until(count, lambda ls: any(probe(l) for l in ls),
+                                 "the probe's audit line")
+        return [l for l in lines if not probe(l)]
 
     def test_1_broker_with_its_client_certificate_gets_answers(self):
         before = len(self.svc.audit_lines())
@@ -162,13 +198,14 @@ class TlsE2E(unittest.TestCase):
         ch = conn.channel()
         ch.exchange_declare("exchange/alice/tls", "topic")
         conn.close()
-        lines = self.audit_since(before)
+        lines = self.audit_until(before, lambda ls: any(
+            l["endpoint"] == "resource" and l["name"] == "exchange/alice/tls"
+            and l["permission"] == "configure" for l in ls), "the exchange.declare's audit line")
         asked = [(l["endpoint"], l["decision"]) for l in lines]
         self.assertIn(("user", "allow"), asked)
         self.assertIn(("vhost", "allow"), asked)
         self.assertIn(("resource", "allow"), asked)
-        self.assertTrue(any(l["endpoint"] == "resource" and l["name"] == "exchange/alice/tls"
-                            and l["permission"] == "configure" for l in lines), lines)
+        lines = self.audit_after_probe(before)
         self.assertFalse([l for l in lines if l["rule"] == "tls"], lines)
 
     def test_2_broker_with_a_certificate_from_another_ca_is_refused(self):
@@ -177,9 +214,8 @@ class TlsE2E(unittest.TestCase):
                                     keyfile=p["intruder.key"], verify="verify_peer")
         before = len(self.svc.audit_lines())
         self.assert_login_refused()
-        lines = self.audit_since(before)
-        self.assertTrue(lines, "authsvc saw no attempt")
-        for l in lines:
+        self.audit_until(before, bool, "an audit line of the refused attempt")
+        for l in self.audit_after_probe(before):
             self.assertEqual(l["rule"], "tls", l)
             self.assertIn("client certificate not trusted", l["reason"])
 
@@ -187,9 +223,8 @@ class TlsE2E(unittest.TestCase):
         self.set_broker_ssl_options(cacertfile=self.pki["ca.pem"], verify="verify_peer")
         before = len(self.svc.audit_lines())
         self.assert_login_refused()
-        lines = self.audit_since(before)
-        self.assertTrue(lines, "authsvc saw no attempt")
-        for l in lines:
+        self.audit_until(before, bool, "an audit line of the refused attempt")
+        for l in self.audit_after_probe(before):
             self.assertEqual(l["rule"], "tls", l)
             self.assertIn("no client certificate", l["reason"])
 
@@ -200,7 +235,7 @@ class TlsE2E(unittest.TestCase):
         before = len(self.svc.audit_lines())
         self.assert_login_refused()
         # Nothing was answered: the broker gave up in the handshake.
-        self.assertFalse([l for l in self.audit_since(before) if l["rule"] != "tls"])
+        self.assertFalse([l for l in self.audit_after_probe(before) if l["rule"] != "tls"])
 
     def test_5_back_to_the_right_certificate_logs_in_again(self):
         p = self.pki
