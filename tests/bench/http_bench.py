@@ -4,6 +4,7 @@ ceiling for any HTTP answer on this machine, in the same run.
 
     tests/bench/http_bench.py --authsvc build/authsvc/authsvc [--users 100000]
                               [--seconds 10] [--rounds 3] [--connections 8]
+                              [--baseline OTHER_AUTHSVC_BINARY]
 
 What it does, all on 127.0.0.1:
   1. imports --users users into a fresh database (`authsvc user import`);
@@ -19,6 +20,10 @@ What it does, all on 127.0.0.1:
   5. measures how long a CLI change (disable, rotate, add) takes to reach
      the running server, with all users loaded;
   6. checks the audit log has exactly one line per request answered.
+With --baseline, a second authsvc binary (another build, e.g. before a
+change: scripts/bench.sh http --baseline REV builds one) gets the same
+users, its own mix of the same shape, and its own rounds, interleaved with
+the others, so that "as fast as before" is measured in one run.
 Exit status 0 whatever the figures: targets are for people to judge.
 """
 
@@ -275,6 +280,7 @@ def main():
     p.add_argument("--mix-size", type=int, default=20000)
     p.add_argument("--serve-arg", action="append", default=[],
                    help="extra argument for authsvc serve (repeatable)")
+    p.add_argument("--baseline", help="another authsvc binary, measured in the same rounds")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
     for tool in ("wrk", "nginx"):
@@ -282,24 +288,37 @@ def main():
             sys.exit("http_bench: %s is missing (scripts/install-deps.sh --bench)" % tool)
 
     work = tempfile.mkdtemp(prefix="authsvc-bench-")
-    nginx = svc = None
+    nginx = svc = baseline = None
     try:
-        rng = random.Random(20261127)
-        svc = Authsvc(os.path.abspath(args.authsvc), work, args.serve_arg)
         users = ["user%06d" % i for i in range(args.users)]
-        t0 = time.monotonic()
-        out = svc.cli("user", "import", stdin="".join(u + "\n" for u in users))
-        import_s = time.monotonic() - t0
-        tokens = dict(line.split(" ", 1) for line in out.splitlines())
-        mix = make_mix(users, tokens, args.mix_size, rng)
-        mix_file = os.path.join(work, "mix.tsv")
-        with open(mix_file, "w") as f:
-            for path, body, _ in mix:
-                f.write("POST\t%s\t%s\n" % (path, body))
 
+        def prepare(binary, folder):
+            """A server with the users imported, its mix (same seed: the same
+            shape whatever the binary) and the import time."""
+            os.makedirs(folder)
+            server = Authsvc(os.path.abspath(binary), folder, args.serve_arg)
+            t0 = time.monotonic()
+            out = server.cli("user", "import", stdin="".join(u + "\n" for u in users))
+            seconds = time.monotonic() - t0
+            tokens = dict(line.split(" ", 1) for line in out.splitlines())
+            mix = make_mix(users, tokens, args.mix_size, random.Random(20261127))
+            mix_file = os.path.join(folder, "mix.tsv")
+            with open(mix_file, "w") as f:
+                for path, body, _ in mix:
+                    f.write("POST\t%s\t%s\n" % (path, body))
+            return server, tokens, mix, mix_file, seconds
+
+        svc, tokens, mix, mix_file, import_s = prepare(args.authsvc, os.path.join(work, "a"))
         start_s = svc.start()
         rss_start = rss_kb(svc.proc.pid)
         check_mix(svc.port, mix)
+        targets = [("nginx", None, None), ("authsvc", svc, mix_file)]
+        if args.baseline:
+            baseline, _, base_mix, base_mix_file, _ = prepare(args.baseline,
+                                                              os.path.join(work, "b"))
+            baseline.start()
+            check_mix(baseline.port, base_mix)
+            targets.append(("baseline", baseline, base_mix_file))
 
         nginx_port = free_port()
         with open(os.path.join(work, "nginx.conf"), "w") as f:
@@ -311,11 +330,14 @@ def main():
         print("machine: %s, %d cores; users: %d; mix: %d requests; wrk -t1 -c%d, %d s rounds"
               % (os.uname().release, os.cpu_count(), args.users, len(mix), args.connections,
                  args.seconds))
-        rounds = {"nginx": [], "authsvc": []}
+        if args.baseline:
+            print("authsvc: %s; baseline: %s" % (args.authsvc, args.baseline))
+        rounds = {name: [] for name, _, _ in targets}
         answered = len(mix)  # check_mix
         for r in range(args.rounds):
-            for name, port in (("nginx", nginx_port), ("authsvc", svc.port)):
-                res = run_wrk(port, mix_file, args.seconds, args.connections)
+            for name, server, target_mix in targets:
+                port = server.port if server else nginx_port
+                res = run_wrk(port, target_mix or mix_file, args.seconds, args.connections)
                 rounds[name].append(res)
                 if name == "authsvc":
                     answered += res["requests"]
@@ -341,6 +363,11 @@ def main():
             "wrk_requests_to_authsvc": answered,
         }
         summary["ratio"] = summary["authsvc_rps"] / summary["nginx_rps"]
+        if baseline:
+            baseline.stop()
+            summary["baseline_rps"] = median([x["rps"] for x in rounds["baseline"]])
+            summary["baseline_p99_ms"] = median([x["p99_ms"] for x in rounds["baseline"]])
+            summary["authsvc_vs_baseline"] = summary["authsvc_rps"] / summary["baseline_rps"]
         print()
         print("import of %d users: %.2f s; authsvc start: %.3f s; RSS %.1f MB at start, "
               "%.1f MB after load" % (args.users, import_s, start_s, summary["rss_start_mb"],
@@ -349,6 +376,11 @@ def main():
               % (summary["authsvc_rps"], summary["nginx_rps"], summary["ratio"]))
         print("median p99: authsvc %.3f ms, nginx %.3f ms"
               % (summary["authsvc_p99_ms"], summary["nginx_p99_ms"]))
+        if baseline:
+            print("median throughput: authsvc %.0f req/s / baseline %.0f req/s = %.2f; "
+                  "median p99: baseline %.3f ms"
+                  % (summary["authsvc_rps"], summary["baseline_rps"],
+                     summary["authsvc_vs_baseline"], summary["baseline_p99_ms"]))
         print("CLI change visible after: " + ", ".join(
             "%s %.3f s" % kv for kv in latency.items()))
         print("audit decision lines %d, requests wrk and the checks sent at least %d "
@@ -361,8 +393,9 @@ def main():
         if nginx and nginx.poll() is None:
             nginx.send_signal(signal.SIGQUIT)
             nginx.wait(10)
-        if svc and svc.proc and svc.proc.poll() is None:
-            svc.stop()
+        for server in (svc, baseline):
+            if server and server.proc and server.proc.poll() is None:
+                server.stop()
         shutil.rmtree(work, ignore_errors=True)
 
 
