@@ -852,4 +852,79 @@ TEST_CASE_TEMPLATE(
   CHECK(s.store.outbox(100)[0].id > all[2].id);
 }
 
+// ---- errors ----
+
+TEST_CASE_TEMPLATE(
+    "store contract: when the storage fails, every method throws StoreError, in one line", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string token = add(s.store, new_user("alice", "alice@example.org"));
+  s.store.put_queue_notice(
+      QueueNotice{{"/", "queue/alice/q"}, "alice", QueueNoticeState::warned, 5, ""},
+      mail("alice@example.org", "warned"));
+  std::int64_t outbox_id = s.store.outbox(1).at(0).id;
+  s.store.set_queue_exempt({"/", "queue/alice/x"}, "alice", true);
+  std::unique_ptr<Store> server = s.under_test->connect(kServe);
+  CHECK(server->list_users().size() == 1);  // a connection that has read before
+  std::int64_t last = 0;
+
+  s.under_test->damage();
+
+  UserUpdate email;
+  email.email = "new@example.org";
+  ResourceKey queue{"/", "queue/alice/q"};
+  ResourceKey exchange{"/", "exchange/alice/x"};
+  const std::vector<std::pair<const char*, std::function<void(Store&)>>> calls = {
+      {"add_user", [](Store& c) { add(c, new_user("bob")); }},
+      {"add_users",
+       [](Store& c) {
+         add_all(c, {new_user("bob"), new_user("cat")}, "import");
+       }},
+      {"rotate_token", [](Store& c) { rotate(c, "alice"); }},
+      {"set_active", [](Store& c) { c.set_active("alice", false); }},
+      {"delete_user", [](Store& c) { c.delete_user("alice"); }},
+      {"update_user", [&](Store& c) { c.update_user("alice", email); }},
+      {"find_user", [](Store& c) { c.find_user("alice"); }},
+      {"list_users", [](Store& c) { c.list_users(); }},
+      {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
+      {"data_version", [](Store& c) { c.data_version(); }},
+      {"load_users", [&](Store& c) { c.load_users(&last); }},
+      {"changed_users_since", [&](Store& c) { c.changed_users_since(0, 10, &last); }},
+      {"queue_exemptions", [](Store& c) { c.queue_exemptions(); }},
+      {"set_queue_exempt", [&](Store& c) { c.set_queue_exempt(queue, "alice", true); }},
+      {"queue_notices", [](Store& c) { c.queue_notices(); }},
+      {"put_queue_notice",
+       [&](Store& c) {
+         c.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""},
+                            mail("alice@example.org", "x"));
+       }},
+      {"remove_queue_notice", [&](Store& c) { c.remove_queue_notice(queue, std::nullopt); }},
+      {"exchange_notices", [](Store& c) { c.exchange_notices(); }},
+      {"put_exchange_notice",
+       [&](Store& c) {
+         c.put_exchange_notice(ExchangeNotice{exchange, "alice", "fanout", ""}, std::nullopt);
+       }},
+      {"remove_exchange_notice",
+       [&](Store& c) { c.remove_exchange_notice(exchange, std::nullopt); }},
+      {"outbox", [](Store& c) { c.outbox(10); }},
+      {"outbox_sent", [&](Store& c) { c.outbox_sent(outbox_id); }},
+      {"outbox_failed", [&](Store& c) { c.outbox_failed(outbox_id, "refused"); }},
+      {"unexported_audit_events", [](Store& c) { c.unexported_audit_events(0); }},
+      {"mark_audit_events_exported", [](Store& c) { c.mark_audit_events_exported(1); }},
+      {"schema_version", [](Store& c) { c.schema_version(); }},
+      {"reopen", [](Store& c) { c.reopen(); }},
+      // Until a reopen succeeds, every call says so.
+      {"list_users after a failed reopen", [](Store& c) { c.list_users(); }},
+  };
+  for (Store* connection : {&s.store, server.get()}) {
+    for (const auto& [name, call] : calls) {
+      std::string method = name;
+      CAPTURE(method);
+      std::string message = store_error([&] { call(*connection); });
+      CHECK(is_one_line(message));
+      CHECK(message.find(token) == std::string::npos);
+    }
+  }
+}
+
 }  // namespace authsvc::store_contract
