@@ -75,16 +75,20 @@ void SqliteStore::open_database(OpenMode mode) {
         "database '{}' does not exist (create it with: authsvc init --db {})", path_, path_));
   }
   try {
-    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
-    if (mode == OpenMode::create_if_missing) flags |= SQLite::OPEN_CREATE;
-    db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
-    db().exec("PRAGMA journal_mode = WAL");
-    db().exec("PRAGMA foreign_keys = ON");
-    db().exec("PRAGMA synchronous = NORMAL");
-    migrate();
-  } catch (const SQLite::Exception& e) {
+    guarded(fmt::format("open database '{}'", path_), [&] {
+      int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+      if (mode == OpenMode::create_if_missing) flags |= SQLite::OPEN_CREATE;
+      db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
+      db().exec("PRAGMA journal_mode = WAL");
+      db().exec("PRAGMA foreign_keys = ON");
+      db().exec("PRAGMA synchronous = NORMAL");
+      migrate();
+    });
+  } catch (...) {
+    // Whatever failed (SQLite, or migrate() refusing a newer schema), no
+    // connection is left open: until a reopen succeeds, every call fails.
     db_.reset();
-    throw StoreError(fmt::format("cannot open database '{}': {}", path_, e.what()));
+    throw;
   }
 }
 

@@ -112,6 +112,25 @@ TEST_CASE("a database from a newer authsvc is refused, not used") {
                        doctest::Contains("newer than this authsvc"), StoreError);
 }
 
+TEST_CASE("a reopen that finds a database from a newer authsvc leaves the store closed") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
+  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  auto set_version = [&](int version) {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = " + std::to_string(version));
+  };
+  set_version(999);
+  CHECK_THROWS_WITH_AS(store.reopen(), doctest::Contains("newer than this authsvc"), StoreError);
+  // Until a reopen succeeds, every call says so, rather than use it.
+  CHECK_THROWS_WITH_AS(store.find_user("alice"), doctest::Contains("is not open"), StoreError);
+  CHECK_THROWS_WITH_AS(store.data_version(), doctest::Contains("is not open"), StoreError);
+  set_version(latest_schema_version());
+  store.reopen();
+  CHECK(store.find_user("alice").has_value());
+}
+
 TEST_CASE("a database that is not SQLite is refused with the path in the message") {
   TempDir dir;
   std::string path = dir.file("junk.db");
