@@ -3,17 +3,13 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
-#include "authsvc/core/timestamp.h"
 #include "authsvc/store/sqlite_store.h"
 
 namespace authsvc {
-namespace {
 
-std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
-
-void put_outbox(SQLite::Database& db, const std::optional<OutboxMail>& mail) {
+void SqliteStore::put_outbox(const std::optional<OutboxMail>& mail) {
   if (!mail || mail->recipient.empty()) return;
-  SQLite::Statement q(db,
+  SQLite::Statement q(db(),
                       "INSERT INTO outbox (created_at, recipient, subject, body) "
                       "VALUES (?, ?, ?, ?)");
   q.bind(1, now());
@@ -22,8 +18,6 @@ void put_outbox(SQLite::Database& db, const std::optional<OutboxMail>& mail) {
   q.bind(4, mail->body);
   q.exec();
 }
-
-}  // namespace
 
 std::vector<std::string> SqliteStore::deleted_user_names() {
   return guarded("list the deleted users", [&] {
@@ -107,7 +101,7 @@ void SqliteStore::put_queue_notice(const QueueNotice& notice,
     q.bind(5, notice.messages);
     q.bind(6, notice.since.empty() ? now() : notice.since);
     q.exec();
-    put_outbox(db(), mail);
+    put_outbox(mail);
     txn.commit();
   });
 }
@@ -120,7 +114,7 @@ void SqliteStore::remove_queue_notice(const ResourceKey& queue,
     q.bind(1, queue.vhost);
     q.bind(2, queue.name);
     q.exec();
-    put_outbox(db(), mail);
+    put_outbox(mail);
     txn.commit();
   });
 }
@@ -153,7 +147,7 @@ void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
     q.bind(4, notice.problem);
     q.bind(5, notice.since.empty() ? now() : notice.since);
     q.exec();
-    put_outbox(db(), mail);
+    put_outbox(mail);
     txn.commit();
   });
 }
@@ -166,7 +160,7 @@ void SqliteStore::remove_exchange_notice(const ResourceKey& exchange,
     q.bind(1, exchange.vhost);
     q.bind(2, exchange.name);
     q.exec();
-    put_outbox(db(), mail);
+    put_outbox(mail);
     txn.commit();
   });
 }

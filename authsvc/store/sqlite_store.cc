@@ -20,8 +20,6 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
-
 // The leading number of a migration's file name: "002_x.sql" -> 2.
 int migration_number(std::string_view name) {
   int n = 0;
@@ -144,6 +142,8 @@ std::int64_t SqliteStore::user_id(const std::string& name) {
   if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", name));
   return q.getColumn(0).getInt64();
 }
+
+std::string SqliteStore::now() { return rfc3339_utc(std::chrono::system_clock::now()); }
 
 void SqliteStore::record_event(const std::string& action, const std::string& user,
                                const std::string& detail) {

@@ -96,6 +96,11 @@ class SqliteStore : public Store {
   void migrate();
   std::int64_t user_id(const std::string& name);
   void record_event(const std::string& action, const std::string& user, const std::string& detail);
+  // Queues `mail` in the outbox, in the caller's transaction; not one with
+  // no recipient.
+  void put_outbox(const std::optional<OutboxMail>& mail);
+  // The time a row records: RFC 3339, UTC, microseconds.
+  static std::string now();
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
