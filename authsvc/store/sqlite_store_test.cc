@@ -153,6 +153,54 @@ TEST_CASE(
   CHECK(std::filesystem::exists(path));
 }
 
+TEST_CASE("a change whose audit event or mail cannot be written is not made either") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
+  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  ResourceKey queue{"/", "queue/alice/q"};
+  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""},
+                         std::nullopt);
+  // Another connection makes every write of an audit event or a mail fail.
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+  raw.exec(
+      "CREATE TRIGGER no_events BEFORE INSERT ON audit_events "
+      "BEGIN SELECT RAISE(ABORT, 'no audit event'); END");
+  raw.exec(
+      "CREATE TRIGGER no_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail'); END");
+
+  UserUpdate email;
+  email.email = "new@example.org";
+  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", "", {}, {"/"}}),
+                       doctest::Contains("no audit event"), StoreError);
+  CHECK_THROWS_AS(store.rotate_token("alice"), StoreError);
+  CHECK_THROWS_AS(store.set_active("alice", false), StoreError);
+  CHECK_THROWS_AS(store.update_user("alice", email), StoreError);
+  CHECK_THROWS_AS(store.delete_user("alice"), StoreError);
+  CHECK_THROWS_AS(store.set_queue_exempt(queue, "alice", true), StoreError);
+  CHECK_FALSE(store.find_user("bob"));
+  std::optional<UserInfo> alice = store.find_user("alice");
+  REQUIRE(alice);
+  CHECK(alice->active);
+  CHECK(alice->email.empty());
+  CHECK(alice->updated_at == alice->created_at);
+  CHECK(store.queue_exemptions().empty());
+
+  OutboxMail mail{0, "alice@example.org", "s", "b", 0};
+  CHECK_THROWS_WITH_AS(
+      store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""}, mail),
+      doctest::Contains("no mail"), StoreError);
+  CHECK_THROWS_AS(store.remove_queue_notice(queue, mail), StoreError);
+  CHECK_THROWS_AS(store.put_exchange_notice(
+                      ExchangeNotice{{"/", "exchange/alice/x"}, "alice", "fanout", ""}, mail),
+                  StoreError);
+  std::vector<QueueNotice> notices = store.queue_notices();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].state == QueueNoticeState::warned);
+  CHECK(store.exchange_notices().empty());
+  CHECK(store.unexported_audit_events(0).size() == 1);
+}
+
 TEST_CASE("the database, its WAL and its index are private to the service account") {
   TempDir dir;
   std::string path = dir.file("a.db");
