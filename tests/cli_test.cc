@@ -372,3 +372,37 @@ TEST_CASE("kill -9 of the CLI in the middle of a write leaves the database consi
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("user set that fails leaves everything as it was, also what it was given first") {
+  Cli cli;
+  cli.add("alice", {"--email", "old@example.org", "--tags", "monitoring"});
+  REQUIRE(cli({"user", "set", "alice", "--queue-warn", "100", "--queue-delete", "200"}).exit_code ==
+          0);
+  CommandResult before = cli({"user", "show", "alice"});
+  REQUIRE(before.exit_code == 0);
+  CHECK(before.out.find("email:         old@example.org\n") != std::string::npos);
+
+  // One update: the e-mail is valid, the thresholds (as they would be) are
+  // not, so none of it is applied.
+  CommandResult r = cli({"user", "set", "alice", "--email", "new@example.org", "--queue-warn",
+                         "500", "--queue-delete", "100"});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err ==
+        "authsvc: the warning threshold (500) must be below the deletion threshold (100)\n");
+  CHECK(r.out.empty());
+  r = cli({"user", "set", "alice", "--email", "new@example.org", "--tags", "management bad/tag"});
+  CHECK(r.exit_code == 1);
+  CHECK(is_one_line(r.err));
+  CHECK(r.err.find("invalid tag 'bad/tag'") != std::string::npos);
+
+  CommandResult after = cli({"user", "show", "alice"});
+  CHECK(after.out == before.out);
+  CHECK(after.out.find("email:         old@example.org\n") != std::string::npos);
+  CHECK(after.out.find("tags:          monitoring\n") != std::string::npos);
+  CHECK(after.out.find("queue warn:    100 messages\n") != std::string::npos);
+  CHECK(after.out.find("queue delete:  200 messages\n") != std::string::npos);
+}
+
+}  // namespace authsvc

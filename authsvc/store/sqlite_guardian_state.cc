@@ -3,17 +3,13 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
-#include "authsvc/core/timestamp.h"
 #include "authsvc/store/sqlite_store.h"
 
 namespace authsvc {
-namespace {
 
-std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
-
-void put_outbox(SQLite::Database& db, const std::optional<OutboxMail>& mail) {
+void SqliteStore::put_outbox(const std::optional<OutboxMail>& mail) {
   if (!mail || mail->recipient.empty()) return;
-  SQLite::Statement q(db,
+  SQLite::Statement q(db(),
                       "INSERT INTO outbox (created_at, recipient, subject, body) "
                       "VALUES (?, ?, ?, ?)");
   q.bind(1, now());
@@ -23,31 +19,33 @@ void put_outbox(SQLite::Database& db, const std::optional<OutboxMail>& mail) {
   q.exec();
 }
 
-}  // namespace
-
 std::vector<std::string> SqliteStore::deleted_user_names() {
-  SQLite::Statement q(db(),
-                      "SELECT DISTINCT e.user FROM audit_events e "
-                      "WHERE e.action = 'user delete' "
-                      "AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = e.user) "
-                      "ORDER BY e.user");
-  std::vector<std::string> names;
-  while (q.executeStep()) names.push_back(q.getColumn(0).getString());
-  return names;
+  return guarded("list the deleted users", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT DISTINCT e.user FROM audit_events e "
+                        "WHERE e.action = 'user delete' "
+                        "AND NOT EXISTS (SELECT 1 FROM users u WHERE u.name = e.user) "
+                        "ORDER BY e.user");
+    std::vector<std::string> names;
+    while (q.executeStep()) names.push_back(q.getColumn(0).getString());
+    return names;
+  });
 }
 
 std::vector<ResourceKey> SqliteStore::queue_exemptions() {
-  SQLite::Statement q(db(), "SELECT vhost, name FROM queue_exemptions ORDER BY vhost, name");
-  std::vector<ResourceKey> keys;
-  while (q.executeStep()) {
-    keys.push_back(ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()});
-  }
-  return keys;
+  return guarded("read the queue exemptions", [&] {
+    SQLite::Statement q(db(), "SELECT vhost, name FROM queue_exemptions ORDER BY vhost, name");
+    std::vector<ResourceKey> keys;
+    while (q.executeStep()) {
+      keys.push_back(ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()});
+    }
+    return keys;
+  });
 }
 
 void SqliteStore::set_queue_exempt(const ResourceKey& queue, const std::string& owner,
                                    bool exempt) {
-  try {
+  guarded(fmt::format("change queue '{}'", queue.name), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     if (exempt) {
       SQLite::Statement q(db(),
@@ -67,122 +65,138 @@ void SqliteStore::set_queue_exempt(const ResourceKey& queue, const std::string& 
     record_event(exempt ? "queue exempt" : "queue unexempt", owner,
                  fmt::format("vhost='{}' queue='{}'", queue.vhost, queue.name));
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot change queue '{}': {}", queue.name, e.what()));
-  }
+  });
 }
 
 std::vector<QueueNotice> SqliteStore::queue_notices() {
-  SQLite::Statement q(db(),
-                      "SELECT vhost, name, owner, state, messages, since FROM queue_notices "
-                      "ORDER BY vhost, name");
-  std::vector<QueueNotice> notices;
-  while (q.executeStep()) {
-    std::string state = q.getColumn(3).getString();
-    std::optional<QueueNoticeState> parsed = queue_notice_state_from_string(state);
-    if (!parsed) throw StoreError(fmt::format("queue notice with unknown state '{}'", state));
-    notices.push_back(
-        QueueNotice{ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()},
-                    q.getColumn(2).getString(), *parsed, q.getColumn(4).getInt64(),
-                    q.getColumn(5).getString()});
-  }
-  return notices;
+  return guarded("read the queue notices", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT vhost, name, owner, state, messages, since FROM queue_notices "
+                        "ORDER BY vhost, name");
+    std::vector<QueueNotice> notices;
+    while (q.executeStep()) {
+      std::string state = q.getColumn(3).getString();
+      std::optional<QueueNoticeState> parsed = queue_notice_state_from_string(state);
+      if (!parsed) throw StoreError(fmt::format("queue notice with unknown state '{}'", state));
+      notices.push_back(
+          QueueNotice{ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()},
+                      q.getColumn(2).getString(), *parsed, q.getColumn(4).getInt64(),
+                      q.getColumn(5).getString()});
+    }
+    return notices;
+  });
 }
 
 void SqliteStore::put_queue_notice(const QueueNotice& notice,
                                    const std::optional<OutboxMail>& mail) {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement q(db(),
-                      "INSERT OR REPLACE INTO queue_notices (vhost, name, owner, state, messages, "
-                      "since) VALUES (?, ?, ?, ?, ?, ?)");
-  q.bind(1, notice.queue.vhost);
-  q.bind(2, notice.queue.name);
-  q.bind(3, notice.owner);
-  q.bind(4, std::string(to_string(notice.state)));
-  q.bind(5, notice.messages);
-  q.bind(6, notice.since.empty() ? now() : notice.since);
-  q.exec();
-  put_outbox(db(), mail);
-  txn.commit();
+  guarded(fmt::format("record the notice of queue '{}'", notice.queue.name), [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db(),
+                        "INSERT OR REPLACE INTO queue_notices (vhost, name, owner, state, "
+                        "messages, since) VALUES (?, ?, ?, ?, ?, ?)");
+    q.bind(1, notice.queue.vhost);
+    q.bind(2, notice.queue.name);
+    q.bind(3, notice.owner);
+    q.bind(4, std::string(to_string(notice.state)));
+    q.bind(5, notice.messages);
+    q.bind(6, notice.since.empty() ? now() : notice.since);
+    q.exec();
+    put_outbox(mail);
+    txn.commit();
+  });
 }
 
 void SqliteStore::remove_queue_notice(const ResourceKey& queue,
                                       const std::optional<OutboxMail>& mail) {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement q(db(), "DELETE FROM queue_notices WHERE vhost = ? AND name = ?");
-  q.bind(1, queue.vhost);
-  q.bind(2, queue.name);
-  q.exec();
-  put_outbox(db(), mail);
-  txn.commit();
+  guarded(fmt::format("remove the notice of queue '{}'", queue.name), [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db(), "DELETE FROM queue_notices WHERE vhost = ? AND name = ?");
+    q.bind(1, queue.vhost);
+    q.bind(2, queue.name);
+    q.exec();
+    put_outbox(mail);
+    txn.commit();
+  });
 }
 
 std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
-  SQLite::Statement q(db(),
-                      "SELECT vhost, name, owner, problem, since FROM exchange_notices "
-                      "ORDER BY vhost, name");
-  std::vector<ExchangeNotice> notices;
-  while (q.executeStep()) {
-    notices.push_back(ExchangeNotice{
-        ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()},
-        q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString()});
-  }
-  return notices;
+  return guarded("read the exchange notices", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT vhost, name, owner, problem, since FROM exchange_notices "
+                        "ORDER BY vhost, name");
+    std::vector<ExchangeNotice> notices;
+    while (q.executeStep()) {
+      notices.push_back(ExchangeNotice{
+          ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()},
+          q.getColumn(2).getString(), q.getColumn(3).getString(), q.getColumn(4).getString()});
+    }
+    return notices;
+  });
 }
 
 void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
                                       const std::optional<OutboxMail>& mail) {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement q(db(),
-                      "INSERT OR REPLACE INTO exchange_notices (vhost, name, owner, problem, "
-                      "since) VALUES (?, ?, ?, ?, ?)");
-  q.bind(1, notice.exchange.vhost);
-  q.bind(2, notice.exchange.name);
-  q.bind(3, notice.owner);
-  q.bind(4, notice.problem);
-  q.bind(5, notice.since.empty() ? now() : notice.since);
-  q.exec();
-  put_outbox(db(), mail);
-  txn.commit();
+  guarded(fmt::format("record the notice of exchange '{}'", notice.exchange.name), [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db(),
+                        "INSERT OR REPLACE INTO exchange_notices (vhost, name, owner, problem, "
+                        "since) VALUES (?, ?, ?, ?, ?)");
+    q.bind(1, notice.exchange.vhost);
+    q.bind(2, notice.exchange.name);
+    q.bind(3, notice.owner);
+    q.bind(4, notice.problem);
+    q.bind(5, notice.since.empty() ? now() : notice.since);
+    q.exec();
+    put_outbox(mail);
+    txn.commit();
+  });
 }
 
 void SqliteStore::remove_exchange_notice(const ResourceKey& exchange,
                                          const std::optional<OutboxMail>& mail) {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  SQLite::Statement q(db(), "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?");
-  q.bind(1, exchange.vhost);
-  q.bind(2, exchange.name);
-  q.exec();
-  put_outbox(db(), mail);
-  txn.commit();
+  guarded(fmt::format("remove the notice of exchange '{}'", exchange.name), [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    SQLite::Statement q(db(), "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?");
+    q.bind(1, exchange.vhost);
+    q.bind(2, exchange.name);
+    q.exec();
+    put_outbox(mail);
+    txn.commit();
+  });
 }
 
 std::vector<OutboxMail> SqliteStore::outbox(std::size_t limit) {
-  SQLite::Statement q(db(),
-                      "SELECT id, recipient, subject, body, attempts FROM outbox ORDER BY id "
-                      "LIMIT ?");
-  q.bind(1, static_cast<std::int64_t>(limit));
-  std::vector<OutboxMail> mails;
-  while (q.executeStep()) {
-    mails.push_back(OutboxMail{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                               q.getColumn(2).getString(), q.getColumn(3).getString(),
-                               q.getColumn(4).getInt64()});
-  }
-  return mails;
+  return guarded("read the outbox", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT id, recipient, subject, body, attempts FROM outbox ORDER BY id "
+                        "LIMIT ?");
+    q.bind(1, static_cast<std::int64_t>(limit));
+    std::vector<OutboxMail> mails;
+    while (q.executeStep()) {
+      mails.push_back(OutboxMail{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                 q.getColumn(2).getString(), q.getColumn(3).getString(),
+                                 q.getColumn(4).getInt64()});
+    }
+    return mails;
+  });
 }
 
 void SqliteStore::outbox_sent(std::int64_t id) {
-  SQLite::Statement q(db(), "DELETE FROM outbox WHERE id = ?");
-  q.bind(1, id);
-  q.exec();
+  guarded("remove a sent mail from the outbox", [&] {
+    SQLite::Statement q(db(), "DELETE FROM outbox WHERE id = ?");
+    q.bind(1, id);
+    q.exec();
+  });
 }
 
 void SqliteStore::outbox_failed(std::int64_t id, const std::string& error) {
-  SQLite::Statement q(db(),
-                      "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?");
-  q.bind(1, error);
-  q.bind(2, id);
-  q.exec();
+  guarded("count a failed mail in the outbox", [&] {
+    SQLite::Statement q(db(),
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?");
+    q.bind(1, error);
+    q.bind(2, id);
+    q.exec();
+  });
 }
 
 }  // namespace authsvc

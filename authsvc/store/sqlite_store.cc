@@ -20,8 +20,6 @@ namespace {
 
 constexpr int kBusyTimeoutMs = 5000;
 
-std::string now() { return rfc3339_utc(std::chrono::system_clock::now()); }
-
 // The leading number of a migration's file name: "002_x.sql" -> 2.
 int migration_number(std::string_view name) {
   int n = 0;
@@ -75,16 +73,20 @@ void SqliteStore::open_database(OpenMode mode) {
         "database '{}' does not exist (create it with: authsvc init --db {})", path_, path_));
   }
   try {
-    int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
-    if (mode == OpenMode::create_if_missing) flags |= SQLite::OPEN_CREATE;
-    db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
-    db().exec("PRAGMA journal_mode = WAL");
-    db().exec("PRAGMA foreign_keys = ON");
-    db().exec("PRAGMA synchronous = NORMAL");
-    migrate();
-  } catch (const SQLite::Exception& e) {
+    guarded(fmt::format("open database '{}'", path_), [&] {
+      int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+      if (mode == OpenMode::create_if_missing) flags |= SQLite::OPEN_CREATE;
+      db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
+      db().exec("PRAGMA journal_mode = WAL");
+      db().exec("PRAGMA foreign_keys = ON");
+      db().exec("PRAGMA synchronous = NORMAL");
+      migrate();
+    });
+  } catch (...) {
+    // Whatever failed (SQLite, or migrate() refusing a newer schema), no
+    // connection is left open: until a reopen succeeds, every call fails.
     db_.reset();
-    throw StoreError(fmt::format("cannot open database '{}': {}", path_, e.what()));
+    throw;
   }
 }
 
@@ -100,6 +102,14 @@ void SqliteStore::reopen() {
 }
 
 SqliteStore::~SqliteStore() = default;
+
+void SqliteStore::run_guarded(std::string_view what, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot {}: {}", what, e.what()));
+  }
+}
 
 void SqliteStore::migrate() {
   SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
@@ -121,7 +131,10 @@ void SqliteStore::migrate() {
   txn.commit();
 }
 
-int SqliteStore::schema_version() { return db().execAndGet("PRAGMA user_version").getInt(); }
+int SqliteStore::schema_version() {
+  return guarded("read the schema version",
+                 [&] { return db().execAndGet("PRAGMA user_version").getInt(); });
+}
 
 std::int64_t SqliteStore::user_id(const std::string& name) {
   SQLite::Statement q(db(), "SELECT id FROM users WHERE name = ?");
@@ -129,6 +142,8 @@ std::int64_t SqliteStore::user_id(const std::string& name) {
   if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", name));
   return q.getColumn(0).getInt64();
 }
+
+std::string SqliteStore::now() { return rfc3339_utc(std::chrono::system_clock::now()); }
 
 void SqliteStore::record_event(const std::string& action, const std::string& user,
                                const std::string& detail) {
@@ -160,8 +175,9 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
   }
   std::vector<std::string> tokens;
   tokens.reserve(users.size());
-  std::string current;
-  try {
+  std::string what = users.size() == 1 ? fmt::format("add user '{}'", users[0].name)
+                                       : fmt::format("add {} users", users.size());
+  guarded(what, [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement exists(db(), "SELECT 1 FROM users WHERE name = ?");
     SQLite::Statement insert(
@@ -172,7 +188,6 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
     std::string t = now();
     for (std::size_t i = 0; i < users.size(); ++i) {
       const NewUser& user = users[i];
-      current = user.name;
       exists.reset();
       exists.bind(1, user.name);
       if (exists.executeStep()) {
@@ -202,16 +217,14 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
       tokens.push_back(std::move(token));
     }
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot add user '{}': {}", current, e.what()));
-  }
+  });
   return tokens;
 }
 
 std::string SqliteStore::rotate_token(const std::string& name) {
   std::string token = generate_token();
   TokenHash hash = hash_token(token);
-  try {
+  guarded(fmt::format("rotate the token of '{}'", name), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(),
@@ -225,14 +238,12 @@ std::string SqliteStore::rotate_token(const std::string& name) {
     q.exec();
     record_event("user rotate", name, "new token issued; the old one no longer logs in");
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot rotate the token of '{}': {}", name, e.what()));
-  }
+  });
   return token;
 }
 
 void SqliteStore::set_active(const std::string& name, bool active) {
-  try {
+  guarded(fmt::format("change user '{}'", name), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(), "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
@@ -242,13 +253,11 @@ void SqliteStore::set_active(const std::string& name, bool active) {
     q.exec();
     record_event(active ? "user enable" : "user disable", name, "");
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot change user '{}': {}", name, e.what()));
-  }
+  });
 }
 
 void SqliteStore::delete_user(const std::string& name) {
-  try {
+  guarded(fmt::format("delete user '{}'", name), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(), "DELETE FROM users WHERE id = ?");
@@ -256,9 +265,7 @@ void SqliteStore::delete_user(const std::string& name) {
     q.exec();
     record_event("user delete", name, "");
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot delete user '{}': {}", name, e.what()));
-  }
+  });
 }
 
 void SqliteStore::update_user(const std::string& name, const UserUpdate& update) {
@@ -271,7 +278,7 @@ void SqliteStore::update_user(const std::string& name, const UserUpdate& update)
       throw StoreError("queue thresholds are counts of messages, above 0");
     }
   }
-  try {
+  guarded(fmt::format("change user '{}'", name), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     std::string detail;
@@ -337,9 +344,7 @@ void SqliteStore::update_user(const std::string& name, const UserUpdate& update)
     if (!detail.empty()) detail.pop_back();
     record_event("user set", name, detail);
     txn.commit();
-  } catch (const SQLite::Exception& e) {
-    throw StoreError(fmt::format("cannot change user '{}': {}", name, e.what()));
-  }
+  });
 }
 
 namespace {
@@ -369,17 +374,21 @@ UserInfo user_info_from_row(SQLite::Statement& q) {
 }  // namespace
 
 std::optional<UserInfo> SqliteStore::find_user(const std::string& name) {
-  SQLite::Statement q(db(), std::string(kUserInfoQuery) + "WHERE u.name = ?");
-  q.bind(1, name);
-  if (!q.executeStep()) return std::nullopt;
-  return user_info_from_row(q);
+  return guarded(fmt::format("read user '{}'", name), [&]() -> std::optional<UserInfo> {
+    SQLite::Statement q(db(), std::string(kUserInfoQuery) + "WHERE u.name = ?");
+    q.bind(1, name);
+    if (!q.executeStep()) return std::nullopt;
+    return user_info_from_row(q);
+  });
 }
 
 std::vector<UserInfo> SqliteStore::list_users() {
-  SQLite::Statement q(db(), std::string(kUserInfoQuery) + "ORDER BY u.name");
-  std::vector<UserInfo> users;
-  while (q.executeStep()) users.push_back(user_info_from_row(q));
-  return users;
+  return guarded("list users", [&] {
+    SQLite::Statement q(db(), std::string(kUserInfoQuery) + "ORDER BY u.name");
+    std::vector<UserInfo> users;
+    while (q.executeStep()) users.push_back(user_info_from_row(q));
+    return users;
+  });
 }
 
 namespace {
@@ -419,64 +428,73 @@ std::int64_t last_event_id_of(SQLite::Database& db) {
 }  // namespace
 
 std::vector<UserRecord> SqliteStore::load_users(std::int64_t* last_event_id) {
-  SQLite::Transaction txn(db());  // one read transaction: a consistent view
-  SQLite::Statement q(db(), std::string(kUserRecordQuery) + "ORDER BY u.id");
-  std::vector<UserRecord> users = read_user_records(q);
-  if (last_event_id) *last_event_id = last_event_id_of(db());
-  txn.commit();
-  return users;
+  return guarded("load users", [&] {
+    SQLite::Transaction txn(db());  // one read transaction: a consistent view
+    SQLite::Statement q(db(), std::string(kUserRecordQuery) + "ORDER BY u.id");
+    std::vector<UserRecord> users = read_user_records(q);
+    if (last_event_id) *last_event_id = last_event_id_of(db());
+    txn.commit();
+    return users;
+  });
 }
 
 std::optional<std::vector<UserChange>> SqliteStore::changed_users_since(
     std::int64_t after, std::size_t limit, std::int64_t* last_event_id) {
-  SQLite::Transaction txn(db());
-  SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
-  events.bind(1, after);
-  std::set<std::string> names;
-  std::int64_t last = after;
-  while (events.executeStep()) {
-    last = events.getColumn(0).getInt64();
-    names.insert(events.getColumn(1).getString());
-    if (names.size() > limit) return std::nullopt;
-  }
-  SQLite::Statement one(db(), std::string(kUserRecordQuery) + "WHERE u.name = ?");
-  std::vector<UserChange> changes;
-  for (const std::string& name : names) {
-    one.reset();
-    one.bind(1, name);
-    std::vector<UserRecord> found = read_user_records(one);
-    changes.push_back(UserChange{
-        name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
-  }
-  *last_event_id = last;
-  txn.commit();
-  return changes;
+  return guarded("read the changed users", [&]() -> std::optional<std::vector<UserChange>> {
+    SQLite::Transaction txn(db());
+    SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
+    events.bind(1, after);
+    std::set<std::string> names;
+    std::int64_t last = after;
+    while (events.executeStep()) {
+      last = events.getColumn(0).getInt64();
+      names.insert(events.getColumn(1).getString());
+      if (names.size() > limit) return std::nullopt;
+    }
+    SQLite::Statement one(db(), std::string(kUserRecordQuery) + "WHERE u.name = ?");
+    std::vector<UserChange> changes;
+    for (const std::string& name : names) {
+      one.reset();
+      one.bind(1, name);
+      std::vector<UserRecord> found = read_user_records(one);
+      changes.push_back(UserChange{
+          name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
+    }
+    *last_event_id = last;
+    txn.commit();
+    return changes;
+  });
 }
 
 std::int64_t SqliteStore::data_version() {
-  return db().execAndGet("PRAGMA data_version").getInt64();
+  return guarded("read the data version",
+                 [&] { return db().execAndGet("PRAGMA data_version").getInt64(); });
 }
 
 std::vector<AuditEvent> SqliteStore::unexported_audit_events(std::int64_t after_id) {
-  SQLite::Statement q(db(),
-                      "SELECT id, ts, actor, operator, action, user, detail FROM audit_events "
-                      "WHERE id > max(?, (SELECT last_event_id FROM audit_export WHERE id = 1)) "
-                      "ORDER BY id LIMIT 10000");
-  q.bind(1, after_id);
-  std::vector<AuditEvent> events;
-  while (q.executeStep()) {
-    events.push_back(AuditEvent{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
-                                q.getColumn(2).getString(), q.getColumn(3).getString(),
-                                q.getColumn(4).getString(), q.getColumn(5).getString(),
-                                q.getColumn(6).getString()});
-  }
-  return events;
+  return guarded("read the audit events", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT id, ts, actor, operator, action, user, detail FROM audit_events "
+                        "WHERE id > max(?, (SELECT last_event_id FROM audit_export WHERE id = 1)) "
+                        "ORDER BY id LIMIT 10000");
+    q.bind(1, after_id);
+    std::vector<AuditEvent> events;
+    while (q.executeStep()) {
+      events.push_back(AuditEvent{q.getColumn(0).getInt64(), q.getColumn(1).getString(),
+                                  q.getColumn(2).getString(), q.getColumn(3).getString(),
+                                  q.getColumn(4).getString(), q.getColumn(5).getString(),
+                                  q.getColumn(6).getString()});
+    }
+    return events;
+  });
 }
 
 void SqliteStore::mark_audit_events_exported(std::int64_t last_id) {
-  SQLite::Statement q(db(), "UPDATE audit_export SET last_event_id = ? WHERE id = 1");
-  q.bind(1, last_id);
-  q.exec();
+  guarded("mark the audit events exported", [&] {
+    SQLite::Statement q(db(), "UPDATE audit_export SET last_event_id = ? WHERE id = 1");
+    q.bind(1, last_id);
+    q.exec();
+  });
 }
 
 }  // namespace authsvc

@@ -8,8 +8,13 @@
 // file, its WAL and its shared-memory index are created 0600 under the
 // process's umask of 077.
 
+#include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <type_traits>
+#include <utility>
 
 #include "authsvc/store/store.h"
 
@@ -69,11 +74,33 @@ class SqliteStore : public Store {
   void reopen() override;
 
  private:
+  // Runs `fn` and returns what it returns. SQLite's exceptions come out as
+  // StoreError("cannot WHAT: SQLite's message"): every public method runs
+  // its work through this, so that none lets one escape (store.h). A
+  // StoreError passes unchanged.
+  template <typename Fn>
+  std::invoke_result_t<Fn&> guarded(std::string_view what, Fn&& fn) {
+    using Result = std::invoke_result_t<Fn&>;
+    if constexpr (std::is_void_v<Result>) {
+      run_guarded(what, fn);
+    } else {
+      std::optional<Result> result;
+      run_guarded(what, [&] { result.emplace(fn()); });
+      return std::move(*result);
+    }
+  }
+  static void run_guarded(std::string_view what, const std::function<void()>& fn);
+
   void open_database(OpenMode mode);
   SQLite::Database& db();
   void migrate();
   std::int64_t user_id(const std::string& name);
   void record_event(const std::string& action, const std::string& user, const std::string& detail);
+  // Queues `mail` in the outbox, in the caller's transaction; not one with
+  // no recipient.
+  void put_outbox(const std::optional<OutboxMail>& mail);
+  // The time a row records: RFC 3339, UTC, microseconds.
+  static std::string now();
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;

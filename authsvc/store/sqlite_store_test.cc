@@ -1,21 +1,86 @@
+// SQLite's store: what the contract tests (store_contract_test.cc) run
+// against, and what is SQLite's own: its files, their modes, its journal,
+// and the schema version it keeps.
 #include "authsvc/store/sqlite_store.h"
 
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
-#include <functional>
+#include <fstream>
 
 #include "authsvc/core/embedded_file.h"
+#include "authsvc/store/store_contract.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
+
+namespace store_contract {
+namespace {
+
+// A database file of its own in a temporary folder, made as `authsvc init`
+// makes it; each connection is what open_store() gives for it.
+class SqliteUnderTest : public StoreUnderTest {
+ public:
+  SqliteUnderTest() { open_store(path_, Actor{"init", ""}, OpenMode::create_if_missing); }
+
+  std::unique_ptr<Store> connect(const Actor& actor) override { return open_store(path_, actor); }
+
+  std::string stored_bytes() override {
+    std::string bytes;
+    for (const std::string& file : files()) bytes += testing::read_file(file);
+    return bytes;
+  }
+
+  // Junk over every byte of the database, its WAL and its shared-memory
+  // index, in place (the same sizes: the index is mapped by the open
+  // connections, and a mapping past the end of a file is a SIGBUS).
+  void damage() override {
+    for (const std::string& file : files()) {
+      std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+      REQUIRE(f);
+      std::string junk(static_cast<std::size_t>(std::filesystem::file_size(file)), '\xa5');
+      f.write(junk.data(), static_cast<std::streamsize>(junk.size()));
+      REQUIRE(f.flush());
+    }
+  }
+
+ private:
+  std::vector<std::string> files() const {
+    std::vector<std::string> out;
+    for (const char* suffix : {"", "-wal", "-shm"}) {
+      if (std::filesystem::exists(path_ + suffix)) out.push_back(path_ + suffix);
+    }
+    return out;
+  }
+
+  testing::TempDir dir_;
+  std::string path_ = dir_.file("store.db");
+};
+
+}  // namespace
+
+std::unique_ptr<StoreUnderTest> Sqlite::make() { return std::make_unique<SqliteUnderTest>(); }
+
+}  // namespace store_contract
+
 namespace {
 
 using testing::TempDir;
 
 Actor test_actor() { return Actor{"cli", "tester"}; }
+
+// The number of the last migration compiled in: the schema version this
+// build makes.
+int latest_schema_version() {
+  int latest = 0;
+  for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
+    latest = std::max(latest, std::stoi(std::string(embedded_migrations[i].name)));
+  }
+  return latest;
+}
 
 }  // namespace
 
@@ -24,14 +89,15 @@ TEST_CASE("opening a new database applies every migration, and reopening applies
   std::string path = dir.file("a.db");
   {
     SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
-    CHECK(store.schema_version() == static_cast<int>(embedded_migrations_count));
+    CHECK(store.schema_version() == latest_schema_version());
     testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
   }
   SqliteStore again(path, test_actor(), OpenMode::existing);
-  CHECK(again.schema_version() == static_cast<int>(embedded_migrations_count));
+  CHECK(again.schema_version() == latest_schema_version());
   CHECK(again.find_user("alice").has_value());
   SQLite::Database raw(path);
   CHECK(raw.execAndGet("PRAGMA journal_mode").getString() == "wal");
+  CHECK(raw.execAndGet("PRAGMA user_version").getInt() == latest_schema_version());
 }
 
 TEST_CASE("a database from a newer authsvc is refused, not used") {
@@ -44,6 +110,25 @@ TEST_CASE("a database from a newer authsvc is refused, not used") {
   }
   CHECK_THROWS_WITH_AS(SqliteStore(path, test_actor(), OpenMode::existing),
                        doctest::Contains("newer than this authsvc"), StoreError);
+}
+
+TEST_CASE("a reopen that finds a database from a newer authsvc leaves the store closed") {
+  TempDir dir;
+  std::string path = dir.file("a.db");
+  SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
+  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  auto set_version = [&](int version) {
+    SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+    raw.exec("PRAGMA user_version = " + std::to_string(version));
+  };
+  set_version(999);
+  CHECK_THROWS_WITH_AS(store.reopen(), doctest::Contains("newer than this authsvc"), StoreError);
+  // Until a reopen succeeds, every call says so, rather than use it.
+  CHECK_THROWS_WITH_AS(store.find_user("alice"), doctest::Contains("is not open"), StoreError);
+  CHECK_THROWS_WITH_AS(store.data_version(), doctest::Contains("is not open"), StoreError);
+  set_version(latest_schema_version());
+  store.reopen();
+  CHECK(store.find_user("alice").has_value());
 }
 
 TEST_CASE("a database that is not SQLite is refused with the path in the message") {
@@ -62,130 +147,75 @@ TEST_CASE(
   std::string expected =
       "database '" + path + "' does not exist (create it with: authsvc init --db " + path + ")";
   CHECK_THROWS_WITH_AS(SqliteStore(path, test_actor()), expected.c_str(), StoreError);
+  CHECK_THROWS_WITH_AS(open_store(path, test_actor()), expected.c_str(), StoreError);
   CHECK_FALSE(std::filesystem::exists(path));
   { SqliteStore created(path, test_actor(), OpenMode::create_if_missing); }
   CHECK(std::filesystem::exists(path));
 }
 
-TEST_CASE("users are added once, with a token stored only as its hash") {
+TEST_CASE("a change whose audit event or mail cannot be written is not made either") {
   TempDir dir;
   std::string path = dir.file("a.db");
   SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
-  std::string token = store.add_user(
-      NewUser{"alice", "alice@example.org", {"monitoring", "management"}, {"/", "staging"}});
-  testing::record_issued_token(token);
-  CHECK(token.size() == 43);
-  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"alice", "", {}, {"/"}}),
-                       "user 'alice' already exists", StoreError);
-  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"9lives", "", {}, {"/"}}),
-                       doctest::Contains("invalid user name '9lives'"), StoreError);
-  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", "", {"bad tag"}, {"/"}}),
-                       doctest::Contains("invalid tag"), StoreError);
-  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", "", {}, {}}),
-                       doctest::Contains("at least one vhost"), StoreError);
+  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  ResourceKey queue{"/", "queue/alice/q"};
+  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""},
+                         std::nullopt);
+  // Another connection makes every write of an audit event or a mail fail.
+  SQLite::Database raw(path, SQLite::OPEN_READWRITE);
+  raw.exec(
+      "CREATE TRIGGER no_events BEFORE INSERT ON audit_events "
+      "BEGIN SELECT RAISE(ABORT, 'no audit event'); END");
+  raw.exec(
+      "CREATE TRIGGER no_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail'); END");
 
+  UserUpdate email;
+  email.email = "new@example.org";
+  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", "", {}, {"/"}}),
+                       doctest::Contains("no audit event"), StoreError);
+  CHECK_THROWS_AS(store.rotate_token("alice"), StoreError);
+  CHECK_THROWS_AS(store.set_active("alice", false), StoreError);
+  CHECK_THROWS_AS(store.update_user("alice", email), StoreError);
+  CHECK_THROWS_AS(store.delete_user("alice"), StoreError);
+  CHECK_THROWS_AS(store.set_queue_exempt(queue, "alice", true), StoreError);
+  CHECK_FALSE(store.find_user("bob"));
   std::optional<UserInfo> alice = store.find_user("alice");
   REQUIRE(alice);
-  CHECK(alice->email == "alice@example.org");
-  CHECK(alice->tags == std::vector<std::string>{"management", "monitoring"});
-  CHECK(alice->vhosts == std::vector<std::string>{"/", "staging"});
   CHECK(alice->active);
-  CHECK(alice->created_at.size() == 27);  // 2026-11-27T23:18:49.123456Z
+  CHECK(alice->email.empty());
+  CHECK(alice->updated_at == alice->created_at);
+  CHECK(store.queue_exemptions().empty());
 
-  std::vector<UserRecord> records = store.load_users(nullptr);
-  REQUIRE(records.size() == 1);
-  CHECK(records[0].token_hash == hash_token(token));
-  CHECK(records[0].tags == "management monitoring");
-
-  // The clear token is nowhere in the file.
-  std::string bytes = testing::read_file(path) + testing::read_file(path + "-wal");
-  CHECK(bytes.find(token) == std::string::npos);
+  OutboxMail mail{0, "alice@example.org", "s", "b", 0};
+  CHECK_THROWS_WITH_AS(
+      store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""}, mail),
+      doctest::Contains("no mail"), StoreError);
+  CHECK_THROWS_AS(store.remove_queue_notice(queue, mail), StoreError);
+  CHECK_THROWS_AS(store.put_exchange_notice(
+                      ExchangeNotice{{"/", "exchange/alice/x"}, "alice", "fanout", ""}, mail),
+                  StoreError);
+  std::vector<QueueNotice> notices = store.queue_notices();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].state == QueueNoticeState::warned);
+  CHECK(store.exchange_notices().empty());
+  CHECK(store.unexported_audit_events(0).size() == 1);
 }
 
-TEST_CASE("the database and its WAL are private to the service account") {
+TEST_CASE("the database, its WAL and its index are private to the service account") {
   TempDir dir;
   std::string path = dir.file("a.db");
   mode_t old = umask(077);
   {
     SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
     testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
-    struct stat st {};
-    REQUIRE(stat(path.c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
-    REQUIRE(stat((path + "-wal").c_str(), &st) == 0);
-    CHECK((st.st_mode & 0777) == 0600);
+    for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
+      CAPTURE(file);
+      struct stat st {};
+      REQUIRE(stat(file.c_str(), &st) == 0);
+      CHECK((st.st_mode & 0777) == 0600);
+    }
   }
   umask(old);
-}
-
-TEST_CASE("rotate, disable, enable, set and delete change what a snapshot sees") {
-  TempDir dir;
-  SqliteStore store(dir.file("a.db"), test_actor(), OpenMode::create_if_missing);
-  std::string first = store.add_user(NewUser{"alice", "", {}, {"/"}});
-  std::string second = store.rotate_token("alice");
-  testing::record_issued_tokens({first, second});
-  CHECK(first != second);
-  CHECK(store.load_users(nullptr)[0].token_hash == hash_token(second));
-
-  store.set_active("alice", false);
-  CHECK_FALSE(store.load_users(nullptr)[0].active);
-  store.set_active("alice", true);
-  CHECK(store.load_users(nullptr)[0].active);
-
-  UserUpdate update;
-  update.email = "new@example.org";
-  update.tags = std::vector<std::string>{};
-  update.vhosts = std::vector<std::string>{"v2"};
-  store.update_user("alice", update);
-  UserInfo info = *store.find_user("alice");
-  CHECK(info.email == "new@example.org");
-  CHECK(info.tags.empty());
-  CHECK(info.vhosts == std::vector<std::string>{"v2"});
-
-  store.delete_user("alice");
-  CHECK(store.load_users(nullptr).empty());
-  for (auto change : std::vector<std::function<void()>>{
-           [&] { store.rotate_token("alice"); }, [&] { store.set_active("alice", false); },
-           [&] { store.delete_user("alice"); },
-           [&] { store.update_user("alice", UserUpdate{}); }}) {
-    CHECK_THROWS_WITH_AS(change(), "no such user 'alice'", StoreError);
-  }
-}
-
-TEST_CASE("every change records an audit event in its own transaction, without the token") {
-  TempDir dir;
-  SqliteStore store(dir.file("a.db"), test_actor(), OpenMode::create_if_missing);
-  std::string token = store.add_user(NewUser{"alice", "a@example.org", {}, {"/"}});
-  std::string rotated = store.rotate_token("alice");
-  testing::record_issued_tokens({token, rotated});
-  store.set_active("alice", false);
-  store.delete_user("alice");
-  CHECK_THROWS(store.delete_user("alice"));  // a failed change records nothing
-
-  std::vector<AuditEvent> events = store.unexported_audit_events(0);
-  REQUIRE(events.size() == 4);
-  CHECK(events[0].action == "user add");
-  CHECK(events[1].action == "user rotate");
-  CHECK(events[2].action == "user disable");
-  CHECK(events[3].action == "user delete");
-  for (const AuditEvent& e : events) {
-    CHECK(e.user == "alice");
-    CHECK(e.operator_name == "tester");
-    CHECK(e.detail.find(token) == std::string::npos);
-    CHECK(e.detail.find(rotated) == std::string::npos);
-  }
-  store.mark_audit_events_exported(events[1].id);
-  CHECK(store.unexported_audit_events(0).size() == 2);
-}
-
-TEST_CASE("data_version moves when another connection commits") {
-  TempDir dir;
-  SqliteStore server(dir.file("a.db"), Actor{"serve", ""}, OpenMode::create_if_missing);
-  SqliteStore cli(dir.file("a.db"), test_actor());
-  std::int64_t before = server.data_version();
-  CHECK(server.data_version() == before);
-  testing::record_issued_token(cli.add_user(NewUser{"alice", "", {}, {"/"}}));
-  CHECK(server.data_version() != before);
 }
 
 }  // namespace authsvc

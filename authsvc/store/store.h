@@ -4,7 +4,8 @@
 // and the CLI. One interface per concern, so that each user of the store
 // depends on what it uses, and one Store that is all of them, which
 // open_store() returns. SQLite (sqlite_store.h) is the implementation today;
-// the contract every implementation keeps is tests/store_contract.h's.
+// the contract every implementation keeps is tested once, for all of them,
+// by store_contract_test.cc (store_contract.h says how one takes part).
 //
 // The contract, for every implementation:
 // - Every change is one transaction, and records its audit event (actor,

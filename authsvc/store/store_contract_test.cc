@@ -1,0 +1,930 @@
+// The store's contract (store.h), written once against its interfaces and
+// run against every implementation that store_contract.h names: each test
+// case here is one test per implementation, "...<sqlite>".
+#include "authsvc/store/store_contract.h"
+
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <thread>
+
+#include "authsvc/core/decision.h"
+#include "authsvc/core/token.h"
+#include "tests/test_support.h"
+
+TYPE_TO_STRING_AS("sqlite", authsvc::store_contract::Sqlite);
+
+namespace authsvc::store_contract {
+namespace {
+
+const Actor kCli{"cli", "tester"};
+const Actor kGuardian{"guardian", "svc-guardian"};
+const Actor kServe{"serve", ""};
+
+// A fresh store of the implementation, and a first connection to it, as
+// the CLI.
+template <typename Implementation>
+struct Fresh {
+  std::unique_ptr<StoreUnderTest> under_test = Implementation::make();
+  std::unique_ptr<Store> connection = under_test->connect(kCli);
+  Store& store = *connection;
+};
+
+NewUser new_user(const std::string& name, const std::string& email = "",
+                 std::vector<std::string> tags = {}, std::vector<std::string> vhosts = {"/"}) {
+  return NewUser{name, email, std::move(tags), std::move(vhosts)};
+}
+
+// add_user(s), with the tokens recorded in the ledger.
+std::string add(Store& store, const NewUser& user) {
+  std::string token = store.add_user(user);
+  testing::record_issued_token(token);
+  return token;
+}
+
+std::vector<std::string> add_all(Store& store, const std::vector<NewUser>& users,
+                                 const std::string& action) {
+  std::vector<std::string> tokens = store.add_users(users, action);
+  testing::record_issued_tokens(tokens);
+  return tokens;
+}
+
+std::string rotate(Store& store, const std::string& name) {
+  std::string token = store.rotate_token(name);
+  testing::record_issued_token(token);
+  return token;
+}
+
+UserUpdate limits(std::optional<std::int64_t> warn, std::optional<std::int64_t> remove) {
+  UserUpdate update;
+  update.queue_warn = warn;
+  update.queue_delete = remove;
+  return update;
+}
+
+OutboxMail mail(const std::string& to, const std::string& subject) {
+  return OutboxMail{0, to, subject, "body of " + subject, 0};
+}
+
+// The message of the StoreError that `call` throws; a failed check if it
+// throws anything else, or nothing.
+std::string store_error(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const StoreError& e) {
+    return e.what();
+  } catch (const std::exception& e) {
+    FAIL_CHECK("threw an exception that is not a StoreError: " << std::string(e.what()));
+    return "";
+  } catch (...) {
+    FAIL_CHECK("threw something that is not a std::exception");
+    return "";
+  }
+  FAIL_CHECK("threw nothing");
+  return "";
+}
+
+bool is_one_line(const std::string& text) {
+  return !text.empty() && text.find('\n') == std::string::npos;
+}
+
+std::vector<AuditEvent> events(Store& store) { return store.unexported_audit_events(0); }
+
+const UserRecord* record_of(const std::vector<UserRecord>& records, const std::string& name) {
+  for (const UserRecord& r : records) {
+    if (r.name == name) return &r;
+  }
+  return nullptr;
+}
+
+// A user's every field, to compare a user before and after a change that
+// must not have happened.
+std::string everything_about(Store& store, const std::string& name) {
+  std::optional<UserInfo> u = store.find_user(name);
+  if (!u) return "(no such user)";
+  auto limit = [](std::optional<std::int64_t> v) { return v ? std::to_string(*v) : "-"; };
+  std::string text = u->name + "|" + u->email + "|" + (u->active ? "active" : "disabled") + "|" +
+                     u->created_at + "|" + u->updated_at + "|" + u->token_rotated_at + "|" +
+                     limit(u->queue_warn) + "|" + limit(u->queue_delete) + "|tags:";
+  for (const std::string& t : u->tags) text += t + ",";
+  text += "|vhosts:";
+  for (const std::string& v : u->vhosts) text += v + ",";
+  for (const UserRecord& r : store.load_users(nullptr)) {
+    if (r.name == name) text += r.active ? "|record active " : "|record disabled ";
+    if (r.name == name) text += r.tags;
+  }
+  return text;
+}
+
+// Polls `condition` for up to five seconds.
+bool eventually(const std::function<bool()>& condition) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
+}
+
+bool looks_like_timestamp(const std::string& ts) {
+  // RFC 3339, UTC: 2026-11-27T23:18:49.123456Z
+  return ts.size() >= 20 && ts[4] == '-' && ts[10] == 'T' && ts.back() == 'Z';
+}
+
+}  // namespace
+
+// ---- users ----
+
+TEST_CASE_TEMPLATE("store contract: a fresh store holds nothing", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  CHECK_FALSE(s.store.find_user("alice"));
+  CHECK(s.store.list_users().empty());
+  CHECK(s.store.deleted_user_names().empty());
+  std::int64_t last = -1;
+  CHECK(s.store.load_users(&last).empty());
+  CHECK(last == 0);
+  std::optional<std::vector<UserChange>> changes = s.store.changed_users_since(0, 10, &last);
+  REQUIRE(changes);
+  CHECK(changes->empty());
+  CHECK(last == 0);
+  CHECK(s.store.queue_exemptions().empty());
+  CHECK(s.store.queue_notices().empty());
+  CHECK(s.store.exchange_notices().empty());
+  CHECK(s.store.outbox(100).empty());
+  CHECK(events(s.store).empty());
+  CHECK(s.store.schema_version() > 0);
+}
+
+TEST_CASE_TEMPLATE("store contract: a new user gets a token, and only its hash is stored", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string token = add(
+      s.store, new_user("alice", "alice@example.org", {"monitoring", "management", "monitoring"},
+                        {"staging", "/", "staging"}));
+  std::string other = add(s.store, new_user("bob"));
+  CHECK(token.size() == 43);
+  CHECK(
+      token.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") ==
+      std::string::npos);
+  CHECK(token != other);
+
+  std::optional<UserInfo> alice = s.store.find_user("alice");
+  REQUIRE(alice);
+  CHECK(alice->name == "alice");
+  CHECK(alice->email == "alice@example.org");
+  CHECK(alice->tags == std::vector<std::string>{"management", "monitoring"});
+  CHECK(alice->vhosts == std::vector<std::string>{"/", "staging"});
+  CHECK(alice->active);
+  CHECK(looks_like_timestamp(alice->created_at));
+  CHECK(alice->updated_at == alice->created_at);
+  CHECK(alice->token_rotated_at == alice->created_at);
+  CHECK_FALSE(alice->queue_warn);
+  CHECK_FALSE(alice->queue_delete);
+
+  std::vector<UserRecord> records = s.store.load_users(nullptr);
+  const UserRecord* record = record_of(records, "alice");
+  REQUIRE(record);
+  CHECK(record->token_hash == hash_token(token));
+  CHECK(record->tags == "management monitoring");
+  CHECK(record->vhosts == std::vector<std::string>{"/", "staging"});
+  CHECK(record->active);
+
+  std::string stored = s.under_test->stored_bytes();
+  CHECK_FALSE(stored.empty());
+  CHECK(stored.find(token) == std::string::npos);
+  CHECK(stored.find(other) == std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("store contract: list_users gives every user by name, never a token", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("carol"));
+  add(s.store, new_user("alice"));
+  add(s.store, new_user("bob", "bob@example.org", {}, {"v2"}));
+  std::vector<UserInfo> users = s.store.list_users();
+  REQUIRE(users.size() == 3);
+  CHECK(users[0].name == "alice");
+  CHECK(users[1].name == "bob");
+  CHECK(users[1].email == "bob@example.org");
+  CHECK(users[1].vhosts == std::vector<std::string>{"v2"});
+  CHECK(users[2].name == "carol");
+}
+
+TEST_CASE_TEMPLATE("store contract: add_users adds all of them, in order, or none", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("taken"));
+  std::size_t events_before = events(s.store).size();
+  struct Case {
+    std::vector<NewUser> users;
+    std::string message;
+  };
+  const Case refused[] = {
+      {{new_user("ann"), new_user("taken"), new_user("bea")}, "user 'taken' already exists"},
+      {{new_user("ann"), new_user("9lives")}, "invalid user name '9lives'"},
+      {{new_user("ann"), new_user("ann")}, "user 'ann' is given twice"},
+      {{new_user("ann"), new_user("bea", "", {"bad tag"})}, "invalid tag 'bad tag'"},
+      {{new_user("ann"), new_user("bea", "", {}, {})}, "a user needs at least one vhost"},
+      {{new_user("ann"), new_user("bea", "", {}, {"bad\x01vhost"})}, "invalid vhost"},
+  };
+  for (const Case& c : refused) {
+    CAPTURE(c.message);
+    std::string message = store_error([&] { add_all(s.store, c.users, "user import"); });
+    CHECK(message.find(c.message) != std::string::npos);
+    CHECK_FALSE(s.store.find_user("ann"));
+    CHECK_FALSE(s.store.find_user("bea"));
+    CHECK(s.store.list_users().size() == 1);
+    CHECK(events(s.store).size() == events_before);  // a failed change records nothing
+  }
+
+  std::vector<std::string> tokens =
+      add_all(s.store, {new_user("ann"), new_user("bea"), new_user("cat")}, "user import");
+  REQUIRE(tokens.size() == 3);
+  std::vector<UserRecord> records = s.store.load_users(nullptr);
+  const char* names[] = {"ann", "bea", "cat"};
+  for (std::size_t i = 0; i < 3; ++i) {
+    const UserRecord* r = record_of(records, names[i]);
+    REQUIRE(r);
+    CHECK(r->token_hash == hash_token(tokens[i]));
+  }
+  std::vector<AuditEvent> after = events(s.store);
+  REQUIRE(after.size() == events_before + 3);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(after[events_before + i].action == "user import");
+    CHECK(after[events_before + i].user == names[i]);
+  }
+}
+
+TEST_CASE_TEMPLATE("store contract: names, tags and vhosts are checked, with one-line messages",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  CHECK(store_error([&] { add(s.store, new_user("alice")); }) == "user 'alice' already exists");
+  for (std::string bad : {"", "9lives", "a/b", "a b", "exchange/x"}) {
+    CAPTURE(bad);
+    std::string message = store_error([&] { add(s.store, new_user(bad)); });
+    CHECK(message.rfind("invalid user name '", 0) == 0);
+    CHECK(is_one_line(message));
+  }
+  CHECK(store_error([&] { add(s.store, new_user(std::string(65, 'a'))); }).find("at most 64") !=
+        std::string::npos);
+  CHECK(store_error([&] {
+          add(s.store, new_user("bob", "", {"bad tag"}));
+        }).rfind("invalid tag 'bad tag'", 0) == 0);
+  CHECK(store_error([&] {
+          add(s.store, new_user("bob", "", {}, {""}));
+        }).rfind("invalid vhost ''", 0) == 0);
+  CHECK(store_error([&] { add(s.store, new_user("bob", "", {}, {})); }) ==
+        "a user needs at least one vhost");
+  CHECK(s.store.list_users().size() == 1);
+}
+
+TEST_CASE_TEMPLATE("store contract: rotate_token issues a new token and the old one stops working",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string first = add(s.store, new_user("alice"));
+  std::string before = s.store.find_user("alice")->token_rotated_at;
+  std::string second = rotate(s.store, "alice");
+  CHECK(second.size() == 43);
+  CHECK(second != first);
+  TokenHash stored = s.store.load_users(nullptr).at(0).token_hash;
+  CHECK(stored == hash_token(second));
+  CHECK(stored != hash_token(first));
+  CHECK(s.store.find_user("alice")->token_rotated_at >= before);
+  AuditEvent event = events(s.store).back();
+  CHECK(event.action == "user rotate");
+  CHECK(event.user == "alice");
+  std::string stored_bytes = s.under_test->stored_bytes();
+  CHECK(stored_bytes.find(first) == std::string::npos);
+  CHECK(stored_bytes.find(second) == std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("store contract: disable, enable and delete change what load_users gives", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  add(s.store, new_user("bob"));
+  s.store.set_active("alice", false);
+  CHECK_FALSE(s.store.find_user("alice")->active);
+  CHECK_FALSE(record_of(s.store.load_users(nullptr), "alice")->active);
+  CHECK(record_of(s.store.load_users(nullptr), "bob")->active);
+  s.store.set_active("alice", true);
+  CHECK(s.store.find_user("alice")->active);
+  CHECK(record_of(s.store.load_users(nullptr), "alice")->active);
+  s.store.delete_user("alice");
+  CHECK_FALSE(s.store.find_user("alice"));
+  std::vector<UserRecord> left = s.store.load_users(nullptr);
+  REQUIRE(left.size() == 1);
+  CHECK(left[0].name == "bob");
+}
+
+TEST_CASE_TEMPLATE("store contract: a change to a user that does not exist is refused", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  s.store.delete_user("alice");
+  std::size_t events_before = events(s.store).size();
+  UserUpdate email;
+  email.email = "x@example.org";
+  for (const auto& change : std::vector<std::function<void()>>{
+           [&] { rotate(s.store, "alice"); }, [&] { s.store.set_active("alice", false); },
+           [&] { s.store.set_active("ghost", true); }, [&] { s.store.delete_user("alice"); },
+           [&] { s.store.update_user("alice", email); },
+           [&] { s.store.update_user("alice", limits(1, 2)); }}) {
+    std::string message = store_error(change);
+    CHECK((message == "no such user 'alice'" || message == "no such user 'ghost'"));
+  }
+  CHECK(events(s.store).size() == events_before);
+  CHECK(s.store.list_users().empty());
+}
+
+TEST_CASE_TEMPLATE("store contract: update_user sets what it is given and leaves the rest", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice", "old@example.org", {"monitoring"}, {"/"}));
+  UserUpdate email;
+  email.email = "new@example.org";
+  s.store.update_user("alice", email);
+  UserInfo info = *s.store.find_user("alice");
+  CHECK(info.email == "new@example.org");
+  CHECK(info.tags == std::vector<std::string>{"monitoring"});
+  CHECK(info.vhosts == std::vector<std::string>{"/"});
+  CHECK(events(s.store).back().action == "user set");
+  CHECK(events(s.store).back().detail.find("new@example.org") != std::string::npos);
+
+  UserUpdate tags;
+  tags.tags = std::vector<std::string>{};
+  s.store.update_user("alice", tags);
+  info = *s.store.find_user("alice");
+  CHECK(info.tags.empty());
+  CHECK(info.email == "new@example.org");
+  CHECK(record_of(s.store.load_users(nullptr), "alice")->tags.empty());
+
+  UserUpdate vhosts;
+  vhosts.vhosts = std::vector<std::string>{"v2", "v1", "v2"};
+  s.store.update_user("alice", vhosts);
+  info = *s.store.find_user("alice");
+  CHECK(info.vhosts == std::vector<std::string>{"v1", "v2"});
+  CHECK(record_of(s.store.load_users(nullptr), "alice")->vhosts ==
+        std::vector<std::string>{"v1", "v2"});
+
+  s.store.update_user("alice", limits(100, 500));
+  info = *s.store.find_user("alice");
+  CHECK(info.queue_warn == 100);
+  CHECK(info.queue_delete == 500);
+  CHECK(info.email == "new@example.org");
+  // A threshold left out stays; one set to nullopt goes back to the default.
+  UserUpdate warn_only;
+  warn_only.queue_warn = std::optional<std::int64_t>();
+  s.store.update_user("alice", warn_only);
+  info = *s.store.find_user("alice");
+  CHECK_FALSE(info.queue_warn);
+  CHECK(info.queue_delete == 500);
+  CHECK(looks_like_timestamp(info.updated_at));
+  CHECK(info.updated_at >= info.created_at);
+}
+
+TEST_CASE_TEMPLATE("store contract: update_user applies all of an update or nothing of it", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice", "old@example.org", {"monitoring"}, {"/"}));
+  s.store.update_user("alice", limits(100, 500));
+  std::string before = everything_about(s.store, "alice");
+  std::size_t events_before = events(s.store).size();
+
+  auto with_email = [](UserUpdate update) {
+    update.email = "new@example.org";
+    update.tags = std::vector<std::string>{"management"};
+    return update;
+  };
+  struct Case {
+    UserUpdate update;
+    std::string message;
+  };
+  UserUpdate bad_tag = with_email({});
+  bad_tag.tags = std::vector<std::string>{"bad tag"};
+  UserUpdate no_vhost = with_email({});
+  no_vhost.vhosts = std::vector<std::string>{};
+  UserUpdate later_vhost = with_email(limits(500, 100));
+  later_vhost.vhosts = std::vector<std::string>{"v2"};
+  UserUpdate delete_below_current_warn = with_email({});
+  delete_below_current_warn.queue_delete = std::optional<std::int64_t>(50);
+  UserUpdate warn_above_current_delete = with_email({});
+  warn_above_current_delete.queue_warn = std::optional<std::int64_t>(600);
+  const Case cases[] = {
+      {with_email(limits(500, 100)),
+       "the warning threshold (500) must be below the deletion threshold (100)"},
+      {later_vhost, "the warning threshold (500) must be below the deletion threshold (100)"},
+      {delete_below_current_warn,
+       "the warning threshold (100) must be below the deletion threshold (50)"},
+      {warn_above_current_delete,
+       "the warning threshold (600) must be below the deletion threshold (500)"},
+      {with_email(limits(0, std::nullopt)), "queue thresholds are counts of messages, above 0"},
+      {with_email(limits(std::nullopt, -5)), "queue thresholds are counts of messages, above 0"},
+      {bad_tag, "invalid tag 'bad tag'"},
+      {no_vhost, "a user needs at least one vhost"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.message);
+    std::string message = store_error([&] { s.store.update_user("alice", c.update); });
+    CHECK(message.rfind(c.message, 0) == 0);
+    CHECK(is_one_line(message));
+    // Nothing changed, not even the e-mail; and nothing was recorded.
+    CHECK(everything_about(s.store, "alice") == before);
+    CHECK(events(s.store).size() == events_before);
+  }
+}
+
+TEST_CASE_TEMPLATE("store contract: queue thresholds are checked as they will be after the update",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  using L = std::optional<std::int64_t>;
+  s.store.update_user("alice", limits(100, 500));
+  // Both move past each other's current value: fine, as they will be.
+  s.store.update_user("alice", limits(600, 1000));
+  CHECK(s.store.find_user("alice")->queue_warn == 600);
+  CHECK(s.store.find_user("alice")->queue_delete == 1000);
+  UserUpdate delete_default;
+  delete_default.queue_delete = L();
+  s.store.update_user("alice", delete_default);  // no deletion threshold: any warning
+  CHECK_FALSE(s.store.find_user("alice")->queue_delete);
+  UserUpdate delete_300;
+  delete_300.queue_delete = L(300);
+  CHECK(store_error([&] { s.store.update_user("alice", delete_300); }) ==
+        "the warning threshold (600) must be below the deletion threshold (300)");
+  s.store.update_user("alice", limits(L(), 300));  // warn back to the default
+  UserUpdate warn_equal;
+  warn_equal.queue_warn = L(300);
+  CHECK(store_error([&] { s.store.update_user("alice", warn_equal); }) ==
+        "the warning threshold (300) must be below the deletion threshold (300)");
+  UserUpdate warn_299;
+  warn_299.queue_warn = L(299);
+  s.store.update_user("alice", warn_299);
+  CHECK(s.store.find_user("alice")->queue_warn == 299);
+  CHECK(s.store.find_user("alice")->queue_delete == 300);
+}
+
+TEST_CASE_TEMPLATE("store contract: deleted user names are those deleted and not created again",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  for (const char* name : {"carol", "alice", "bob", "dave"}) add(s.store, new_user(name));
+  s.store.delete_user("carol");
+  s.store.delete_user("bob");
+  s.store.delete_user("alice");
+  add(s.store, new_user("bob"));
+  CHECK(s.store.deleted_user_names() == std::vector<std::string>{"alice", "carol"});
+  // Seen alike through another connection.
+  CHECK(s.under_test->connect(kGuardian)->deleted_user_names() ==
+        std::vector<std::string>{"alice", "carol"});
+}
+
+// ---- the audit trail ----
+
+TEST_CASE_TEMPLATE(
+    "store contract: every change records one audit event with its connection's actor, a failed "
+    "one none",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
+  std::vector<std::string> tokens;
+  UserUpdate email;
+  email.email = "a@example.org";
+  ResourceKey queue{"/", "queue/alice/archive"};
+  struct Change {
+    Store* through;
+    std::function<void()> make;
+    std::string action;
+    std::string user;
+  };
+  const Change changes[] = {
+      {&s.store, [&] { tokens.push_back(add(s.store, new_user("alice"))); }, "user add", "alice"},
+      {&s.store, [&] { tokens.push_back(rotate(s.store, "alice")); }, "user rotate", "alice"},
+      {&s.store, [&] { s.store.set_active("alice", false); }, "user disable", "alice"},
+      {&s.store, [&] { s.store.set_active("alice", true); }, "user enable", "alice"},
+      {&s.store, [&] { s.store.update_user("alice", email); }, "user set", "alice"},
+      {guardian.get(), [&] { guardian->set_queue_exempt(queue, "alice", true); }, "queue exempt",
+       "alice"},
+      {guardian.get(), [&] { guardian->set_queue_exempt(queue, "alice", false); }, "queue unexempt",
+       "alice"},
+      {&s.store,
+       [&] {
+         for (std::string& t : add_all(s.store, {new_user("bob")}, "user import")) {
+           tokens.push_back(std::move(t));
+         }
+       },
+       "user import", "bob"},
+      {&s.store, [&] { s.store.delete_user("alice"); }, "user delete", "alice"},
+  };
+  std::int64_t last_id = 0;
+  for (const Change& change : changes) {
+    CAPTURE(change.action);
+    std::size_t before = events(s.store).size();
+    change.make();
+    std::vector<AuditEvent> after = events(s.store);
+    REQUIRE(after.size() == before + 1);
+    const AuditEvent& e = after.back();
+    CHECK(e.action == change.action);
+    CHECK(e.user == change.user);
+    const Actor& actor = change.through == &s.store ? kCli : kGuardian;
+    CHECK(e.actor == actor.actor);
+    CHECK(e.operator_name == actor.operator_name);
+    CHECK(looks_like_timestamp(e.ts));
+    CHECK(e.id > last_id);
+    last_id = e.id;
+    for (const std::string& token : tokens) CHECK(e.detail.find(token) == std::string::npos);
+  }
+  // Failed changes record nothing.
+  std::size_t before = events(s.store).size();
+  for (const auto& failing : std::vector<std::function<void()>>{
+           [&] { s.store.delete_user("alice"); },
+           [&] { add(s.store, new_user("bob")); },
+           [&] { s.store.update_user("bob", limits(5, 1)); },
+           [&] { guardian->set_queue_exempt(queue, "alice", false); },
+       }) {
+    store_error(failing);
+  }
+  guardian->set_queue_exempt(queue, "alice", true);
+  store_error([&] { guardian->set_queue_exempt(queue, "alice", true); });
+  CHECK(events(s.store).size() == before + 1);
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: audit export gives the events after its mark and after_id, oldest first", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  for (const char* name : {"a1", "a2", "a3", "a4"}) add(s.store, new_user(name));
+  std::vector<AuditEvent> all = events(s.store);
+  REQUIRE(all.size() == 4);
+  for (std::size_t i = 0; i < 4; ++i) CHECK(all[i].user == "a" + std::to_string(i + 1));
+  CHECK(all[0].id < all[1].id);
+
+  std::vector<AuditEvent> after = s.store.unexported_audit_events(all[2].id);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].id == all[3].id);
+
+  s.store.mark_audit_events_exported(all[1].id);
+  std::vector<AuditEvent> left = s.store.unexported_audit_events(0);
+  REQUIRE(left.size() == 2);
+  CHECK(left[0].id == all[2].id);
+  CHECK(left[1].id == all[3].id);
+  CHECK(s.store.unexported_audit_events(all[2].id).size() == 1);
+  // The mark is the store's, not the connection's: the next server sees it.
+  std::unique_ptr<Store> next = s.under_test->connect(kServe);
+  CHECK(next->unexported_audit_events(0).size() == 2);
+  next->mark_audit_events_exported(all[3].id);
+  CHECK(s.store.unexported_audit_events(0).empty());
+  add(s.store, new_user("a5"));
+  REQUIRE(next->unexported_audit_events(0).size() == 1);
+  CHECK(next->unexported_audit_events(0)[0].user == "a5");
+}
+
+TEST_CASE_TEMPLATE("store contract: audit export gives at most 10,000 events a call", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey queue{"/", "queue/alice/q"};
+  for (int i = 0; i < 10001; ++i) s.store.set_queue_exempt(queue, "alice", i % 2 == 0);
+  std::vector<AuditEvent> first = s.store.unexported_audit_events(0);
+  REQUIRE(first.size() == 10000);
+  s.store.mark_audit_events_exported(first.back().id);
+  std::vector<AuditEvent> rest = s.store.unexported_audit_events(0);
+  REQUIRE(rest.size() == 1);
+  CHECK(rest[0].id > first.back().id);
+  CHECK(rest[0].action == "queue exempt");
+}
+
+// ---- the feed serve follows ----
+
+TEST_CASE_TEMPLATE("store contract: data_version moves when another connection commits", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::unique_ptr<Store> server = s.under_test->connect(kServe);
+  std::int64_t version = server->data_version();
+  CHECK(server->data_version() == version);  // nothing committed, nothing moves
+  server->find_user("alice");
+  CHECK(server->data_version() == version);
+
+  const std::vector<std::function<void()>> commits = {
+      [&] { add(s.store, new_user("alice")); },
+      [&] { s.store.set_active("alice", false); },
+      [&] { s.store.delete_user("alice"); },
+      [&] {
+        s.store.put_queue_notice(
+            QueueNotice{{"/", "queue/bob/q"}, "bob", QueueNoticeState::warned, 10, ""},
+            std::nullopt);
+      },
+  };
+  for (std::size_t i = 0; i < commits.size(); ++i) {
+    CAPTURE(i);
+    commits[i]();
+    CHECK(eventually([&] { return server->data_version() != version; }));
+    version = server->data_version();
+  }
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: load_users gives what a snapshot needs, and the last event's id", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string alice = add(s.store, new_user("alice", "", {"monitoring"}, {"/", "v2"}));
+  std::string bob = add(s.store, new_user("bob"));
+  std::string carol = add(s.store, new_user("carol"));
+  s.store.set_active("bob", false);
+  std::int64_t last = -1;
+  std::vector<UserRecord> records = s.under_test->connect(kServe)->load_users(&last);
+  CHECK(records.size() == 3);
+  CHECK(last == events(s.store).back().id);
+  CHECK(record_of(records, "alice")->vhosts == std::vector<std::string>{"/", "v2"});
+  CHECK(record_of(records, "alice")->tags == "monitoring");
+  CHECK_FALSE(record_of(records, "bob")->active);
+
+  // The snapshot decides logins with them.
+  std::shared_ptr<const Snapshot> snapshot = testing::pulse_snapshot(records);
+  auto login = [&](const std::string& name, const std::string& token) {
+    AuthRequest request;
+    request.endpoint = Endpoint::user;
+    request.username = name;
+    request.password = token;
+    return decide(request, *snapshot);
+  };
+  CHECK(login("alice", alice).allow);
+  CHECK(login("alice", alice).tags == "monitoring");
+  CHECK_FALSE(login("alice", carol).allow);
+  CHECK_FALSE(login("bob", bob).allow);
+  CHECK(login("bob", bob).rule == "disabled-user");
+  CHECK(login("carol", carol).allow);
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: changed_users_since names the users changed after an event, each as it is now",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  add(s.store, new_user("bob"));
+  std::int64_t loaded = 0;
+  s.store.load_users(&loaded);
+
+  std::string alice = rotate(s.store, "alice");
+  s.store.delete_user("bob");
+  std::string carol = add(s.store, new_user("carol", "", {}, {"v2"}));
+  UserUpdate tags;
+  tags.tags = std::vector<std::string>{"management"};
+  s.store.update_user("alice", tags);
+
+  std::unique_ptr<Store> server = s.under_test->connect(kServe);
+  std::int64_t last = -1;
+  std::optional<std::vector<UserChange>> changes = server->changed_users_since(loaded, 10, &last);
+  REQUIRE(changes);
+  CHECK(last == events(s.store).back().id);
+  std::map<std::string, std::optional<UserRecord>> by_name;
+  for (UserChange& change : *changes) by_name[change.name] = std::move(change.record);
+  REQUIRE(by_name.size() == 3);
+  REQUIRE(by_name["alice"]);
+  CHECK(by_name["alice"]->token_hash == hash_token(alice));
+  CHECK(by_name["alice"]->tags == "management");
+  CHECK_FALSE(by_name["bob"]);  // deleted
+  REQUIRE(by_name["carol"]);
+  CHECK(by_name["carol"]->token_hash == hash_token(carol));
+  CHECK(by_name["carol"]->vhosts == std::vector<std::string>{"v2"});
+
+  // Nothing since: nothing, and the position stays.
+  std::int64_t again = -1;
+  changes = server->changed_users_since(last, 10, &again);
+  REQUIRE(changes);
+  CHECK(changes->empty());
+  CHECK(again == last);
+  // More users changed than the limit: reload them all.
+  CHECK(server->changed_users_since(loaded, 3, &again).has_value());
+  CHECK_FALSE(server->changed_users_since(loaded, 2, &again).has_value());
+}
+
+// ---- the guardian's state ----
+
+TEST_CASE_TEMPLATE(
+    "store contract: queue exemptions are set and removed once each, and audited with the owner",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey archive{"/", "queue/alice/archive"};
+  ResourceKey other{"/", "queue/alice/a-first"};
+  ResourceKey staging{"staging", "queue/bob/x"};
+  s.store.set_queue_exempt(archive, "alice", true);
+  CHECK(store_error([&] { s.store.set_queue_exempt(archive, "alice", true); }) ==
+        "queue 'queue/alice/archive' is already exempt");
+  s.store.set_queue_exempt(staging, "bob", true);
+  s.store.set_queue_exempt(other, "alice", true);
+  CHECK(s.store.queue_exemptions() == std::vector<ResourceKey>{other, archive, staging});
+  CHECK(s.under_test->connect(kGuardian)->queue_exemptions().size() == 3);
+  s.store.set_queue_exempt(archive, "alice", false);
+  CHECK(s.store.queue_exemptions() == std::vector<ResourceKey>{other, staging});
+  CHECK(store_error([&] { s.store.set_queue_exempt(archive, "alice", false); }) ==
+        "queue 'queue/alice/archive' is not exempt");
+  std::vector<AuditEvent> all = events(s.store);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].action == "queue exempt");
+  CHECK(all[0].user == "alice");
+  CHECK(all[0].detail == "vhost='/' queue='queue/alice/archive'");
+  CHECK(all[1].user == "bob");
+  CHECK(all[1].detail == "vhost='staging' queue='queue/bob/x'");
+  CHECK(all[3].action == "queue unexempt");
+  CHECK(all[3].detail == "vhost='/' queue='queue/alice/archive'");
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: a queue notice and its mail are recorded together, and kept across a restart",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey jobs{"/", "queue/alice/jobs"};
+  ResourceKey old{"/", "queue/alice/old"};
+  s.store.put_queue_notice(QueueNotice{jobs, "alice", QueueNoticeState::warned, 2500, ""},
+                           mail("alice@example.org", "warned"));
+  s.store.put_queue_notice(
+      QueueNotice{old, "alice", QueueNoticeState::warned, 7, "2024-01-02T03:04:05.000006Z"},
+      std::nullopt);
+
+  // Reopened, as after a restart: the same notices and the same outbox.
+  std::unique_ptr<Store> again = s.under_test->connect(kGuardian);
+  std::vector<QueueNotice> notices = again->queue_notices();
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[0].queue == jobs);
+  CHECK(notices[0].owner == "alice");
+  CHECK(notices[0].state == QueueNoticeState::warned);
+  CHECK(notices[0].messages == 2500);
+  CHECK(looks_like_timestamp(notices[0].since));  // empty: now
+  CHECK(notices[1].queue == old);
+  CHECK(notices[1].since == "2024-01-02T03:04:05.000006Z");
+  std::vector<OutboxMail> outbox = again->outbox(100);
+  REQUIRE(outbox.size() == 1);
+  CHECK(outbox[0].recipient == "alice@example.org");
+  CHECK(outbox[0].subject == "warned");
+  CHECK(outbox[0].body == "body of warned");
+  CHECK(outbox[0].attempts == 0);
+
+  // Put again: the notice is replaced, not added.
+  again->put_queue_notice(QueueNotice{jobs, "alice", QueueNoticeState::deleting, 9000, ""},
+                          mail("alice@example.org", "deleting"));
+  notices = again->queue_notices();
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[0].state == QueueNoticeState::deleting);
+  CHECK(notices[0].messages == 9000);
+  CHECK(again->outbox(100).size() == 2);
+
+  // No address, no mail; the notice all the same.
+  again->remove_queue_notice(old, mail("", "no one to tell"));
+  again->remove_queue_notice(jobs, mail("alice@example.org", "deleted"));
+  CHECK(again->queue_notices().empty());
+  outbox = s.store.outbox(100);
+  REQUIRE(outbox.size() == 3);
+  CHECK(outbox[2].subject == "deleted");
+  s.store.put_queue_notice(QueueNotice{jobs, "alice", QueueNoticeState::warned, 1, ""},
+                           mail("", "x"));
+  CHECK(s.store.outbox(100).size() == 3);
+  CHECK(s.store.queue_notices().size() == 1);
+  // The guardian's state is not an audit event.
+  CHECK(events(s.store).empty());
+}
+
+TEST_CASE_TEMPLATE("store contract: exchange notices are kept until removed, with their mail", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey fan{"/", "exchange/bob/fan"};
+  ResourceKey direct{"/", "exchange/bob/direct"};
+  s.store.put_exchange_notice(ExchangeNotice{fan, "bob", "its type is fanout, not topic", ""},
+                              mail("bob@example.org", "report"));
+  s.store.put_exchange_notice(
+      ExchangeNotice{direct, "bob", "its type is direct, not topic", "2024-05-06T07:08:09.000000Z"},
+      std::nullopt);
+  std::vector<ExchangeNotice> notices = s.under_test->connect(kGuardian)->exchange_notices();
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[0].exchange == direct);
+  CHECK(notices[0].since == "2024-05-06T07:08:09.000000Z");
+  CHECK(notices[1].exchange == fan);
+  CHECK(notices[1].owner == "bob");
+  CHECK(notices[1].problem == "its type is fanout, not topic");
+  CHECK(looks_like_timestamp(notices[1].since));
+  s.store.put_exchange_notice(ExchangeNotice{fan, "bob", "now something else", ""}, std::nullopt);
+  CHECK(s.store.exchange_notices().size() == 2);
+  CHECK(s.store.exchange_notices()[1].problem == "now something else");
+  s.store.remove_exchange_notice(fan, mail("bob@example.org", "fixed"));
+  s.store.remove_exchange_notice(direct, std::nullopt);
+  CHECK(s.store.exchange_notices().empty());
+  std::vector<OutboxMail> outbox = s.store.outbox(100);
+  REQUIRE(outbox.size() == 2);
+  CHECK(outbox[0].subject == "report");
+  CHECK(outbox[1].subject == "fixed");
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: the outbox gives the oldest mail first, at most limit, and counts attempts",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  for (int i = 1; i <= 4; ++i) {
+    s.store.put_queue_notice(
+        QueueNotice{
+            {"/", "queue/alice/q" + std::to_string(i)}, "alice", QueueNoticeState::warned, i, ""},
+        mail("alice@example.org", "mail " + std::to_string(i)));
+  }
+  std::vector<OutboxMail> two = s.store.outbox(2);
+  REQUIRE(two.size() == 2);
+  CHECK(two[0].subject == "mail 1");
+  CHECK(two[1].subject == "mail 2");
+  CHECK(two[0].id < two[1].id);
+  s.store.outbox_failed(two[0].id, "connection refused");
+  s.store.outbox_failed(two[0].id, "connection refused again");
+  std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
+  std::vector<OutboxMail> all = guardian->outbox(100);
+  REQUIRE(all.size() == 4);
+  CHECK(all[0].attempts == 2);
+  CHECK(all[1].attempts == 0);
+  guardian->outbox_sent(all[1].id);
+  all = s.store.outbox(100);
+  REQUIRE(all.size() == 3);
+  CHECK(all[0].subject == "mail 1");  // a failed mail keeps its place
+  CHECK(all[1].subject == "mail 3");
+  CHECK(all[2].subject == "mail 4");
+  for (const OutboxMail& m : all) guardian->outbox_sent(m.id);
+  CHECK(s.store.outbox(100).empty());
+  // Sent mail is gone for good: a new one comes after, never in its place.
+  s.store.remove_queue_notice({"/", "queue/alice/q1"}, mail("alice@example.org", "mail 5"));
+  REQUIRE(s.store.outbox(100).size() == 1);
+  CHECK(s.store.outbox(100)[0].id > all[2].id);
+}
+
+// ---- errors ----
+
+TEST_CASE_TEMPLATE(
+    "store contract: when the storage fails, every method throws StoreError, in one line", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string token = add(s.store, new_user("alice", "alice@example.org"));
+  s.store.put_queue_notice(
+      QueueNotice{{"/", "queue/alice/q"}, "alice", QueueNoticeState::warned, 5, ""},
+      mail("alice@example.org", "warned"));
+  std::int64_t outbox_id = s.store.outbox(1).at(0).id;
+  s.store.set_queue_exempt({"/", "queue/alice/x"}, "alice", true);
+  std::unique_ptr<Store> server = s.under_test->connect(kServe);
+  CHECK(server->list_users().size() == 1);  // a connection that has read before
+  std::int64_t last = 0;
+
+  s.under_test->damage();
+
+  UserUpdate email;
+  email.email = "new@example.org";
+  ResourceKey queue{"/", "queue/alice/q"};
+  ResourceKey exchange{"/", "exchange/alice/x"};
+  const std::vector<std::pair<const char*, std::function<void(Store&)>>> calls = {
+      {"add_user", [](Store& c) { add(c, new_user("bob")); }},
+      {"add_users",
+       [](Store& c) {
+         add_all(c, {new_user("bob"), new_user("cat")}, "import");
+       }},
+      {"rotate_token", [](Store& c) { rotate(c, "alice"); }},
+      {"set_active", [](Store& c) { c.set_active("alice", false); }},
+      {"delete_user", [](Store& c) { c.delete_user("alice"); }},
+      {"update_user", [&](Store& c) { c.update_user("alice", email); }},
+      {"find_user", [](Store& c) { c.find_user("alice"); }},
+      {"list_users", [](Store& c) { c.list_users(); }},
+      {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
+      {"data_version", [](Store& c) { c.data_version(); }},
+      {"load_users", [&](Store& c) { c.load_users(&last); }},
+      {"changed_users_since", [&](Store& c) { c.changed_users_since(0, 10, &last); }},
+      {"queue_exemptions", [](Store& c) { c.queue_exemptions(); }},
+      {"set_queue_exempt", [&](Store& c) { c.set_queue_exempt(queue, "alice", true); }},
+      {"queue_notices", [](Store& c) { c.queue_notices(); }},
+      {"put_queue_notice",
+       [&](Store& c) {
+         c.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""},
+                            mail("alice@example.org", "x"));
+       }},
+      {"remove_queue_notice", [&](Store& c) { c.remove_queue_notice(queue, std::nullopt); }},
+      {"exchange_notices", [](Store& c) { c.exchange_notices(); }},
+      {"put_exchange_notice",
+       [&](Store& c) {
+         c.put_exchange_notice(ExchangeNotice{exchange, "alice", "fanout", ""}, std::nullopt);
+       }},
+      {"remove_exchange_notice",
+       [&](Store& c) { c.remove_exchange_notice(exchange, std::nullopt); }},
+      {"outbox", [](Store& c) { c.outbox(10); }},
+      {"outbox_sent", [&](Store& c) { c.outbox_sent(outbox_id); }},
+      {"outbox_failed", [&](Store& c) { c.outbox_failed(outbox_id, "refused"); }},
+      {"unexported_audit_events", [](Store& c) { c.unexported_audit_events(0); }},
+      {"mark_audit_events_exported", [](Store& c) { c.mark_audit_events_exported(1); }},
+      {"schema_version", [](Store& c) { c.schema_version(); }},
+      {"reopen", [](Store& c) { c.reopen(); }},
+      // Until a reopen succeeds, every call says so.
+      {"list_users after a failed reopen", [](Store& c) { c.list_users(); }},
+  };
+  for (Store* connection : {&s.store, server.get()}) {
+    for (const auto& [name, call] : calls) {
+      std::string method = name;
+      CAPTURE(method);
+      std::string message = store_error([&] { call(*connection); });
+      CHECK(is_one_line(message));
+      CHECK(message.find(token) == std::string::npos);
+    }
+  }
+}
+
+}  // namespace authsvc::store_contract
