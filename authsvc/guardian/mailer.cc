@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "authsvc/core/text.h"
+#include "authsvc/guardian/url.h"
 
 namespace authsvc {
 namespace {
@@ -142,7 +143,7 @@ struct UrlParts {
 UrlParts parse_server_url(const std::string& url) {
   std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
   if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    throw MailError("mail server URL '" + url + "' is not a URL");
+    throw MailError("mail server URL '" + redact_url(url) + "' is not a URL");
   }
   auto part = [&](CURLUPart which) {
     char* value = nullptr;
@@ -153,10 +154,10 @@ UrlParts parse_server_url(const std::string& url) {
   };
   UrlParts p{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
   if (p.scheme != "smtp" && p.scheme != "smtps") {
-    throw MailError("mail server URL '" + url + "': the scheme must be smtp or smtps");
+    throw MailError("mail server URL '" + redact_url(url) + "': the scheme must be smtp or smtps");
   }
   if (!part(CURLUPART_USER).empty() || url.find('@') != std::string::npos) {
-    throw MailError("mail server URL '" + url +
+    throw MailError("mail server URL '" + redact_url(url) +
                     "': credentials do not belong in the URL; give the user and password");
   }
   return p;

@@ -256,6 +256,14 @@ TEST_SUITE("mailer") {
     CHECK_THROWS_AS(SmtpMailer(server("http://127.0.0.1:25")), MailError);
     CHECK_THROWS_AS(SmtpMailer(server("127.0.0.1:25")), MailError);
     CHECK_THROWS_AS(SmtpMailer(server("smtp://u:p@127.0.0.1:25")), MailError);
+    // The password never shows, even in the message about a bad URL.
+    try {
+      SmtpMailer mailer(server("smtp://guardian:s3cret@127.0.0.1:25"));
+      FAIL("accepted credentials in the URL");
+    } catch (const MailError& e) {
+      CHECK(std::string(e.what()).find("credentials") != std::string::npos);
+      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+    }
     CHECK_THROWS_AS(SmtpMailer(server("smtp://127.0.0.1:25", "not an address")), MailError);
     MailServer remote_password = server("smtp://mail.example.org:587");
     remote_password.user = "guardian";

@@ -6,6 +6,8 @@
 #include <climits>
 #include <nlohmann/json.hpp>
 
+#include "authsvc/guardian/url.h"
+
 namespace authsvc {
 namespace {
 
@@ -23,7 +25,7 @@ struct ParsedUrl {
 
 ParsedUrl parse_url(const std::string& url) {
   auto bad = [&](const std::string& why) {
-    return ManagementError("management URL '" + url + "': " + why);
+    return ManagementError("management URL '" + redact_url(url) + "': " + why);
   };
   ParsedUrl out;
   std::size_t colon = url.find("://");

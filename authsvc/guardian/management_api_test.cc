@@ -126,6 +126,7 @@ TEST_SUITE("management_api") {
       FAIL("accepted credentials in the URL");
     } catch (const ManagementError& e) {
       CHECK(std::string(e.what()).find("credentials") != std::string::npos);
+      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
     }
   }
 
