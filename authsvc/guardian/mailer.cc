@@ -136,35 +136,19 @@ void init_curl_once() {
   if (result != CURLE_OK) throw MailError("cannot initialize libcurl");
 }
 
-struct UrlParts {
-  std::string scheme, host;
-};
-
-UrlParts parse_server_url(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    throw MailError("mail server URL '" + redact_url(url) + "' is not a URL");
+// The mail server URL: smtp(s)://host[:port][/domain for EHLO].
+ServerUrl parse_mail_server_url(const std::string& url) {
+  std::string error;
+  std::optional<ServerUrl> u = parse_server_url(url, {"smtp", "smtps"}, &error);
+  if (!u) {
+    throw MailError("mail server URL '" + redact_url(url) + "': " + error +
+                    "; expected smtp(s)://HOST[:PORT]");
   }
-  auto part = [&](CURLUPart which) {
-    char* value = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), which, &value, 0) == CURLUE_OK && value != nullptr) out = value;
-    curl_free(value);
-    return out;
-  };
-  UrlParts p{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
-  if (p.scheme != "smtp" && p.scheme != "smtps") {
-    throw MailError("mail server URL '" + redact_url(url) + "': the scheme must be smtp or smtps");
-  }
-  if (!part(CURLUPART_USER).empty() || url.find('@') != std::string::npos) {
-    throw MailError("mail server URL '" + redact_url(url) +
-                    "': credentials do not belong in the URL; give the user and password");
-  }
-  return p;
+  return *u;
 }
 
 bool is_loopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
 }
 
 struct Upload {
@@ -256,7 +240,7 @@ std::string format_message(const MailServer& server, const Mail& mail,
 }
 
 SmtpMailer::SmtpMailer(MailServer server) : server_(std::move(server)) {
-  UrlParts url = parse_server_url(server_.url);
+  ServerUrl url = parse_mail_server_url(server_.url);
   if (!is_valid_mail_address(server_.from)) {
     throw MailError("the sender address '" + server_.from + "' is refused");
   }

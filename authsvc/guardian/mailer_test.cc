@@ -282,6 +282,8 @@ TEST_SUITE("mailer") {
     CHECK_NOTHROW(SmtpMailer{remote_password});
     remote_password.url = "smtp://127.0.0.1:25";
     CHECK_NOTHROW(SmtpMailer{remote_password});
+    remote_password.url = "smtp://[::1]:25";
+    CHECK_NOTHROW(SmtpMailer{remote_password});
   }
 
   TEST_CASE("SmtpMailer delivers a mail to a real SMTP server (tests/e2e/smtp_sink.py)") {
