@@ -212,7 +212,7 @@ std::string format_message(const MailServer& server, const Mail& mail,
   for (std::string_view line : lines) {
     if (line.size() > 998) plain = false;
     for (unsigned char c : line) {
-      if ((c < 0x20 && c != '\t') || c >= 0x7F) plain = false;
+      if ((is_control(c) && c != '\t') || c >= 0x80) plain = false;
     }
   }
 

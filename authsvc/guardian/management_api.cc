@@ -7,6 +7,7 @@
 #include <new>
 #include <nlohmann/json.hpp>
 
+#include "authsvc/core/text.h"
 #include "authsvc/guardian/url.h"
 
 namespace authsvc {
@@ -61,7 +62,7 @@ std::string reason_of(const std::string& body) {
   if (j.is_object() && j.contains("reason") && j["reason"].is_string()) {
     std::string reason = j["reason"].get<std::string>().substr(0, 200);
     for (char& c : reason) {
-      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+      if (is_control(static_cast<unsigned char>(c))) c = ' ';
     }
     return " (" + reason + ")";
   }
@@ -274,10 +275,8 @@ bool ManagementApi::delete_exchange(const std::string& vhost, const std::string&
 }
 
 bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {
-  for (unsigned char c : reason) {
-    if (c < 0x20 || c == 0x7f) {
-      throw ManagementError("close_connection: the reason has a control character");
-    }
+  if (has_control(reason)) {
+    throw ManagementError("close_connection: the reason has a control character");
   }
   return remove("/api/connections/" + encode_path_segment(name), reason);
 }

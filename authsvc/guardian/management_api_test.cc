@@ -261,6 +261,7 @@ TEST_SUITE("management_api") {
     CHECK(seen[0].authorization == kBasicAuth);
     // A reason that could split the header never leaves.
     CHECK_THROWS_AS(api.close_connection("c", "x\r\nX-Evil: 1"), ManagementError);
+    CHECK_THROWS_AS(api.close_connection("c", "del\x7f"), ManagementError);
     CHECK(broker.seen().size() == 2);
   }
 
