@@ -66,7 +66,7 @@ class FakeBroker : public Broker {
 class FakeMailer : public Mailer {
  public:
   void send(const Mail& mail) override {
-    if (down) throw MailError("connection refused");
+    if (down) throw MailError("connection refused", MailError::Kind::server);
     sent.push_back(mail);
   }
   bool down = false;
