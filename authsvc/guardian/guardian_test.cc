@@ -6,7 +6,10 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "tests/test_support.h"
 
@@ -63,14 +66,30 @@ class FakeBroker : public Broker {
   }
 };
 
+// Takes every mail, except while `down` (the server cannot be used) and for
+// the addresses it rejects (5xx) or defers (4xx).
 class FakeMailer : public Mailer {
  public:
   void send(const Mail& mail) override {
+    tried.push_back(mail.to);
     if (down) throw MailError("connection refused", MailError::Kind::server);
+    if (rejected.count(mail.to)) {
+      throw MailError("550 5.1.1 no such mailbox: " + mail.to, MailError::Kind::rejected);
+    }
+    if (deferred.count(mail.to)) {
+      throw MailError("450 4.2.0 greylisted: " + mail.to, MailError::Kind::deferred);
+    }
     sent.push_back(mail);
   }
   bool down = false;
+  std::set<std::string> rejected;
+  std::set<std::string> deferred;
+  std::vector<std::string> tried;  // every recipient send() was called for
   std::vector<Mail> sent;
+
+  std::size_t tries_to(const std::string& to) const {
+    return static_cast<std::size_t>(std::count(tried.begin(), tried.end(), to));
+  }
 };
 
 QueueInfo queue(const std::string& name, std::int64_t messages) {
@@ -100,14 +119,25 @@ struct Fixture {
   FakeMailer mailer;
   testing::AuditLines audit;
 
-  Fixture() {
-    testing::record_issued_token(cli->add_user(NewUser{"alice", "alice@example.org", {}, {"/"}}));
+  Fixture() { add_user("alice"); }
+  void add_user(const std::string& name) {
+    testing::record_issued_token(cli->add_user(NewUser{name, name + "@example.org", {}, {"/"}}));
   }
-  Guardian guardian(bool dry_run = false) {
+  static GuardianOptions options(bool dry_run = false) {
     GuardianOptions options;
     options.limits = QueueLimits{20, 50};
     options.dry_run = dry_run;
-    return Guardian(*store, *store, broker, dry_run ? nullptr : &mailer, audit, options);
+    return options;
+  }
+  Guardian guardian(bool dry_run = false) { return guardian(options(dry_run)); }
+  Guardian guardian(const GuardianOptions& o, Mailer* with = nullptr) {
+    return Guardian(*store, *store, broker, o.dry_run ? nullptr : with ? with : &mailer, audit, o);
+  }
+  std::int64_t outbox_attempts(const std::string& to) {
+    for (const OutboxMail& m : store->outbox(100)) {
+      if (m.recipient == to) return m.attempts;
+    }
+    return -1;  // not in the outbox
   }
   std::vector<nlohmann::json> audit_lines() {
     std::vector<nlohmann::json> lines;
@@ -147,8 +177,8 @@ TEST_CASE("guardian: mail that cannot be sent stays in the outbox and goes out l
   guardian.run_once();
   CHECK(f.mailer.sent.empty());
   REQUIRE(f.store->outbox(100).size() == 1);
-  CHECK(f.store->outbox(100)[0].attempts == 1);
-  guardian.run_once();  // still down; the warning is not planned again
+  CHECK(f.store->outbox(100)[0].attempts == 0);  // a server down is not the mail's failure
+  guardian.run_once();                           // still down; the warning is not planned again
   CHECK(f.store->outbox(100).size() == 1);
   f.mailer.down = false;
   guardian.run_once();
@@ -156,6 +186,126 @@ TEST_CASE("guardian: mail that cannot be sent stays in the outbox and goes out l
   CHECK(f.store->outbox(100).empty());
   guardian.run_once();
   CHECK(f.mailer.sent.size() == 1);
+}
+
+TEST_CASE("guardian: one recipient the server rejects holds up no other mail, and is dropped") {
+  Fixture f;
+  f.add_user("bob");
+  f.mailer.rejected = {"alice@example.org"};
+  // Alice's mail is first in the outbox.
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
+  Guardian guardian = f.guardian(options);
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "bob@example.org");
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // Tried at each look (no delay here), dropped at the third failure.
+  guardian.run_once();
+  CHECK(f.outbox_attempts("alice@example.org") == 2);
+  guardian.run_once();
+  CHECK(f.store->outbox(100).empty());
+  CHECK(f.mailer.tries_to("alice@example.org") == 3);
+  CHECK(f.mailer.tries_to("bob@example.org") == 1);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE_FALSE(lines.empty());
+  nlohmann::json dropped = lines.back();
+  CHECK(dropped["actor"] == "guardian");
+  CHECK(dropped["action"] == "mail dropped");
+  std::string detail = dropped["detail"];
+  CHECK(detail.find("to=alice@example.org") != std::string::npos);
+  CHECK(detail.find("subject='[Pulse] queue queue/alice/q holds 25 messages'") !=
+        std::string::npos);
+  CHECK(detail.find("attempts=3") != std::string::npos);
+  CHECK(detail.find("550 5.1.1 no such mailbox") != std::string::npos);
+
+  // Gone for good: the next look tries nobody.
+  guardian.run_once();
+  CHECK(f.mailer.tried.size() == 4);
+}
+
+TEST_CASE("guardian: a mail the server defers waits its delay while later mail goes out") {
+  Fixture f;
+  f.add_user("bob");
+  f.mailer.deferred = {"alice@example.org"};
+  f.broker.queue_list = {queue("queue/alice/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::hours(1)};
+  Guardian guardian = f.guardian(options);
+  guardian.run_once();
+  CHECK(f.mailer.tries_to("alice@example.org") == 1);
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // The next look sends a new mail, and leaves alice's alone for the hour.
+  f.broker.queue_list.push_back(queue("queue/bob/q", 25));
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "bob@example.org");
+  CHECK(f.mailer.tries_to("alice@example.org") == 1);
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // The delays live in memory: after a restart the mail is tried at once,
+  // and its attempts, kept in the outbox, still count. Two was the most.
+  Guardian restarted = f.guardian(options);
+  restarted.run_once();
+  CHECK(f.mailer.tries_to("alice@example.org") == 2);
+  CHECK(f.store->outbox(100).empty());
+  CHECK(f.audit_lines().back()["action"] == "mail dropped");
+}
+
+TEST_CASE("guardian: a mail server that is down costs no mail an attempt, and stops the look") {
+  Fixture f;
+  f.add_user("bob");
+  f.mailer.down = true;
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0)};  // two tries would drop a mail
+  Guardian guardian = f.guardian(options);
+  for (int look = 1; look <= 3; ++look) {
+    CAPTURE(look);
+    guardian.run_once();
+    // One try a look: the first failure says the server is down.
+    CHECK(f.mailer.tried.size() == static_cast<std::size_t>(look));
+    CHECK(f.outbox_attempts("alice@example.org") == 0);
+    CHECK(f.outbox_attempts("bob@example.org") == 0);
+  }
+  f.mailer.down = false;
+  guardian.run_once();
+  CHECK(f.mailer.sent.size() == 2);
+  CHECK(f.store->outbox(100).empty());
+}
+
+TEST_CASE("guardian: over a real SMTP server, a rejected recipient holds up no other mail") {
+  Fixture f;
+  f.add_user("bob");
+  std::filesystem::create_directory(f.dir.path() / "mails");
+  testing::ChildProcess sink({"/usr/bin/python3", AUTHSVC_SOURCE_DIR "/tests/e2e/smtp_sink.py",
+                              "--dir", f.dir.file("mails"), "--reject", "alice@example.org"},
+                             f.dir, "sink");
+  MailServer server;
+  server.url = "smtp://127.0.0.1:" + sink.await_first_line();
+  server.from = "guardian@example.org";
+  server.timeout = std::chrono::seconds(10);
+  SmtpMailer smtp(server);
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0)};
+  Guardian guardian = f.guardian(options, &smtp);
+  guardian.run_once();
+  // Bob's mail arrived; alice's failed once and waits in the outbox.
+  REQUIRE(std::filesystem::exists(f.dir.file("mails/0001.json")));
+  nlohmann::json stored = nlohmann::json::parse(testing::read_file(f.dir.file("mails/0001.json")));
+  CHECK(stored["rcpt_tos"] == nlohmann::json::array({"bob@example.org"}));
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+  guardian.run_once();
+  CHECK(f.store->outbox(100).empty());
+  nlohmann::json dropped = f.audit_lines().back();
+  CHECK(dropped["action"] == "mail dropped");
+  CHECK(dropped["detail"].get<std::string>().find("550 5.1.1") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.dir.file("mails/0002.json")));
+  CHECK(sink.stop() == 0);
 }
 
 TEST_CASE("guardian: a queue past the limit is deleted through the broker, and its owner told") {
