@@ -374,7 +374,7 @@ TEST_SUITE("mailer") {
     CHECK(smtp_failure_kind("DATA", 354) == Kind::server);
   }
 
-  TEST_CASE("a recipient the SMTP server rejects is a permanent MailError; others still go") {
+  TEST_CASE("a recipient the SMTP server rejects is a permanent MailError, and others still go") {
     testing::TempDir dir;
     std::filesystem::create_directory(dir.path() / "mails");
     testing::ChildProcess sink(
