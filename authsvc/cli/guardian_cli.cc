@@ -3,8 +3,7 @@
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
-#include <map>
-#include <set>
+#include <algorithm>
 
 #include "authsvc/cli/password_file.h"
 #include "authsvc/server/guardian_process.h"
@@ -93,47 +92,25 @@ int list_queues(const std::string& db_path, GuardianSetup& setup) {
   complete_management_setup(&setup);
   std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", ""});
   ManagementApi api(setup.config.management);
-  std::vector<QueueInfo> queues = api.queues();
-  std::map<std::string, UserInfo> users;
-  for (UserInfo& u : store->list_users()) users[u.name] = std::move(u);
-  std::vector<ResourceKey> exempt_list = store->queue_exemptions();
-  std::set<ResourceKey> exempt(exempt_list.begin(), exempt_list.end());
-  std::map<ResourceKey, QueueNoticeState> notices;
-  for (const QueueNotice& n : store->queue_notices()) notices[n.queue] = n.state;
+  GuardianInput input;
+  input.queues = api.queues();
+  input.users = store->list_users();
+  input.exempt_queues = store->queue_exemptions();
+  input.queue_notices = store->queue_notices();
+  input.limits = setup.config.options.limits;
   fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", "VHOST", "QUEUE", "OWNER", "MESSAGES",
              "WARN", "DELETE", "STATE");
-  for (const QueueInfo& q : queues) {
-    std::optional<std::string> owner = owner_of("queue", q.name);
-    QueueLimits limits = setup.config.options.limits;
-    std::string state;
-    if (owner) {
-      auto user = users.find(*owner);
-      limits = limits_for(user == users.end() ? nullptr : &user->second, limits);
-      if (user == users.end()) state = "owner unknown; ";
-    }
-    ResourceKey key{q.vhost, q.name};
-    auto notice = notices.find(key);
-    if (!owner) {
-      state += "not a user's queue";
-    } else if (exempt.count(key)) {
-      state += "exempt (unbounded)";
-    } else if (!q.messages) {
-      state += "size unknown yet";
-    } else if (*q.messages >= limits.remove) {
-      state += "over the deletion threshold";
-    } else if (*q.messages >= limits.warn) {
-      state += notice != notices.end() ? "warned" : "over the warning threshold";
-    } else {
-      state += "ok";
-    }
-    bool ours = owner.has_value();
-    fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", q.vhost, q.name, owner.value_or("-"),
-               q.messages ? std::to_string(*q.messages) : "?",
-               ours ? std::to_string(limits.warn) : "-", ours ? std::to_string(limits.remove) : "-",
-               state);
+  for (const QueueStatus& s : queue_statuses(input)) {
+    const QueueInfo& q = s.queue;
+    bool ours = s.owner.has_value();
+    fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}{}\n", q.vhost, q.name,
+               s.owner.value_or("-"), q.messages ? std::to_string(*q.messages) : "?",
+               ours ? std::to_string(s.limits.warn) : "-",
+               ours ? std::to_string(s.limits.remove) : "-",
+               ours && !s.owner_known ? "owner unknown; " : "", to_string(s.state));
   }
-  for (const ResourceKey& key : exempt_list) {
-    bool present = std::any_of(queues.begin(), queues.end(), [&](const QueueInfo& q) {
+  for (const ResourceKey& key : input.exempt_queues) {
+    bool present = std::any_of(input.queues.begin(), input.queues.end(), [&](const QueueInfo& q) {
       return q.vhost == key.vhost && q.name == key.name;
     });
     if (!present) {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <optional>
 
 #include "authsvc/core/audit_line.h"
 #include "authsvc/core/timestamp.h"
@@ -191,29 +192,74 @@ std::vector<GuardianAction> Guardian::run_once() {
   return done;
 }
 
+void Guardian::audit_mail(const char* action, const std::string& detail) {
+  AuditEvent event;
+  event.ts = rfc3339_utc(std::chrono::system_clock::now());
+  event.actor = "guardian";
+  event.action = action;
+  event.detail = detail;
+  audit_.append(to_json_line(event));
+}
+
+void Guardian::mail_failed(const OutboxMail& mail, const MailError& error) {
+  const std::int64_t attempts = mail.attempts + 1;
+  const auto& delays = options_.mail_retry_delays;
+  if (attempts > static_cast<std::int64_t>(delays.size())) {
+    // outbox_sent takes it out of the outbox; the audit line says why.
+    state_.outbox_sent(mail.id);
+    mail_not_before_.erase(mail.id);
+    audit_mail("mail dropped", fmt::format("to={} subject='{}' attempts={} last_error='{}'",
+                                           mail.recipient, mail.subject, attempts, error.what()));
+    fmt::print(stderr, "authsvc guardian: dropped the mail to {} (\"{}\") after {} attempts: {}\n",
+               mail.recipient, mail.subject, attempts, error.what());
+    return;
+  }
+  state_.outbox_failed(mail.id, error.what());
+  auto delay = delays[static_cast<std::size_t>(attempts - 1)];
+  mail_not_before_[mail.id] = std::chrono::steady_clock::now() + delay;
+  if (mail_error_reports_.should_report()) {
+    fmt::print(stderr,
+               "authsvc guardian: the mail server {} the mail to {} ({}); attempt {} of {}, "
+               "next in {} s\n",
+               error.kind() == MailError::Kind::deferred ? "deferred" : "rejected", mail.recipient,
+               error.what(), attempts, delays.size() + 1,
+               std::chrono::duration_cast<std::chrono::seconds>(delay).count());
+  }
+}
+
 std::size_t Guardian::send_outbox() {
   std::size_t sent = 0;
+  const auto now = std::chrono::steady_clock::now();
   for (const OutboxMail& mail : state_.outbox(100)) {
+    auto not_before = mail_not_before_.find(mail.id);
+    if (not_before != mail_not_before_.end() && now < not_before->second) continue;
+    std::optional<std::string> server_failure;
     try {
       mailer_->send(Mail{mail.recipient, mail.subject, mail.body});
+    } catch (const MailError& e) {
+      if (e.kind() != MailError::Kind::server) {
+        mail_failed(mail, e);  // about this mail alone: the next one may well go
+        continue;
+      }
+      server_failure = e.what();
     } catch (const std::exception& e) {
-      state_.outbox_failed(mail.id, e.what());
+      server_failure = e.what();  // not a Mailer's own error: taken for the server's
+    }
+    if (server_failure) {
+      // The server cannot be used: every other mail would fail the same
+      // way, and none of them is to blame.
       if (mail_error_reports_.should_report()) {
-        fmt::print(stderr, "authsvc guardian: cannot send mail to {} ({}); will retry\n",
-                   mail.recipient, e.what());
+        fmt::print(stderr, "authsvc guardian: cannot send mail ({}); will retry\n",
+                   *server_failure);
       }
       break;
     }
     state_.outbox_sent(mail.id);
+    mail_not_before_.erase(mail.id);
     mail_error_reports_.reset();
     ++sent;
-    AuditEvent event;
-    event.ts = rfc3339_utc(std::chrono::system_clock::now());
-    event.actor = "guardian";
-    event.action = "mail sent";
-    event.detail = fmt::format("to={} subject='{}' attempts={}", mail.recipient, mail.subject,
-                               mail.attempts + 1);
-    audit_.append(to_json_line(event));
+    audit_mail("mail sent", fmt::format("to={} subject='{}' attempts={}", mail.recipient,
+                                        mail.subject, mail.attempts + 1));
   }
   return sent;
 }

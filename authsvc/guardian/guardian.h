@@ -10,6 +10,13 @@
 //     the deletion and sends the mail at the next look.
 // Every action is one audit line (actor "guardian"); so is every mail sent.
 //
+// Mail goes out oldest first. A mail the server turns down (a 4xx or 5xx to
+// its recipient or content) is tried again after the delays in
+// GuardianOptions, while the mail after it goes on; at the failure after
+// the last delay it is dropped, with an audit line ("mail dropped") and a
+// line on stderr. A server that cannot be used (down, TLS, authentication)
+// ends the look's sending and costs no mail an attempt.
+//
 // Errors (broker, SMTP, database) never end the loop: it backs off, doubling
 // the wait up to five minutes, and says so on stderr at most once a minute.
 //
@@ -18,6 +25,7 @@
 // to stderr, and the run keeps its would-be notices in memory.
 
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -37,6 +45,12 @@ struct GuardianOptions {
   QueueLimits limits;
   bool delete_noncompliant_exchanges = false;
   bool dry_run = false;
+  // How long a mail the server turned down waits before its next try: after
+  // its first failure, its second, ...; the failure after the last of these
+  // drops it. Five tries over about two and a half hours by default.
+  std::vector<std::chrono::milliseconds> mail_retry_delays = {
+      std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30),
+      std::chrono::hours(2)};
 };
 
 class Guardian {
@@ -53,14 +67,16 @@ class Guardian {
   void run();
   void stop();  // from any thread
 
-  // Mails the outbox; stops at the first failure (the server is likely
-  // down). Returns how many were sent.
+  // Mails the outbox (see the top). Returns how many were sent.
   std::size_t send_outbox();
 
  private:
   void execute(const GuardianAction& action);
   void pretend(const GuardianAction& action);
   void audit(const GuardianAction& action, const std::string& detail);
+  void audit_mail(const char* action, const std::string& detail);
+  // A mail the server turned down: counted, and dropped after its last try.
+  void mail_failed(const OutboxMail& mail, const MailError& error);
 
   UserStore& users_;
   GuardianStateStore& state_;
@@ -74,6 +90,9 @@ class Guardian {
   std::vector<QueueNotice> dry_queue_notices_;
   std::vector<ExchangeNotice> dry_exchange_notices_;
   bool dry_state_loaded_ = false;
+  // Outbox ids of mails the server turned down, and when each may be tried
+  // again. In memory: after a restart they are tried at once.
+  std::map<std::int64_t, std::chrono::steady_clock::time_point> mail_not_before_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -51,60 +51,109 @@ QueueLimits limits_for(const UserInfo* user, QueueLimits defaults) {
   return defaults;
 }
 
+std::string_view to_string(QueueState state) {
+  switch (state) {
+    case QueueState::not_a_users_queue:
+      return "not a user's queue";
+    case QueueState::exempt:
+      return "exempt (unbounded)";
+    case QueueState::size_unknown:
+      return "size unknown yet";
+    case QueueState::ok:
+      return "ok";
+    case QueueState::back_under_warning:
+      return "back under the warning threshold, owner to be told";
+    case QueueState::over_warning:
+      return "over the warning threshold";
+    case QueueState::warned:
+      return "warned";
+    case QueueState::over_deletion:
+      return "over the deletion threshold";
+  }
+  return "?";
+}
+
+QueueState classify_queue(const QueueInfo& q, QueueLimits limits, bool exempt,
+                          std::optional<QueueNoticeState> notice) {
+  if (!owner_of("queue", q.name)) return QueueState::not_a_users_queue;
+  if (exempt) return QueueState::exempt;
+  if (!q.messages) return QueueState::size_unknown;  // unknown is not empty
+  if (*q.messages >= limits.remove) return QueueState::over_deletion;
+  if (*q.messages >= limits.warn) return notice ? QueueState::warned : QueueState::over_warning;
+  // Also after an interrupted deletion whose queue drained meanwhile: the
+  // owner was warned, and now it is fine.
+  return notice ? QueueState::back_under_warning : QueueState::ok;
+}
+
+std::vector<QueueStatus> queue_statuses(const GuardianInput& in) {
+  std::map<std::string, const UserInfo*> users;
+  for (const UserInfo& u : in.users) users[u.name] = &u;
+  std::set<ResourceKey> exempt(in.exempt_queues.begin(), in.exempt_queues.end());
+  std::map<ResourceKey, QueueNoticeState> notices;
+  for (const QueueNotice& n : in.queue_notices) notices[n.queue] = n.state;
+
+  std::vector<QueueStatus> out;
+  out.reserve(in.queues.size());
+  for (const QueueInfo& q : in.queues) {
+    QueueStatus s;
+    s.queue = q;
+    s.owner = owner_of("queue", q.name);
+    const UserInfo* user = nullptr;
+    if (s.owner) {
+      auto found = users.find(*s.owner);
+      if (found != users.end()) user = found->second;
+    }
+    s.owner_known = user != nullptr;
+    s.email = user ? user->email : "";
+    s.limits = limits_for(user, in.limits);
+    ResourceKey key{q.vhost, q.name};
+    if (auto notice = notices.find(key); notice != notices.end()) s.notice = notice->second;
+    s.state = classify_queue(q, s.limits, exempt.count(key) > 0, s.notice);
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
 namespace {
 
 void plan_queues(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
                  std::vector<GuardianAction>* out) {
-  std::set<ResourceKey> exempt(in.exempt_queues.begin(), in.exempt_queues.end());
-  std::map<ResourceKey, const QueueNotice*> notices;
-  for (const QueueNotice& n : in.queue_notices) notices[n.queue] = &n;
   std::set<ResourceKey> present;
-
-  for (const QueueInfo& q : in.queues) {
-    ResourceKey key{q.vhost, q.name};
-    present.insert(key);
-    std::optional<std::string> owner = owner_of("queue", q.name);
-    if (!owner) continue;
-    auto notice = notices.find(key);
-    bool noticed = notice != notices.end();
+  for (const QueueStatus& s : queue_statuses(in)) {
+    present.insert(ResourceKey{s.queue.vhost, s.queue.name});
     GuardianAction a;
-    a.vhost = q.vhost;
-    a.name = q.name;
-    a.owner = *owner;
-    auto user = users.find(*owner);
-    const UserInfo* info = user == users.end() ? nullptr : user->second;
-    a.email = info ? info->email : "";
-    QueueLimits limits = limits_for(info, in.limits);
-    a.delete_threshold = limits.remove;
-    if (noticed) a.notice_state = notice->second->state;
-
-    if (exempt.count(key)) {
-      if (noticed) {
+    a.vhost = s.queue.vhost;
+    a.name = s.queue.name;
+    a.owner = s.owner.value_or("");
+    a.email = s.email;
+    a.messages = s.queue.messages.value_or(0);
+    a.delete_threshold = s.limits.remove;
+    a.notice_state = s.notice;
+    switch (s.state) {
+      case QueueState::not_a_users_queue:
+      case QueueState::size_unknown:
+      case QueueState::ok:
+      case QueueState::warned:
+        continue;
+      case QueueState::exempt:
+        if (!s.notice) continue;
         a.kind = GuardianAction::Kind::forget_queue_notice;
         a.reason = "exempt";
-        out->push_back(a);
-      }
-      continue;
-    }
-    if (!q.messages) continue;  // unknown is not empty: wait for the next look
-    a.messages = *q.messages;
-    if (a.messages >= limits.remove) {
-      a.kind = GuardianAction::Kind::delete_queue;
-      a.threshold = limits.remove;
-      out->push_back(a);
-    } else if (a.messages >= limits.warn) {
-      if (!noticed) {
+        break;
+      case QueueState::over_deletion:
+        a.kind = GuardianAction::Kind::delete_queue;
+        a.threshold = s.limits.remove;
+        break;
+      case QueueState::over_warning:
         a.kind = GuardianAction::Kind::warn_queue;
-        a.threshold = limits.warn;
-        out->push_back(a);
-      }
-    } else if (noticed) {
-      // Also after an interrupted deletion whose queue drained meanwhile:
-      // the owner was warned, and now it is fine.
-      a.kind = GuardianAction::Kind::queue_back_to_normal;
-      a.threshold = limits.warn;
-      out->push_back(a);
+        a.threshold = s.limits.warn;
+        break;
+      case QueueState::back_under_warning:
+        a.kind = GuardianAction::Kind::queue_back_to_normal;
+        a.threshold = s.limits.warn;
+        break;
     }
+    out->push_back(a);
   }
 
   for (const QueueNotice& n : in.queue_notices) {

@@ -20,6 +20,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "authsvc/guardian/broker_records.h"
@@ -77,6 +78,45 @@ struct GuardianAction {
 };
 
 const char* to_string(GuardianAction::Kind kind);
+
+// Where a queue stands under the rules above: what plan_guardian acts on and
+// what `authsvc queue list` shows, decided in one place.
+enum class QueueState {
+  not_a_users_queue,   // not under queue/<user>/: never touched
+  exempt,              // exempted (unbounded): left alone
+  size_unknown,        // the broker does not report its size yet: left as it is
+  ok,                  // under the warning threshold
+  back_under_warning,  // under the warning threshold after a notice: the owner is to be told
+  over_warning,        // at or past the warning threshold, the owner not warned yet
+  warned,              // at or past the warning threshold, the owner warned
+  over_deletion,       // at or past the deletion threshold: to be deleted
+};
+
+// For people: "ok", "warned", "over the deletion threshold", ...
+std::string_view to_string(QueueState state);
+
+// `queue`'s state, given its owner's thresholds, whether it is exempt, and
+// the notice the guardian holds for it (nullopt: none). The owner comes
+// from the name; whether authsvc knows that user changes no rule (an
+// unknown owner's queue has the default thresholds and gets no mail), so it
+// is not a state.
+QueueState classify_queue(const QueueInfo& queue, QueueLimits limits, bool exempt,
+                          std::optional<QueueNoticeState> notice);
+
+// A listed queue with what classify_queue was given and what it said.
+struct QueueStatus {
+  QueueInfo queue;
+  std::optional<std::string> owner;  // from the name; nullopt: not a user's queue
+  bool owner_known = false;          // authsvc has a user of that name
+  std::string email;                 // the owner's address; "" if none or unknown
+  QueueLimits limits;                // the owner's thresholds, else input.limits
+  std::optional<QueueNoticeState> notice;
+  QueueState state = QueueState::ok;
+};
+
+// Every queue in input.queues, in order, looked up in input's users,
+// exemptions and notices, and classified.
+std::vector<QueueStatus> queue_statuses(const GuardianInput& input);
 
 // The owner in "queue/<owner>/..." or "exchange/<owner>/...", or nullopt.
 std::optional<std::string> owner_of(std::string_view prefix, std::string_view name);

@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include <set>
+
 #include "authsvc/core/timestamp.h"
 #include "authsvc/guardian/guardian_mail.h"
 
@@ -49,6 +51,80 @@ TEST_CASE("owner_of takes the user from queue/<user>/... and exchange/<user>/...
   CHECK_FALSE(owner_of("queue", "exchange/alice/x"));
   CHECK_FALSE(owner_of("queue", "amq.gen-abc"));
   CHECK_FALSE(owner_of("queue", "queue/9bad/x"));  // not a user name
+}
+
+TEST_CASE("classify_queue: one state for each rule, at the thresholds' edges") {
+  const QueueLimits limits{10, 20};
+  const auto warned = std::optional(QueueNoticeState::warned);
+  const auto deleting = std::optional(QueueNoticeState::deleting);
+  const std::optional<QueueNoticeState> none;
+  auto state = [&](const QueueInfo& q, bool exempt, std::optional<QueueNoticeState> notice) {
+    return classify_queue(q, limits, exempt, notice);
+  };
+  CHECK(state(queue("queue/alice/q", 0), false, none) == QueueState::ok);
+  CHECK(state(queue("queue/alice/q", 9), false, none) == QueueState::ok);
+  CHECK(state(queue("queue/alice/q", 10), false, none) == QueueState::over_warning);
+  CHECK(state(queue("queue/alice/q", 19), false, none) == QueueState::over_warning);
+  CHECK(state(queue("queue/alice/q", 10), false, warned) == QueueState::warned);
+  CHECK(state(queue("queue/alice/q", 19), false, deleting) == QueueState::warned);
+  CHECK(state(queue("queue/alice/q", 20), false, none) == QueueState::over_deletion);
+  CHECK(state(queue("queue/alice/q", 20), false, warned) == QueueState::over_deletion);
+  CHECK(state(queue("queue/alice/q", 20), false, deleting) == QueueState::over_deletion);
+  CHECK(state(queue("queue/alice/q", 9), false, warned) == QueueState::back_under_warning);
+  CHECK(state(queue("queue/alice/q", 0), false, deleting) == QueueState::back_under_warning);
+  // Unknown is not empty, with or without a notice.
+  CHECK(state(queue("queue/alice/q", std::nullopt), false, none) == QueueState::size_unknown);
+  CHECK(state(queue("queue/alice/q", std::nullopt), false, warned) == QueueState::size_unknown);
+  // Exempt beats every size; a name outside queue/<user>/ beats exemption.
+  CHECK(state(queue("queue/alice/q", 1000), true, warned) == QueueState::exempt);
+  CHECK(state(queue("queue/alice/q", std::nullopt), true, none) == QueueState::exempt);
+  CHECK(state(queue("amq.gen-xyz", 1000), false, none) == QueueState::not_a_users_queue);
+  CHECK(state(queue("amq.gen-xyz", 1000), true, warned) == QueueState::not_a_users_queue);
+  CHECK(state(queue("queue/9bad/q", 1000), false, none) == QueueState::not_a_users_queue);
+
+  // Each state reads differently.
+  std::set<std::string_view> names;
+  for (QueueState s : {QueueState::not_a_users_queue, QueueState::exempt, QueueState::size_unknown,
+                       QueueState::ok, QueueState::back_under_warning, QueueState::over_warning,
+                       QueueState::warned, QueueState::over_deletion}) {
+    CHECK(to_string(s) != "?");
+    names.insert(to_string(s));
+  }
+  CHECK(names.size() == 8);
+  CHECK(to_string(QueueState::ok) == "ok");
+  CHECK(to_string(QueueState::exempt) == "exempt (unbounded)");
+}
+
+TEST_CASE("queue_statuses: owner, address, the owner's thresholds and notice, and the state") {
+  GuardianInput in = with_alice();
+  in.users[0].queue_warn = 10;
+  in.users[0].queue_delete = 20;
+  in.limits = QueueLimits{100, 200};
+  in.queues = {queue("queue/alice/q", 15), queue("queue/bob/q", 15), queue("queue/ghost/q", 150),
+               queue("amq.gen-xyz", 5), queue("queue/bob/archive", 500)};
+  in.exempt_queues = {ResourceKey{"/", "queue/bob/archive"}};
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/q"}, "alice", QueueNoticeState::warned, 12, ""}};
+  std::vector<QueueStatus> statuses = queue_statuses(in);
+  REQUIRE(statuses.size() == 5);
+  CHECK(statuses[0].queue.name == "queue/alice/q");
+  CHECK(statuses[0].owner == "alice");
+  CHECK(statuses[0].owner_known);
+  CHECK(statuses[0].email == "alice@example.org");
+  CHECK(statuses[0].limits.warn == 10);
+  CHECK(statuses[0].limits.remove == 20);
+  CHECK(statuses[0].notice == QueueNoticeState::warned);
+  CHECK(statuses[0].state == QueueState::warned);
+  CHECK(statuses[1].limits.warn == 100);
+  CHECK_FALSE(statuses[1].notice);
+  CHECK(statuses[1].state == QueueState::ok);
+  CHECK(statuses[2].owner == "ghost");
+  CHECK_FALSE(statuses[2].owner_known);
+  CHECK(statuses[2].email == "");
+  CHECK(statuses[2].state == QueueState::over_warning);
+  CHECK_FALSE(statuses[3].owner);
+  CHECK(statuses[3].state == QueueState::not_a_users_queue);
+  CHECK(statuses[4].state == QueueState::exempt);
 }
 
 TEST_CASE("a queue is warned once past the threshold, told when back, deleted past the limit") {

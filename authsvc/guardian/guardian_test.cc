@@ -1,109 +1,143 @@
-// The guardian carrying out its plan: against a fake management API (an
-// HTTP server in the test) and a fake mailer, with a real store and audit
-// log. The broker itself is in tests/e2e/guardian_e2e.py.
+// The guardian carrying out its plan: against an in-memory broker and a
+// fake mailer, with a real store and audit sink. The management API's own
+// HTTP is in management_api_test.cc; a real broker in
+// tests/e2e/guardian_e2e.py.
 #include "authsvc/guardian/guardian.h"
 
 #include <doctest/doctest.h>
-#include <httplib.h>
 
-#include <map>
-#include <mutex>
+#include <algorithm>
+#include <filesystem>
 #include <nlohmann/json.hpp>
-#include <thread>
+#include <set>
 
-#include "authsvc/guardian/management_api.h"
-#include "authsvc/store/sqlite_store.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
-// What the management API lists, and the DELETEs it received.
-class FakeManagementApi {
+// The broker as the guardian sees it, in memory: the listings a test sets,
+// and every removal the guardian asks for. A removal leaves the listings as
+// they are, as the management API's listings lag a deletion; a test changes
+// them itself.
+class FakeBroker : public Broker {
  public:
-  FakeManagementApi() {
-    server_.Get("/api/(queues|exchanges|connections)", [this](const auto& req, auto& res) {
-      std::lock_guard lock(mutex_);
-      res.set_content(listings_[req.matches[1]].dump(), "application/json");
-    });
-    server_.Delete(".*", [this](const auto& req, auto& res) {
-      std::lock_guard lock(mutex_);
-      deletes_.push_back(req.target);  // as sent: path is decoded
-      res.status = gone_ ? 404 : 204;
-    });
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    // stop() before the thread is in its accept loop is lost, and the
-    // destructor's join then waits forever: wait until it listens.
-    while (!server_.is_running()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  std::vector<QueueInfo> queue_list;
+  std::vector<ExchangeInfo> exchange_list;
+  std::vector<ConnectionInfo> connection_list;
+  // Each removal asked for, answered or refused: "delete queue '/' 'NAME'",
+  // "delete exchange '/' 'NAME'", "close connection 'NAME' (REASON)".
+  std::vector<std::string> removals;
+  bool unreachable = false;      // every call throws BrokerError
+  bool refuse_removals = false;  // removals throw BrokerError; listings still answer
+  bool gone = false;             // removals answer false: there was no such thing
+
+  std::vector<QueueInfo> queues() override {
+    answer();
+    return queue_list;
   }
-  ~FakeManagementApi() {
-    server_.stop();
-    thread_.join();
+  std::vector<ExchangeInfo> exchanges() override {
+    answer();
+    return exchange_list;
   }
-  ManagementOptions options() const {
-    ManagementOptions o;
-    o.url = "http://127.0.0.1:" + std::to_string(port_);
-    o.user = "guardian";
-    o.password = "pw";
-    return o;
+  std::vector<ConnectionInfo> connections() override {
+    answer();
+    return connection_list;
   }
-  void set(const std::string& listing, nlohmann::json items) {
-    std::lock_guard lock(mutex_);
-    listings_[listing] = std::move(items);
+  bool delete_queue(const std::string& vhost, const std::string& name) override {
+    return remove("delete queue '" + vhost + "' '" + name + "'");
   }
-  void answer_deletes_with_404(bool gone) {
-    std::lock_guard lock(mutex_);
-    gone_ = gone;
+  bool delete_exchange(const std::string& vhost, const std::string& name) override {
+    return remove("delete exchange '" + vhost + "' '" + name + "'");
   }
-  std::vector<std::string> deletes() {
-    std::lock_guard lock(mutex_);
-    return deletes_;
+  bool close_connection(const std::string& name, const std::string& reason) override {
+    return remove("close connection '" + name + "' (" + reason + ")");
   }
 
  private:
-  httplib::Server server_;
-  int port_ = -1;
-  std::thread thread_;
-  std::mutex mutex_;
-  std::map<std::string, nlohmann::json> listings_{{"queues", nlohmann::json::array()},
-                                                  {"exchanges", nlohmann::json::array()},
-                                                  {"connections", nlohmann::json::array()}};
-  std::vector<std::string> deletes_;
-  bool gone_ = false;
+  void answer() const {
+    if (unreachable) throw BrokerError("fake broker: unreachable");
+  }
+  bool remove(std::string what) {
+    answer();
+    removals.push_back(std::move(what));
+    if (refuse_removals) throw BrokerError("fake broker: refused");
+    return !gone;
+  }
 };
 
+// Takes every mail, except while `down` (the server cannot be used) and for
+// the addresses it rejects (5xx) or defers (4xx).
 class FakeMailer : public Mailer {
  public:
   void send(const Mail& mail) override {
-    if (down) throw MailError("connection refused");
+    tried.push_back(mail.to);
+    if (down) throw MailError("connection refused", MailError::Kind::server);
+    if (rejected.count(mail.to)) {
+      throw MailError("550 5.1.1 no such mailbox: " + mail.to, MailError::Kind::rejected);
+    }
+    if (deferred.count(mail.to)) {
+      throw MailError("450 4.2.0 greylisted: " + mail.to, MailError::Kind::deferred);
+    }
     sent.push_back(mail);
   }
   bool down = false;
+  std::set<std::string> rejected;
+  std::set<std::string> deferred;
+  std::vector<std::string> tried;  // every recipient send() was called for
   std::vector<Mail> sent;
+
+  std::size_t tries_to(const std::string& to) const {
+    return static_cast<std::size_t>(std::count(tried.begin(), tried.end(), to));
+  }
 };
 
-nlohmann::json queue(const std::string& name, int messages) {
-  return {{"vhost", "/"}, {"name", name}, {"messages", messages}, {"durable", true}};
+QueueInfo queue(const std::string& name, std::int64_t messages) {
+  QueueInfo q;
+  q.vhost = "/";
+  q.name = name;
+  q.messages = messages;
+  q.durable = true;
+  return q;
+}
+
+ConnectionInfo connection(const std::string& name, const std::string& user) {
+  ConnectionInfo c;
+  c.name = name;
+  c.user = user;
+  c.vhost = "/";
+  c.connected_at_ms = 1;
+  return c;
 }
 
 struct Fixture {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
-  SqliteStore cli{db, Actor{"cli", "tester"}, OpenMode::create_if_missing};
-  SqliteStore store{db, Actor{"guardian", ""}};
-  FakeManagementApi broker;
-  ManagementApi api{broker.options()};
+  std::unique_ptr<Store> cli = open_store(db, Actor{"cli", "tester"}, OpenMode::create_if_missing);
+  std::unique_ptr<Store> store = open_store(db, Actor{"guardian", ""});
+  FakeBroker broker;
   FakeMailer mailer;
   testing::AuditLines audit;
 
-  Fixture() { cli.add_user(NewUser{"alice", "alice@example.org", {}, {"/"}}); }
-  Guardian guardian(bool dry_run = false) {
+  Fixture() { add_user("alice"); }
+  void add_user(const std::string& name) {
+    testing::record_issued_token(cli->add_user(NewUser{name, name + "@example.org", {}, {"/"}}));
+  }
+  static GuardianOptions options(bool dry_run = false) {
     GuardianOptions options;
     options.limits = QueueLimits{20, 50};
     options.dry_run = dry_run;
-    return Guardian(store, store, api, dry_run ? nullptr : &mailer, audit, options);
+    return options;
+  }
+  Guardian guardian(bool dry_run = false) { return guardian(options(dry_run)); }
+  Guardian guardian(const GuardianOptions& o, Mailer* with = nullptr) {
+    return Guardian(*store, *store, broker, o.dry_run ? nullptr : with ? with : &mailer, audit, o);
+  }
+  std::int64_t outbox_attempts(const std::string& to) {
+    for (const OutboxMail& m : store->outbox(100)) {
+      if (m.recipient == to) return m.attempts;
+    }
+    return -1;  // not in the outbox
   }
   std::vector<nlohmann::json> audit_lines() {
     std::vector<nlohmann::json> lines;
@@ -118,7 +152,7 @@ struct Fixture {
 
 TEST_CASE("guardian: a warning is mailed once, across restarts, and audited") {
   Fixture f;
-  f.broker.set("queues", {queue("queue/alice/q", 25)});
+  f.broker.queue_list = {queue("queue/alice/q", 25)};
   CHECK(f.guardian().run_once().size() == 1);
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].to == "alice@example.org");
@@ -132,71 +166,212 @@ TEST_CASE("guardian: a warning is mailed once, across restarts, and audited") {
   CHECK(lines[0]["action"] == "queue warn");
   CHECK(lines[0]["user"] == "alice");
   CHECK(lines[1]["action"] == "mail sent");
-  CHECK(f.store.outbox(100).empty());
+  CHECK(f.store->outbox(100).empty());
 }
 
 TEST_CASE("guardian: mail that cannot be sent stays in the outbox and goes out later, once") {
   Fixture f;
   f.mailer.down = true;
-  f.broker.set("queues", {queue("queue/alice/q", 25)});
+  f.broker.queue_list = {queue("queue/alice/q", 25)};
   Guardian guardian = f.guardian();
   guardian.run_once();
   CHECK(f.mailer.sent.empty());
-  REQUIRE(f.store.outbox(100).size() == 1);
-  CHECK(f.store.outbox(100)[0].attempts == 1);
-  guardian.run_once();  // still down; the warning is not planned again
-  CHECK(f.store.outbox(100).size() == 1);
+  REQUIRE(f.store->outbox(100).size() == 1);
+  CHECK(f.store->outbox(100)[0].attempts == 0);  // a server down is not the mail's failure
+  guardian.run_once();                           // still down; the warning is not planned again
+  CHECK(f.store->outbox(100).size() == 1);
   f.mailer.down = false;
   guardian.run_once();
   REQUIRE(f.mailer.sent.size() == 1);
-  CHECK(f.store.outbox(100).empty());
+  CHECK(f.store->outbox(100).empty());
   guardian.run_once();
   CHECK(f.mailer.sent.size() == 1);
 }
 
-TEST_CASE("guardian: a queue past the limit is deleted through the API, and its owner told") {
+TEST_CASE("guardian: one recipient the server rejects holds up no other mail, and is dropped") {
   Fixture f;
-  f.broker.set("queues", {queue("queue/alice/big", 60)});
+  f.add_user("bob");
+  f.mailer.rejected = {"alice@example.org"};
+  // Alice's mail is first in the outbox.
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
+  Guardian guardian = f.guardian(options);
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "bob@example.org");
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // Tried at each look (no delay here), dropped at the third failure.
+  guardian.run_once();
+  CHECK(f.outbox_attempts("alice@example.org") == 2);
+  guardian.run_once();
+  CHECK(f.store->outbox(100).empty());
+  CHECK(f.mailer.tries_to("alice@example.org") == 3);
+  CHECK(f.mailer.tries_to("bob@example.org") == 1);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE_FALSE(lines.empty());
+  nlohmann::json dropped = lines.back();
+  CHECK(dropped["actor"] == "guardian");
+  CHECK(dropped["action"] == "mail dropped");
+  std::string detail = dropped["detail"];
+  CHECK(detail.find("to=alice@example.org") != std::string::npos);
+  CHECK(detail.find("subject='[Pulse] queue queue/alice/q holds 25 messages'") !=
+        std::string::npos);
+  CHECK(detail.find("attempts=3") != std::string::npos);
+  CHECK(detail.find("550 5.1.1 no such mailbox") != std::string::npos);
+
+  // Gone for good: the next look tries nobody.
+  guardian.run_once();
+  CHECK(f.mailer.tried.size() == 4);
+}
+
+TEST_CASE("guardian: a mail the server defers waits its delay while later mail goes out") {
+  Fixture f;
+  f.add_user("bob");
+  f.mailer.deferred = {"alice@example.org"};
+  f.broker.queue_list = {queue("queue/alice/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::hours(1)};
+  Guardian guardian = f.guardian(options);
+  guardian.run_once();
+  CHECK(f.mailer.tries_to("alice@example.org") == 1);
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // The next look sends a new mail, and leaves alice's alone for the hour.
+  f.broker.queue_list.push_back(queue("queue/bob/q", 25));
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "bob@example.org");
+  CHECK(f.mailer.tries_to("alice@example.org") == 1);
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+
+  // The delays live in memory: after a restart the mail is tried at once,
+  // and its attempts, kept in the outbox, still count. Two was the most.
+  Guardian restarted = f.guardian(options);
+  restarted.run_once();
+  CHECK(f.mailer.tries_to("alice@example.org") == 2);
+  CHECK(f.store->outbox(100).empty());
+  CHECK(f.audit_lines().back()["action"] == "mail dropped");
+}
+
+TEST_CASE("guardian: a mail server that is down costs no mail an attempt, and stops the look") {
+  Fixture f;
+  f.add_user("bob");
+  f.mailer.down = true;
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0)};  // two tries would drop a mail
+  Guardian guardian = f.guardian(options);
+  for (int look = 1; look <= 3; ++look) {
+    CAPTURE(look);
+    guardian.run_once();
+    // One try a look: the first failure says the server is down.
+    CHECK(f.mailer.tried.size() == static_cast<std::size_t>(look));
+    CHECK(f.outbox_attempts("alice@example.org") == 0);
+    CHECK(f.outbox_attempts("bob@example.org") == 0);
+  }
+  f.mailer.down = false;
+  guardian.run_once();
+  CHECK(f.mailer.sent.size() == 2);
+  CHECK(f.store->outbox(100).empty());
+}
+
+TEST_CASE("guardian: over a real SMTP server, a rejected recipient holds up no other mail") {
+  Fixture f;
+  f.add_user("bob");
+  std::filesystem::create_directory(f.dir.path() / "mails");
+  testing::ChildProcess sink({"/usr/bin/python3", AUTHSVC_SOURCE_DIR "/tests/e2e/smtp_sink.py",
+                              "--dir", f.dir.file("mails"), "--reject", "alice@example.org"},
+                             f.dir, "sink");
+  MailServer server;
+  server.url = "smtp://127.0.0.1:" + sink.await_first_line();
+  server.from = "guardian@example.org";
+  server.timeout = std::chrono::seconds(10);
+  SmtpMailer smtp(server);
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  GuardianOptions options = Fixture::options();
+  options.mail_retry_delays = {std::chrono::milliseconds(0)};
+  Guardian guardian = f.guardian(options, &smtp);
+  guardian.run_once();
+  // Bob's mail arrived; alice's failed once and waits in the outbox.
+  REQUIRE(std::filesystem::exists(f.dir.file("mails/0001.json")));
+  nlohmann::json stored = nlohmann::json::parse(testing::read_file(f.dir.file("mails/0001.json")));
+  CHECK(stored["rcpt_tos"] == nlohmann::json::array({"bob@example.org"}));
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+  guardian.run_once();
+  CHECK(f.store->outbox(100).empty());
+  nlohmann::json dropped = f.audit_lines().back();
+  CHECK(dropped["action"] == "mail dropped");
+  CHECK(dropped["detail"].get<std::string>().find("550 5.1.1") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.dir.file("mails/0002.json")));
+  CHECK(sink.stop() == 0);
+}
+
+TEST_CASE("guardian: a queue past the limit is deleted through the broker, and its owner told") {
+  Fixture f;
+  f.broker.queue_list = {queue("queue/alice/big", 60)};
   Guardian guardian = f.guardian();
   guardian.run_once();
-  CHECK(f.broker.deletes() == std::vector<std::string>{"/api/queues/%2F/queue%2Falice%2Fbig"});
+  CHECK(f.broker.removals == std::vector<std::string>{"delete queue '/' 'queue/alice/big'"});
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/big was deleted (60 messages)");
-  CHECK(f.store.queue_notices().empty());
+  CHECK(f.store->queue_notices().empty());
 
   // The listing still shows it a moment later: found gone, no second mail.
-  f.broker.answer_deletes_with_404(true);
+  f.broker.gone = true;
   guardian.run_once();
+  CHECK(f.broker.removals.size() == 2);
   CHECK(f.mailer.sent.size() == 1);
 }
 
 TEST_CASE("guardian: a deletion interrupted by a crash is finished and mailed after a restart") {
   Fixture f;
   // What a crash right after the DELETE leaves: the 'deleting' record.
-  f.store.put_queue_notice(
+  f.store->put_queue_notice(
       QueueNotice{ResourceKey{"/", "queue/alice/big"}, "alice", QueueNoticeState::deleting, 70, ""},
       std::nullopt);
   f.guardian().run_once();  // the queue is no longer listed
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/big was deleted (70 messages)");
-  CHECK(f.store.queue_notices().empty());
-  CHECK(f.broker.deletes().empty());
+  CHECK(f.store->queue_notices().empty());
+  CHECK(f.broker.removals.empty());
+}
+
+TEST_CASE("guardian: a deletion the broker refuses is tried again at the next look, mailed once") {
+  Fixture f;
+  f.broker.queue_list = {queue("queue/alice/big", 60), queue("queue/alice/q", 25)};
+  f.broker.refuse_removals = true;
+  Guardian guardian = f.guardian();
+  guardian.run_once();
+  CHECK(f.broker.removals.size() == 1);
+  // The refusal held up nothing else: the warning went out.
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/q holds 25 messages");
+  std::vector<QueueNotice> notices = f.store->queue_notices();
+  REQUIRE(notices.size() == 2);
+  CHECK(notices[0].queue.name == "queue/alice/big");
+  CHECK(notices[0].state == QueueNoticeState::deleting);
+
+  f.broker.refuse_removals = false;
+  guardian.run_once();
+  CHECK(f.broker.removals == std::vector<std::string>{"delete queue '/' 'queue/alice/big'",
+                                                      "delete queue '/' 'queue/alice/big'"});
+  REQUIRE(f.mailer.sent.size() == 2);
+  CHECK(f.mailer.sent[1].subject == "[Pulse] queue queue/alice/big was deleted (60 messages)");
+  REQUIRE(f.store->queue_notices().size() == 1);
+  CHECK(f.store->queue_notices()[0].queue.name == "queue/alice/q");
 }
 
 TEST_CASE("guardian: connections of a disabled user are closed with the reason") {
   Fixture f;
-  f.cli.set_active("alice", false);
-  f.broker.set("connections", {{{"name", "127.0.0.1:5000 -> 127.0.0.1:5672"},
-                                {"user", "alice"},
-                                {"vhost", "/"},
-                                {"connected_at", 1}},
-                               {{"name", "127.0.0.1:5001 -> 127.0.0.1:5672"},
-                                {"user", "ops"},
-                                {"vhost", "/"},
-                                {"connected_at", 1}}});
+  f.cli->set_active("alice", false);
+  f.broker.connection_list = {connection("127.0.0.1:5000 -> 127.0.0.1:5672", "alice"),
+                              connection("127.0.0.1:5001 -> 127.0.0.1:5672", "ops")};
   f.guardian().run_once();
-  CHECK(f.broker.deletes() ==
-        std::vector<std::string>{"/api/connections/127.0.0.1%3A5000%20-%3E%20127.0.0.1%3A5672"});
+  CHECK(f.broker.removals ==
+        std::vector<std::string>{"close connection '127.0.0.1:5000 -> 127.0.0.1:5672' "
+                                 "(authsvc: user alice is disabled)"});
   std::vector<nlohmann::json> lines = f.audit_lines();
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["action"] == "connection close");
@@ -205,26 +380,26 @@ TEST_CASE("guardian: connections of a disabled user are closed with the reason")
 
 TEST_CASE("guardian: a dry run changes, deletes and sends nothing, and says each thing once") {
   Fixture f;
-  f.broker.set("queues", {queue("queue/alice/big", 60), queue("queue/alice/q", 25)});
+  f.broker.queue_list = {queue("queue/alice/big", 60), queue("queue/alice/q", 25)};
   Guardian guardian = f.guardian(true);
   CHECK(guardian.run_once().size() == 2);
   CHECK(guardian.run_once().size() == 1);  // the warning is remembered; the deletion is not made
-  CHECK(f.broker.deletes().empty());
+  CHECK(f.broker.removals.empty());
   CHECK(f.mailer.sent.empty());
-  CHECK(f.store.queue_notices().empty());
-  CHECK(f.store.outbox(100).empty());
+  CHECK(f.store->queue_notices().empty());
+  CHECK(f.store->outbox(100).empty());
   CHECK(f.audit_lines().empty());
 }
 
-TEST_CASE("guardian: an unreachable broker is an error of the look, not a crash") {
+TEST_CASE("guardian: a broker that throws is an error of the look, and nothing is done") {
   Fixture f;
-  ManagementOptions nowhere = f.broker.options();
-  nowhere.url = "http://127.0.0.1:1";
-  nowhere.timeout = std::chrono::seconds(2);
-  ManagementApi api(nowhere);
-  GuardianOptions options;
-  Guardian guardian(f.store, f.store, api, &f.mailer, f.audit, options);
-  CHECK_THROWS_AS(guardian.run_once(), ManagementError);
+  f.broker.queue_list = {queue("queue/alice/big", 60), queue("queue/alice/q", 25)};
+  f.broker.unreachable = true;
+  CHECK_THROWS_AS(f.guardian().run_once(), BrokerError);
+  CHECK(f.broker.removals.empty());
+  CHECK(f.mailer.sent.empty());
+  CHECK(f.store->queue_notices().empty());
+  CHECK(f.audit_lines().empty());
 }
 
 }  // namespace authsvc

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "authsvc/core/text.h"
+#include "authsvc/guardian/url.h"
 
 namespace authsvc {
 namespace {
@@ -27,8 +28,8 @@ bool is_atext(unsigned char c) {
   return std::isalnum(c) || std::strchr("!#$%&'*+-/=?^_`{|}~", c) != nullptr;
 }
 
-void check_no_controls(std::string_view s, const char* what) {
-  if (has_control(s)) throw MailError(std::string(what) + " has a control character");
+void check_no_controls(std::string_view s, const char* what, MailError::Kind kind) {
+  if (has_control(s)) throw MailError(std::string(what) + " has a control character", kind);
 }
 
 // Standard base64 with padding (RFC 2047's "B" encoding).
@@ -42,14 +43,16 @@ std::string base64(std::string_view in) {
 }
 
 std::string encode_subject(std::string_view subject) {
-  if (subject.size() > kMaxSubject) throw MailError("the subject is too long");
+  if (subject.size() > kMaxSubject)
+    throw MailError("the subject is too long", MailError::Kind::rejected);
   bool ascii = true;
-  check_no_controls(subject, "the subject");
+  check_no_controls(subject, "the subject", MailError::Kind::rejected);
   for (unsigned char c : subject) ascii = ascii && c < 0x80;
   // Plain ASCII goes as is, unless it holds what a reader would take for
   // an encoded word.
   if (ascii && subject.find("=?") == std::string_view::npos) return std::string(subject);
-  if (!is_valid_utf8(subject)) throw MailError("the subject is not UTF-8");
+  if (!is_valid_utf8(subject))
+    throw MailError("the subject is not UTF-8", MailError::Kind::rejected);
   // RFC 2047 encoded words of at most 75 characters: 45 bytes of text make
   // 60 of base64, plus 12 of "=?UTF-8?B?" and "?=". Words end between
   // characters, never inside one; they are folded onto lines of their own.
@@ -121,7 +124,8 @@ std::string domain_of(std::string_view address) {
 
 std::string new_message_id(const std::string& from) {
   unsigned char random[16];
-  if (RAND_bytes(random, sizeof random) != 1) throw MailError("no random bytes for a Message-ID");
+  if (RAND_bytes(random, sizeof random) != 1)
+    throw MailError("no random bytes for a Message-ID", MailError::Kind::server);
   std::string_view bytes(reinterpret_cast<const char*>(random), sizeof random);
   return hex_encode(bytes) + ".authsvc@" + domain_of(from);
 }
@@ -132,38 +136,55 @@ void init_curl_once() {
   static std::once_flag once;
   static CURLcode result = CURLE_OK;
   std::call_once(once, [] { result = curl_global_init(CURL_GLOBAL_DEFAULT); });
-  if (result != CURLE_OK) throw MailError("cannot initialize libcurl");
+  if (result != CURLE_OK) throw MailError("cannot initialize libcurl", MailError::Kind::server);
 }
 
-struct UrlParts {
-  std::string scheme, host;
-};
-
-UrlParts parse_server_url(const std::string& url) {
-  std::unique_ptr<CURLU, decltype(&curl_url_cleanup)> u(curl_url(), curl_url_cleanup);
-  if (!u || curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0) != CURLUE_OK) {
-    throw MailError("mail server URL '" + url + "' is not a URL");
+// The mail server URL: smtp(s)://host[:port][/domain for EHLO].
+ServerUrl parse_mail_server_url(const std::string& url) {
+  std::string error;
+  std::optional<ServerUrl> u = parse_server_url(url, {"smtp", "smtps"}, &error);
+  if (!u) {
+    throw MailError(
+        "mail server URL '" + redact_url(url) + "': " + error + "; expected smtp(s)://HOST[:PORT]",
+        MailError::Kind::server);
   }
-  auto part = [&](CURLUPart which) {
-    char* value = nullptr;
-    std::string out;
-    if (curl_url_get(u.get(), which, &value, 0) == CURLUE_OK && value != nullptr) out = value;
-    curl_free(value);
-    return out;
-  };
-  UrlParts p{part(CURLUPART_SCHEME), part(CURLUPART_HOST)};
-  if (p.scheme != "smtp" && p.scheme != "smtps") {
-    throw MailError("mail server URL '" + url + "': the scheme must be smtp or smtps");
-  }
-  if (!part(CURLUPART_USER).empty() || url.find('@') != std::string::npos) {
-    throw MailError("mail server URL '" + url +
-                    "': credentials do not belong in the URL; give the user and password");
-  }
-  return p;
+  return *u;
 }
 
 bool is_loopback(const std::string& host) {
-  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "[::1]";
+  return host == "localhost" || host.rfind("127.", 0) == 0 || host == "::1";
+}
+
+// What libcurl's debug callback tells of the exchange: the verb of the last
+// command sent ("MAIL", "RCPT", "DATA") and the last line the server
+// answered, which say what failed and why. The QUIT that libcurl sends
+// after a failure, and its answer, are not what failed. Commands' arguments
+// (AUTH's credentials among them) are not kept.
+struct Exchange {
+  std::string command;
+  std::string reply;
+  bool quitting = false;
+};
+
+int track_exchange(CURL*, curl_infotype type, char* data, std::size_t size, void* user) {
+  auto* x = static_cast<Exchange*>(user);
+  std::string_view line(data, size);
+  if (type == CURLINFO_HEADER_OUT) {
+    std::string_view verb = line.substr(0, line.find_first_of(" \r\n"));
+    if (verb == "QUIT") {
+      x->quitting = true;
+    } else {
+      x->command = std::string(verb);
+    }
+  } else if (type == CURLINFO_HEADER_IN && !x->quitting) {
+    // The server's words go into messages and the audit log: one short line.
+    x->reply = std::string(line.substr(0, 200));
+    for (char& c : x->reply) {
+      if (is_control(static_cast<unsigned char>(c))) c = ' ';
+    }
+    while (!x->reply.empty() && x->reply.back() == ' ') x->reply.pop_back();
+  }
+  return 0;
 }
 
 struct Upload {
@@ -180,6 +201,27 @@ std::size_t read_upload(char* buffer, std::size_t size, std::size_t count, void*
 }
 
 }  // namespace
+
+const char* to_string(MailError::Kind kind) {
+  switch (kind) {
+    case MailError::Kind::server:
+      return "server";
+    case MailError::Kind::deferred:
+      return "deferred";
+    case MailError::Kind::rejected:
+      return "rejected";
+  }
+  return "?";
+}
+
+MailError::Kind smtp_failure_kind(std::string_view last_command, long reply_code) {
+  if (reply_code == 421) return MailError::Kind::server;  // the server is closing
+  if (last_command == "RCPT" || last_command == "DATA") {
+    if (reply_code >= 400 && reply_code <= 499) return MailError::Kind::deferred;
+    if (reply_code >= 500 && reply_code <= 599) return MailError::Kind::rejected;
+  }
+  return MailError::Kind::server;
+}
 
 bool is_valid_mail_address(std::string_view address) {
   if (address.empty() || address.size() > 254) return false;
@@ -214,20 +256,23 @@ bool is_valid_mail_address(std::string_view address) {
 
 std::string format_message(const MailServer& server, const Mail& mail,
                            std::chrono::system_clock::time_point now, std::string_view message_id) {
-  if (!is_valid_mail_address(server.from)) throw MailError("the sender address is refused");
-  if (!is_valid_mail_address(mail.to)) throw MailError("the recipient address is refused");
-  check_no_controls(message_id, "the Message-ID");
+  if (!is_valid_mail_address(server.from))
+    throw MailError("the sender address is refused", MailError::Kind::server);
+  if (!is_valid_mail_address(mail.to))
+    throw MailError("the recipient address is refused", MailError::Kind::rejected);
+  check_no_controls(message_id, "the Message-ID", MailError::Kind::server);
   if (message_id.find_first_of("<> ") != std::string_view::npos) {
-    throw MailError("the Message-ID has '<', '>' or a space");
+    throw MailError("the Message-ID has '<', '>' or a space", MailError::Kind::server);
   }
   std::string subject = encode_subject(mail.subject);
-  if (!is_valid_utf8(mail.body)) throw MailError("the body is not UTF-8");
+  if (!is_valid_utf8(mail.body))
+    throw MailError("the body is not UTF-8", MailError::Kind::rejected);
   std::vector<std::string_view> lines = split_lines(mail.body);
   bool plain = true;
   for (std::string_view line : lines) {
     if (line.size() > 998) plain = false;
     for (unsigned char c : line) {
-      if ((c < 0x20 && c != '\t') || c >= 0x7F) plain = false;
+      if ((is_control(c) && c != '\t') || c >= 0x80) plain = false;
     }
   }
 
@@ -255,15 +300,17 @@ std::string format_message(const MailServer& server, const Mail& mail,
 }
 
 SmtpMailer::SmtpMailer(MailServer server) : server_(std::move(server)) {
-  UrlParts url = parse_server_url(server_.url);
+  ServerUrl url = parse_mail_server_url(server_.url);
   if (!is_valid_mail_address(server_.from)) {
-    throw MailError("the sender address '" + server_.from + "' is refused");
+    throw MailError("the sender address '" + server_.from + "' is refused",
+                    MailError::Kind::server);
   }
   if (!server_.user.empty() && url.scheme == "smtp" && !server_.require_starttls &&
       !is_loopback(url.host)) {
     throw MailError("mail server " + server_.url +
-                    ": a password would cross the network in clear; use smtps:// or "
-                    "require STARTTLS");
+                        ": a password would cross the network in clear; use smtps:// or "
+                        "require STARTTLS",
+                    MailError::Kind::server);
   }
   init_curl_once();
 }
@@ -272,10 +319,10 @@ void SmtpMailer::send(const Mail& mail) {
   std::string message =
       format_message(server_, mail, std::chrono::system_clock::now(), new_message_id(server_.from));
   std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), curl_easy_cleanup);
-  if (!curl) throw MailError("cannot create a libcurl handle");
+  if (!curl) throw MailError("cannot create a libcurl handle", MailError::Kind::server);
   std::unique_ptr<curl_slist, decltype(&curl_slist_free_all)> rcpt(
       curl_slist_append(nullptr, ("<" + mail.to + ">").c_str()), curl_slist_free_all);
-  if (!rcpt) throw MailError("out of memory");
+  if (!rcpt) throw MailError("out of memory", MailError::Kind::server);
   const std::string from = "<" + server_.from + ">";
   Upload upload{message};
   char error[CURL_ERROR_SIZE] = "";
@@ -302,14 +349,23 @@ void SmtpMailer::send(const Mail& mail) {
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(server_.timeout.count()));
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);  // timeouts without SIGALRM: we are threaded
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, error);
+  Exchange exchange;
+  curl_easy_setopt(c, CURLOPT_DEBUGFUNCTION, track_exchange);
+  curl_easy_setopt(c, CURLOPT_DEBUGDATA, &exchange);
+  curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);  // for the callback only: it prints nothing
 
   CURLcode rc = curl_easy_perform(c);
   if (rc != CURLE_OK) {
-    long code = 0;
+    long code = 0;  // the last reply's, QUIT's aside
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     std::string why = error[0] != '\0' ? error : curl_easy_strerror(rc);
-    if (code != 0) why += " (last reply " + std::to_string(code) + ")";
-    throw MailError("sending mail to " + mail.to + " through " + server_.url + ": " + why);
+    if (code >= 400 && !exchange.reply.empty()) {
+      why += " (the server said: " + exchange.reply + ")";
+    } else if (code != 0) {
+      why += " (last reply " + std::to_string(code) + ")";
+    }
+    throw MailError("sending mail to " + mail.to + " through " + server_.url + ": " + why,
+                    smtp_failure_kind(exchange.command, code));
   }
 }
 

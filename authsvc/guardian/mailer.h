@@ -29,19 +29,49 @@
 // without require_starttls: it would cross the network in clear.
 
 #include <chrono>
-#include <stdexcept>
 #include <string>
 #include <string_view>
+
+#include "authsvc/core/error.h"
 
 namespace authsvc {
 
 // Refused mails (bad address, injection attempt), bad server settings, and
 // failed sends (connection, TLS, authentication, a rejected recipient, a
-// timeout). Messages never contain the password.
-class MailError : public std::runtime_error {
+// timeout). Messages never contain the password. kind() says what the
+// failure tells about sending again.
+class MailError : public Error {
  public:
-  using std::runtime_error::runtime_error;
+  enum class Kind {
+    // The mail server could not be used: no connection, TLS, a timeout,
+    // authentication, a greeting or sender refused, 421 (closing), bad
+    // settings. Nothing was learnt about this mail; the next one would
+    // likely fail the same way.
+    server,
+    // The server turned this mail down for now: a 4xx reply to its
+    // recipient or its content (a full mailbox, greylisting).
+    deferred,
+    // This mail cannot go: a 5xx reply to its recipient or its content (no
+    // such mailbox), or format_message refused it.
+    rejected,
+  };
+  MailError(const std::string& what, Kind kind) : Error(what), kind_(kind) {}
+  Kind kind() const { return kind_; }
+  // Sending it again will not help.
+  bool permanent() const { return kind_ == Kind::rejected; }
+
+ private:
+  Kind kind_;
 };
+
+const char* to_string(MailError::Kind kind);
+
+// How SmtpMailer classes a failed SMTP exchange, from the verb of the last
+// command it sent ("MAIL", "RCPT", "DATA", ...; "" before the first) and
+// the server's last reply code (0 if none): a 4xx or 5xx to RCPT or DATA
+// is about this mail (deferred, rejected); anything else, and 421 always,
+// is about the server.
+MailError::Kind smtp_failure_kind(std::string_view last_command, long reply_code);
 
 struct MailServer {
   std::string url;   // smtp://host[:port] or smtps://host[:port]
@@ -59,8 +89,9 @@ struct Mail {
   std::string body;  // UTF-8; "\n", "\r\n" or "\r" line endings
 };
 
-// Sends mails; implementations throw MailError on failure. The guardian
-// takes a Mailer, so its tests can record mails instead.
+// Sends mails; implementations throw MailError on failure, of the kind
+// that fits. The guardian takes a Mailer, so its tests can record mails
+// instead.
 class Mailer {
  public:
   virtual ~Mailer() = default;

@@ -298,6 +298,14 @@ TEST_SUITE("mailer") {
     CHECK_THROWS_AS(SmtpMailer(server("http://127.0.0.1:25")), MailError);
     CHECK_THROWS_AS(SmtpMailer(server("127.0.0.1:25")), MailError);
     CHECK_THROWS_AS(SmtpMailer(server("smtp://u:p@127.0.0.1:25")), MailError);
+    // The password never shows, even in the message about a bad URL.
+    try {
+      SmtpMailer mailer(server("smtp://guardian:s3cret@127.0.0.1:25"));
+      FAIL("accepted credentials in the URL");
+    } catch (const MailError& e) {
+      CHECK(std::string(e.what()).find("credentials") != std::string::npos);
+      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
+    }
     CHECK_THROWS_AS(SmtpMailer(server("smtp://127.0.0.1:25", "not an address")), MailError);
     MailServer remote_password = server("smtp://mail.example.org:587");
     remote_password.user = "guardian";
@@ -315,6 +323,8 @@ TEST_SUITE("mailer") {
     remote_password.url = "smtps://mail.example.org";
     CHECK_NOTHROW(SmtpMailer{remote_password});
     remote_password.url = "smtp://127.0.0.1:25";
+    CHECK_NOTHROW(SmtpMailer{remote_password});
+    remote_password.url = "smtp://[::1]:25";
     CHECK_NOTHROW(SmtpMailer{remote_password});
   }
 
@@ -352,7 +362,7 @@ TEST_SUITE("mailer") {
     CHECK(sink.stop() == 0);
   }
 
-  TEST_CASE("a mail server that refuses connections is a prompt MailError") {
+  TEST_CASE("a mail server that refuses connections is a prompt MailError about the server") {
     ClosedPort closed;
     std::string port = std::to_string(closed.port);
     SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
@@ -360,6 +370,80 @@ TEST_SUITE("mailer") {
     CHECK_THROWS_WITH_AS(mailer.send({.to = "alice@example.org", .subject = "s", .body = "b"}),
                          doctest::Contains("alice@example.org"), MailError);
     CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    try {
+      mailer.send({.to = "alice@example.org", .subject = "s", .body = "b"});
+      FAIL("sent through a closed port");
+    } catch (const MailError& e) {
+      CHECK(e.kind() == MailError::Kind::server);
+      CHECK_FALSE(e.permanent());
+    }
+    // A mail format_message refuses is rejected before any connection.
+    try {
+      mailer.send({.to = "alice@example.org", .subject = "s\r\nBcc: eve@evil.org", .body = "b"});
+      FAIL("sent a header injection");
+    } catch (const MailError& e) {
+      CHECK(e.kind() == MailError::Kind::rejected);
+      CHECK(e.permanent());
+    }
+  }
+
+  TEST_CASE("SMTP failures: 4xx or 5xx to RCPT or DATA are about the mail, the rest the server") {
+    using Kind = MailError::Kind;
+    CHECK(smtp_failure_kind("RCPT", 550) == Kind::rejected);
+    CHECK(smtp_failure_kind("RCPT", 553) == Kind::rejected);
+    CHECK(smtp_failure_kind("RCPT", 450) == Kind::deferred);
+    CHECK(smtp_failure_kind("RCPT", 452) == Kind::deferred);
+    CHECK(smtp_failure_kind("DATA", 554) == Kind::rejected);
+    CHECK(smtp_failure_kind("DATA", 451) == Kind::deferred);
+    // 421: the server is closing the connection, whatever it answered.
+    CHECK(smtp_failure_kind("RCPT", 421) == Kind::server);
+    CHECK(smtp_failure_kind("DATA", 421) == Kind::server);
+    // The sender, the greeting, EHLO, STARTTLS, AUTH: the server's business.
+    CHECK(smtp_failure_kind("MAIL", 550) == Kind::server);
+    CHECK(smtp_failure_kind("", 554) == Kind::server);
+    CHECK(smtp_failure_kind("EHLO", 500) == Kind::server);
+    CHECK(smtp_failure_kind("STARTTLS", 454) == Kind::server);
+    CHECK(smtp_failure_kind("AUTH", 535) == Kind::server);
+    // No reply at all, or a good one before a timeout.
+    CHECK(smtp_failure_kind("", 0) == Kind::server);
+    CHECK(smtp_failure_kind("RCPT", 250) == Kind::server);
+    CHECK(smtp_failure_kind("DATA", 354) == Kind::server);
+  }
+
+  TEST_CASE("a recipient the SMTP server rejects is a permanent MailError, and others still go") {
+    testing::TempDir dir;
+    std::filesystem::create_directory(dir.path() / "mails");
+    testing::ChildProcess sink(
+        {"/usr/bin/python3", AUTHSVC_SOURCE_DIR "/tests/e2e/smtp_sink.py", "--dir",
+         dir.file("mails"), "--reject", "nobody@example.org", "--reject", "gone@example.org"},
+        dir, "sink");
+    std::string port = sink.await_first_line();
+    SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
+    for (const char* rejected : {"nobody@example.org", "gone@example.org"}) {
+      CAPTURE(rejected);
+      try {
+        mailer.send({.to = rejected, .subject = "s", .body = "b"});
+        FAIL("the sink took a mail for a rejected recipient");
+      } catch (const MailError& e) {
+        CHECK(e.kind() == MailError::Kind::rejected);
+        CHECK(e.permanent());
+        std::string message = e.what();
+        CHECK(message.find(rejected) != std::string::npos);
+        // The server's own words, as it said them.
+        CHECK(message.find("550 5.1.1") != std::string::npos);
+        CHECK(message.find("recipient rejected") != std::string::npos);
+      }
+    }
+    // The same server, the same mailer: a good recipient goes through.
+    mailer.send({.to = "alice@example.org", .subject = "after a rejection", .body = "ok"});
+    std::string path = dir.file("mails/0001.json");
+    REQUIRE(std::filesystem::exists(path));
+    nlohmann::json stored = nlohmann::json::parse(testing::read_file(path));
+    CHECK(stored["rcpt_tos"] == nlohmann::json::array({"alice@example.org"}));
+    CHECK(header(stored["content"], "Subject") == "after a rejection");
+    // Nothing was kept for the rejected ones.
+    CHECK_FALSE(std::filesystem::exists(dir.file("mails/0002.json")));
+    CHECK(sink.stop() == 0);
   }
 }
 

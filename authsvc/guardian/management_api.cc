@@ -1,82 +1,37 @@
 #include "authsvc/guardian/management_api.h"
 
+#include <curl/curl.h>
 #include <httplib.h>
 
-#include <cctype>
 #include <climits>
+#include <new>
 #include <nlohmann/json.hpp>
+
+#include "authsvc/core/text.h"
+#include "authsvc/guardian/url.h"
 
 namespace authsvc {
 namespace {
 
 using nlohmann::json;
 
-bool is_unreserved(unsigned char c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
-         c == '.' || c == '_' || c == '~';
-}
-
-struct ParsedUrl {
-  std::string scheme, host, prefix;
-  int port = 0;
-};
-
-ParsedUrl parse_url(const std::string& url) {
+// The management URL: http(s)://host[:port][/prefix].
+ServerUrl parse_management_url(const std::string& url) {
   auto bad = [&](const std::string& why) {
-    return ManagementError("management URL '" + url + "': " + why);
+    return ManagementError("management URL '" + redact_url(url) + "': " + why +
+                           "; expected http(s)://HOST[:PORT][/PREFIX]");
   };
-  ParsedUrl out;
-  std::size_t colon = url.find("://");
-  if (colon == std::string::npos) throw bad("expected http://host[:port][/prefix]");
-  out.scheme = url.substr(0, colon);
-  for (char& c : out.scheme) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (out.scheme != "http" && out.scheme != "https") throw bad("the scheme must be http or https");
-  std::string rest = url.substr(colon + 3);
-  std::size_t slash = rest.find('/');
-  std::string authority = rest.substr(0, slash);
-  out.prefix = slash == std::string::npos ? "" : rest.substr(slash);
-  if (authority.find('@') != std::string::npos) {
-    throw bad("credentials do not belong in the URL; give the user and password options");
+  std::string error;
+  std::optional<ServerUrl> u = parse_server_url(url, {"http", "https"}, &error);
+  if (!u) throw bad(error);
+  // The prefix goes before every request's path as it is: plain segments only.
+  while (!u->path.empty() && u->path.back() == '/') u->path.pop_back();
+  if (u->path.find_first_not_of(
+          "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~/") !=
+      std::string::npos) {
+    throw bad("the path may only be a plain prefix");
   }
-  std::string port;
-  if (!authority.empty() && authority[0] == '[') {
-    std::size_t close = authority.find(']');
-    if (close == std::string::npos) throw bad("unterminated '[' in the host");
-    out.host = authority.substr(1, close - 1);
-    if (out.host.empty() ||
-        out.host.find_first_not_of("0123456789abcdefABCDEF:.") != std::string::npos) {
-      throw bad("bad IPv6 address");
-    }
-    std::string after = authority.substr(close + 1);
-    if (!after.empty() && after[0] != ':') throw bad("junk after the host");
-    if (!after.empty()) port = after.substr(1);
-    if (after == ":") throw bad("empty port");
-  } else {
-    std::size_t p = authority.find(':');
-    out.host = authority.substr(0, p);
-    if (p != std::string::npos) {
-      port = authority.substr(p + 1);
-      if (port.empty()) throw bad("empty port");
-    }
-    if (out.host.empty()) throw bad("no host");
-    for (unsigned char c : out.host) {
-      if (!std::isalnum(c) && c != '.' && c != '-') throw bad("bad character in the host");
-    }
-  }
-  if (port.empty()) {
-    out.port = out.scheme == "https" ? 443 : 80;
-  } else {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos) {
-      throw bad("bad port");
-    }
-    out.port = std::stoi(port);
-    if (out.port < 1 || out.port > 65535) throw bad("bad port");
-  }
-  while (!out.prefix.empty() && out.prefix.back() == '/') out.prefix.pop_back();
-  for (unsigned char c : out.prefix) {
-    if (!is_unreserved(c) && c != '/') throw bad("the path may only be a plain prefix");
-  }
-  return out;
+  return *u;
 }
 
 std::string describe(httplib::Error error) {
@@ -107,7 +62,7 @@ std::string reason_of(const std::string& body) {
   if (j.is_object() && j.contains("reason") && j["reason"].is_string()) {
     std::string reason = j["reason"].get<std::string>().substr(0, 200);
     for (char& c : reason) {
-      if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+      if (is_control(static_cast<unsigned char>(c))) c = ' ';
     }
     return " (" + reason + ")";
   }
@@ -192,26 +147,19 @@ json parse_array(const std::string& body, const std::string& what) {
 }  // namespace
 
 std::string encode_path_segment(const std::string& s) {
-  static const char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(s.size());
-  for (unsigned char c : s) {
-    if (is_unreserved(c)) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
-  }
-  return out;
+  // libcurl escapes all but RFC 3986's unreserved characters, in upper-case
+  // hex; the handle argument is unused since 7.82. Length 0 would mean
+  // strlen(), which is also right for "".
+  std::unique_ptr<char, decltype(&curl_free)> escaped(
+      curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size())), curl_free);
+  if (!escaped) throw std::bad_alloc();
+  return escaped.get();
 }
 
 ManagementApi::ManagementApi(ManagementOptions options) {
-  ParsedUrl u = parse_url(options.url);
-  std::string host_in_url = u.host.find(':') != std::string::npos ? "[" + u.host + "]" : u.host;
-  url_ = u.scheme + "://" + host_in_url + ":" + std::to_string(u.port) + u.prefix;
-  prefix_ = u.prefix;
+  ServerUrl u = parse_management_url(options.url);
+  url_ = u.origin() + u.path;
+  prefix_ = u.path;
   if (u.scheme == "https") {
     auto tls = std::make_unique<httplib::SSLClient>(u.host, u.port);
     tls->enable_server_certificate_verification(true);
@@ -327,10 +275,8 @@ bool ManagementApi::delete_exchange(const std::string& vhost, const std::string&
 }
 
 bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {
-  for (unsigned char c : reason) {
-    if (c < 0x20 || c == 0x7f) {
-      throw ManagementError("close_connection: the reason has a control character");
-    }
+  if (has_control(reason)) {
+    throw ManagementError("close_connection: the reason has a control character");
   }
   return remove("/api/connections/" + encode_path_segment(name), reason);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """An SMTP server for tests that keeps every mail it receives as a file.
 
-    /usr/bin/python3 tests/e2e/smtp_sink.py --dir OUT [--port N]
+    /usr/bin/python3 tests/e2e/smtp_sink.py --dir OUT [--port N] [--reject ADDR]...
 
 Listens on 127.0.0.1 (port 0, the default, picks a free one), prints the
 port on stdout as one line ("<port>\\n") once it accepts connections, and
@@ -35,6 +35,10 @@ about, and what this sink checks on top because the parser forgives it:
   - a quoted-printable line longer than 76 characters, or one ending in
     a space or tab, which a relay may strip (RFC 2045 section 6.7).
 A test expects an empty list.
+
+--reject ADDR (repeatable) answers RCPT TO:<ADDR> with a permanent 550, as
+a server does for a mailbox that does not exist; the address is compared
+without regard to case. A mail with no accepted recipient is not kept.
 """
 
 import argparse
@@ -118,10 +122,18 @@ def decode(content):
 
 
 class Sink:
-    def __init__(self, folder):
+    def __init__(self, folder, reject=()):
         self.folder = folder
         self.count = 0
         self.failures = 0
+        self.reject = {address.lower() for address in reject}
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.lower() in self.reject:
+            return "550 5.1.1 <%s>: recipient rejected (smtp_sink --reject)" % address
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         try:
@@ -143,12 +155,12 @@ class Sink:
         return "250 OK"
 
 
-async def serve(folder, port):
+async def serve(folder, port, reject):
     loop = asyncio.get_running_loop()
     stop = loop.create_future()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: stop.done() or stop.set_result(None))
-    sink = Sink(folder)
+    sink = Sink(folder, reject)
     # decode_data=False keeps the bytes as sent (original_content).
     server = await loop.create_server(lambda: SMTP(sink, decode_data=False, hostname="sink"),
                                       "127.0.0.1", port)
@@ -163,10 +175,12 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dir", required=True, help="where to write received mails")
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (0: any free)")
+    parser.add_argument("--reject", action="append", default=[], metavar="ADDR",
+                        help="answer RCPT TO for ADDR with 550 (repeatable)")
     args = parser.parse_args()
     if not os.path.isdir(args.dir):
         sys.exit("smtp_sink: %s is not a directory" % args.dir)
-    failures = asyncio.run(serve(args.dir, args.port))
+    failures = asyncio.run(serve(args.dir, args.port, args.reject))
     if failures:
         sys.exit("smtp_sink: failed to keep %d mail(s); see above" % failures)
 
