@@ -276,6 +276,19 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=/tmp"};
+  // Under scripts/sanitize.sh the children are sanitized binaries too: they
+  // must report as the test binary does (exit code, halting), and wait as
+  // long as it does.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS",
+                           "AUTHSVC_TEST_TIME_SCALE"}) {
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
 namespace {
 
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
@@ -289,8 +302,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings{"PATH=/usr/bin:/bin", "HOME=/tmp"};
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<std::string> env_strings = child_environment(env);
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -437,6 +449,13 @@ std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
   throw std::runtime_error("child printed no line in time: " + read_file(err_path_));
 }
 
+int ChildProcess::wait() {
+  if (pid_ < 0) return -1;
+  int code = wait_exit_code(pid_);
+  pid_ = -1;
+  return code;
+}
+
 int ChildProcess::stop() {
   if (pid_ < 0) return -1;
   kill(pid_, SIGTERM);
@@ -444,6 +463,8 @@ int ChildProcess::stop() {
   pid_ = -1;
   return code;
 }
+
+std::string ChildProcess::stdout_text() const { return read_file(out_path_); }
 
 std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
 

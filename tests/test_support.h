@@ -29,6 +29,12 @@ class TempDir {
   Keep keep_;
 };
 
+// The environment every child the tests start gets: PATH and HOME, the
+// sanitizers' options (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS,
+// LSAN_OPTIONS) and AUTHSVC_TEST_TIME_SCALE as this process has them, then
+// `extra` (NAME=VALUE). Nothing else of this process's environment.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra = {});
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
@@ -36,7 +42,7 @@ struct CommandResult {
 };
 
 // Runs the built authsvc binary with `args` and `env` (NAME=VALUE added to
-// a minimal environment), waits, and captures its output. The tokens that
+// child_environment()), waits, and captures its output. The tokens that
 // `user add`, `user rotate` and `user import` print are recorded in the
 // ledger; everything else it printed is kept as an artifact.
 CommandResult run_authsvc(const std::vector<std::string>& args,
@@ -63,9 +69,8 @@ class ServeProcess {
   std::string err_path_;
 };
 
-// Any program run in the background (argv[0] a path; a minimal
-// environment), its output in `dir`; SIGTERMed and waited for when it goes
-// out of scope.
+// Any program run in the background (argv[0] a path; child_environment()),
+// its output in `dir`; SIGTERMed and waited for when it goes out of scope.
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name);
@@ -75,8 +80,12 @@ class ChildProcess {
   // Waits for the first line on its stdout (e.g. the port it listens on);
   // throws if it exits or prints nothing in time.
   std::string await_first_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits for it to exit by itself and returns the exit code (128 + signal
+  // if killed).
+  int wait();
   // Sends SIGTERM and returns the exit code (128 + signal if killed).
   int stop();
+  std::string stdout_text() const;
   std::string stderr_text() const;
 
  private:
