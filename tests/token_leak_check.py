@@ -4,7 +4,7 @@ any form, appears in anything the suite produced.
 
     token_leak_check.py --reset ARTIFACTS        (CTest fixture setup: empty it)
     token_leak_check.py ARTIFACTS --unit-tests BIN --e2e-tests a,b,...
-                        [--ctest-log Testing/Temporary/LastTest.log]
+                        [--ctest-log Testing/Temporary/LastTest.log.tmp]
                                                  (CTest fixture cleanup: the check)
 
 Tests record every token they obtain (the stdout of `user add`, `user
@@ -16,8 +16,9 @@ only there), the brokers' logs and Mnesia, the recording proxy's records.
 Databases are searched in place when a test ends; hits land in
 ARTIFACTS/leaks.txt. See tests/token_ledger.py for the layout.
 
-This check searches all of it, and CTest's own log (every test's output),
-for each token and its hash as hex, HEX, base64, base64url and raw bytes.
+This check searches all of it, and CTest's own log (every test's output;
+while CTest runs, its log of this run is LastTest.log.tmp: LastTest.log is
+the previous run's), for each token and its hash as hex, HEX, base64, base64url and raw bytes.
 It fails on any hit (naming the file and the token's first 6 characters,
 never the token), on a non-empty leaks.txt, and on a search that cannot
 find a planted token (a self-test runs first).
@@ -185,8 +186,14 @@ def main():
         problems.append("unit test name with ';' (CTest never runs it): %s" % name)
 
     files = files_under(root)
-    if args.ctest_log and os.path.isfile(args.ctest_log):
-        files.append(("ctest log: " + os.path.basename(args.ctest_log), args.ctest_log))
+    ctest_log = None
+    if args.ctest_log:
+        if os.path.isfile(args.ctest_log):
+            ctest_log = args.ctest_log
+            files.append(("ctest log: " + os.path.basename(args.ctest_log), args.ctest_log))
+        else:
+            problems.append("CTest's log %s is missing: is this not run by CTest?"
+                            % args.ctest_log)
     kinds = collections.Counter(
         "ctest log" if rel.startswith("ctest log: ") else kind_of(rel) for rel, _ in files)
     db_scans = read_lines(os.path.join(root, "db-scans.txt"))
