@@ -31,6 +31,12 @@ CLI output, broker log, proxy records, database searched); on a subset it
 reports the counts and checks what is there. A subset in which no test
 issued a token passes with nothing to look for, except that every
 end-to-end Pulse run that ran must have recorded tokens.
+
+A unit test that should have run and did not fails the check: one whose
+CTest entry ran (CTest's log names it) but which never started, and, when
+every other CTest entry ran, one that has no CTest entry (a name CTest's
+discovery mangles). Without CTest's log, all but at most 10 unit tests
+having run, and every end-to-end test, stands for such a run.
 """
 
 import argparse
@@ -139,6 +145,21 @@ def unit_test_names(binary):
             if line and not line.startswith("[doctest]") and not line.startswith("====")}
 
 
+def ctest_log_tests(path):
+    """The tests CTest's log says ran ("K/N Testing: NAME" lines, written as
+    each ends) as {name}, the set of their numbers K, and N, CTest's count."""
+    names, numbers, total = set(), set(), 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            head, sep, name = line.rstrip("\n").partition(" Testing: ")
+            number, slash, count = head.partition("/")
+            if sep and slash and number.isdigit() and count.isdigit():
+                names.add(name)
+                numbers.add(int(number))
+                total = int(count)
+    return names, numbers, total
+
+
 def read_lines(path):
     try:
         with open(path, errors="replace") as f:
@@ -225,11 +246,21 @@ def main():
           % ("full" if full else "subset", len(ran_cxx & expected_cxx) if expected_cxx
              else len(ran_cxx), len(expected_cxx), len(ran_e2e & expected_e2e),
              len(expected_e2e)))
-    missing = sorted(expected_cxx - ran_cxx)
-    if missing and expected_e2e <= ran_e2e and len(missing) <= 10:
+    missing = expected_cxx - ran_cxx
+    if ctest_log:
+        ctest_ran, numbers, total = ctest_log_tests(ctest_log)
+        for name in sorted(missing & ctest_ran):
+            problems.append("unit test %r: CTest ran its entry, but the test did not start" % name)
+        # This check is the one entry CTest has not logged yet.
+        if total and len(numbers) >= total - 1:
+            for name in sorted(missing - ctest_ran):
+                problems.append("unit test %r did not run: every CTest entry ran, none is this "
+                                "test (a name CTest's discovery mangles?)" % name)
+    elif missing and expected_e2e <= ran_e2e and len(missing) <= 10:
         # Everything but a few: more likely tests CTest cannot select (a name
         # it mangles) than a chosen subset.
-        print("unit tests that did not run: " + "; ".join(repr(m) for m in missing))
+        for name in sorted(missing):
+            problems.append("unit test %r did not run (all but %d ran)" % (name, len(missing)))
     print("kept: " + ", ".join("%s %d" % kv for kv in sorted(kinds.items())) +
           "; %d database files (%.1f MB) searched in place" % (len(db_scans), db_bytes / 1e6))
     if problems:
