@@ -99,6 +99,7 @@ struct Case {
 };
 
 std::vector<Case> cases() {
+  using namespace std::string_literals;
   std::string big(1 << 20, 'x');
   std::string n255(255 - std::string("queue/alice/").size(), 'q');
   std::string headers;
@@ -185,7 +186,9 @@ std::vector<Case> cases() {
        415, "deny"},
       {"HTTP/1.0 without Host", "GET /auth/user?username=alice&password=wrong HTTP/1.0\r\n\r\n",
        200, "deny"},
-      {"garbage request line", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n", -1,
+      // A TLS ClientHello's first bytes, NULs and all ("..."s: a plain literal
+      // would end at the first NUL, sending 4 bytes and no line end).
+      {"garbage request line", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03 not http\r\n\r\n"s, -1,
        nullptr},
       {"double-encoded slash", post("/auth/resource", kResource + "queue%252Falice%252Fq"), 200,
        "deny"},
