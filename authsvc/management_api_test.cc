@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
@@ -67,8 +69,10 @@ class FakeBroker {
 };
 
 ManagementOptions options(const std::string& url) {
-  return {
-      .url = url, .user = "guardian", .password = "s3cret:pw", .timeout = std::chrono::seconds(5)};
+  return {.url = url,
+          .user = "guardian",
+          .password = "s3cret:pw",
+          .timeout = testing::scaled(std::chrono::seconds(5))};
 }
 
 // base64("guardian:s3cret:pw")
@@ -308,7 +312,7 @@ TEST_SUITE("management_api") {
     ManagementApi api(options("http://127.0.0.1:" + std::to_string(closed.port)));
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH_AS(api.queues(), doctest::Contains("cannot connect"), ManagementError);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(2)));
   }
 
   TEST_CASE("a broker that does not answer times out") {
@@ -319,7 +323,7 @@ TEST_SUITE("management_api") {
     ManagementApi api(o);
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_AS(api.queues(), ManagementError);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+    CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(3)));
   }
 
 }  // TEST_SUITE

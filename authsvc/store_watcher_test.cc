@@ -66,7 +66,7 @@ TEST_CASE("the watcher thread picks up a change within a second") {
                        audit, std::chrono::milliseconds(200));
   watcher.start();
   testing::record_issued_token(cli.add_user("alice", "", {}, {"/"}));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(1));
   while (source.current()->user_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -47,7 +47,7 @@ struct Reply {
 };
 
 // Sends `bytes` on a fresh connection, then reads until the server closes
-// or `wait` passes.
+// or `wait` (scaled: testing::scaled) passes.
 Reply exchange(int port, const std::string& bytes, std::chrono::milliseconds wait) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(fd >= 0);
@@ -63,7 +63,7 @@ Reply exchange(int port, const std::string& bytes, std::chrono::milliseconds wai
     sent += static_cast<std::size_t>(n);
   }
   Reply reply;
-  auto deadline = std::chrono::steady_clock::now() + wait;
+  auto deadline = std::chrono::steady_clock::now() + testing::scaled(wait);
   char buffer[65536];
   while (std::chrono::steady_clock::now() < deadline) {
     pollfd p{fd, POLLIN, 0};
@@ -278,7 +278,7 @@ TEST_CASE("a slow request (slowloris) is cut off at the idle timeout and audited
   auto waited = std::chrono::steady_clock::now() - started;
   CHECK(reply.closed);
   CHECK(reply.bytes.empty());
-  CHECK(waited < std::chrono::milliseconds(4000));
+  CHECK(waited < testing::scaled(std::chrono::milliseconds(4000)));
   // A body that never arrives: cut off too, and audited as timed out.
   reply = exchange(s.server.port(),
                    "POST /auth/user HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nusername=al",

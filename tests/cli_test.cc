@@ -249,10 +249,10 @@ TEST_CASE("a CLI change reaches the running server within a second, and is audit
     return r->body;
   };
   auto login = [&](const std::string& t) { return login_as("alice", t); };
-  // The answer once it is `expected`, or the last one after a second.
+  // The answer once it is `expected`, or the last one after a second (scaled).
   auto eventually_as = [&](const std::string& user, const std::string& t,
                            const std::string& expected) {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(1));
     std::string body = login_as(user, t);
     while (body != expected && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));

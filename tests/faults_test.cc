@@ -39,10 +39,10 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Waits up to `seconds` for `predicate`.
+// Waits up to `limit` (scaled: testing::scaled) for `predicate`.
 template <typename Predicate>
-bool eventually(Predicate predicate, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+bool eventually(Predicate predicate, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + testing::scaled(limit);
   while (!predicate()) {
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
@@ -76,7 +76,8 @@ TEST_CASE("a database that goes bad while serving: answers go on, one report, re
   overwrite(users.db, std::string(good.size(), '\0'));
   overwrite(users.db + "-shm", std::string(128, '\0'));
   const std::string report = "cannot reload users (";
-  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; }, 3));
+  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; },
+                   std::chrono::seconds(3)));
   for (int i = 0; i < 20; ++i) CHECK(login(http, "alice", alice) == "allow");
   CHECK(login(http, "alice", "wrong") == "deny");
   // Polled five times a second, reported once a minute.
@@ -90,9 +91,9 @@ TEST_CASE("a database that goes bad while serving: answers go on, one report, re
       [&] {
         return serve.stderr_text().find("the database is readable again") != std::string::npos;
       },
-      3));
+      std::chrono::seconds(3)));
   std::string bob = users.add("bob");
-  CHECK(eventually([&] { return login(http, "bob", bob) == "allow"; }, 2));
+  CHECK(eventually([&] { return login(http, "bob", bob) == "allow"; }, std::chrono::seconds(2)));
   CHECK(login(http, "alice", alice) == "allow");
   CHECK(serve.stop() == 0);
 }
@@ -108,7 +109,8 @@ TEST_CASE("an audit log on a full disk: answers go on, one report, and exit says
     REQUIRE(login(http, "alice", alice) == "allow");
   }
   const std::string report = "cannot write the audit log (No space left on device)";
-  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; }, 2));
+  CHECK(eventually([&] { return serve.stderr_text().find(report) != std::string::npos; },
+                   std::chrono::seconds(2)));
   CHECK(login(http, "alice", "wrong") == "deny");
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   CHECK(count(serve.stderr_text(), report) == 1);
@@ -116,7 +118,7 @@ TEST_CASE("an audit log on a full disk: answers go on, one report, and exit says
   // Stopping waits a few seconds for the disk, then gives up and says so.
   auto start = std::chrono::steady_clock::now();
   CHECK(serve.stop() == 1);
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+  CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(15)));
   std::string err = serve.stderr_text();
   CHECK(err.find("stopped with audit lines unwritten") != std::string::npos);
   // 200 allowed logins and one refused one, plus the user-add event.
@@ -159,7 +161,8 @@ TEST_CASE("an audit log past its file-size limit loses nothing once there is roo
             (i % 2 ? "allow" : "deny"));
   }
   const std::string report = "cannot write the audit log (File too large)";
-  CHECK(eventually([&] { return serve->stderr_text().find(report) != std::string::npos; }, 2));
+  CHECK(eventually([&] { return serve->stderr_text().find(report) != std::string::npos; },
+                   std::chrono::seconds(2)));
 
   // Room again: the retries write everything, each line once.
   rlimit unlimited = saved;
@@ -169,7 +172,8 @@ TEST_CASE("an audit log past its file-size limit loses nothing once there is roo
     std::string text = testing::read_file(audit_path).substr(filler.size());
     return testing::lines_of(text);
   };
-  CHECK(eventually([&] { return answered_lines().size() >= kRequests + 1; }, 3));
+  CHECK(eventually([&] { return answered_lines().size() >= kRequests + 1; },
+                   std::chrono::seconds(3)));
   CHECK(serve->stop() == 0);
   std::vector<std::string> lines = answered_lines();
   REQUIRE(lines.size() == kRequests + 1);  // and the user-add event

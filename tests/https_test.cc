@@ -59,8 +59,8 @@ struct HttpsServer {
                  : std::make_unique<httplib::SSLClient>("127.0.0.1", server->port(), cert, key);
     c->set_ca_cert_path(pki.ca_cert.c_str());
     c->enable_server_certificate_verification(true);
-    c->set_connection_timeout(5);
-    c->set_read_timeout(5);
+    c->set_connection_timeout(testing::scaled(std::chrono::seconds(5)));
+    c->set_read_timeout(testing::scaled(std::chrono::seconds(5)));
     c->set_keep_alive(true);
     return c;
   }
@@ -70,7 +70,7 @@ struct HttpsServer {
   // which the client may see first.
   std::vector<nlohmann::json> audit_lines(std::size_t count) {
     std::vector<nlohmann::json> out;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(5));
     do {
       audit->flush();
       out.clear();
@@ -141,12 +141,12 @@ TEST_CASE("TLS: without a client certificate, or with one from another CA, no an
 TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited") {
   HttpsServer s(/*client_ca=*/false);
   httplib::Client plain("127.0.0.1", s.server->port());
-  plain.set_read_timeout(10);
+  plain.set_read_timeout(testing::scaled(std::chrono::seconds(10)));
   auto start = std::chrono::steady_clock::now();
   auto r = plain.Post("/auth/user", kLogin, kForm);
   CHECK_FALSE(r);
   // Closed by the server, not given up on by the client.
-  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(5));
+  CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(5)));
   std::vector<nlohmann::json> lines = s.audit_lines(1);
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["rule"] == "tls");

@@ -276,6 +276,26 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+double time_scale() {
+  static const double scale = [] {
+    const char* value = std::getenv("AUTHSVC_TEST_TIME_SCALE");
+    if (!value || !*value) return 1.0;
+    char* end = nullptr;
+    double parsed = std::strtod(value, &end);
+    if (*end != '\0' || !(parsed > 0) || parsed > 1000) {
+      throw std::runtime_error(std::string("AUTHSVC_TEST_TIME_SCALE is not a positive number: ") +
+                               value);
+    }
+    return parsed;
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds deadline) {
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
+      static_cast<double>(deadline.count()) * time_scale()));
+}
+
 std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
   std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=/tmp"};
   // Under scripts/sanitize.sh the children are sanitized binaries too: they
@@ -334,7 +354,9 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& 
   full.insert(full.end(), args.begin(), args.end());
   pid_ = spawn_authsvc(full, {}, dir.file("serve.out"), err_path_);
   const std::string marker = "listening on 127.0.0.1:";
-  for (int i = 0; i < 500 && port_ < 0; ++i) {
+  const auto limit = scaled(std::chrono::seconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (port_ < 0 && std::chrono::steady_clock::now() < deadline) {
     std::string err = read_file(err_path_);
     std::size_t at = err.find(marker);
     if (at != std::string::npos) {
@@ -350,7 +372,8 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& 
   }
   if (port_ < 0) {
     stop();
-    throw std::runtime_error("serve did not start listening within 5 s");
+    throw std::runtime_error("serve did not start listening within " +
+                             std::to_string(limit.count()) + " ms");
   }
 }
 
@@ -434,7 +457,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& 
 ChildProcess::~ChildProcess() { stop(); }
 
 std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string out = read_file(out_path_);
     std::size_t newline = out.find('\n');
