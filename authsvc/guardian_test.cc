@@ -112,6 +112,10 @@ struct Fixture {
 
 }  // namespace
 
+// Threads against each other (a fake broker's server thread, the audit log's writer): in ctest -L
+// threaded, which scripts/sanitize.sh runs under ThreadSanitizer.
+TEST_SUITE_BEGIN("threaded");
+
 TEST_CASE("guardian: a warning is mailed once, across restarts, and audited") {
   Fixture f;
   f.broker.set("queues", {queue("queue/alice/q", 25)});
@@ -221,5 +225,7 @@ TEST_CASE("guardian: an unreachable broker is an error of the look, not a crash"
   Guardian guardian(f.store, api, &f.mailer, *f.audit, options);
   CHECK_THROWS_AS(guardian.run_once(), ManagementError);
 }
+
+TEST_SUITE_END();
 
 }  // namespace authsvc

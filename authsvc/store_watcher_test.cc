@@ -9,6 +9,10 @@
 
 namespace authsvc {
 
+// Threads against each other (the watcher's and the audit log's threads): in ctest -L threaded,
+// which scripts/sanitize.sh runs under ThreadSanitizer.
+TEST_SUITE_BEGIN("threaded");
+
 TEST_CASE("the served snapshot follows the database and CLI events reach the audit log") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
@@ -154,5 +158,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   CHECK(source.current() != before);
   CHECK(source.current()->changed_count() == 1);
 }
+
+TEST_SUITE_END();
 
 }  // namespace authsvc

@@ -234,7 +234,8 @@ TEST_CASE("a missing or corrupt database stops serve at start with one line nami
   CHECK(r.err.find("cannot open database '" + corrupt + "'") != std::string::npos);
 }
 
-TEST_CASE("a CLI change reaches the running server within a second, and is audited there") {
+TEST_CASE("a CLI change reaches the running server within a second, and is audited there" *
+          doctest::test_suite("threaded")) {
   Cli cli;
   std::string token = cli.add("alice");
   std::string audit_path = cli.dir.file("audit.log");

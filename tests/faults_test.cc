@@ -89,6 +89,10 @@ void overwrite(const std::string& path, const std::string& bytes) {
 
 }  // namespace
 
+// Threads against each other (`authsvc serve` under traffic): in ctest -L threaded, which
+// scripts/sanitize.sh runs under ThreadSanitizer.
+TEST_SUITE_BEGIN("threaded");
+
 TEST_CASE("a database that goes bad while serving: answers go on, one report, recovery by itself") {
   Users users;
   std::string alice = users.add("alice");
@@ -276,5 +280,7 @@ TEST_CASE("SIGTERM under load: every answered request is in the audit log, and s
   CHECK(total > 100);
   MESSAGE(total << " requests answered before SIGTERM");
 }
+
+TEST_SUITE_END();
 
 }  // namespace authsvc

@@ -86,7 +86,8 @@ struct HttpsServer {
 
 }  // namespace
 
-TEST_CASE("TLS: a client with a certificate the client CA signed is answered, many times") {
+TEST_CASE("TLS: a client with a certificate the client CA signed is answered, many times" *
+          doctest::test_suite("threaded")) {
   HttpsServer s(/*client_ca=*/true);
   auto c = s.client(s.pki.client_cert, s.pki.client_key);
   for (int i = 0; i < 10; ++i) {
@@ -112,7 +113,8 @@ TEST_CASE("TLS: a client with a certificate the client CA signed is answered, ma
   CHECK(peers.size() == 1);  // one keep-alive TLS connection
 }
 
-TEST_CASE("TLS: without a client certificate, or with one from another CA, no answer, audited") {
+TEST_CASE("TLS: without a client certificate, or with one from another CA, no answer, audited" *
+          doctest::test_suite("threaded")) {
   HttpsServer s(/*client_ca=*/true);
   auto none = s.client()->Post("/auth/user", kLogin, kForm);
   CHECK_FALSE(none);
@@ -138,7 +140,8 @@ TEST_CASE("TLS: without a client certificate, or with one from another CA, no an
   CHECK(right->body == "allow");
 }
 
-TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited") {
+TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited" *
+          doctest::test_suite("threaded")) {
   HttpsServer s(/*client_ca=*/false);
   httplib::Client plain("127.0.0.1", s.server->port());
   plain.set_read_timeout(testing::scaled(std::chrono::seconds(10)));
@@ -153,7 +156,8 @@ TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited"
   CHECK(lines[0]["reason"].get<std::string>().find("TLS handshake failed") != std::string::npos);
 }
 
-TEST_CASE("TLS: without --tls-client-ca any TLS client is answered, with or without certificate") {
+TEST_CASE("TLS: without --tls-client-ca any TLS client is answered, with or without certificate" *
+          doctest::test_suite("threaded")) {
   HttpsServer s(/*client_ca=*/false);
   auto anonymous = s.client()->Post("/auth/user", kLogin, kForm);
   REQUIRE_MESSAGE(anonymous, httplib::to_string(anonymous.error()));
@@ -193,7 +197,7 @@ TEST_CASE("TLS: serve refuses to start on a missing or invalid TLS file, with on
   CHECK(serve_with({"--tls-client-ca", pki.ca_cert}).exit_code == 2);
 }
 
-TEST_CASE("TLS: serve over HTTPS says so when it starts") {
+TEST_CASE("TLS: serve over HTTPS says so when it starts" * doctest::test_suite("threaded")) {
   testing::TempDir dir;
   testing::TestPki pki(dir);
   REQUIRE(testing::run_authsvc({"init", "--db", dir.file("a.db")}).exit_code == 0);
