@@ -139,7 +139,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   Store server_store(db, Actor{"serve", ""}, Store::Open::create_if_missing);
   Store cli(db, Actor{"cli", "tester"});
   Store guardian(db, Actor{"guardian", ""});
-  cli.add_user("alice", "alice@example.org", {}, {"/"});
+  testing::record_issued_token(cli.add_user("alice", "alice@example.org", {}, {"/"}));
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
