@@ -1,19 +1,47 @@
-# authsvc_unit_tests(TARGET SOURCE... LIBS LIBRARY...) makes TARGET, a doctest
-# executable of the SOURCEs with tests/test_main.cc, linked with the
-# LIBRARYs and the test support (which needs the core only), and registers
-# each TEST_CASE as a CTest test in the token ledger's fixture
-# (tests/token_leak_check.py). Test suites become CTest labels, so that a
-# run can pick tests by what they are (scripts/sanitize.sh). Every unit test
-# executable is listed in the global property AUTHSVC_UNIT_TEST_TARGETS,
-# for the leak check to know what a full run is.
+# authsvc_unit_tests(TARGET SOURCE... [LABELS SUITE...] LIBS LIBRARY...) makes
+# TARGET, a doctest executable of the SOURCEs with tests/test_main.cc, linked
+# with the LIBRARYs and the test support (which needs the core only), and
+# registers each TEST_CASE as a CTest test in the token ledger's fixture
+# (tests/token_leak_check.py).
+#
+# The tests of each doctest test suite named in LABELS get that suite's name
+# as their CTest label, so that a run can pick tests by what they are:
+# "threaded" marks the tests that run threads against each other, which
+# scripts/sanitize.sh runs under ThreadSanitizer (ctest -L threaded).
+# cmake/doctest_suite_labels.cmake says why not doctest's own ADD_LABELS, and
+# fails the build if a suite named here has no test.
+#
+# Every unit test executable is listed in the global property
+# AUTHSVC_UNIT_TEST_TARGETS, for the leak check to know what a full run is.
 function(authsvc_unit_tests target)
-  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LIBS")
+  cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LABELS;LIBS")
   add_executable(${target} ${CMAKE_SOURCE_DIR}/tests/test_main.cc ${arg_UNPARSED_ARGUMENTS})
   target_link_libraries(${target} PRIVATE ${arg_LIBS} authsvc_test_support doctest::doctest)
   doctest_discover_tests(${target}
-    ADD_LABELS 1
     PROPERTIES
       ENVIRONMENT AUTHSVC_TEST_ARTIFACTS=${AUTHSVC_TEST_ARTIFACTS}
       FIXTURES_REQUIRED token_ledger)
   set_property(GLOBAL APPEND PROPERTY AUTHSVC_UNIT_TEST_TARGETS ${target})
+  if(arg_LABELS)
+    # After doctest's discovery, on the tests it added: its include file is
+    # registered above, so CTest reads it first.
+    set(labels ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels.cmake)
+    string(REPLACE ";" "\\;" suites "${arg_LABELS}")
+    add_custom_command(TARGET ${target} POST_BUILD
+      BYPRODUCTS ${labels}
+      COMMAND ${CMAKE_COMMAND} -D TEST_EXECUTABLE=$<TARGET_FILE:${target}> -D SUITES=${suites}
+              -D OUTPUT=${labels} -P ${CMAKE_SOURCE_DIR}/cmake/doctest_suite_labels.cmake
+      VERBATIM)
+    # Until the executable is built, a test that cannot run stands in for
+    # each label, so that ctest -L fails rather than selects nothing.
+    set(include ${CMAKE_CURRENT_BINARY_DIR}/${target}_labels_include.cmake)
+    file(WRITE ${include}
+      "if(EXISTS \"${labels}\")\n"
+      "  include(\"${labels}\")\n"
+      "else()\n"
+      "  add_test(${target}_labels_NOT_BUILT ${target}_labels_NOT_BUILT)\n"
+      "  set_tests_properties(${target}_labels_NOT_BUILT PROPERTIES LABELS \"${suites}\")\n"
+      "endif()\n")
+    set_property(DIRECTORY APPEND PROPERTY TEST_INCLUDE_FILES ${include})
+  endif()
 endfunction()

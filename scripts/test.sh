@@ -8,4 +8,5 @@ scripts/install-deps.sh --test
 scripts/build.sh
 build_dir=${AUTHSVC_BUILD_DIR:-build}
 cd "$build_dir"
-ctest --output-on-failure --timeout 900 "$@"
+# Extra arguments are ctest's (-R, -L...): a filter that selects nothing fails.
+ctest --output-on-failure --timeout 900 --no-tests=error "$@"

@@ -81,7 +81,8 @@ const Exchange kExchanges[] = {
 
 }  // namespace
 
-TEST_CASE("POST and GET on all four endpoints answer the exact bodies, status 200") {
+TEST_CASE("POST and GET on all four endpoints answer the exact bodies, status 200" *
+          doctest::test_suite("threaded")) {
   RunningServer s;
   httplib::Client c = s.client();
   for (const Exchange& e : kExchanges) {
@@ -100,7 +101,7 @@ TEST_CASE("POST and GET on all four endpoints answer the exact bodies, status 20
   CHECK(s.audit_lines().size() == 2 * std::size(kExchanges));
 }
 
-TEST_CASE("one keep-alive connection serves many requests") {
+TEST_CASE("one keep-alive connection serves many requests" * doctest::test_suite("threaded")) {
   RunningServer s;
   httplib::Client c = s.client();
   for (int i = 0; i < 200; ++i) {
@@ -114,7 +115,8 @@ TEST_CASE("one keep-alive connection serves many requests") {
   CHECK(peers.size() == 1);
 }
 
-TEST_CASE("the listener refuses oversized, unknown and malformed requests with deny") {
+TEST_CASE("the listener refuses oversized, unknown and malformed requests with deny" *
+          doctest::test_suite("threaded")) {
   RunningServer s;
   httplib::Client c = s.client();
   std::string huge = "username=alice&password=" + std::string(1 << 20, 'x');

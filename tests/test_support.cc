@@ -290,6 +290,39 @@ std::vector<std::string> lines_of(const std::string& text) {
   return lines;
 }
 
+double time_scale() {
+  static const double scale = [] {
+    const char* value = std::getenv("AUTHSVC_TEST_TIME_SCALE");
+    if (!value || !*value) return 1.0;
+    char* end = nullptr;
+    double parsed = std::strtod(value, &end);
+    if (*end != '\0' || !(parsed > 0) || parsed > 1000) {
+      throw std::runtime_error(std::string("AUTHSVC_TEST_TIME_SCALE is not a positive number: ") +
+                               value);
+    }
+    return parsed;
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds deadline) {
+  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
+      static_cast<double>(deadline.count()) * time_scale()));
+}
+
+std::vector<std::string> child_environment(const std::vector<std::string>& extra) {
+  std::vector<std::string> env{"PATH=/usr/bin:/bin", "HOME=/tmp"};
+  // Under scripts/sanitize.sh the children are sanitized binaries too: they
+  // must report as the test binary does (exit code, halting), and wait as
+  // long as it does.
+  for (const char* name : {"ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS", "LSAN_OPTIONS",
+                           "AUTHSVC_TEST_TIME_SCALE"}) {
+    if (const char* value = std::getenv(name)) env.push_back(std::string(name) + "=" + value);
+  }
+  env.insert(env.end(), extra.begin(), extra.end());
+  return env;
+}
+
 namespace {
 
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
@@ -303,8 +336,7 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
   std::vector<char*> argv;
   for (std::string& a : argv_strings) argv.push_back(a.data());
   argv.push_back(nullptr);
-  std::vector<std::string> env_strings{"PATH=/usr/bin:/bin", "HOME=/tmp"};
-  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<std::string> env_strings = child_environment(env);
   std::vector<char*> envp;
   for (std::string& e : env_strings) envp.push_back(e.data());
   envp.push_back(nullptr);
@@ -336,7 +368,9 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& 
   full.insert(full.end(), args.begin(), args.end());
   pid_ = spawn_authsvc(full, {}, dir.file("serve.out"), err_path_);
   const std::string marker = "listening on 127.0.0.1:";
-  for (int i = 0; i < 500 && port_ < 0; ++i) {
+  const auto limit = scaled(std::chrono::seconds(5));
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (port_ < 0 && std::chrono::steady_clock::now() < deadline) {
     std::string err = read_file(err_path_);
     std::size_t at = err.find(marker);
     if (at != std::string::npos) {
@@ -352,7 +386,8 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& 
   }
   if (port_ < 0) {
     stop();
-    throw std::runtime_error("serve did not start listening within 5 s");
+    throw std::runtime_error("serve did not start listening within " +
+                             std::to_string(limit.count()) + " ms");
   }
 }
 
@@ -436,7 +471,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& 
 ChildProcess::~ChildProcess() { stop(); }
 
 std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
   while (std::chrono::steady_clock::now() < deadline) {
     std::string out = read_file(out_path_);
     std::size_t newline = out.find('\n');
@@ -451,6 +486,13 @@ std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
   throw std::runtime_error("child printed no line in time: " + read_file(err_path_));
 }
 
+int ChildProcess::wait() {
+  if (pid_ < 0) return -1;
+  int code = wait_exit_code(pid_);
+  pid_ = -1;
+  return code;
+}
+
 int ChildProcess::stop() {
   if (pid_ < 0) return -1;
   kill(pid_, SIGTERM);
@@ -458,6 +500,8 @@ int ChildProcess::stop() {
   pid_ = -1;
   return code;
 }
+
+std::string ChildProcess::stdout_text() const { return read_file(out_path_); }
 
 std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
 

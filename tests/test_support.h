@@ -32,6 +32,21 @@ class TempDir {
   Keep keep_;
 };
 
+// How much slower than usual this run may be: $AUTHSVC_TEST_TIME_SCALE, a
+// positive number (default 1; anything else throws, so not for static
+// initializers, which --list-test-cases runs too). scripts/sanitize.sh sets
+// it for the sanitizer builds, which run several times slower. Every
+// deadline a test waits against goes through scaled(), so one factor
+// stretches them all.
+double time_scale();
+std::chrono::milliseconds scaled(std::chrono::milliseconds deadline);
+
+// The environment every child the tests start gets: PATH and HOME, the
+// sanitizers' options (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS,
+// LSAN_OPTIONS) and AUTHSVC_TEST_TIME_SCALE as this process has them, then
+// `extra` (NAME=VALUE). Nothing else of this process's environment.
+std::vector<std::string> child_environment(const std::vector<std::string>& extra = {});
+
 struct CommandResult {
   int exit_code = -1;
   std::string out;
@@ -39,7 +54,7 @@ struct CommandResult {
 };
 
 // Runs the built authsvc binary with `args` and `env` (NAME=VALUE added to
-// a minimal environment), waits, and captures its output. The tokens that
+// child_environment()), waits, and captures its output. The tokens that
 // `user add`, `user rotate` and `user import` print are recorded in the
 // ledger; everything else it printed is kept as an artifact.
 CommandResult run_authsvc(const std::vector<std::string>& args,
@@ -49,7 +64,8 @@ CommandResult run_authsvc(const std::vector<std::string>& args,
 // with SIGTERM (and waited for) when it goes out of scope.
 class ServeProcess {
  public:
-  // Starts serve with these extra arguments and waits until it listens.
+  // Starts serve with these extra arguments and waits until it listens
+  // (5 s, scaled).
   ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
   ~ServeProcess();
   ServeProcess(const ServeProcess&) = delete;
@@ -66,9 +82,8 @@ class ServeProcess {
   std::string err_path_;
 };
 
-// Any program run in the background (argv[0] a path; a minimal
-// environment), its output in `dir`; SIGTERMed and waited for when it goes
-// out of scope.
+// Any program run in the background (argv[0] a path; child_environment()),
+// its output in `dir`; SIGTERMed and waited for when it goes out of scope.
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name);
@@ -76,10 +91,14 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
   // Waits for the first line on its stdout (e.g. the port it listens on);
-  // throws if it exits or prints nothing in time.
+  // throws if it exits or prints nothing in time (`timeout`, scaled).
   std::string await_first_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits for it to exit by itself and returns the exit code (128 + signal
+  // if killed).
+  int wait();
   // Sends SIGTERM and returns the exit code (128 + signal if killed).
   int stop();
+  std::string stdout_text() const;
   std::string stderr_text() const;
 
  private:

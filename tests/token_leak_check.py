@@ -4,7 +4,7 @@ any form, appears in anything the suite produced.
 
     token_leak_check.py --reset ARTIFACTS        (CTest fixture setup: empty it)
     token_leak_check.py ARTIFACTS --unit-tests BIN,BIN,... --e2e-tests a,b,...
-                        [--ctest-log Testing/Temporary/LastTest.log]
+                        [--ctest-log Testing/Temporary/LastTest.log.tmp]
                                                  (CTest fixture cleanup: the check)
 
 Tests record every token they obtain (the stdout of `user add`, `user
@@ -16,8 +16,9 @@ only there), the brokers' logs and Mnesia, the recording proxy's records.
 Databases are searched in place when a test ends; hits land in
 ARTIFACTS/leaks.txt. See tests/token_ledger.py for the layout.
 
-This check searches all of it, and CTest's own log (every test's output),
-for each token and its hash as hex, HEX, base64, base64url and raw bytes.
+This check searches all of it, and CTest's own log (every test's output;
+while CTest runs, its log of this run is LastTest.log.tmp: LastTest.log is
+the previous run's), for each token and its hash as hex, HEX, base64, base64url and raw bytes.
 It fails on any hit (naming the file and the token's first 6 characters,
 never the token), on a non-empty leaks.txt, and on a search that cannot
 find a planted token (a self-test runs first).
@@ -30,6 +31,12 @@ CLI output, broker log, proxy records, database searched); on a subset it
 reports the counts and checks what is there. A subset in which no test
 issued a token passes with nothing to look for, except that every
 end-to-end Pulse run that ran must have recorded tokens.
+
+A unit test that should have run and did not fails the check: one whose
+CTest entry ran (CTest's log names it) but which never started, and, when
+every other CTest entry ran, one that has no CTest entry (a name CTest's
+discovery mangles). Without CTest's log, all but at most 10 unit tests
+having run, and every end-to-end test, stands for such a run.
 """
 
 import argparse
@@ -138,6 +145,21 @@ def unit_test_names(binary):
             if line and not line.startswith("[doctest]") and not line.startswith("====")}
 
 
+def ctest_log_tests(path):
+    """The tests CTest's log says ran ("K/N Testing: NAME" lines, written as
+    each ends) as {name}, the set of their numbers K, and N, CTest's count."""
+    names, numbers, total = set(), set(), 0
+    with open(path, errors="replace") as f:
+        for line in f:
+            head, sep, name = line.rstrip("\n").partition(" Testing: ")
+            number, slash, count = head.partition("/")
+            if sep and slash and number.isdigit() and count.isdigit():
+                names.add(name)
+                numbers.add(int(number))
+                total = int(count)
+    return names, numbers, total
+
+
 def read_lines(path):
     try:
         with open(path, errors="replace") as f:
@@ -188,8 +210,14 @@ def main():
         problems.append("unit test name with ';' (CTest never runs it): %s" % name)
 
     files = files_under(root)
-    if args.ctest_log and os.path.isfile(args.ctest_log):
-        files.append(("ctest log: " + os.path.basename(args.ctest_log), args.ctest_log))
+    ctest_log = None
+    if args.ctest_log:
+        if os.path.isfile(args.ctest_log):
+            ctest_log = args.ctest_log
+            files.append(("ctest log: " + os.path.basename(args.ctest_log), args.ctest_log))
+        else:
+            problems.append("CTest's log %s is missing: is this not run by CTest?"
+                            % args.ctest_log)
     kinds = collections.Counter(
         "ctest log" if rel.startswith("ctest log: ") else kind_of(rel) for rel, _ in files)
     db_scans = read_lines(os.path.join(root, "db-scans.txt"))
@@ -221,11 +249,21 @@ def main():
           % ("full" if full else "subset", len(ran_cxx & expected_cxx) if expected_cxx
              else len(ran_cxx), len(expected_cxx), len(ran_e2e & expected_e2e),
              len(expected_e2e)))
-    missing = sorted(expected_cxx - ran_cxx)
-    if missing and expected_e2e <= ran_e2e and len(missing) <= 10:
+    missing = expected_cxx - ran_cxx
+    if ctest_log:
+        ctest_ran, numbers, total = ctest_log_tests(ctest_log)
+        for name in sorted(missing & ctest_ran):
+            problems.append("unit test %r: CTest ran its entry, but the test did not start" % name)
+        # This check is the one entry CTest has not logged yet.
+        if total and len(numbers) >= total - 1:
+            for name in sorted(missing - ctest_ran):
+                problems.append("unit test %r did not run: every CTest entry ran, none is this "
+                                "test (a name CTest's discovery mangles?)" % name)
+    elif missing and expected_e2e <= ran_e2e and len(missing) <= 10:
         # Everything but a few: more likely tests CTest cannot select (a name
         # it mangles) than a chosen subset.
-        print("unit tests that did not run: " + "; ".join(repr(m) for m in missing))
+        for name in sorted(missing):
+            problems.append("unit test %r did not run (all but %d ran)" % (name, len(missing)))
     print("kept: " + ", ".join("%s %d" % kv for kv in sorted(kinds.items())) +
           "; %d database files (%.1f MB) searched in place" % (len(db_scans), db_bytes / 1e6))
     if problems:

@@ -17,6 +17,15 @@ bool LoginThrottle::throttled(std::string_view user) {
   return it != shard.entries.end() && now_() < it->second.throttled_until;
 }
 
+std::size_t LoginThrottle::tracked_names() {
+  std::size_t n = 0;
+  for (Shard& shard : shards_) {
+    std::lock_guard lock(shard.mutex);
+    n += shard.entries.size();
+  }
+  return n;
+}
+
 void LoginThrottle::make_room(Shard& shard, Clock::time_point now) {
   for (auto it = shard.entries.begin(); it != shard.entries.end();) {
     bool over =

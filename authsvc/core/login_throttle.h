@@ -41,6 +41,9 @@ class LoginThrottle {
   bool throttled(std::string_view user);
   // Records the outcome of a login whose token was checked.
   void record(std::string_view user, bool success);
+  // How many names are tracked now: at most max_names, plus at most one per
+  // shard from rounding up each shard's share (for the tests).
+  std::size_t tracked_names();
 
  private:
   struct Entry {

@@ -46,10 +46,14 @@ TEST_CASE("throttling off, and a bounded number of tracked names") {
   small.max_names = 16;  // one per shard
   LoginThrottle bounded(small, [&] { return now; });
   for (int i = 0; i < 10000; ++i) bounded.record("user" + std::to_string(i), false);
+  // Full, and no fuller: 16 names and the rounding up of each shard's share.
+  CHECK(bounded.tracked_names() >= small.max_names);
+  CHECK(bounded.tracked_names() <= small.max_names + 16);
   // Still works for a name it tracks once the old entries' windows end.
   now += std::chrono::seconds(61);
   for (int i = 0; i < 5; ++i) bounded.record("target", false);
   CHECK(bounded.throttled("target"));
+  CHECK(bounded.tracked_names() <= small.max_names + 16);
 }
 
 }  // namespace authsvc

@@ -599,8 +599,6 @@ TEST_SUITE("rules") {
   TEST_CASE("every accepted pattern means what the quoted substitution means") {
     // rules.h: "The result is exactly that of substituting RE2::QuoteMeta(value)
     // into the pattern", and a pattern where that cannot hold is an error.
-    // So each pattern below must either be refused by Pattern::compile, or
-    // match exactly as the substituted regex does.
     //
     // Regression (a BUG at commit c326d61, where Pattern::compile accepted
     // each pattern below, cut it at the placeholder into regex pieces that
@@ -616,36 +614,126 @@ TEST_SUITE("rules") {
     //    was a match; "a${user}" / "aalice" likewise.
     //  - a flag group did not reach the placeholder: "(?i)x{user}", user
     //    "a", name "XA": expected match, was no match.
-    // Either fix keeps this test: refuse such patterns, or match them right.
-    struct Case {
+    // These are refused now, each with its reason. Were one accepted again,
+    // it would also have to match as the reference does.
+    struct Refused {
       std::string_view pattern;
       std::string_view name;
       std::string_view user;
+      bool reference;  // what the substituted regex says
+      std::string_view reason;
     };
-    const Case cases[] = {
-        {"amq\\..*|{user}", "amq.topic", "alice"},
-        {"exchange/{user}/.+|public/.+", "exchange/alicepublic/x", "alice"},
-        {"exchange/{user}/.+|queue/{user}/.+", "queue/alice/x", "alice"},
-        {"public|{user}", "publicalice", "alice"},
-        {"public|{user}", "public", "alice"},
-        {"{user}|x", "x", "alice"},
-        {"{user}|x", "alicex", "alice"},
-        {"{user}\\b.*", "ab", "a"},
-        {"a${user}", "aalice", "alice"},
-        {"{user}^a", "alicea", "alice"},
-        {"(?i)x{user}", "XA", "a"},
-        {"(?i)x{user}", "Xa", "a"},
+    const std::string_view kAlternation = "a top-level '|' cannot be used";
+    const Refused refused[] = {
+        {"amq\\..*|{user}", "amq.topic", "alice", true, kAlternation},
+        {"exchange/{user}/.+|public/.+", "exchange/alicepublic/x", "alice", false, kAlternation},
+        {"exchange/{user}/.+|queue/{user}/.+", "queue/alice/x", "alice", true, kAlternation},
+        {"public|{user}", "publicalice", "alice", false, kAlternation},
+        {"public|{user}", "public", "alice", true, kAlternation},
+        {"{user}|x", "x", "alice", true, kAlternation},
+        {"{user}|x", "alicex", "alice", false, kAlternation},
+        {"{user}\\b.*", "ab", "a", false, "'\\b' cannot be used"},
+        {"a${user}", "aalice", "alice", false, "'$' can only end"},
+        {"{user}^a", "alicea", "alice", false, "'^' can only start"},
+        {"(?i)x{user}", "XA", "a", true, "flags like (?i) cannot be used"},
+        {"(?i)x{user}", "Xa", "a", true, "flags like (?i) cannot be used"},
     };
-    for (const Case& c : cases) {
+    for (const Refused& c : refused) {
       CAPTURE(c.pattern);
       CAPTURE(c.name);
       CAPTURE(c.user);
+      CHECK(reference_matches(c.pattern, c.name, c.user, "/") == c.reference);
       std::string error;
       std::optional<Pattern> pattern = Pattern::compile(c.pattern, &error);
-      if (!pattern) continue;  // refusing the pattern also keeps the promise
-      CHECK(pattern->matches(c.name, PatternValues{c.user, "/"}) ==
-            reference_matches(c.pattern, c.name, c.user, "/"));
+      CHECK_FALSE(pattern.has_value());
+      CHECK(contains(error, c.reason));
+      if (pattern) CHECK(pattern->matches(c.name, PatternValues{c.user, "/"}) == c.reference);
     }
+
+    // What those patterns are written as instead (one rule per alternative,
+    // scoped flags, anchors at the ends only), and their neighbours: each
+    // accepted, and matching exactly as the substituted regex does, both
+    // ways, for users and names that include the ones above.
+    const std::vector<std::string> accepted = {
+        "amq\\..*",
+        "{user}",
+        "exchange/{user}/.+",
+        "public/.+",
+        "queue/{user}/.+",
+        "public",
+        "x",
+        "{user}.*",
+        "a{user}",
+        "^{user}a$",
+        "(?i:x){user}",
+        "(?:public|exchange)/{user}/(?:a|b)+",
+        "{user}(?:x|y)*",
+        "^exchange/{user}/.+$",
+    };
+    const std::vector<std::string> users = {"alice", "a", "alicepublic", "a.b", "A"};
+    // Names; "{user}" in one stands for the user it is tried with.
+    const std::vector<std::string> names = {
+        "amq.topic",
+        "amq",
+        "exchange/alicepublic/x",
+        "exchange/{user}/x",
+        "exchange/{user}/",
+        "queue/{user}/x",
+        "queue/alice/x",
+        "publicalice",
+        "public",
+        "public/x",
+        "x",
+        "alicex",
+        "{user}x",
+        "{user}xyx",
+        "{user}",
+        "ab",
+        "aalice",
+        "a{user}",
+        "{user}a",
+        "alicea",
+        "XA",
+        "Xa",
+        "x{user}",
+        "X{user}",
+        "public/{user}/ab",
+        "{user}/b",
+        "exchange/aXb/x",
+        "",
+    };
+    auto with_user = [](std::string name, const std::string& user) {
+      for (std::size_t at = name.find("{user}"); at != std::string::npos;
+           at = name.find("{user}", at + user.size())) {
+        name.replace(at, 6, user);
+      }
+      return name;
+    };
+    long comparisons = 0;
+    for (const std::string& text : accepted) {
+      CAPTURE(text);
+      std::string error;
+      std::optional<Pattern> pattern = Pattern::compile(text, &error);
+      CAPTURE(error);
+      REQUIRE(pattern.has_value());
+      int matched = 0;
+      int unmatched = 0;
+      for (const std::string& user : users) {
+        for (const std::string& name_template : names) {
+          std::string name = with_user(name_template, user);
+          CAPTURE(user);
+          CAPTURE(name);
+          bool expected = reference_matches(text, name, user, "/");
+          CHECK(pattern->matches(name, PatternValues{user, "/"}) == expected);
+          ++comparisons;
+          (expected ? matched : unmatched) += 1;
+        }
+      }
+      // Both answers for every pattern, or its comparison proves little.
+      CHECK(matched > 0);
+      CHECK(unmatched > 0);
+    }
+    CHECK(comparisons == static_cast<long>(accepted.size() * users.size() * names.size()));
   }
 }
 

@@ -26,7 +26,8 @@ std::shared_ptr<const Snapshot> generation_snapshot(int generation) {
 
 }  // namespace
 
-TEST_CASE("snapshot swap under load: readers always see one whole snapshot") {
+TEST_CASE("snapshot swap under load: readers always see one whole snapshot" *
+          doctest::test_suite("threaded")) {
   SnapshotSource source(generation_snapshot(0));
   std::atomic<bool> done{false};
   std::atomic<int> published{0};

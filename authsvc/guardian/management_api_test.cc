@@ -12,6 +12,8 @@
 #include <mutex>
 #include <thread>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
@@ -70,8 +72,10 @@ class FakeBroker {
 };
 
 ManagementOptions options(const std::string& url) {
-  return {
-      .url = url, .user = "guardian", .password = "s3cret:pw", .timeout = std::chrono::seconds(5)};
+  return {.url = url,
+          .user = "guardian",
+          .password = "s3cret:pw",
+          .timeout = testing::scaled(std::chrono::seconds(5))};
 }
 
 // base64("guardian:s3cret:pw")
@@ -130,7 +134,8 @@ TEST_SUITE("management_api") {
     }
   }
 
-  TEST_CASE("queues: the request asks for few columns, with basic auth, the answer parses") {
+  TEST_CASE("queues: the request asks for few columns, with basic auth, the answer parses" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     // As 3.10.8 answers, plus a queue whose count is not known yet.
     broker.answer(200, R"([
@@ -165,7 +170,7 @@ TEST_SUITE("management_api") {
     CHECK_FALSE(queues[3].durable);
   }
 
-  TEST_CASE("a path prefix goes before /api") {
+  TEST_CASE("a path prefix goes before /api" * doctest::test_suite("threaded")) {
     FakeBroker broker;
     ManagementApi api(options(broker.url("/rabbit/")));
     api.exchanges();
@@ -173,7 +178,8 @@ TEST_SUITE("management_api") {
     CHECK(broker.seen()[0].target.rfind("/rabbit/api/exchanges?", 0) == 0);
   }
 
-  TEST_CASE("exchanges parse, the default exchange's empty name included") {
+  TEST_CASE("exchanges parse, the default exchange's empty name included" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     broker.answer(200, R"([
     {"auto_delete":false,"durable":true,"internal":false,"name":"","type":"direct","vhost":"/"},
@@ -193,7 +199,7 @@ TEST_SUITE("management_api") {
     CHECK(exchanges[2].auto_delete);
   }
 
-  TEST_CASE("connections parse, with user and peer") {
+  TEST_CASE("connections parse, with user and peer" * doctest::test_suite("threaded")) {
     FakeBroker broker;
     broker.answer(200, R"([
     {"name":"127.0.0.1:58884 -> 127.0.0.1:42477","peer_host":"127.0.0.1","peer_port":58884,"user":"alice","vhost":"/","connected_at":1795312345678},
@@ -217,7 +223,7 @@ TEST_SUITE("management_api") {
     CHECK(connections[3].peer == "");
   }
 
-  TEST_CASE("delete_queue encodes vhost and name, 404 is false") {
+  TEST_CASE("delete_queue encodes vhost and name, 404 is false" * doctest::test_suite("threaded")) {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");
@@ -233,7 +239,8 @@ TEST_SUITE("management_api") {
     CHECK(seen[1].target == "/api/queues/v%202/gone");
   }
 
-  TEST_CASE("delete_exchange encodes vhost and name, 404 is false") {
+  TEST_CASE("delete_exchange encodes vhost and name, 404 is false" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");
@@ -246,7 +253,8 @@ TEST_SUITE("management_api") {
     CHECK(seen[0].target == "/api/exchanges/%2F/exchange%2Falice%2Ffanout");
   }
 
-  TEST_CASE("close_connection sends the reason in X-Reason, 404 is false") {
+  TEST_CASE("close_connection sends the reason in X-Reason, 404 is false" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     broker.answer(204, "");
@@ -265,7 +273,8 @@ TEST_SUITE("management_api") {
     CHECK(broker.seen().size() == 2);
   }
 
-  TEST_CASE("401 is a ManagementError that names the status and never the password") {
+  TEST_CASE("401 is a ManagementError that names the status and never the password" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     broker.answer(401, R"({"error":"not_authorized","reason":"Login failed"})");
     ManagementApi api(options(broker.url()));
@@ -287,7 +296,8 @@ TEST_SUITE("management_api") {
     CHECK_THROWS_WITH_AS(api.exchanges(), doctest::Contains("HTTP 500"), ManagementError);
   }
 
-  TEST_CASE("malformed or mistyped answers are ManagementErrors") {
+  TEST_CASE("malformed or mistyped answers are ManagementErrors" *
+            doctest::test_suite("threaded")) {
     FakeBroker broker;
     ManagementApi api(options(broker.url()));
     for (const char* body : {
@@ -313,7 +323,7 @@ TEST_SUITE("management_api") {
     ManagementApi api(options("http://127.0.0.1:" + std::to_string(closed.port)));
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH_AS(api.queues(), doctest::Contains("cannot connect"), ManagementError);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(2));
+    CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(2)));
   }
 
   TEST_CASE("a broker that does not answer times out") {
@@ -324,7 +334,7 @@ TEST_SUITE("management_api") {
     ManagementApi api(o);
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_AS(api.queues(), ManagementError);
-    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+    CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(3)));
   }
 
 }  // TEST_SUITE

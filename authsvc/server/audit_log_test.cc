@@ -12,7 +12,8 @@
 
 namespace authsvc {
 
-TEST_CASE("lines from many threads all reach the file, whole, once each") {
+TEST_CASE("lines from many threads all reach the file, whole, once each" *
+          doctest::test_suite("threaded")) {
   testing::TempDir dir;
   std::string path = dir.file("audit.log");
   constexpr int kThreads = 8;
@@ -40,7 +41,8 @@ TEST_CASE("lines from many threads all reach the file, whole, once each") {
   }
 }
 
-TEST_CASE("the audit file is created private and appended to, never truncated") {
+TEST_CASE("the audit file is created private and appended to, never truncated" *
+          doctest::test_suite("threaded")) {
   testing::TempDir dir;
   std::string path = dir.file("audit.log");
   { AuditLog(path).append("first"); }

@@ -10,6 +10,10 @@
 
 namespace authsvc {
 
+// Threads against each other (the watcher's and the audit log's threads): in ctest -L threaded,
+// which scripts/sanitize.sh runs under ThreadSanitizer.
+TEST_SUITE_BEGIN("threaded");
+
 TEST_CASE("the served snapshot follows the database and CLI events reach the audit log") {
   testing::TempDir dir;
   std::string db = dir.file("a.db");
@@ -67,7 +71,7 @@ TEST_CASE("the watcher thread picks up a change within a second") {
                        audit, std::chrono::milliseconds(200));
   watcher.start();
   testing::record_issued_token(cli.add_user(NewUser{"alice", "", {}, {"/"}}));
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(1));
   while (source.current()->user_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
@@ -136,7 +140,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore cli(db, Actor{"cli", "tester"});
   SqliteStore guardian(db, Actor{"guardian", ""});
-  cli.add_user(NewUser{"alice", "alice@example.org", {}, {"/"}});
+  testing::record_issued_token(cli.add_user(NewUser{"alice", "alice@example.org", {}, {"/"}}));
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
@@ -156,5 +160,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   CHECK(source.current() != before);
   CHECK(source.current()->changed_count() == 1);
 }
+
+TEST_SUITE_END();
 
 }  // namespace authsvc
