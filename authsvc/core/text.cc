@@ -26,6 +26,23 @@ bool has_control(std::string_view text) {
   return false;
 }
 
+std::string printable(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (is_control(c)) {
+      out += "\\x";
+      out += kHexDigitsLower[c >> 4];
+      out += kHexDigitsLower[c & 15];
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
 Utf8Sequence utf8_sequence(std::string_view s) {
   auto byte = [&](std::size_t i) { return static_cast<unsigned char>(s[i]); };
   unsigned char lead = byte(0);

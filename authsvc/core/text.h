@@ -21,6 +21,9 @@ std::string hex_encode(std::string_view bytes, std::string_view digits = kHexDig
 // meant for one line, or a name the broker shows.
 constexpr bool is_control(unsigned char c) { return c < 0x20 || c == 0x7f; }
 bool has_control(std::string_view text);
+// `text` with each control character written as \xNN (and each backslash
+// as \\), for quoting a value someone gave in a one-line message.
+std::string printable(std::string_view text);
 
 // The UTF-8 sequence at the start of `text` (not empty): its `length` if
 // `valid`; if not, how many bytes to replace with one U+FFFD (the lead byte

@@ -53,7 +53,7 @@ bool StoreWatcher::refresh() {
   if (current && current->changed_count() < kMaxChangedUsers && !minute_passed) {
     std::int64_t last_event_id = 0;
     std::optional<std::vector<UserChange>> changes =
-        store_.changed_users_since(last_event_id_, kMaxChangedUsers, &last_event_id);
+        store_.changed_users_since(last_event_id_, kMaxChangedUsers, last_event_id);
     if (changes && !changes->empty()) {
       source_.replace(std::make_shared<const Snapshot>(current, *changes));
       last_event_id_ = last_event_id;

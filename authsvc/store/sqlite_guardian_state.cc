@@ -3,6 +3,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <fmt/format.h>
 
+#include "authsvc/core/text.h"
 #include "authsvc/store/sqlite_store.h"
 
 namespace authsvc {
@@ -45,7 +46,7 @@ std::vector<ResourceKey> SqliteStore::queue_exemptions() {
 
 void SqliteStore::set_queue_exempt(const ResourceKey& queue, const std::string& owner,
                                    bool exempt) {
-  guarded(fmt::format("change queue '{}'", queue.name), [&] {
+  guarded(fmt::format("change queue '{}'", printable(queue.name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     if (exempt) {
       SQLite::Statement q(db(),
@@ -55,12 +56,14 @@ void SqliteStore::set_queue_exempt(const ResourceKey& queue, const std::string& 
       q.bind(2, queue.name);
       q.bind(3, now());
       q.bind(4, actor_.operator_name);
-      if (q.exec() == 0) throw StoreError(fmt::format("queue '{}' is already exempt", queue.name));
+      if (q.exec() == 0)
+        throw StoreError(fmt::format("queue '{}' is already exempt", printable(queue.name)));
     } else {
       SQLite::Statement q(db(), "DELETE FROM queue_exemptions WHERE vhost = ? AND name = ?");
       q.bind(1, queue.vhost);
       q.bind(2, queue.name);
-      if (q.exec() == 0) throw StoreError(fmt::format("queue '{}' is not exempt", queue.name));
+      if (q.exec() == 0)
+        throw StoreError(fmt::format("queue '{}' is not exempt", printable(queue.name)));
     }
     record_event(exempt ? "queue exempt" : "queue unexempt", owner,
                  fmt::format("vhost='{}' queue='{}'", queue.vhost, queue.name));
@@ -77,7 +80,8 @@ std::vector<QueueNotice> SqliteStore::queue_notices() {
     while (q.executeStep()) {
       std::string state = q.getColumn(3).getString();
       std::optional<QueueNoticeState> parsed = queue_notice_state_from_string(state);
-      if (!parsed) throw StoreError(fmt::format("queue notice with unknown state '{}'", state));
+      if (!parsed)
+        throw StoreError(fmt::format("queue notice with unknown state '{}'", printable(state)));
       notices.push_back(
           QueueNotice{ResourceKey{q.getColumn(0).getString(), q.getColumn(1).getString()},
                       q.getColumn(2).getString(), *parsed, q.getColumn(4).getInt64(),
@@ -89,7 +93,7 @@ std::vector<QueueNotice> SqliteStore::queue_notices() {
 
 void SqliteStore::put_queue_notice(const QueueNotice& notice,
                                    const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("record the notice of queue '{}'", notice.queue.name), [&] {
+  guarded(fmt::format("record the notice of queue '{}'", printable(notice.queue.name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO queue_notices (vhost, name, owner, state, "
@@ -108,7 +112,7 @@ void SqliteStore::put_queue_notice(const QueueNotice& notice,
 
 void SqliteStore::remove_queue_notice(const ResourceKey& queue,
                                       const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("remove the notice of queue '{}'", queue.name), [&] {
+  guarded(fmt::format("remove the notice of queue '{}'", printable(queue.name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement q(db(), "DELETE FROM queue_notices WHERE vhost = ? AND name = ?");
     q.bind(1, queue.vhost);
@@ -136,7 +140,7 @@ std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
 
 void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
                                       const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("record the notice of exchange '{}'", notice.exchange.name), [&] {
+  guarded(fmt::format("record the notice of exchange '{}'", printable(notice.exchange.name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO exchange_notices (vhost, name, owner, problem, "
@@ -154,7 +158,7 @@ void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
 
 void SqliteStore::remove_exchange_notice(const ResourceKey& exchange,
                                          const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("remove the notice of exchange '{}'", exchange.name), [&] {
+  guarded(fmt::format("remove the notice of exchange '{}'", printable(exchange.name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement q(db(), "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?");
     q.bind(1, exchange.vhost);

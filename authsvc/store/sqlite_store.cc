@@ -11,9 +11,11 @@
 
 #include "authsvc/core/embedded_file.h"
 #include "authsvc/core/names.h"
+#include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
 #include "authsvc/core/words.h"
+#include "authsvc/store/validation.h"
 
 namespace authsvc {
 namespace {
@@ -29,36 +31,6 @@ int migration_number(std::string_view name) {
   return n;
 }
 
-void check_user_name(const std::string& name) {
-  std::string problem = user_name_problem(name);
-  if (!problem.empty()) throw StoreError(fmt::format("invalid user name '{}': {}", name, problem));
-}
-
-std::vector<std::string> checked_tags(const std::vector<std::string>& tags) {
-  std::set<std::string> unique;
-  for (const std::string& tag : tags) {
-    if (!is_valid_tag(tag)) {
-      throw StoreError(
-          fmt::format("invalid tag '{}': 1 to 64 letters, digits, '.', '_', '-' or ':'", tag));
-    }
-    unique.insert(tag);
-  }
-  return {unique.begin(), unique.end()};
-}
-
-std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) {
-  std::set<std::string> unique;
-  for (const std::string& vhost : vhosts) {
-    if (!is_valid_vhost(vhost)) {
-      throw StoreError(
-          fmt::format("invalid vhost '{}': 1 to 255 bytes, no control characters", vhost));
-    }
-    unique.insert(vhost);
-  }
-  if (unique.empty()) throw StoreError("a user needs at least one vhost");
-  return {unique.begin(), unique.end()};
-}
-
 }  // namespace
 
 SqliteStore::SqliteStore(const std::string& path, Actor actor, OpenMode mode)
@@ -69,11 +41,12 @@ SqliteStore::SqliteStore(const std::string& path, Actor actor, OpenMode mode)
 void SqliteStore::open_database(OpenMode mode) {
   struct stat st {};
   if (mode == OpenMode::existing && stat(path_.c_str(), &st) != 0) {
-    throw StoreError(fmt::format(
-        "database '{}' does not exist (create it with: authsvc init --db {})", path_, path_));
+    throw StoreError(
+        fmt::format("database '{}' does not exist (create it with: authsvc init --db {})",
+                    printable(path_), printable(path_)));
   }
   try {
-    guarded(fmt::format("open database '{}'", path_), [&] {
+    guarded(fmt::format("open database '{}'", printable(path_)), [&] {
       int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
       if (mode == OpenMode::create_if_missing) flags |= SQLite::OPEN_CREATE;
       db_ = std::make_unique<SQLite::Database>(path_, flags, kBusyTimeoutMs);
@@ -92,7 +65,8 @@ void SqliteStore::open_database(OpenMode mode) {
 
 SQLite::Database& SqliteStore::db() {
   if (!db_)
-    throw StoreError(fmt::format("database '{}' is not open (an earlier reopen failed)", path_));
+    throw StoreError(
+        fmt::format("database '{}' is not open (an earlier reopen failed)", printable(path_)));
   return *db_;
 }
 
@@ -139,7 +113,7 @@ int SqliteStore::schema_version() {
 std::int64_t SqliteStore::user_id(const std::string& name) {
   SQLite::Statement q(db(), "SELECT id FROM users WHERE name = ?");
   q.bind(1, name);
-  if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", name));
+  if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", printable(name)));
   return q.getColumn(0).getInt64();
 }
 
@@ -168,14 +142,14 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
   for (const NewUser& user : users) {
     check_user_name(user.name);
     if (!names.insert(user.name).second) {
-      throw StoreError(fmt::format("user '{}' is given twice", user.name));
+      throw StoreError(fmt::format("user '{}' is given twice", printable(user.name)));
     }
     clean_tags.push_back(checked_tags(user.tags));
     clean_vhosts.push_back(checked_vhosts(user.vhosts));
   }
   std::vector<std::string> tokens;
   tokens.reserve(users.size());
-  std::string what = users.size() == 1 ? fmt::format("add user '{}'", users[0].name)
+  std::string what = users.size() == 1 ? fmt::format("add user '{}'", printable(users[0].name))
                                        : fmt::format("add {} users", users.size());
   guarded(what, [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
@@ -191,7 +165,7 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
       exists.reset();
       exists.bind(1, user.name);
       if (exists.executeStep()) {
-        throw StoreError(fmt::format("user '{}' already exists", user.name));
+        throw StoreError(fmt::format("user '{}' already exists", printable(user.name)));
       }
       std::string token = generate_token();
       TokenHash hash = hash_token(token);
@@ -224,7 +198,7 @@ std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& user
 std::string SqliteStore::rotate_token(const std::string& name) {
   std::string token = generate_token();
   TokenHash hash = hash_token(token);
-  guarded(fmt::format("rotate the token of '{}'", name), [&] {
+  guarded(fmt::format("rotate the token of '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(),
@@ -243,7 +217,7 @@ std::string SqliteStore::rotate_token(const std::string& name) {
 }
 
 void SqliteStore::set_active(const std::string& name, bool active) {
-  guarded(fmt::format("change user '{}'", name), [&] {
+  guarded(fmt::format("change user '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(), "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
@@ -257,7 +231,7 @@ void SqliteStore::set_active(const std::string& name, bool active) {
 }
 
 void SqliteStore::delete_user(const std::string& name) {
-  guarded(fmt::format("delete user '{}'", name), [&] {
+  guarded(fmt::format("delete user '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     SQLite::Statement q(db(), "DELETE FROM users WHERE id = ?");
@@ -273,12 +247,8 @@ void SqliteStore::update_user(const std::string& name, const UserUpdate& update)
   std::optional<std::vector<std::string>> clean_vhosts;
   if (update.tags) clean_tags = checked_tags(*update.tags);
   if (update.vhosts) clean_vhosts = checked_vhosts(*update.vhosts);
-  for (const auto* limit : {&update.queue_warn, &update.queue_delete}) {
-    if (*limit && **limit && ***limit <= 0) {
-      throw StoreError("queue thresholds are counts of messages, above 0");
-    }
-  }
-  guarded(fmt::format("change user '{}'", name), [&] {
+  check_queue_threshold_values(update);
+  guarded(fmt::format("change user '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = user_id(name);
     std::string detail;
@@ -322,11 +292,7 @@ void SqliteStore::update_user(const std::string& name, const UserUpdate& update)
       std::optional<std::int64_t> remove =
           update.queue_delete ? *update.queue_delete : now_value(1);
       current.reset();
-      if (warn && remove && *warn >= *remove) {
-        throw StoreError(
-            fmt::format("the warning threshold ({}) must be below the deletion threshold ({})",
-                        *warn, *remove));
-      }
+      check_queue_thresholds(warn, remove);
       SQLite::Statement q(db(), "UPDATE users SET queue_warn = ?, queue_delete = ? WHERE id = ?");
       if (warn) q.bind(1, *warn);
       if (remove) q.bind(2, *remove);
@@ -374,7 +340,7 @@ UserInfo user_info_from_row(SQLite::Statement& q) {
 }  // namespace
 
 std::optional<UserInfo> SqliteStore::find_user(const std::string& name) {
-  return guarded(fmt::format("read user '{}'", name), [&]() -> std::optional<UserInfo> {
+  return guarded(fmt::format("read user '{}'", printable(name)), [&]() -> std::optional<UserInfo> {
     SQLite::Statement q(db(), std::string(kUserInfoQuery) + "WHERE u.name = ?");
     q.bind(1, name);
     if (!q.executeStep()) return std::nullopt;
@@ -409,7 +375,7 @@ std::vector<UserRecord> read_user_records(SQLite::Statement& q) {
       user.name = q.getColumn(1).getString();
       SQLite::Column hash = q.getColumn(2);
       if (hash.getBytes() != static_cast<int>(user.token_hash.size())) {
-        throw StoreError(fmt::format("user '{}' has a malformed token hash", user.name));
+        throw StoreError(fmt::format("user '{}' has a malformed token hash", printable(user.name)));
       }
       std::memcpy(user.token_hash.data(), hash.getBlob(), user.token_hash.size());
       user.active = q.getColumn(3).getString() == "active";
@@ -439,7 +405,7 @@ std::vector<UserRecord> SqliteStore::load_users(std::int64_t* last_event_id) {
 }
 
 std::optional<std::vector<UserChange>> SqliteStore::changed_users_since(
-    std::int64_t after, std::size_t limit, std::int64_t* last_event_id) {
+    std::int64_t after, std::size_t limit, std::int64_t& last_event_id) {
   return guarded("read the changed users", [&]() -> std::optional<std::vector<UserChange>> {
     SQLite::Transaction txn(db());
     SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
@@ -460,7 +426,7 @@ std::optional<std::vector<UserChange>> SqliteStore::changed_users_since(
       changes.push_back(UserChange{
           name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
     }
-    *last_event_id = last;
+    last_event_id = last;
     txn.commit();
     return changes;
   });

@@ -47,7 +47,7 @@ class SqliteStore : public Store {
   std::int64_t data_version() override;
   std::vector<UserRecord> load_users(std::int64_t* last_event_id) override;
   std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
-                                                             std::int64_t* last_event_id) override;
+                                                             std::int64_t& last_event_id) override;
 
   // GuardianStateStore
   std::vector<ResourceKey> queue_exemptions() override;

@@ -71,14 +71,15 @@ class UserFeed {
   // Changes whenever another process has committed something: cheap enough
   // to poll several times a second.
   virtual std::int64_t data_version() = 0;
-  // Everything a Snapshot needs, read in one consistent transaction; and the
-  // id of the last audit event then, where changed_users_since() goes on.
+  // Everything a Snapshot needs, read in one consistent transaction; and,
+  // unless last_event_id is null, the id of the last audit event then, where
+  // changed_users_since() goes on.
   virtual std::vector<UserRecord> load_users(std::int64_t* last_event_id) = 0;
   // The users named by audit events after `after`, each as it is now: what
-  // changed since a snapshot. nullopt if more than `limit` users changed:
-  // reload them all.
+  // changed since a snapshot; and in last_event_id, the id to go on from.
+  // nullopt if more than `limit` users changed: reload them all.
   virtual std::optional<std::vector<UserChange>> changed_users_since(
-      std::int64_t after, std::size_t limit, std::int64_t* last_event_id) = 0;
+      std::int64_t after, std::size_t limit, std::int64_t& last_event_id) = 0;
 };
 
 // The guardian's memory: what it exempts, whom it told what, and the mail

@@ -146,7 +146,7 @@ TEST_CASE_TEMPLATE("store contract: a fresh store holds nothing", Impl,
   std::int64_t last = -1;
   CHECK(s.store.load_users(&last).empty());
   CHECK(last == 0);
-  std::optional<std::vector<UserChange>> changes = s.store.changed_users_since(0, 10, &last);
+  std::optional<std::vector<UserChange>> changes = s.store.changed_users_since(0, 10, last);
   REQUIRE(changes);
   CHECK(changes->empty());
   CHECK(last == 0);
@@ -279,6 +279,18 @@ TEST_CASE_TEMPLATE("store contract: names, tags and vhosts are checked, with one
         }).rfind("invalid vhost ''", 0) == 0);
   CHECK(store_error([&] { add(s.store, new_user("bob", "", {}, {})); }) ==
         "a user needs at least one vhost");
+  // A value someone typed is quoted with its control characters escaped, so
+  // that it cannot break the message's one line.
+  CHECK(store_error([&] {
+          add(s.store, new_user("bob\nroot"));
+        }).rfind("invalid user name 'bob\\x0aroot'", 0) == 0);
+  CHECK(store_error([&] {
+          add(s.store, new_user("bob", "", {"a\r\nb"}));
+        }).rfind("invalid tag 'a\\x0d\\x0ab'", 0) == 0);
+  CHECK(store_error([&] { s.store.delete_user("x\ny"); }) == "no such user 'x\\x0ay'");
+  CHECK(store_error([&] {
+          s.store.set_queue_exempt(ResourceKey{"/", "queue/alice/a\nb"}, "alice", false);
+        }) == "queue 'queue/alice/a\\x0ab' is not exempt");
   CHECK(s.store.list_users().size() == 1);
 }
 
@@ -676,7 +688,7 @@ TEST_CASE_TEMPLATE(
 
   std::unique_ptr<Store> server = s.under_test->connect(kServe);
   std::int64_t last = -1;
-  std::optional<std::vector<UserChange>> changes = server->changed_users_since(loaded, 10, &last);
+  std::optional<std::vector<UserChange>> changes = server->changed_users_since(loaded, 10, last);
   REQUIRE(changes);
   CHECK(last == events(s.store).back().id);
   std::map<std::string, std::optional<UserRecord>> by_name;
@@ -692,13 +704,13 @@ TEST_CASE_TEMPLATE(
 
   // Nothing since: nothing, and the position stays.
   std::int64_t again = -1;
-  changes = server->changed_users_since(last, 10, &again);
+  changes = server->changed_users_since(last, 10, again);
   REQUIRE(changes);
   CHECK(changes->empty());
   CHECK(again == last);
   // More users changed than the limit: reload them all.
-  CHECK(server->changed_users_since(loaded, 3, &again).has_value());
-  CHECK_FALSE(server->changed_users_since(loaded, 2, &again).has_value());
+  CHECK(server->changed_users_since(loaded, 3, again).has_value());
+  CHECK_FALSE(server->changed_users_since(loaded, 2, again).has_value());
 }
 
 // ---- the guardian's state ----
@@ -889,7 +901,7 @@ TEST_CASE_TEMPLATE(
       {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
       {"data_version", [](Store& c) { c.data_version(); }},
       {"load_users", [&](Store& c) { c.load_users(&last); }},
-      {"changed_users_since", [&](Store& c) { c.changed_users_since(0, 10, &last); }},
+      {"changed_users_since", [&](Store& c) { c.changed_users_since(0, 10, last); }},
       {"queue_exemptions", [](Store& c) { c.queue_exemptions(); }},
       {"set_queue_exempt", [&](Store& c) { c.set_queue_exempt(queue, "alice", true); }},
       {"queue_notices", [](Store& c) { c.queue_notices(); }},
