@@ -16,6 +16,7 @@
 #include "authsvc/cli/guardian_cli.h"
 #include "authsvc/core/auth_request.h"
 #include "authsvc/core/decision.h"
+#include "authsvc/core/error.h"
 #include "authsvc/core/words.h"
 #include "authsvc/server/rules_file.h"
 #include "authsvc/server/serve.h"
@@ -65,7 +66,7 @@ std::vector<NewUser> read_user_lines(const std::string& path) {
   std::ifstream file;
   if (path != "-") {
     file.open(path);
-    if (!file) throw std::runtime_error("cannot read '" + path + "'");
+    if (!file) throw Error("cannot read '" + path + "'");
   }
   std::istream& in = path == "-" ? std::cin : file;
   std::vector<NewUser> users;
@@ -76,7 +77,7 @@ std::vector<NewUser> read_user_lines(const std::string& path) {
     std::vector<std::string> fields = words(line);
     if (fields.empty() || fields[0][0] == '#') continue;
     if (fields.size() > 2) {
-      throw std::runtime_error(fmt::format("{}:{}: expected NAME [EMAIL]", path, number));
+      throw Error(fmt::format("{}:{}: expected NAME [EMAIL]", path, number));
     }
     users.push_back(NewUser{fields[0], fields.size() > 1 ? fields[1] : "", {}, {}});
   }
@@ -106,9 +107,7 @@ struct CheckArgs {
 };
 
 int check(const std::string& db_path, const CheckArgs& args) {
-  std::string error;
-  std::shared_ptr<const Rules> rules = load_rules(args.rules_path, &error);
-  if (!rules) throw std::runtime_error(error);
+  std::shared_ptr<const Rules> rules = load_rules(args.rules_path);
   std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
   std::shared_ptr<const Snapshot> snapshot = StoreWatcher::load(*store, rules);
 

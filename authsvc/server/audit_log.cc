@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 
 #include "authsvc/core/report_limiter.h"
 
@@ -25,7 +24,7 @@ AuditLog::AuditLog(const std::string& path, std::size_t max_pending) : max_pendi
   } else {
     fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd_ < 0) {
-      throw std::runtime_error(
+      throw AuditLogError(
           fmt::format("cannot open audit log '{}': {}", path, std::strerror(errno)));
     }
     owns_fd_ = true;

@@ -23,13 +23,20 @@
 #include <vector>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/error.h"
 
 namespace authsvc {
+
+// The audit log file cannot be opened; what() names it and says why.
+class AuditLogError : public Error {
+ public:
+  using Error::Error;
+};
 
 class AuditLog : public AuditSink {
  public:
   // `path` "-" is stdout; a file is opened for appending, created 0600.
-  // Throws std::runtime_error if the file cannot be opened.
+  // Throws AuditLogError if the file cannot be opened.
   explicit AuditLog(const std::string& path, std::size_t max_pending = 1'000'000);
   ~AuditLog() override;  // writes everything appended, then closes
   AuditLog(const AuditLog&) = delete;

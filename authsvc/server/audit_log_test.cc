@@ -52,8 +52,9 @@ TEST_CASE("the audit file is created private and appended to, never truncated") 
 }
 
 TEST_CASE("an audit log that cannot be opened is an error at start") {
-  CHECK_THROWS_WITH(AuditLog("/nonexistent-dir/audit.log"),
-                    doctest::Contains("cannot open audit log '/nonexistent-dir/audit.log'"));
+  CHECK_THROWS_WITH_AS(AuditLog("/nonexistent-dir/audit.log"),
+                       doctest::Contains("cannot open audit log '/nonexistent-dir/audit.log'"),
+                       AuditLogError);
 }
 
 TEST_CASE("a decision line is one JSON object with RFC 3339 microsecond time") {

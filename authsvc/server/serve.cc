@@ -22,23 +22,6 @@ int serve(ServeOptions options) {
     fmt::print(stderr, "authsvc: --listen '{}' is not HOST:PORT\n", options.listen);
     return 1;
   }
-  std::string error;
-  std::shared_ptr<const Rules> rules = load_rules(options.rules_path, &error);
-  if (!rules) {
-    fmt::print(stderr, "authsvc: {}\n", error);
-    return 1;
-  }
-
-  std::shared_ptr<TlsCredentials> tls;
-  if (!options.tls.cert_path.empty()) {
-    tls = std::make_shared<TlsCredentials>();
-    std::string warning;
-    if (!load_tls_credentials(options.tls, tls.get(), &error, &warning)) {
-      fmt::print(stderr, "authsvc: {}\n", error);
-      return 1;
-    }
-    if (!warning.empty()) fmt::print(stderr, "authsvc: warning: {}\n", warning);
-  }
   // Signals go to one thread that waits for them; every other thread,
   // started below, inherits the block.
   sigset_t signals;
@@ -48,6 +31,15 @@ int serve(ServeOptions options) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   try {
+    std::shared_ptr<const Rules> rules = load_rules(options.rules_path);
+    std::shared_ptr<const TlsCredentials> tls;
+    if (!options.tls.cert_path.empty()) {
+      std::vector<std::string> warnings;
+      tls = std::make_shared<const TlsCredentials>(load_tls_credentials(options.tls, &warnings));
+      for (const std::string& warning : warnings) {
+        fmt::print(stderr, "authsvc: warning: {}\n", warning);
+      }
+    }
     std::unique_ptr<Store> store = open_store(options.db_path, Actor{"serve", ""});
     AuditLog audit(options.audit_log);
     SnapshotSource snapshots;
@@ -59,6 +51,7 @@ int serve(ServeOptions options) {
     http_options.threads = options.threads;
     http_options.tls = tls;
     HttpServer server(service, http_options);
+    std::string error;
     if (!server.bind(host, port, &error)) {
       fmt::print(stderr, "authsvc: {}\n", error);
       return 1;
