@@ -3,6 +3,11 @@
 // thread, so that no request waits on the disk. The writer writes what has
 // gathered every 20 ms (or sooner, when 4096 lines wait), in one write.
 //
+// reopen() is for log rotation (logrotate renames the file, then serve gets
+// SIGHUP): the writer finishes the batch it is writing in the old file, then
+// writes on in a new file at the same path, so that each line is in exactly
+// one of the two, whole.
+//
 // Lines are never dropped while the process runs. If writing fails (a full
 // disk, a file-size limit), the writer reports it on stderr at most once a
 // minute, keeps the lines and retries every 200 ms from the byte where the
@@ -44,6 +49,12 @@ class AuditLog : public AuditSink {
 
   // Queues a copy of one line; `line` must not end with a newline.
   void append(std::string_view line) override;
+  // Opens the path again (created 0600 if missing) for the lines to come:
+  // every line appended after the call goes to the new file; those before
+  // it to the old or the new one, each once and whole. Returns false, doing
+  // nothing, when the log is stdout. Throws AuditLogError if the path cannot
+  // be opened; the log then goes on writing to the old file.
+  bool reopen();
   // Returns once every line appended before the call is written.
   void flush();
   // The same, waiting at most `timeout`; false if lines are still unwritten.
@@ -56,7 +67,8 @@ class AuditLog : public AuditSink {
   bool stopping() const;
   bool write_all(const std::string& data, std::size_t* done);
 
-  int fd_ = -1;
+  std::string path_;
+  int fd_ = -1;  // the writer's, and the destructor's once it has stopped
   bool owns_fd_ = false;
   std::size_t max_pending_;
   mutable std::mutex mutex_;
@@ -66,6 +78,7 @@ class AuditLog : public AuditSink {
   std::size_t pending_lines_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t written_ = 0;
+  int reopened_fd_ = -1;  // from reopen(), for the writer to switch to
   bool flush_requested_ = false;
   bool stopping_ = false;
   std::thread writer_;
