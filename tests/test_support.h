@@ -78,6 +78,7 @@ class ChildProcess {
   // Waits for the first line on its stdout (e.g. the port it listens on);
   // throws if it exits or prints nothing in time.
   std::string await_first_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  int pid() const { return pid_; }
   // Sends SIGTERM and returns the exit code (128 + signal if killed).
   int stop();
   std::string stderr_text() const;

@@ -99,6 +99,18 @@ bool AuditLog::stopping() const {
   return stopping_;
 }
 
+void reopen_on_sighup(AuditLog& log, const std::string& program) {
+  try {
+    if (log.reopen()) {
+      fmt::print(stderr, "{}: SIGHUP: reopened the audit log {}\n", program, log.path());
+    } else {
+      fmt::print(stderr, "{}: SIGHUP: the audit log is stdout, nothing to reopen\n", program);
+    }
+  } catch (const AuditLogError& e) {
+    fmt::print(stderr, "{}: SIGHUP: {}; still writing to the old file\n", program, e.what());
+  }
+}
+
 std::uint64_t AuditLog::lines_written() const {
   std::lock_guard lock(mutex_);
   return written_;

@@ -55,6 +55,7 @@ class AuditLog : public AuditSink {
   // nothing, when the log is stdout. Throws AuditLogError if the path cannot
   // be opened; the log then goes on writing to the old file.
   bool reopen();
+  const std::string& path() const { return path_; }  // "-": stdout
   // Returns once every line appended before the call is written.
   void flush();
   // The same, waiting at most `timeout`; false if lines are still unwritten.
@@ -83,5 +84,11 @@ class AuditLog : public AuditSink {
   bool stopping_ = false;
   std::thread writer_;
 };
+
+// What SIGHUP does to a process's audit log (logrotate's postrotate): reopens
+// it and says so on stderr, one line starting with `program`; that the log
+// is stdout and there is nothing to reopen; or why the file could not be
+// opened (the old one is still written).
+void reopen_on_sighup(AuditLog& log, const std::string& program);
 
 }  // namespace authsvc
