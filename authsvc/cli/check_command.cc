@@ -1,13 +1,21 @@
 // `authsvc check`: the decision for one resource or topic access, as the
-// server would make it, from the database and the rules.
+// server would make it, from the database and the rules. A request the
+// server would refuse with 400 (it cannot come from the broker: a name over
+// 255 bytes, configure on a topic) is no decision: exit 1, with the reason
+// the server's audit line would give.
 #include <fmt/format.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <memory>
+#include <optional>
+#include <string_view>
 
 #include "authsvc/cli/command.h"
 #include "authsvc/core/auth_request.h"
 #include "authsvc/core/decision.h"
+#include "authsvc/core/error.h"
+#include "authsvc/core/form.h"
 #include "authsvc/server/rules_file.h"
 #include "authsvc/server/store_watcher.h"
 #include "authsvc/store/store.h"
@@ -25,20 +33,50 @@ struct CheckArgs {
   std::string rules_path;
 };
 
+// `value` as x-www-form-urlencoded: every byte but RFC 3986's unreserved
+// ones as %XX, so that decoding gives back exactly these bytes.
+std::string form_encoded(std::string_view value) {
+  std::string out;
+  for (unsigned char c : value) {
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// The form the broker would send for this check: RabbitMQ's parameters
+// for /auth/resource or /auth/topic.
+std::string form_text(const CheckArgs& args) {
+  std::string text = "username=" + form_encoded(args.user) + "&vhost=" + form_encoded(args.vhost) +
+                     "&resource=" + form_encoded(args.resource) +
+                     "&name=" + form_encoded(args.name) +
+                     "&permission=" + form_encoded(args.permission);
+  if (args.resource == "topic" || !args.routing_key.empty()) {
+    text += "&routing_key=" + form_encoded(args.routing_key);
+  }
+  return text;
+}
+
 int check(const std::string& db_path, const CheckArgs& args) {
+  // Parsed as the server parses the broker's request (AuthService::handle),
+  // so that check refuses what the server would answer 400 to.
+  Endpoint endpoint = args.resource == "topic" ? Endpoint::topic : Endpoint::resource;
+  std::string error;
+  std::optional<Form> form = Form::decode(form_text(args), &error);
+  std::optional<AuthRequest> request =
+      form ? parse_auth_request(endpoint, *form, &error) : std::nullopt;
+  if (!request) {
+    throw Error(
+        fmt::format("the server would refuse this request (400, rule bad-request): {}", error));
+  }
+
   std::shared_ptr<const Rules> rules = load_rules(args.rules_path);
   std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
   std::shared_ptr<const Snapshot> snapshot = StoreWatcher::load(*store, rules);
-
-  AuthRequest request;
-  request.endpoint = args.resource == "topic" ? Endpoint::topic : Endpoint::resource;
-  request.username = args.user;
-  request.vhost = args.vhost;
-  request.resource = *resource_kind_from_string(args.resource);
-  request.name = args.name;
-  request.permission = *permission_from_string(args.permission);
-  request.routing_key = args.routing_key;
-  Decision decision = decide(request, *snapshot);
+  Decision decision = decide(*request, *snapshot);
   fmt::print("{}\nrule: {}\nreason: {}\n", decision.allow ? "allow" : "deny", decision.rule,
              decision.reason);
   return 0;
