@@ -136,6 +136,54 @@ TEST_CASE("rotate, disable, enable and delete, and check prints the decision and
   CHECK(cli({"user", "show", "alice"}).exit_code == 1);
 }
 
+TEST_CASE("check refuses what the server answers 400 to, with the server's reason, exit 1") {
+  Cli cli;
+  cli.add("alice");
+  struct Case {
+    std::vector<std::string> args;
+    std::string reason;
+  };
+  const std::string long_name = "exchange/alice/" + std::string(256 - 15, 'x');
+  REQUIRE(long_name.size() == 256);
+  for (const Case& c : std::vector<Case>{
+           {{"--resource", "topic", "--name", "exchange/alice/x", "--permission", "configure",
+             "--routing-key", "a.b"},
+            "permission 'configure' is not valid on /auth/topic"},
+           {{"--resource", "exchange", "--name", long_name, "--permission", "write"},
+            "parameter 'name' is longer than 255 bytes"},
+           {{"--resource", "queue", "--name", "queue/alice/q", "--permission", "read", "--vhost",
+             std::string(256, 'v')},
+            "parameter 'vhost' is longer than 255 bytes"},
+       }) {
+    std::vector<std::string> args{"check", "--user", "alice"};
+    args.insert(args.end(), c.args.begin(), c.args.end());
+    CAPTURE(c.reason);
+    CommandResult r = cli(args);
+    CHECK(r.exit_code == 1);
+    CHECK(r.out.empty());
+    CHECK(is_one_line(r.err));
+    CHECK(r.err.find("(400, rule bad-request): " + c.reason + "\n") != std::string::npos);
+  }
+  // 255 bytes is a name the broker may send: decided as usual.
+  CommandResult r = cli({"check", "--user", "alice", "--resource", "exchange", "--name",
+                         long_name.substr(0, 255), "--permission", "write"});
+  CHECK(r.exit_code == 0);
+  CHECK(testing::lines_of(r.out)[0] == "allow");
+  // Bytes that mean something in a form (&, =, +, %) reach the decision as given, so that
+  // "al%69ce" is not alice and "&name=" is part of the name.
+  r = cli({"check", "--user", "alice", "--resource", "topic", "--name", "exchange/alice/a+b&c=d%",
+           "--permission", "write", "--routing-key", "k&=+%"});
+  CHECK(r.exit_code == 0);
+  CHECK(testing::lines_of(r.out)[0] == "allow");
+  for (const char* name : {"exchange/al%69ce/x", "exchange/bob/x&name=exchange/alice/x"}) {
+    CAPTURE(name);
+    r = cli({"check", "--user", "alice", "--resource", "exchange", "--name", name, "--permission",
+             "write"});
+    CHECK(r.exit_code == 0);
+    CHECK(testing::lines_of(r.out).at(0) == "deny");
+  }
+}
+
 TEST_CASE("--db defaults to $AUTHSVC_DB") {
   TempDir dir;
   std::string db = dir.file("env.db");

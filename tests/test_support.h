@@ -96,6 +96,7 @@ class ChildProcess {
   // Waits for it to exit by itself and returns the exit code (128 + signal
   // if killed).
   int wait();
+  int pid() const { return pid_; }
   // Sends SIGTERM and returns the exit code (128 + signal if killed).
   int stop();
   std::string stdout_text() const;

@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "authsvc/cli/password_file.h"
+#include "authsvc/core/error.h"
 #include "authsvc/server/guardian_process.h"
 
 namespace authsvc {
@@ -61,8 +62,7 @@ void add_guardian_options(CLI::App* cmd, GuardianSetup* setup) {
 
 void complete_management_setup(GuardianSetup* setup) {
   if (setup->config.management.user.empty() || setup->management_password_file.empty()) {
-    throw std::runtime_error(
-        "the management API needs --management-user and --management-password-file");
+    throw Error("the management API needs --management-user and --management-password-file");
   }
   setup->config.management.password = read_password_file(setup->management_password_file);
 }
@@ -70,16 +70,15 @@ void complete_management_setup(GuardianSetup* setup) {
 void complete_guardian_setup(GuardianSetup* setup) {
   complete_management_setup(setup);
   if (setup->config.options.limits.warn >= setup->config.options.limits.remove) {
-    throw std::runtime_error(fmt::format("--warn ({}) must be below --delete ({})",
-                                         setup->config.options.limits.warn,
-                                         setup->config.options.limits.remove));
+    throw Error(fmt::format("--warn ({}) must be below --delete ({})",
+                            setup->config.options.limits.warn,
+                            setup->config.options.limits.remove));
   }
   if (setup->config.mail.url.empty() && !setup->config.options.dry_run) {
-    throw std::runtime_error(
-        "the guardian mails owners: give --smtp-url and --mail-from (or --dry-run)");
+    throw Error("the guardian mails owners: give --smtp-url and --mail-from (or --dry-run)");
   }
   if (!setup->config.mail.url.empty() && setup->config.mail.from.empty()) {
-    throw std::runtime_error("--smtp-url needs --mail-from");
+    throw Error("--smtp-url needs --mail-from");
   }
   if (!setup->smtp_password_file.empty()) {
     setup->config.mail.password = read_password_file(setup->smtp_password_file);

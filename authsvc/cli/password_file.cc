@@ -6,13 +6,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <stdexcept>
 
 namespace authsvc {
 namespace {
 
-std::runtime_error failure(const std::string& what, const std::string& path) {
-  return std::runtime_error(what + " password file " + path + ": " + std::strerror(errno));
+PasswordFileError failure(const std::string& what, const std::string& path) {
+  return PasswordFileError(what + " password file " + path + ": " + std::strerror(errno));
 }
 
 }  // namespace
@@ -40,12 +39,12 @@ std::string read_password_file(const std::string& path) {
   errno = saved_errno;
   if (!ok) throw failure("cannot read", path);
   if ((st.st_mode & S_IROTH) != 0) {
-    throw std::runtime_error("password file " + path +
-                             " is readable by everyone; chmod o-r it first");
+    throw PasswordFileError("password file " + path +
+                            " is readable by everyone; chmod o-r it first");
   }
   std::string line = content.substr(0, content.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) throw std::runtime_error("password file " + path + " has an empty first line");
+  if (line.empty()) throw PasswordFileError("password file " + path + " has an empty first line");
   return line;
 }
 

@@ -23,19 +23,19 @@ TEST_SUITE("password_file") {
     testing::TempDir dir;
     std::string path = dir.file("pw");
     CHECK_THROWS_WITH_AS(read_password_file(path), doctest::Contains(path.c_str()),
-                         std::runtime_error);
+                         PasswordFileError);
     for (const char* text : {"", "\n", "\r\nsecret\n"}) {
       CAPTURE(text);
       testing::write_file(path, text);
       chmod(path.c_str(), 0600);
-      CHECK_THROWS_AS(read_password_file(path), std::runtime_error);
+      CHECK_THROWS_AS(read_password_file(path), PasswordFileError);
     }
     testing::write_file(path, "hunter2\n");
     chmod(path.c_str(), 0644);
     try {
       read_password_file(path);
       FAIL("accepted a world-readable file");
-    } catch (const std::runtime_error& e) {
+    } catch (const PasswordFileError& e) {
       CHECK(std::string(e.what()).find("readable by everyone") != std::string::npos);
       CHECK(std::string(e.what()).find("hunter2") == std::string::npos);
     }

@@ -3,7 +3,6 @@
 namespace authsvc {
 namespace {
 
-// The value of a parameter that must appear exactly once.
 // RabbitMQ's names (users, vhosts, exchanges, queues, routing keys) are
 // AMQP short strings: at most 255 bytes. A longer one cannot come from the
 // broker, so it is refused rather than judged.

@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 
 #include "authsvc/core/report_limiter.h"
 
@@ -19,15 +18,24 @@ constexpr auto kWriteInterval = std::chrono::milliseconds(20);
 
 }  // namespace
 
-AuditLog::AuditLog(const std::string& path, std::size_t max_pending) : max_pending_(max_pending) {
+namespace {
+
+int open_log(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    throw AuditLogError(fmt::format("cannot open audit log '{}': {}", path, std::strerror(errno)));
+  }
+  return fd;
+}
+
+}  // namespace
+
+AuditLog::AuditLog(const std::string& path, std::size_t max_pending)
+    : path_(path), max_pending_(max_pending) {
   if (path == "-") {
     fd_ = STDOUT_FILENO;
   } else {
-    fd_ = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-    if (fd_ < 0) {
-      throw std::runtime_error(
-          fmt::format("cannot open audit log '{}': {}", path, std::strerror(errno)));
-    }
+    fd_ = open_log(path);
     owns_fd_ = true;
   }
   writer_ = std::thread([this] { run(); });
@@ -41,6 +49,20 @@ AuditLog::~AuditLog() {
   wake_writer_.notify_one();
   writer_.join();
   if (owns_fd_) ::close(fd_);
+  if (reopened_fd_ >= 0) ::close(reopened_fd_);
+}
+
+bool AuditLog::reopen() {
+  if (!owns_fd_) return false;
+  int fd = open_log(path_);
+  {
+    std::lock_guard lock(mutex_);
+    // Two reopens before the writer switched: the later file is the one.
+    if (reopened_fd_ >= 0) ::close(reopened_fd_);
+    reopened_fd_ = fd;
+  }
+  wake_writer_.notify_one();
+  return true;
 }
 
 void AuditLog::append(std::string_view line) {
@@ -77,6 +99,18 @@ bool AuditLog::stopping() const {
   return stopping_;
 }
 
+void reopen_on_sighup(AuditLog& log, const std::string& program) {
+  try {
+    if (log.reopen()) {
+      fmt::print(stderr, "{}: SIGHUP: reopened the audit log {}\n", program, log.path());
+    } else {
+      fmt::print(stderr, "{}: SIGHUP: the audit log is stdout, nothing to reopen\n", program);
+    }
+  } catch (const AuditLogError& e) {
+    fmt::print(stderr, "{}: SIGHUP: {}; still writing to the old file\n", program, e.what());
+  }
+}
+
 std::uint64_t AuditLog::lines_written() const {
   std::lock_guard lock(mutex_);
   return written_;
@@ -102,9 +136,16 @@ void AuditLog::run() {
     {
       std::unique_lock lock(mutex_);
       wake_writer_.wait_for(lock, kWriteInterval, [&] {
-        return stopping_ || flush_requested_ || pending_lines_ >= kWakeBatch;
+        return stopping_ || flush_requested_ || pending_lines_ >= kWakeBatch || reopened_fd_ >= 0;
       });
       flush_requested_ = false;
+      // Between batches: the last one is wholly in the old file, and every
+      // line appended since reopen() is still pending, for the new one.
+      if (reopened_fd_ >= 0) {
+        ::close(fd_);
+        fd_ = reopened_fd_;
+        reopened_fd_ = -1;
+      }
       if (pending_lines_ == 0) {
         if (stopping_) return;
         continue;

@@ -3,6 +3,11 @@
 // thread, so that no request waits on the disk. The writer writes what has
 // gathered every 20 ms (or sooner, when 4096 lines wait), in one write.
 //
+// reopen() is for log rotation (logrotate renames the file, then serve gets
+// SIGHUP): the writer finishes the batch it is writing in the old file, then
+// writes on in a new file at the same path, so that each line is in exactly
+// one of the two, whole.
+//
 // Lines are never dropped while the process runs. If writing fails (a full
 // disk, a file-size limit), the writer reports it on stderr at most once a
 // minute, keeps the lines and retries every 200 ms from the byte where the
@@ -23,13 +28,20 @@
 #include <vector>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/error.h"
 
 namespace authsvc {
+
+// The audit log file cannot be opened; what() names it and says why.
+class AuditLogError : public Error {
+ public:
+  using Error::Error;
+};
 
 class AuditLog : public AuditSink {
  public:
   // `path` "-" is stdout; a file is opened for appending, created 0600.
-  // Throws std::runtime_error if the file cannot be opened.
+  // Throws AuditLogError if the file cannot be opened.
   explicit AuditLog(const std::string& path, std::size_t max_pending = 1'000'000);
   ~AuditLog() override;  // writes everything appended, then closes
   AuditLog(const AuditLog&) = delete;
@@ -37,6 +49,13 @@ class AuditLog : public AuditSink {
 
   // Queues a copy of one line; `line` must not end with a newline.
   void append(std::string_view line) override;
+  // Opens the path again (created 0600 if missing) for the lines to come:
+  // every line appended after the call goes to the new file; those before
+  // it to the old or the new one, each once and whole. Returns false, doing
+  // nothing, when the log is stdout. Throws AuditLogError if the path cannot
+  // be opened; the log then goes on writing to the old file.
+  bool reopen();
+  const std::string& path() const { return path_; }  // "-": stdout
   // Returns once every line appended before the call is written.
   void flush();
   // The same, waiting at most `timeout`; false if lines are still unwritten.
@@ -49,7 +68,8 @@ class AuditLog : public AuditSink {
   bool stopping() const;
   bool write_all(const std::string& data, std::size_t* done);
 
-  int fd_ = -1;
+  std::string path_;
+  int fd_ = -1;  // the writer's, and the destructor's once it has stopped
   bool owns_fd_ = false;
   std::size_t max_pending_;
   mutable std::mutex mutex_;
@@ -59,9 +79,16 @@ class AuditLog : public AuditSink {
   std::size_t pending_lines_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t written_ = 0;
+  int reopened_fd_ = -1;  // from reopen(), for the writer to switch to
   bool flush_requested_ = false;
   bool stopping_ = false;
   std::thread writer_;
 };
+
+// What SIGHUP does to a process's audit log (logrotate's postrotate): reopens
+// it and says so on stderr, one line starting with `program`; that the log
+// is stdout and there is nothing to reopen; or why the file could not be
+// opened (the old one is still written).
+void reopen_on_sighup(AuditLog& log, const std::string& program);
 
 }  // namespace authsvc

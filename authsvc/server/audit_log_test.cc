@@ -4,6 +4,9 @@
 #include <fmt/format.h>
 #include <sys/stat.h>
 
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -54,8 +57,102 @@ TEST_CASE("the audit file is created private and appended to, never truncated" *
 }
 
 TEST_CASE("an audit log that cannot be opened is an error at start") {
-  CHECK_THROWS_WITH(AuditLog("/nonexistent-dir/audit.log"),
-                    doctest::Contains("cannot open audit log '/nonexistent-dir/audit.log'"));
+  CHECK_THROWS_WITH_AS(AuditLog("/nonexistent-dir/audit.log"),
+                       doctest::Contains("cannot open audit log '/nonexistent-dir/audit.log'"),
+                       AuditLogError);
+}
+
+TEST_CASE("reopen: lines appended after it go to a new file at the same path, created 0600") {
+  testing::TempDir dir;
+  std::string path = dir.file("audit.log");
+  std::string rotated = dir.file("audit.log.1");
+  AuditLog log(path);
+  log.append("before");
+  log.flush();
+  REQUIRE(std::rename(path.c_str(), rotated.c_str()) == 0);
+  log.append("renamed");  // logrotate renamed the file; until the reopen, it gets the lines
+  log.flush();
+  CHECK(log.reopen());
+  log.append("after");
+  log.flush();
+  CHECK(testing::read_file(rotated) == "before\nrenamed\n");
+  CHECK(testing::read_file(path) == "after\n");
+  struct stat st {};
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+}
+
+TEST_CASE("reopen on stdout does nothing, and a failed reopen keeps the old file") {
+  CHECK_FALSE(AuditLog("-").reopen());
+
+  testing::TempDir dir;
+  std::filesystem::create_directory(dir.file("logs"));
+  std::string path = dir.file("logs/audit.log");
+  AuditLog log(path);
+  log.append("one");
+  // The folder moves away: the path can no longer be created.
+  std::filesystem::rename(dir.file("logs"), dir.file("moved"));
+  std::string refused = "cannot open audit log '" + path + "'";
+  CHECK_THROWS_WITH_AS(log.reopen(), doctest::Contains(refused.c_str()), AuditLogError);
+  log.append("two");
+  log.flush();
+  CHECK(testing::read_file(dir.file("moved/audit.log")) == "one\ntwo\n");
+}
+
+TEST_CASE("reopen while threads append: every line once, whole, in order across the files") {
+  testing::TempDir dir;
+  std::string path = dir.file("audit.log");
+  constexpr int kThreads = 4;
+  constexpr int kLines = 50000;
+  constexpr int kRotations = 20;
+  auto rotated = [&](int r) { return fmt::format("{}.{}", path, r); };
+  {
+    AuditLog log(path);
+    std::atomic<int> running{kThreads};
+    std::vector<std::thread> writers;
+    for (int t = 0; t < kThreads; ++t) {
+      writers.emplace_back([&log, &running, t] {
+        for (int i = 0; i < kLines; ++i) log.append(fmt::format(R"({{"t":{},"i":{}}})", t, i));
+        --running;
+      });
+    }
+    // Rotate while they write, as logrotate would: rename, then reopen; the
+    // next rotation once the writer wrote more (or the threads are done).
+    for (int r = 1; r <= kRotations; ++r) {
+      std::uint64_t written = log.lines_written();
+      REQUIRE(std::rename(path.c_str(), rotated(r).c_str()) == 0);
+      CHECK(log.reopen());
+      while (running > 0 && log.lines_written() == written) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    }
+    for (std::thread& w : writers) w.join();
+    log.flush();
+  }
+  // Oldest first: the rotated files in turn, then the current one.
+  std::vector<std::vector<int>> seen(kThreads);
+  int files_with_lines = 0;
+  for (int r = 1; r <= kRotations + 1; ++r) {
+    std::string text = testing::read_file(r <= kRotations ? rotated(r) : path);
+    if (text.empty()) continue;
+    ++files_with_lines;
+    CHECK(text.back() == '\n');
+    for (const std::string& line : testing::lines_of(text)) {
+      auto j = nlohmann::json::parse(line);  // a torn line would not parse
+      seen.at(j["t"].get<std::size_t>()).push_back(j["i"].get<int>());
+    }
+  }
+  for (const std::vector<int>& got : seen) {
+    REQUIRE(got.size() == kLines);
+    for (int i = 0; i < kLines; ++i) {
+      if (got[static_cast<std::size_t>(i)] != i) {
+        FAIL_CHECK("line " << i << " missing, repeated or out of order");
+        break;
+      }
+    }
+  }
+  MESSAGE(files_with_lines << " of " << kRotations + 1 << " files got lines");
+  CHECK(files_with_lines > 1);
 }
 
 TEST_CASE("a decision line is one JSON object with RFC 3339 microsecond time") {

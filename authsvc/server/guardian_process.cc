@@ -1,12 +1,9 @@
 #include "authsvc/server/guardian_process.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
-
-#include <thread>
 
 #include "authsvc/server/audit_log.h"
+#include "authsvc/server/signal_waiter.h"
 
 namespace authsvc {
 
@@ -23,29 +20,22 @@ GuardianProcess::~GuardianProcess() = default;
 
 int run_guardian(const std::string& db_path, const GuardianConfig& config,
                  const std::string& audit_log, bool once) {
-  // As in serve: one thread takes the signals and asks the loop to stop.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any thread starts: they all inherit the blocked signals.
+  SignalWaiter signals;
   AuditLog audit(audit_log);
   GuardianProcess process(db_path, config, audit);
   if (once) {
     process.guardian().run_once();
     return audit.flush_for(std::chrono::seconds(5)) ? 0 : 1;
   }
-  std::thread signal_waiter([&] {
-    int received = 0;
-    sigwait(&signals, &received);
-    process.guardian().stop();
-  });
+  signals.start([&] { process.guardian().stop(); },
+                [&] { reopen_on_sighup(audit, "authsvc guardian"); });
+  StopWaitingOnExit stop_waiting(signals);
   fmt::print(stderr,
              "authsvc guardian: watching {} every {} ms (warn at {}, delete at {} messages{})\n",
              config.management.url, config.options.interval.count(), config.options.limits.warn,
              config.options.limits.remove, config.options.dry_run ? "; dry run" : "");
   process.guardian().run();
-  signal_waiter.join();
   if (!audit.flush_for(std::chrono::seconds(5))) return 1;
   fmt::print(stderr, "authsvc guardian: stopped\n");
   return 0;

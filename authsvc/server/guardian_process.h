@@ -38,7 +38,8 @@ class GuardianProcess {
 };
 
 // `authsvc guardian`: the loop until SIGINT or SIGTERM (or one look, with
-// `once`), auditing to `audit_log`. Returns the exit code.
+// `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation).
+// Returns the exit code.
 int run_guardian(const std::string& db_path, const GuardianConfig& config,
                  const std::string& audit_log, bool once);
 

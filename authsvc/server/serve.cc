@@ -1,8 +1,6 @@
 #include "authsvc/server/serve.h"
 
 #include <fmt/format.h>
-#include <pthread.h>
-#include <signal.h>
 
 #include <thread>
 
@@ -10,6 +8,7 @@
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/http_server.h"
 #include "authsvc/server/rules_file.h"
+#include "authsvc/server/signal_waiter.h"
 #include "authsvc/server/store_watcher.h"
 #include "authsvc/store/store.h"
 
@@ -22,32 +21,18 @@ int serve(ServeOptions options) {
     fmt::print(stderr, "authsvc: --listen '{}' is not HOST:PORT\n", options.listen);
     return 1;
   }
-  std::string error;
-  std::shared_ptr<const Rules> rules = load_rules(options.rules_path, &error);
-  if (!rules) {
-    fmt::print(stderr, "authsvc: {}\n", error);
-    return 1;
-  }
-
-  std::shared_ptr<TlsCredentials> tls;
-  if (!options.tls.cert_path.empty()) {
-    tls = std::make_shared<TlsCredentials>();
-    std::string warning;
-    if (!load_tls_credentials(options.tls, tls.get(), &error, &warning)) {
-      fmt::print(stderr, "authsvc: {}\n", error);
-      return 1;
-    }
-    if (!warning.empty()) fmt::print(stderr, "authsvc: warning: {}\n", warning);
-  }
-  // Signals go to one thread that waits for them; every other thread,
-  // started below, inherits the block.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
   try {
+    // Before any thread starts: they all inherit the blocked signals.
+    SignalWaiter signals;
+    std::shared_ptr<const Rules> rules = load_rules(options.rules_path);
+    std::shared_ptr<const TlsCredentials> tls;
+    if (!options.tls.cert_path.empty()) {
+      std::vector<std::string> warnings;
+      tls = std::make_shared<const TlsCredentials>(load_tls_credentials(options.tls, &warnings));
+      for (const std::string& warning : warnings) {
+        fmt::print(stderr, "authsvc: warning: {}\n", warning);
+      }
+    }
     std::unique_ptr<Store> store = open_store(options.db_path, Actor{"serve", ""});
     AuditLog audit(options.audit_log);
     SnapshotSource snapshots;
@@ -59,6 +44,7 @@ int serve(ServeOptions options) {
     http_options.threads = options.threads;
     http_options.tls = tls;
     HttpServer server(service, http_options);
+    std::string error;
     if (!server.bind(host, port, &error)) {
       fmt::print(stderr, "authsvc: {}\n", error);
       return 1;
@@ -70,11 +56,8 @@ int serve(ServeOptions options) {
       guardian = std::make_unique<GuardianProcess>(options.db_path, *options.guardian, audit);
       guardian_thread = std::thread([&] { guardian->guardian().run(); });
     }
-    std::thread signal_waiter([&] {
-      int received = 0;
-      sigwait(&signals, &received);
-      server.stop();
-    });
+    signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc"); });
+    StopWaitingOnExit stop_waiting(signals);
     std::string scheme = "http";
     if (tls) {
       scheme = tls->verify_clients()
@@ -84,8 +67,7 @@ int serve(ServeOptions options) {
     fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
                host, server.port(), scheme, snapshots.current()->user_count(), rules->source(),
                options.audit_log == "-" ? "stdout" : options.audit_log);
-    server.run();  // returns once the waiter has called stop()
-    signal_waiter.join();
+    server.run();  // returns once SIGINT or SIGTERM has called stop()
     if (guardian) {
       guardian->guardian().stop();
       guardian_thread.join();

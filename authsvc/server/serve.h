@@ -1,6 +1,7 @@
 #pragma once
 // `authsvc serve`: load the rules and the users, listen, answer, until
 // SIGINT or SIGTERM; then finish in-flight requests and flush the audit log.
+// SIGHUP reopens the audit log file (log rotation).
 
 #include <optional>
 #include <string>

@@ -76,33 +76,28 @@ std::string untrusted(unsigned status) {
 
 }  // namespace
 
-bool load_tls_credentials(const TlsFiles& files, TlsCredentials* out, std::string* error,
-                          std::string* warning) {
-  warning->clear();
+TlsCredentials load_tls_credentials(const TlsFiles& files, std::vector<std::string>* warnings) {
   TlsCredentials loaded;
   std::string why;
   if (!read_whole(files.cert_path, &loaded.cert_pem, &why)) {
-    *error = fmt::format("--tls-cert {}: {}", files.cert_path, why);
-    return false;
+    throw TlsError(fmt::format("--tls-cert {}: {}", files.cert_path, why));
   }
   std::time_t expiry = 0;
   if (count_certificates(loaded.cert_pem, &expiry, &why) == 0) {
-    *error = fmt::format("--tls-cert {}: not a PEM certificate ({})", files.cert_path, why);
-    return false;
+    throw TlsError(fmt::format("--tls-cert {}: not a PEM certificate ({})", files.cert_path, why));
   }
   if (expiry != static_cast<std::time_t>(-1) && expiry < std::time(nullptr)) {
-    *error = fmt::format("--tls-cert {}: the certificate has expired", files.cert_path);
-    return false;
+    throw TlsError(fmt::format("--tls-cert {}: the certificate has expired", files.cert_path));
   }
 
   struct stat key_stat {};
   if (stat(files.key_path.c_str(), &key_stat) == 0 && (key_stat.st_mode & S_IROTH)) {
-    *warning = fmt::format("--tls-key {} is readable by every user (mode {:o}); chmod o-r it",
-                           files.key_path, key_stat.st_mode & 07777);
+    warnings->push_back(
+        fmt::format("--tls-key {} is readable by every user (mode {:o}); chmod o-r it",
+                    files.key_path, key_stat.st_mode & 07777));
   }
   if (!read_whole(files.key_path, &loaded.key_pem, &why)) {
-    *error = fmt::format("--tls-key {}: {}", files.key_path, why);
-    return false;
+    throw TlsError(fmt::format("--tls-key {}: {}", files.key_path, why));
   }
   {
     // GnuTLS's messages name the problem, never the key's bytes.
@@ -112,9 +107,8 @@ bool load_tls_credentials(const TlsFiles& files, TlsCredentials* out, std::strin
     int rc = gnutls_x509_privkey_import2(key, &data, GNUTLS_X509_FMT_PEM, nullptr, 0);
     gnutls_x509_privkey_deinit(key);
     if (rc < 0) {
-      *error = fmt::format("--tls-key {}: not an unencrypted PEM private key ({})", files.key_path,
-                           gnutls_strerror(rc));
-      return false;
+      throw TlsError(fmt::format("--tls-key {}: not an unencrypted PEM private key ({})",
+                                 files.key_path, gnutls_strerror(rc)));
     }
   }
   {
@@ -126,28 +120,24 @@ bool load_tls_credentials(const TlsFiles& files, TlsCredentials* out, std::strin
                                                   nullptr, 0);
     gnutls_certificate_free_credentials(credentials);
     if (rc < 0) {
-      *error = rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH
-                   ? fmt::format("--tls-key {} does not belong to --tls-cert {}", files.key_path,
-                                 files.cert_path)
-                   : fmt::format("--tls-cert {} with --tls-key {}: {}", files.cert_path,
-                                 files.key_path, gnutls_strerror(rc));
-      return false;
+      throw TlsError(rc == GNUTLS_E_CERTIFICATE_KEY_MISMATCH
+                         ? fmt::format("--tls-key {} does not belong to --tls-cert {}",
+                                       files.key_path, files.cert_path)
+                         : fmt::format("--tls-cert {} with --tls-key {}: {}", files.cert_path,
+                                       files.key_path, gnutls_strerror(rc)));
     }
   }
 
   if (!files.client_ca_path.empty()) {
     if (!read_whole(files.client_ca_path, &loaded.client_ca_pem, &why)) {
-      *error = fmt::format("--tls-client-ca {}: {}", files.client_ca_path, why);
-      return false;
+      throw TlsError(fmt::format("--tls-client-ca {}: {}", files.client_ca_path, why));
     }
     if (count_certificates(loaded.client_ca_pem, nullptr, &why) == 0) {
-      *error =
-          fmt::format("--tls-client-ca {}: not a PEM certificate ({})", files.client_ca_path, why);
-      return false;
+      throw TlsError(
+          fmt::format("--tls-client-ca {}: not a PEM certificate ({})", files.client_ca_path, why));
     }
   }
-  *out = std::move(loaded);
-  return true;
+  return loaded;
 }
 
 std::string client_certificate_problem(gnutls_session_t session) {

@@ -15,6 +15,9 @@
 // the handshake some other way (resumption) is still refused.
 
 #include <string>
+#include <vector>
+
+#include "authsvc/core/error.h"
 
 // GnuTLS's session type, so that this header does not pull in gnutls.h
 // (its gnutls_session_t is a pointer to this).
@@ -41,13 +44,18 @@ struct TlsCredentials {
   bool verify_clients() const { return !client_ca_pem.empty(); }
 };
 
+// A TLS file that cannot be used. what() is one line naming the option and
+// the file, never the key's content.
+class TlsError : public Error {
+ public:
+  using Error::Error;
+};
+
 // Reads the files and checks that the certificate parses and has not expired,
 // that the key parses and belongs to it, and that the client CA file holds at
-// least one certificate. False with *error, one line naming the file and
-// the option. *warning (possibly empty) says what is allowed but unwise: a
-// key file that every user can read.
-bool load_tls_credentials(const TlsFiles& files, TlsCredentials* out, std::string* error,
-                          std::string* warning);
+// least one certificate; throws TlsError if not. Appends to *warnings what
+// is allowed but unwise: a key file that every user can read.
+TlsCredentials load_tls_credentials(const TlsFiles& files, std::vector<std::string>* warnings);
 
 // Why the peer of `session` is not a client we accept ("no client
 // certificate", "client certificate not trusted: ..."), or an empty string

@@ -1,0 +1,38 @@
+#pragma once
+// What the commands of `authsvc` share: the --db path, the action the chosen
+// command sets, and who runs it. run_cli (cli.cc) builds the app from the
+// add_*_command functions, one file each, and runs the action.
+
+#include <functional>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace authsvc {
+
+struct CommandLine {
+  // --db: may follow the subcommand (`authsvc user add bob --db x.db`), so a
+  // command reads it only when its action runs.
+  std::string db_path;
+  // Set by the chosen command's callback once parsing succeeded; returns the
+  // exit code. What it throws, run_cli turns into one line on stderr: exit 2
+  // for a CLI::ValidationError, 1 for anything else.
+  std::function<int()> action;
+};
+
+// Who runs the command, for the audit trail: the account behind sudo when
+// there is one.
+std::string operator_name();
+
+// `init`: init_command.cc.
+void add_init_command(CLI::App& app, CommandLine& cli);
+// `serve`, with the guardian's options for `serve --guardian`: serve_command.cc.
+void add_serve_command(CLI::App& app, CommandLine& cli);
+// `user add|import|list|show|rotate|disable|enable|delete|set`: user_commands.cc.
+void add_user_commands(CLI::App& app, CommandLine& cli);
+// `check`: check_command.cc.
+void add_check_command(CLI::App& app, CommandLine& cli);
+
+}  // namespace authsvc
