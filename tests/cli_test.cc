@@ -282,6 +282,33 @@ TEST_CASE("a missing or corrupt database stops serve at start with one line nami
   CHECK(r.err.find("cannot open database '" + corrupt + "'") != std::string::npos);
 }
 
+TEST_CASE("a second serve on a port in use stops at start with one line, and the first goes on") {
+  Cli cli;
+  std::string token = cli.add("alice");
+  testing::ServeProcess first({"--db", cli.db}, cli.dir);
+  std::string address = "127.0.0.1:" + std::to_string(first.port());
+  // In the background: a second serve that wrongly listens too would never
+  // exit by itself.
+  testing::ChildProcess second({AUTHSVC_BINARY, "serve", "--db", cli.db, "--listen", address},
+                               cli.dir, "second-serve");
+  auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(10));
+  std::string err;
+  while (err.find('\n') == std::string::npos && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    err = second.stderr_text();
+  }
+  bool refused = err == "authsvc: cannot listen on " + address + ": Address already in use\n";
+  CHECK_MESSAGE(refused, err);
+  // Refused, it exits by itself; listening, it is stopped.
+  CHECK((refused ? second.wait() : second.stop()) == 1);
+  httplib::Client http("127.0.0.1", first.port());
+  auto answer = http.Post("/auth/user", "username=alice&password=" + token,
+                          "application/x-www-form-urlencoded");
+  REQUIRE(answer);
+  CHECK(answer->body == "allow");
+  CHECK(first.stop() == 0);
+}
+
 TEST_CASE("a CLI change reaches the running server within a second, and is audited there" *
           doctest::test_suite("threaded")) {
   Cli cli;

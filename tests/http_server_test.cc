@@ -27,8 +27,7 @@ struct RunningServer {
     snapshots.replace(testing::pulse_snapshot(
         {testing::test_user("alice", "alice-token"),
          testing::test_user("ops", "ops-token", "administrator management")}));
-    std::string error;
-    REQUIRE_MESSAGE(server.bind("127.0.0.1", 0, &error), error);
+    server.bind("127.0.0.1", 0);
     thread = std::thread([this] { server.run(); });
   }
   ~RunningServer() {
@@ -153,19 +152,32 @@ TEST_CASE("the listener refuses oversized, unknown and malformed requests with d
   CHECK(testing::read_file(s.dir.file("audit.log")).find("alice-token") == std::string::npos);
 }
 
+TEST_CASE("an address that cannot be listened on is a ListenError that names it") {
+  RunningServer taken;
+  testing::AuditLines audit;
+  SnapshotSource snapshots;
+  AuthService service(snapshots, audit);
+  HttpServer second(service, HttpServerOptions{});
+  std::string expected = "cannot listen on 127.0.0.1:" + std::to_string(taken.server.port());
+  CHECK_THROWS_WITH_AS(second.bind("127.0.0.1", taken.server.port()),
+                       doctest::Contains(expected.c_str()), ListenError);
+  CHECK_THROWS_WITH_AS(second.bind("no-such-host.invalid", 0),
+                       doctest::Contains("cannot listen on no-such-host.invalid:0"), ListenError);
+}
+
 TEST_CASE("listen addresses parse as HOST:PORT") {
-  std::string host;
-  int port = 0;
-  CHECK(parse_listen_address("127.0.0.1:8000", &host, &port));
-  CHECK(host == "127.0.0.1");
-  CHECK(port == 8000);
-  CHECK(parse_listen_address("[::1]:0", &host, &port));
-  CHECK(host == "::1");
-  CHECK(port == 0);
+  std::optional<ListenAddress> v4 = parse_listen_address("127.0.0.1:8000");
+  REQUIRE(v4);
+  CHECK(v4->host == "127.0.0.1");
+  CHECK(v4->port == 8000);
+  std::optional<ListenAddress> v6 = parse_listen_address("[::1]:0");
+  REQUIRE(v6);
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 0);
   for (const char* bad :
        {"", "8000", ":8000", "host:", "host:x", "host:65536", "host:-1", "[::1:80"}) {
     CAPTURE(bad);
-    CHECK_FALSE(parse_listen_address(bad, &host, &port));
+    CHECK_FALSE(parse_listen_address(bad));
   }
 }
 

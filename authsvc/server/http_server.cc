@@ -243,7 +243,7 @@ HttpServer::~HttpServer() {
   MHD_destroy_response(canned_.deny);
 }
 
-bool HttpServer::bind(const std::string& host, int port, std::string* error) {
+void HttpServer::bind(const std::string& host, int port) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -251,8 +251,7 @@ bool HttpServer::bind(const std::string& host, int port, std::string* error) {
   addrinfo* found = nullptr;
   std::string service = std::to_string(port);
   if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    *error = "cannot listen on " + host + ":" + service + ": " + gai_strerror(rc);
-    return false;
+    throw ListenError("cannot listen on " + host + ":" + service + ": " + gai_strerror(rc));
   }
   sockaddr_storage address{};
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
@@ -278,11 +277,14 @@ bool HttpServer::bind(const std::string& host, int port, std::string* error) {
         {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_tls_connection), this});
   }
   tls_options.push_back({MHD_OPTION_END, 0, nullptr});
+  // No MHD_OPTION_LISTENING_ADDRESS_REUSE: set, it is SO_REUSEPORT, and a
+  // second serve on the same port started and shared the broker's questions
+  // with the first. libmicrohttpd's default (SO_REUSEADDR) lets a restart
+  // bind at once and refuses a second listener.
   // clang-format off
   daemon_ = MHD_start_daemon(
       flags, 0, nullptr, nullptr, handler, this,
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
-      MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
       MHD_OPTION_THREAD_POOL_SIZE, options_.threads,
       MHD_OPTION_CONNECTION_TIMEOUT, options_.idle_timeout_seconds,
       MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
@@ -296,12 +298,10 @@ bool HttpServer::bind(const std::string& host, int port, std::string* error) {
       MHD_OPTION_END);
   // clang-format on
   if (!daemon_) {
-    *error = "cannot listen on " + host + ":" + service + ": " + std::strerror(errno);
-    return false;
+    throw ListenError("cannot listen on " + host + ":" + service + ": " + std::strerror(errno));
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
-  return true;
 }
 
 void HttpServer::run() {
@@ -325,21 +325,21 @@ void HttpServer::stop() {
   stopped_.notify_all();
 }
 
-bool parse_listen_address(const std::string& text, std::string* host, int* port) {
+std::optional<ListenAddress> parse_listen_address(const std::string& text) {
   std::size_t colon = text.rfind(':');
-  if (colon == std::string::npos || colon == 0) return false;
-  std::string h = text.substr(0, colon);
-  if (h.front() == '[') {
-    if (h.size() < 3 || h.back() != ']') return false;
-    h = h.substr(1, h.size() - 2);
+  if (colon == std::string::npos || colon == 0) return std::nullopt;
+  std::string host = text.substr(0, colon);
+  if (host.front() == '[') {
+    if (host.size() < 3 || host.back() != ']') return std::nullopt;
+    host = host.substr(1, host.size() - 2);
   }
   std::string_view p = std::string_view(text).substr(colon + 1);
-  int value = -1;
-  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), value);
-  if (ec != std::errc() || end != p.data() + p.size() || value < 0 || value > 65535) return false;
-  *host = h;
-  *port = value;
-  return true;
+  int port = -1;
+  auto [end, ec] = std::from_chars(p.data(), p.data() + p.size(), port);
+  if (ec != std::errc() || end != p.data() + p.size() || port < 0 || port > 65535) {
+    return std::nullopt;
+  }
+  return ListenAddress{host, port};
 }
 
 }  // namespace authsvc

@@ -22,15 +22,23 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "authsvc/core/auth_service.h"
+#include "authsvc/core/error.h"
 #include "authsvc/server/tls.h"
 
 struct MHD_Daemon;
 struct MHD_Response;
 
 namespace authsvc {
+
+// An address that cannot be listened on (taken, not resolvable, not ours).
+class ListenError : public Error {
+ public:
+  using Error::Error;
+};
 
 struct HttpServerOptions {
   // Event loops, each serving any number of connections. One answers about
@@ -54,9 +62,9 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
-  // Binds host:port (port 0: any free port) and starts serving. False with
-  // *error if it cannot.
-  bool bind(const std::string& host, int port, std::string* error);
+  // Binds host:port (port 0: any free port) and starts serving. Throws
+  // ListenError if it cannot.
+  void bind(const std::string& host, int port);
   int port() const { return port_; }
   // Blocks until stop(); then closes every connection, after in-flight
   // requests are answered (and audited).
@@ -85,7 +93,12 @@ class HttpServer {
   bool stopping_ = false;
 };
 
-// Splits "HOST:PORT" ("[::1]:8000" for IPv6). False if malformed.
-bool parse_listen_address(const std::string& text, std::string* host, int* port);
+struct ListenAddress {
+  std::string host;
+  int port = 0;
+};
+
+// "HOST:PORT" ("[::1]:8000" for IPv6) split; nullopt if malformed.
+std::optional<ListenAddress> parse_listen_address(const std::string& text);
 
 }  // namespace authsvc

@@ -15,9 +15,8 @@
 namespace authsvc {
 
 int serve(ServeOptions options) {
-  std::string host;
-  int port = 0;
-  if (!parse_listen_address(options.listen, &host, &port)) {
+  std::optional<ListenAddress> listen = parse_listen_address(options.listen);
+  if (!listen) {
     fmt::print(stderr, "authsvc: --listen '{}' is not HOST:PORT\n", options.listen);
     return 1;
   }
@@ -44,11 +43,7 @@ int serve(ServeOptions options) {
     http_options.threads = options.threads;
     http_options.tls = tls;
     HttpServer server(service, http_options);
-    std::string error;
-    if (!server.bind(host, port, &error)) {
-      fmt::print(stderr, "authsvc: {}\n", error);
-      return 1;
-    }
+    server.bind(listen->host, listen->port);
     watcher.start();
     std::unique_ptr<GuardianProcess> guardian;
     std::thread guardian_thread;
@@ -65,8 +60,8 @@ int serve(ServeOptions options) {
                    : "https, no client certificates";
     }
     fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
-               host, server.port(), scheme, snapshots.current()->user_count(), rules->source(),
-               options.audit_log == "-" ? "stdout" : options.audit_log);
+               listen->host, server.port(), scheme, snapshots.current()->user_count(),
+               rules->source(), options.audit_log == "-" ? "stdout" : options.audit_log);
     server.run();  // returns once SIGINT or SIGTERM has called stop()
     if (guardian) {
       guardian->guardian().stop();
