@@ -19,8 +19,8 @@ std::string encode(std::string_view s) {
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += kHexDigitsUpper[c >> 4];
-      out += kHexDigitsUpper[c & 0xF];
+      out += authsvc::kHexDigitsUpper[c >> 4];
+      out += authsvc::kHexDigitsUpper[c & 0xF];
     }
   }
   return out;
