@@ -1,9 +1,11 @@
 #include "tests/test_support.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -569,6 +571,23 @@ std::string Cli::add(const std::string& name, std::vector<std::string> extra) co
   if (r.exit_code != 0) throw std::runtime_error("authsvc user add failed: " + r.err);
   return lines_of(r.out).back();
 }
+
+LoopbackSocket::LoopbackSocket(bool listening) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  if (fd_ < 0) throw std::runtime_error("cannot make a socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      (listening && listen(fd_, 4) != 0) ||
+      getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd_);
+    throw std::runtime_error("cannot bind a loopback socket");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+LoopbackSocket::~LoopbackSocket() { close(fd_); }
 
 UserRecord test_user(const std::string& name, const std::string& token, const std::string& tags) {
   UserRecord user;

@@ -144,6 +144,22 @@ struct Cli {
   std::string add(const std::string& name, std::vector<std::string> extra = {}) const;
 };
 
+// A TCP socket on 127.0.0.1, bound to a free port, closed when it goes. If
+// `listening`, the kernel accepts connections to it that nobody reads or
+// answers; if not, nothing listens there and a connection is refused.
+class LoopbackSocket {
+ public:
+  explicit LoopbackSocket(bool listening);
+  ~LoopbackSocket();
+  LoopbackSocket(const LoopbackSocket&) = delete;
+  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = -1;
+};
+
 // An active user with vhost "/" whose token is `token`, for snapshots built
 // in a test; and a snapshot of such users under the built-in rules.
 UserRecord test_user(const std::string& name, const std::string& token,

@@ -1,9 +1,6 @@
 #include "authsvc/guardian/mailer.h"
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
 #include <nlohmann/json.hpp>
@@ -123,22 +120,6 @@ void check_intact(const nlohmann::json& got, const Mail& sent) {
   for (unsigned char c : content) CHECK(c < 0x80);
   CHECK_FALSE(has_bare_newline(content));
 }
-
-// A loopback port nothing listens on: bound, never listening.
-struct ClosedPort {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int port = -1;
-  ClosedPort() {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-  }
-  ~ClosedPort() { close(fd); }
-};
 
 }  // namespace
 
@@ -367,8 +348,8 @@ TEST_SUITE("mailer") {
   }
 
   TEST_CASE("a mail server that refuses connections is a prompt MailError about the server") {
-    ClosedPort closed;
-    std::string port = std::to_string(closed.port);
+    testing::LoopbackSocket closed(/*listening=*/false);
+    std::string port = std::to_string(closed.port());
     SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH_AS(mailer.send({.to = "alice@example.org", .subject = "s", .body = "b"}),

@@ -5,9 +5,6 @@
 
 #include <doctest/doctest.h>
 #include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <mutex>
 #include <thread>
@@ -80,23 +77,6 @@ ManagementOptions options(const std::string& url) {
 
 // base64("guardian:s3cret:pw")
 const char kBasicAuth[] = "Basic Z3VhcmRpYW46czNjcmV0OnB3";
-
-// A loopback socket bound to a free port; listening if asked.
-struct LoopbackSocket {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int port = -1;
-  explicit LoopbackSocket(bool listening) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    if (listening) REQUIRE(listen(fd, 4) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
-  }
-  ~LoopbackSocket() { close(fd); }
-};
 
 }  // namespace
 
@@ -319,8 +299,8 @@ TEST_SUITE("management_api") {
 
   TEST_CASE("connection refused is a ManagementError, promptly") {
     // Bound, never listening: connecting is refused.
-    LoopbackSocket closed(false);
-    ManagementApi api(options("http://127.0.0.1:" + std::to_string(closed.port)));
+    testing::LoopbackSocket closed(/*listening=*/false);
+    ManagementApi api(options("http://127.0.0.1:" + std::to_string(closed.port())));
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH_AS(api.queues(), doctest::Contains("cannot connect"), ManagementError);
     CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(2)));
@@ -328,8 +308,8 @@ TEST_SUITE("management_api") {
 
   TEST_CASE("a broker that does not answer times out") {
     // Listens (the kernel accepts), never reads or answers.
-    LoopbackSocket silent(true);
-    ManagementOptions o = options("http://127.0.0.1:" + std::to_string(silent.port));
+    testing::LoopbackSocket silent(/*listening=*/true);
+    ManagementOptions o = options("http://127.0.0.1:" + std::to_string(silent.port()));
     o.timeout = std::chrono::milliseconds(300);
     ManagementApi api(o);
     auto start = std::chrono::steady_clock::now();
