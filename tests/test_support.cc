@@ -1,5 +1,6 @@
 #include "tests/test_support.h"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <openssl/evp.h>
@@ -588,6 +589,14 @@ LoopbackSocket::LoopbackSocket(bool listening) : fd_(socket(AF_INET, SOCK_STREAM
 }
 
 LoopbackSocket::~LoopbackSocket() { close(fd_); }
+
+Form decode_ok(std::string_view text) {
+  std::string error;
+  std::optional<Form> form = Form::decode(text, &error);
+  INFO("text: ", text, " error: ", error);
+  REQUIRE(form.has_value());
+  return std::move(*form);
+}
 
 UserRecord test_user(const std::string& name, const std::string& token, const std::string& tags) {
   UserRecord user;

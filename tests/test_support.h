@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/form.h"
 #include "authsvc/core/snapshot.h"
 
 namespace authsvc::testing {
@@ -159,6 +160,10 @@ class LoopbackSocket {
   int fd_ = -1;
   int port_ = -1;
 };
+
+// `text` decoded as a form (Form::decode), which must succeed: a failed
+// REQUIRE, with the text and the error, if it does not.
+Form decode_ok(std::string_view text);
 
 // An active user with vhost "/" whose token is `token`, for snapshots built
 // in a test; and a snapshot of such users under the built-in rules.

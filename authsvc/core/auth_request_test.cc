@@ -7,20 +7,16 @@
 #include <string>
 #include <string_view>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
-Form form_of(std::string_view text) {
-  std::string error;
-  std::optional<Form> form = Form::decode(text, &error);
-  INFO("text: ", text, " error: ", error);
-  REQUIRE(form.has_value());
-  return std::move(*form);
-}
+using testing::decode_ok;
 
 AuthRequest parse_ok(Endpoint endpoint, std::string_view text) {
   std::string error;
-  std::optional<AuthRequest> request = parse_auth_request(endpoint, form_of(text), &error);
+  std::optional<AuthRequest> request = parse_auth_request(endpoint, decode_ok(text), &error);
   INFO("text: ", text, " error: ", error);
   REQUIRE(request.has_value());
   CHECK(request->endpoint == endpoint);
@@ -29,7 +25,7 @@ AuthRequest parse_ok(Endpoint endpoint, std::string_view text) {
 
 std::string parse_error(Endpoint endpoint, std::string_view text) {
   std::string error;
-  std::optional<AuthRequest> request = parse_auth_request(endpoint, form_of(text), &error);
+  std::optional<AuthRequest> request = parse_auth_request(endpoint, decode_ok(text), &error);
   INFO("text: ", text);
   REQUIRE_FALSE(request.has_value());
   CHECK_FALSE(error.empty());
@@ -352,7 +348,7 @@ TEST_SUITE("auth_request") {
       nlohmann::json j = nlohmann::json::parse(line);
       std::optional<Endpoint> endpoint = endpoint_from_path(j.at("path").get<std::string>());
       REQUIRE(endpoint.has_value());
-      Form form = form_of(j.at("params").get<std::string>());
+      Form form = decode_ok(j.at("params").get<std::string>());
       std::string error;
       std::optional<AuthRequest> request = parse_auth_request(*endpoint, form, &error);
       CAPTURE(error);

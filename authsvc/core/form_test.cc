@@ -7,17 +7,12 @@
 #include <string_view>
 #include <vector>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
-// Decodes text that must be well formed.
-Form decode_ok(std::string_view text) {
-  std::string error;
-  std::optional<Form> form = Form::decode(text, &error);
-  INFO("text: ", text, " error: ", error);
-  REQUIRE(form.has_value());
-  return std::move(*form);
-}
+using testing::decode_ok;
 
 // The error for text that must be malformed.
 std::string decode_error(std::string_view text) {
