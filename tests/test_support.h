@@ -188,6 +188,15 @@ class AuditLines : public AuditSink {
 
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
+// Each line parsed as JSON, e.g. parse_json_lines<nlohmann::json>(audit.lines()):
+// a template, so that this header does without a JSON library.
+template <typename Json>
+std::vector<Json> parse_json_lines(const std::vector<std::string>& lines) {
+  std::vector<Json> parsed;
+  parsed.reserve(lines.size());
+  for (const std::string& line : lines) parsed.push_back(Json::parse(line));
+  return parsed;
+}
 std::string read_file(const std::string& path);
 // Replaces the file at `path` with `text`.
 void write_file(const std::string& path, const std::string& text);

@@ -140,11 +140,7 @@ struct Fixture {
     return -1;  // not in the outbox
   }
   std::vector<nlohmann::json> audit_lines() {
-    std::vector<nlohmann::json> lines;
-    for (const std::string& l : audit.lines()) {
-      lines.push_back(nlohmann::json::parse(l));
-    }
-    return lines;
+    return testing::parse_json_lines<nlohmann::json>(audit.lines());
   }
 };
 
