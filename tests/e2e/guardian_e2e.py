@@ -22,7 +22,6 @@ import os
 import re
 import select
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -37,7 +36,7 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc, describe_exit  # noqa: E402
+from authsvc_process import Authsvc, describe_exit, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
@@ -120,18 +119,14 @@ class GuardianE2E(unittest.TestCase):
     @classmethod
     def stop_sink(cls, expect_exit=0):
         """SIGTERM; the sink exits 0 unless it failed to handle a mail."""
-        sink = cls.sink
-        sink.send_signal(signal.SIGTERM)
         try:
-            code = sink.wait(scaled(10))
-        except subprocess.TimeoutExpired:
-            sink.kill()
-            code = sink.wait()
+            code = terminate(cls.sink, 10)
         finally:
-            sink.stdout.close()
+            cls.sink.stdout.close()
         if expect_exit is not None and code != expect_exit:
             raise AssertionError("smtp_sink %s: %s" % (
-                describe_exit(code), read(os.path.join(cls.workdir, "sink.err"))))
+                "ignored SIGTERM" if code is None else describe_exit(code),
+                read(os.path.join(cls.workdir, "sink.err"))))
 
     # -- helpers ---------------------------------------------------------------
 
@@ -177,12 +172,8 @@ class GuardianE2E(unittest.TestCase):
                 cls.svc.start()
             return
         guardian, cls.guardian = cls.guardian, None
-        guardian.send_signal(signal.SIGTERM)
-        try:
-            code = guardian.wait(scaled(30))
-        except subprocess.TimeoutExpired:
-            guardian.kill()
-            guardian.wait()
+        code = terminate(guardian, 30)
+        if code is None:
             raise AssertionError("guardian ignored SIGTERM for %.0f s: %s"
                                  % (scaled(30), read(cls.guardian_err)))
         if code != 0:
