@@ -126,6 +126,16 @@ class TlsE2E(BrokerSuite):
             self.connect("alice").close()
         self.assertIn("ACCESS_REFUSED", str(caught.exception))
 
+    def assert_refused_by_authsvc(self, reason):
+        """alice's login is refused, and each audit line it caused is
+        authsvc refusing the broker's TLS handshake, saying `reason`."""
+        before = len(self.svc.audit_lines())
+        self.assert_login_refused()
+        self.audit_until(before, bool, "an audit line of the refused attempt")
+        for l in self.audit_after_probe(before):
+            self.assertEqual(l["rule"], "tls", l)
+            self.assertIn(reason, l["reason"])
+
     def set_broker_ssl_options(self, **options):
         """Replaces the plugin's ssl_options in the running broker, and
         restarts authsvc so that the broker opens new TLS connections."""
@@ -195,21 +205,11 @@ class TlsE2E(BrokerSuite):
         p = self.pki
         self.set_broker_ssl_options(cacertfile=p["ca.pem"], certfile=p["intruder.pem"],
                                     keyfile=p["intruder.key"], verify="verify_peer")
-        before = len(self.svc.audit_lines())
-        self.assert_login_refused()
-        self.audit_until(before, bool, "an audit line of the refused attempt")
-        for l in self.audit_after_probe(before):
-            self.assertEqual(l["rule"], "tls", l)
-            self.assertIn("client certificate not trusted", l["reason"])
+        self.assert_refused_by_authsvc("client certificate not trusted")
 
     def test_3_broker_without_a_client_certificate_is_refused(self):
         self.set_broker_ssl_options(cacertfile=self.pki["ca.pem"], verify="verify_peer")
-        before = len(self.svc.audit_lines())
-        self.assert_login_refused()
-        self.audit_until(before, bool, "an audit line of the refused attempt")
-        for l in self.audit_after_probe(before):
-            self.assertEqual(l["rule"], "tls", l)
-            self.assertIn("no client certificate", l["reason"])
+        self.assert_refused_by_authsvc("no client certificate")
 
     def test_4_broker_that_does_not_trust_authsvcs_certificate_is_refused(self):
         p = self.pki
