@@ -10,32 +10,17 @@
 
 #include <chrono>
 #include <nlohmann/json.hpp>
-#include <thread>
 
-#include "authsvc/server/audit_log.h"
-#include "authsvc/server/http_server.h"
+#include "tests/in_process_server.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
-struct Server {
-  testing::TempDir dir;
-  std::unique_ptr<AuditLog> audit = std::make_unique<AuditLog>(dir.file("audit.log"));
-  SnapshotSource snapshots;
-  AuthService service{snapshots, *audit};
-  HttpServer server;
-  std::thread thread;
-
-  explicit Server(HttpServerOptions options) : server(service, options) {
-    snapshots.replace(testing::pulse_snapshot({testing::test_user("alice", "alice-token")}));
-    server.bind("127.0.0.1", 0);
-    thread = std::thread([this] { server.run(); });
-  }
-  ~Server() {
-    server.stop();
-    thread.join();
-  }
+// The listener, with alice as its one user.
+struct Server : testing::InProcessServer {
+  explicit Server(HttpServerOptions options = {})
+      : InProcessServer({testing::test_user("alice", "alice-token")}, std::move(options)) {}
 };
 
 // What came back on a connection, and how the reading ended: the server
@@ -228,14 +213,14 @@ std::vector<Case> cases() {
 TEST_SUITE_BEGIN("threaded");
 
 TEST_CASE("the bad-input table: every case gets its answer, none allows wrongly, all audited") {
-  Server s(HttpServerOptions{});
+  Server s;
   std::vector<Case> table = cases();
   CHECK(table.size() == 46);  // as README.md says
   int answered = 0;
   for (const Case& c : table) {
     std::string what = c.what;
     CAPTURE(what);
-    Reply reply = exchange(s.server.port(), c.request, std::chrono::milliseconds(2000));
+    Reply reply = exchange(s.port(), c.request, std::chrono::milliseconds(2000));
     int status = status_of(reply.bytes);
     std::string body = body_of(reply.bytes);
     CAPTURE(reply.closed);
@@ -254,12 +239,11 @@ TEST_CASE("the bad-input table: every case gets its answer, none allows wrongly,
     }
     if (c.status > 0) ++answered;
     // The server still answers, and correctly, after each case.
-    Reply ok = exchange(s.server.port(), post("/auth/user", "username=alice&password=alice-token"),
+    Reply ok = exchange(s.port(), post("/auth/user", "username=alice&password=alice-token"),
                         std::chrono::milliseconds(2000));
     CHECK(body_of(ok.bytes) == "allow");
   }
-  s.audit->flush();
-  std::vector<std::string> lines = testing::lines_of(testing::read_file(s.dir.file("audit.log")));
+  std::vector<std::string> lines = s.audit_lines();
   // One line per case answered by authsvc, plus the check after each. Cases
   // libmicrohttpd refuses itself are audited when their request line could be
   // read (an oversized one cannot: it is answered 414 and not seen by us).
@@ -277,31 +261,29 @@ TEST_CASE("a slow request (slowloris) is cut off at the idle timeout and audited
   Server s(options);
   auto started = std::chrono::steady_clock::now();
   // Half a request line, then nothing: the server must close the connection.
-  Reply reply = exchange(s.server.port(), "POST /auth/user HTTP/1.1\r\nHost: x\r\nContent-Le",
+  Reply reply = exchange(s.port(), "POST /auth/user HTTP/1.1\r\nHost: x\r\nContent-Le",
                          std::chrono::milliseconds(5000));
   auto waited = std::chrono::steady_clock::now() - started;
   CHECK(reply.closed);
   CHECK(reply.bytes.empty());
   CHECK(waited < testing::scaled(std::chrono::milliseconds(4000)));
   // A body that never arrives: cut off too, and audited as timed out.
-  reply = exchange(s.server.port(),
+  reply = exchange(s.port(),
                    "POST /auth/user HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nusername=al",
                    std::chrono::milliseconds(5000));
   CHECK(reply.closed);
   CHECK(body_of(reply.bytes).rfind("allow", 0) != 0);
-  s.audit->flush();
-  std::string audit = testing::read_file(s.dir.file("audit.log"));
-  CHECK(audit.find("timed out") != std::string::npos);
+  CHECK(s.audit_text().find("timed out") != std::string::npos);
 }
 
 TEST_CASE("pipelined requests on one connection are all answered, in order") {
-  Server s(HttpServerOptions{});
+  Server s;
   std::string two =
       "POST /auth/user HTTP/1.1\r\nHost: x\r\nContent-Type: "
       "application/x-www-form-urlencoded\r\nContent-Length: 35\r\n\r\n"
       "username=alice&password=alice-token" +
       post("/auth/user", "username=alice&password=wrong");
-  Reply reply = exchange(s.server.port(), two, std::chrono::milliseconds(2000));
+  Reply reply = exchange(s.port(), two, std::chrono::milliseconds(2000));
   CHECK(reply.closed);  // after the second answer: Connection: close
   std::size_t first = reply.bytes.find("\r\n\r\nallow");
   std::size_t second = reply.bytes.find("\r\n\r\ndeny");

@@ -92,6 +92,74 @@ void overwrite(const std::string& path, const std::string& bytes) {
   f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
 }
 
+// Load on serve: clients on keep-alive connections, each asking for alice's
+// access to vhost "c<client>-<number>", numbered from 0, until stopped or
+// until serve stops answering. Each request names its client and number, so
+// that the audit log can be matched against the answers one by one. alice
+// has no such vhost: an answered request is a deny.
+class VhostLoad {
+ public:
+  static constexpr int kClients = 4;
+
+  explicit VhostLoad(int port) {
+    for (int c = 0; c < kClients; ++c) {
+      clients_.emplace_back([this, port, c] {
+        httplib::Client http("127.0.0.1", port);
+        http.set_keep_alive(true);
+        http.set_tcp_nodelay(true);  // else Nagle and delayed ACKs: 40 ms a request
+        for (int i = 0; go_; ++i) {
+          std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
+          auto r = http.Post("/auth/vhost", "username=alice&vhost=" + vhost + "&ip=127.0.0.1",
+                             "application/x-www-form-urlencoded");
+          if (!r) break;
+          if (r->body == "deny") {
+            answered_[c].push_back(vhost);
+            ++answered_count_;
+          }
+        }
+      });
+    }
+  }
+  ~VhostLoad() { stop(); }
+  VhostLoad(const VhostLoad&) = delete;
+  VhostLoad& operator=(const VhostLoad&) = delete;
+
+  // How many requests were answered so far.
+  int answered_count() const { return answered_count_; }
+  // Stops the clients once their request in flight is answered (or not).
+  void stop() {
+    go_ = false;
+    for (std::thread& t : clients_) {
+      if (t.joinable()) t.join();
+    }
+  }
+  // The vhost of every request answered; after stop().
+  std::vector<std::string> answered() const {
+    std::vector<std::string> all;
+    for (const std::vector<std::string>& some : answered_) {
+      all.insert(all.end(), some.begin(), some.end());
+    }
+    return all;
+  }
+
+ private:
+  std::atomic<bool> go_{true};
+  std::atomic<int> answered_count_{0};
+  std::vector<std::string> answered_[kClients];
+  std::vector<std::thread> clients_;
+};
+
+// The vhost of each line of the audit log at `path` that has one, each line
+// parsed: a torn line fails here.
+std::vector<std::string> vhosts_in(const std::string& path) {
+  std::vector<std::string> vhosts;
+  for (const std::string& line : testing::lines_of(testing::read_file(path))) {
+    auto event = nlohmann::json::parse(line);
+    if (event.contains("vhost")) vhosts.push_back(event["vhost"].get<std::string>());
+  }
+  return vhosts;
+}
+
 }  // namespace
 
 // Threads against each other (`authsvc serve` under traffic): in ctest -L threaded, which
@@ -238,52 +306,21 @@ TEST_CASE("SIGTERM under load: every answered request is in the audit log, and s
   std::string alice = users.add("alice");
   std::string audit_path = users.dir.file("audit.log");
   testing::ServeProcess serve({"--db", users.db, "--audit-log", audit_path}, users.dir);
-  const int kClients = 4;
-  std::vector<std::vector<int>> answered(kClients);
-  std::atomic<int> answered_count{0};
-  std::atomic<bool> go{true};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] {
-      httplib::Client http("127.0.0.1", serve.port());
-      http.set_keep_alive(true);
-      http.set_tcp_nodelay(true);  // else Nagle and delayed ACKs: 40 ms a request
-      for (int i = 0; go; ++i) {
-        // Each request names its client and number, so the audit log can be
-        // matched against the answers one by one.
-        std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
-        auto r = http.Post("/auth/vhost", "username=alice&vhost=" + vhost + "&ip=127.0.0.1",
-                           "application/x-www-form-urlencoded");
-        if (!r) break;
-        if (r->body == "deny") {
-          answered[c].push_back(i);
-          ++answered_count;
-        }
-      }
-    });
-  }
+  VhostLoad load(serve.port());
   // SIGTERM once the load is under way, however fast this build answers.
-  CHECK(eventually([&] { return answered_count >= 1000; }, std::chrono::seconds(5)));
+  CHECK(eventually([&] { return load.answered_count() >= 1000; }, std::chrono::seconds(5)));
   CHECK(serve.stop() == 0);
-  go = false;
-  for (std::thread& t : clients) t.join();
+  load.stop();
 
-  std::set<std::string> audited;
-  for (const std::string& line : testing::lines_of(testing::read_file(audit_path))) {
-    auto event = nlohmann::json::parse(line);
-    if (event.contains("vhost")) audited.insert(event["vhost"].get<std::string>());
+  std::vector<std::string> lines = vhosts_in(audit_path);
+  std::set<std::string> audited(lines.begin(), lines.end());
+  std::vector<std::string> answered = load.answered();
+  for (const std::string& vhost : answered) {
+    CAPTURE(vhost);
+    CHECK(audited.count(vhost) == 1);
   }
-  std::size_t total = 0;
-  for (int c = 0; c < kClients; ++c) {
-    total += answered[c].size();
-    for (int i : answered[c]) {
-      std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
-      CAPTURE(vhost);
-      CHECK(audited.count(vhost) == 1);
-    }
-  }
-  CHECK(total > 100);
-  MESSAGE(total << " requests answered before SIGTERM");
+  CHECK(answered.size() > 100);
+  MESSAGE(answered.size() << " requests answered before SIGTERM");
 }
 
 TEST_CASE("SIGHUP under load reopens the audit log: every answered request in exactly one file") {
@@ -292,33 +329,7 @@ TEST_CASE("SIGHUP under load reopens the audit log: every answered request in ex
   std::string audit_path = users.dir.file("audit.log");
   std::string rotated_path = users.dir.file("audit.log.1");
   testing::ServeProcess serve({"--db", users.db, "--audit-log", audit_path}, users.dir);
-  const int kClients = 4;
-  std::vector<std::vector<int>> answered(kClients);
-  std::atomic<bool> go{true};
-  std::vector<std::thread> clients;
-  for (int c = 0; c < kClients; ++c) {
-    clients.emplace_back([&, c] {
-      httplib::Client http("127.0.0.1", serve.port());
-      http.set_keep_alive(true);
-      http.set_tcp_nodelay(true);
-      for (int i = 0; go; ++i) {
-        std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
-        auto r = http.Post("/auth/vhost", "username=alice&vhost=" + vhost + "&ip=127.0.0.1",
-                           "application/x-www-form-urlencoded");
-        if (!r) break;
-        if (r->body == "deny") answered[c].push_back(i);
-      }
-    });
-  }
-  // The vhost lines in a file, each parsed: a torn line fails here.
-  auto vhosts_in = [](const std::string& path) {
-    std::vector<std::string> vhosts;
-    for (const std::string& line : testing::lines_of(testing::read_file(path))) {
-      auto event = nlohmann::json::parse(line);
-      if (event.contains("vhost")) vhosts.push_back(event["vhost"].get<std::string>());
-    }
-    return vhosts;
-  };
+  VhostLoad load(serve.port());
   // Rotate as logrotate does, once the writer is busy with the load.
   CHECK(eventually([&] { return vhosts_in(audit_path).size() >= 200; }, std::chrono::seconds(5)));
   REQUIRE(std::rename(audit_path.c_str(), rotated_path.c_str()) == 0);
@@ -334,8 +345,7 @@ TEST_CASE("SIGHUP under load reopens the audit log: every answered request in ex
       },
       std::chrono::seconds(2)));
   CHECK(serve.stop() == 0);
-  go = false;
-  for (std::thread& t : clients) t.join();
+  load.stop();
 
   struct stat st {};
   REQUIRE(stat(audit_path.c_str(), &st) == 0);
@@ -348,22 +358,19 @@ TEST_CASE("SIGHUP under load reopens the audit log: every answered request in ex
   std::vector<std::string> new_lines = vhosts_in(audit_path);
   std::multiset<std::string> audited(old_lines.begin(), old_lines.end());
   audited.insert(new_lines.begin(), new_lines.end());
-  std::size_t total = 0;
-  for (int c = 0; c < kClients; ++c) {
-    total += answered[c].size();
-    for (int i : answered[c]) {
-      std::string vhost = "c" + std::to_string(c) + "-" + std::to_string(i);
-      CAPTURE(vhost);
-      CHECK(audited.count(vhost) == 1);
-    }
+  std::vector<std::string> answered = load.answered();
+  for (const std::string& vhost : answered) {
+    CAPTURE(vhost);
+    CHECK(audited.count(vhost) == 1);
   }
   // Nothing audited twice; besides the answered requests, at most the one
   // each client had in flight when serve stopped.
   CHECK(std::set<std::string>(audited.begin(), audited.end()).size() == audited.size());
-  CHECK(audited.size() >= total);
-  CHECK(audited.size() <= total + kClients);
-  MESSAGE(total << " requests answered; " << old_lines.size() << " lines in the rotated file, "
-                << new_lines.size() << " in the new one");
+  CHECK(audited.size() >= answered.size());
+  CHECK(audited.size() <= answered.size() + VhostLoad::kClients);
+  MESSAGE(answered.size() << " requests answered; " << old_lines.size()
+                          << " lines in the rotated file, " << new_lines.size()
+                          << " in the new one");
 }
 
 TEST_CASE("SIGHUP with the audit log on stdout changes nothing, and says so") {

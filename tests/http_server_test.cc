@@ -7,45 +7,25 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
-#include "authsvc/server/audit_log.h"
+#include "tests/in_process_server.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
-struct RunningServer {
-  testing::TempDir dir;
-  std::unique_ptr<AuditLog> audit = std::make_unique<AuditLog>(dir.file("audit.log"));
-  SnapshotSource snapshots;
-  AuthService service{snapshots, *audit};
-  HttpServer server{service, HttpServerOptions{}};
-  std::thread thread;
-
-  RunningServer() {
-    snapshots.replace(testing::pulse_snapshot(
-        {testing::test_user("alice", "alice-token"),
-         testing::test_user("ops", "ops-token", "administrator management")}));
-    server.bind("127.0.0.1", 0);
-    thread = std::thread([this] { server.run(); });
-  }
-  ~RunningServer() {
-    server.stop();
-    thread.join();
-  }
+// alice, and ops with the tags of a broker administrator.
+struct RunningServer : testing::InProcessServer {
+  RunningServer()
+      : InProcessServer({testing::test_user("alice", "alice-token"),
+                         testing::test_user("ops", "ops-token", "administrator management")}) {}
   httplib::Client client() {
-    httplib::Client c("127.0.0.1", server.port());
+    httplib::Client c("127.0.0.1", port());
     c.set_keep_alive(true);
     return c;
   }
-  std::vector<nlohmann::json> audit_lines() {
-    audit->flush();
-    std::vector<nlohmann::json> out;
-    for (const std::string& l : testing::lines_of(testing::read_file(dir.file("audit.log")))) {
-      out.push_back(nlohmann::json::parse(l));
-    }
-    return out;
+  std::vector<nlohmann::json> audit_json() {
+    return testing::parse_json_lines<nlohmann::json>(audit_lines());
   }
 };
 
@@ -97,7 +77,7 @@ TEST_CASE("POST and GET on all four endpoints answer the exact bodies, status 20
     CHECK(get->status == 200);
     CHECK(get->body == e.expected);
   }
-  CHECK(s.audit_lines().size() == 2 * std::size(kExchanges));
+  CHECK(s.audit_json().size() == 2 * std::size(kExchanges));
 }
 
 TEST_CASE("one keep-alive connection serves many requests" * doctest::test_suite("threaded")) {
@@ -110,7 +90,7 @@ TEST_CASE("one keep-alive connection serves many requests" * doctest::test_suite
     CHECK(r->body == "allow");
   }
   std::set<std::string> peers;
-  for (const nlohmann::json& line : s.audit_lines()) peers.insert(line["peer"].get<std::string>());
+  for (const nlohmann::json& line : s.audit_json()) peers.insert(line["peer"].get<std::string>());
   CHECK(peers.size() == 1);
 }
 
@@ -145,11 +125,11 @@ TEST_CASE("the listener refuses oversized, unknown and malformed requests with d
   REQUIRE(ok);
   CHECK(ok->body == "allow");
 
-  std::vector<nlohmann::json> lines = s.audit_lines();
+  std::vector<nlohmann::json> lines = s.audit_json();
   REQUIRE(lines.size() == 5);
   CHECK(lines[0]["status"] == 413);
   CHECK(lines[0]["rule"] == "bad-request");
-  CHECK(testing::read_file(s.dir.file("audit.log")).find("alice-token") == std::string::npos);
+  CHECK(s.audit_text().find("alice-token") == std::string::npos);
 }
 
 TEST_CASE("an address that cannot be listened on is a ListenError that names it") {
@@ -158,9 +138,9 @@ TEST_CASE("an address that cannot be listened on is a ListenError that names it"
   SnapshotSource snapshots;
   AuthService service(snapshots, audit);
   HttpServer second(service, HttpServerOptions{});
-  std::string expected = "cannot listen on 127.0.0.1:" + std::to_string(taken.server.port());
-  CHECK_THROWS_WITH_AS(second.bind("127.0.0.1", taken.server.port()),
-                       doctest::Contains(expected.c_str()), ListenError);
+  std::string expected = "cannot listen on 127.0.0.1:" + std::to_string(taken.port());
+  CHECK_THROWS_WITH_AS(second.bind("127.0.0.1", taken.port()), doctest::Contains(expected.c_str()),
+                       ListenError);
   CHECK_THROWS_WITH_AS(second.bind("no-such-host.invalid", 0),
                        doctest::Contains("cannot listen on no-such-host.invalid:0"), ListenError);
 }

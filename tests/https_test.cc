@@ -10,8 +10,7 @@
 #include <set>
 #include <thread>
 
-#include "authsvc/server/audit_log.h"
-#include "authsvc/server/http_server.h"
+#include "tests/in_process_server.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -20,41 +19,34 @@ namespace {
 constexpr const char* kLogin = "username=alice&password=alice-token";
 constexpr const char* kForm = "application/x-www-form-urlencoded";
 
-struct HttpsServer {
-  testing::TempDir dir;
-  testing::TestPki pki{dir};
-  std::unique_ptr<AuditLog> audit = std::make_unique<AuditLog>(dir.file("audit.log"));
-  SnapshotSource snapshots;
-  AuthService service{snapshots, *audit};
-  std::unique_ptr<HttpServer> server;
-  std::thread thread;
+// HTTPS with the test PKI's server certificate, and its CA for client
+// certificates if `client_ca`.
+HttpServerOptions tls_options(const testing::TestPki& pki, bool client_ca) {
+  // A refused client's OpenSSL writes to a socket the server reset; that
+  // must fail the request, not kill the test runner.
+  signal(SIGPIPE, SIG_IGN);
+  std::vector<std::string> warnings;
+  HttpServerOptions options;
+  options.tls = std::make_shared<TlsCredentials>(load_tls_credentials(
+      {pki.server_cert, pki.server_key, client_ca ? pki.ca_cert : std::string()}, &warnings));
+  return options;
+}
 
-  explicit HttpsServer(bool client_ca) {
-    // A refused client's OpenSSL writes to a socket the server reset; that
-    // must fail the request, not kill the test runner.
-    signal(SIGPIPE, SIG_IGN);
-    snapshots.replace(testing::pulse_snapshot({testing::test_user("alice", "alice-token")}));
-    std::vector<std::string> warnings;
-    auto tls = std::make_shared<TlsCredentials>(load_tls_credentials(
-        {pki.server_cert, pki.server_key, client_ca ? pki.ca_cert : std::string()}, &warnings));
-    HttpServerOptions options;
-    options.tls = tls;
-    server = std::make_unique<HttpServer>(service, options);
-    server->bind("127.0.0.1", 0);
-    thread = std::thread([this] { server->run(); });
-  }
-  ~HttpsServer() {
-    server->stop();
-    thread.join();
-  }
+struct HttpsServer {
+  testing::TempDir pki_dir;
+  testing::TestPki pki{pki_dir};
+  testing::InProcessServer server;
+
+  explicit HttpsServer(bool client_ca)
+      : server({testing::test_user("alice", "alice-token")}, tls_options(pki, client_ca)) {}
 
   // A client that checks authsvc's certificate against the test CA (and its
   // address against the certificate) and presents `cert` if not empty.
   std::unique_ptr<httplib::SSLClient> client(const std::string& cert = "",
                                              const std::string& key = "") {
     auto c = cert.empty()
-                 ? std::make_unique<httplib::SSLClient>("127.0.0.1", server->port())
-                 : std::make_unique<httplib::SSLClient>("127.0.0.1", server->port(), cert, key);
+                 ? std::make_unique<httplib::SSLClient>("127.0.0.1", server.port())
+                 : std::make_unique<httplib::SSLClient>("127.0.0.1", server.port(), cert, key);
     c->set_ca_cert_path(pki.ca_cert.c_str());
     c->enable_server_certificate_verification(true);
     c->set_connection_timeout(testing::scaled(std::chrono::seconds(5)));
@@ -70,11 +62,7 @@ struct HttpsServer {
     std::vector<nlohmann::json> out;
     auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(5));
     do {
-      audit->flush();
-      out.clear();
-      for (const std::string& l : testing::lines_of(testing::read_file(dir.file("audit.log")))) {
-        out.push_back(nlohmann::json::parse(l));
-      }
+      out = testing::parse_json_lines<nlohmann::json>(server.audit_lines());
       if (out.size() >= count) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     } while (std::chrono::steady_clock::now() < deadline);
@@ -141,7 +129,7 @@ TEST_CASE("TLS: without a client certificate, or with one from another CA, no an
 TEST_CASE("TLS: a plain HTTP client gets no answer from the HTTPS port, audited" *
           doctest::test_suite("threaded")) {
   HttpsServer s(/*client_ca=*/false);
-  httplib::Client plain("127.0.0.1", s.server->port());
+  httplib::Client plain("127.0.0.1", s.server.port());
   plain.set_read_timeout(testing::scaled(std::chrono::seconds(10)));
   auto start = std::chrono::steady_clock::now();
   auto r = plain.Post("/auth/user", kLogin, kForm);

@@ -1,9 +1,12 @@
 #include "tests/test_support.h"
 
+#include <doctest/doctest.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <openssl/evp.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -347,11 +350,13 @@ pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>
   return pid;
 }
 
-pid_t spawn_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env,
-                    const std::string& out_path, const std::string& err_path) {
+// The argv that runs the built authsvc with `args`, then `more`.
+std::vector<std::string> authsvc_argv(const std::vector<std::string>& args,
+                                      const std::vector<std::string>& more = {}) {
   std::vector<std::string> argv{AUTHSVC_BINARY};
   argv.insert(argv.end(), args.begin(), args.end());
-  return spawn(argv, env, out_path, err_path);
+  argv.insert(argv.end(), more.begin(), more.end());
+  return argv;
 }
 
 int wait_exit_code(pid_t pid) {
@@ -361,47 +366,6 @@ int wait_exit_code(pid_t pid) {
 }
 
 }  // namespace
-
-ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& dir)
-    : err_path_(dir.file("serve.err")) {
-  std::vector<std::string> full{"serve", "--listen", "127.0.0.1:0"};
-  full.insert(full.end(), args.begin(), args.end());
-  pid_ = spawn_authsvc(full, {}, dir.file("serve.out"), err_path_);
-  const std::string marker = "listening on 127.0.0.1:";
-  const auto limit = scaled(std::chrono::seconds(5));
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (port_ < 0 && std::chrono::steady_clock::now() < deadline) {
-    std::string err = read_file(err_path_);
-    std::size_t at = err.find(marker);
-    if (at != std::string::npos) {
-      port_ = std::stoi(err.substr(at + marker.size()));
-      break;
-    }
-    int status = 0;
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      throw std::runtime_error("serve exited at start: " + err);
-    }
-    usleep(10'000);
-  }
-  if (port_ < 0) {
-    stop();
-    throw std::runtime_error("serve did not start listening within " +
-                             std::to_string(limit.count()) + " ms");
-  }
-}
-
-ServeProcess::~ServeProcess() { stop(); }
-
-int ServeProcess::stop() {
-  if (pid_ < 0) return -1;
-  kill(pid_, SIGTERM);
-  int code = wait_exit_code(pid_);
-  pid_ = -1;
-  return code;
-}
-
-std::string ServeProcess::stderr_text() const { return read_file(err_path_); }
 
 namespace {
 
@@ -444,7 +408,7 @@ CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env) {
   // Not kept as it is: stdout may hold new tokens; see below.
   TempDir capture(TempDir::Keep::nothing);
-  pid_t pid = spawn_authsvc(args, env, capture.file("out"), capture.file("err"));
+  pid_t pid = spawn(authsvc_argv(args), env, capture.file("out"), capture.file("err"));
   CommandResult result;
   result.exit_code = wait_exit_code(pid);
   result.out = read_file(capture.file("out"));
@@ -464,26 +428,52 @@ CommandResult run_authsvc(const std::vector<std::string>& args,
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& dir,
                            const std::string& name)
-    : out_path_(dir.file(name + ".out")), err_path_(dir.file(name + ".err")) {
+    : name_(name), out_path_(dir.file(name + ".out")), err_path_(dir.file(name + ".err")) {
   pid_ = spawn(argv, {}, out_path_, err_path_);
 }
 
 ChildProcess::~ChildProcess() { stop(); }
 
-std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + scaled(timeout);
+std::string ChildProcess::await(
+    const std::string& path,
+    const std::function<std::optional<std::string>(const std::string&)>& found,
+    const std::string& awaited, std::chrono::milliseconds timeout) {
+  const auto limit = scaled(timeout);
+  const auto deadline = std::chrono::steady_clock::now() + limit;
   while (std::chrono::steady_clock::now() < deadline) {
-    std::string out = read_file(out_path_);
-    std::size_t newline = out.find('\n');
-    if (newline != std::string::npos) return out.substr(0, newline);
+    if (std::optional<std::string> result = found(read_file(path))) return *result;
     int status = 0;
     if (pid_ >= 0 && waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      throw std::runtime_error("child exited at start: " + read_file(err_path_));
+      throw std::runtime_error(name_ + " exited at start: " + read_file(err_path_));
     }
     usleep(10'000);
   }
-  throw std::runtime_error("child printed no line in time: " + read_file(err_path_));
+  throw std::runtime_error(name_ + " printed no " + awaited + " within " +
+                           std::to_string(limit.count()) + " ms: " + read_file(err_path_));
+}
+
+std::string ChildProcess::await_first_line(std::chrono::milliseconds timeout) {
+  return await(
+      out_path_,
+      [](const std::string& out) -> std::optional<std::string> {
+        std::size_t newline = out.find('\n');
+        if (newline == std::string::npos) return std::nullopt;
+        return out.substr(0, newline);
+      },
+      "line", timeout);
+}
+
+std::string ChildProcess::await_on_stderr(const std::string& marker,
+                                          std::chrono::milliseconds timeout) {
+  return await(
+      err_path_,
+      [&](const std::string& err) -> std::optional<std::string> {
+        std::size_t at = err.find(marker);
+        if (at == std::string::npos) return std::nullopt;
+        return err.substr(at + marker.size());
+      },
+      "'" + marker + "'", timeout);
 }
 
 int ChildProcess::wait() {
@@ -504,6 +494,11 @@ int ChildProcess::stop() {
 std::string ChildProcess::stdout_text() const { return read_file(out_path_); }
 
 std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
+
+ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& dir)
+    : process_(authsvc_argv({"serve", "--listen", "127.0.0.1:0"}, args), dir, "serve") {
+  port_ = std::stoi(process_.await_on_stderr("listening on 127.0.0.1:", std::chrono::seconds(5)));
+}
 
 namespace {
 
@@ -576,6 +571,31 @@ std::string Cli::add(const std::string& name, std::vector<std::string> extra) co
   CommandResult r = (*this)(args);
   if (r.exit_code != 0) throw std::runtime_error("authsvc user add failed: " + r.err);
   return lines_of(r.out).back();
+}
+
+LoopbackSocket::LoopbackSocket(bool listening) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+  if (fd_ < 0) throw std::runtime_error("cannot make a socket");
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      (listening && listen(fd_, 4) != 0) ||
+      getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    close(fd_);
+    throw std::runtime_error("cannot bind a loopback socket");
+  }
+  port_ = ntohs(addr.sin_port);
+}
+
+LoopbackSocket::~LoopbackSocket() { close(fd_); }
+
+Form decode_ok(std::string_view text) {
+  std::string error;
+  std::optional<Form> form = Form::decode(text, &error);
+  INFO("text: ", text, " error: ", error);
+  REQUIRE(form.has_value());
+  return std::move(*form);
 }
 
 UserRecord test_user(const std::string& name, const std::string& token, const std::string& tags) {

@@ -4,12 +4,15 @@
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/form.h"
 #include "authsvc/core/snapshot.h"
 
 namespace authsvc::testing {
@@ -60,30 +63,9 @@ struct CommandResult {
 CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {});
 
-// `authsvc serve` started in the background on an ephemeral port; stopped
-// with SIGTERM (and waited for) when it goes out of scope.
-class ServeProcess {
- public:
-  // Starts serve with these extra arguments and waits until it listens
-  // (5 s, scaled).
-  ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
-  ~ServeProcess();
-  ServeProcess(const ServeProcess&) = delete;
-  ServeProcess& operator=(const ServeProcess&) = delete;
-  int port() const { return port_; }
-  int pid() const { return pid_; }
-  // Sends SIGTERM and returns the exit code.
-  int stop();
-  std::string stderr_text() const;
-
- private:
-  int pid_ = -1;
-  int port_ = -1;
-  std::string err_path_;
-};
-
 // Any program run in the background (argv[0] a path; child_environment()),
-// its output in `dir`; SIGTERMed and waited for when it goes out of scope.
+// its output in `dir` as NAME.out and NAME.err; SIGTERMed and waited for when
+// it goes out of scope.
 class ChildProcess {
  public:
   ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name);
@@ -93,6 +75,9 @@ class ChildProcess {
   // Waits for the first line on its stdout (e.g. the port it listens on);
   // throws if it exits or prints nothing in time (`timeout`, scaled).
   std::string await_first_line(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  // Waits for `marker` on its stderr and returns what follows it there;
+  // throws if it exits or prints no such thing in time (`timeout`, scaled).
+  std::string await_on_stderr(const std::string& marker, std::chrono::milliseconds timeout);
   // Waits for it to exit by itself and returns the exit code (128 + signal
   // if killed).
   int wait();
@@ -103,9 +88,35 @@ class ChildProcess {
   std::string stderr_text() const;
 
  private:
+  // Reads the file at `path` until `found` finds what is awaited in its
+  // text, and returns what `found` returns; throws, naming `awaited`, if
+  // the child exits first or `timeout` (scaled) passes.
+  std::string await(const std::string& path,
+                    const std::function<std::optional<std::string>(const std::string&)>& found,
+                    const std::string& awaited, std::chrono::milliseconds timeout);
+
+  std::string name_;
   int pid_ = -1;
   std::string out_path_;
   std::string err_path_;
+};
+
+// `authsvc serve` started in the background on an ephemeral port; stopped
+// with SIGTERM (and waited for) when it goes out of scope.
+class ServeProcess {
+ public:
+  // Starts serve with these extra arguments and waits until it listens
+  // (5 s, scaled).
+  ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
+  int port() const { return port_; }
+  int pid() const { return process_.pid(); }
+  // Sends SIGTERM and returns the exit code.
+  int stop() { return process_.stop(); }
+  std::string stderr_text() const { return process_.stderr_text(); }
+
+ private:
+  ChildProcess process_;
+  int port_ = -1;
 };
 
 // A throw-away PKI made with the openssl command (EC P-256, valid two days)
@@ -134,6 +145,26 @@ struct Cli {
   std::string add(const std::string& name, std::vector<std::string> extra = {}) const;
 };
 
+// A TCP socket on 127.0.0.1, bound to a free port, closed when it goes. If
+// `listening`, the kernel accepts connections to it that nobody reads or
+// answers; if not, nothing listens there and a connection is refused.
+class LoopbackSocket {
+ public:
+  explicit LoopbackSocket(bool listening);
+  ~LoopbackSocket();
+  LoopbackSocket(const LoopbackSocket&) = delete;
+  LoopbackSocket& operator=(const LoopbackSocket&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_ = -1;
+  int port_ = -1;
+};
+
+// `text` decoded as a form (Form::decode), which must succeed: a failed
+// REQUIRE, with the text and the error, if it does not.
+Form decode_ok(std::string_view text);
+
 // An active user with vhost "/" whose token is `token`, for snapshots built
 // in a test; and a snapshot of such users under the built-in rules.
 UserRecord test_user(const std::string& name, const std::string& token,
@@ -157,6 +188,15 @@ class AuditLines : public AuditSink {
 
 // The lines of a text, without their newlines.
 std::vector<std::string> lines_of(const std::string& text);
+// Each line parsed as JSON, e.g. parse_json_lines<nlohmann::json>(audit.lines()):
+// a template, so that this header does without a JSON library.
+template <typename Json>
+std::vector<Json> parse_json_lines(const std::vector<std::string>& lines) {
+  std::vector<Json> parsed;
+  parsed.reserve(lines.size());
+  for (const std::string& line : lines) parsed.push_back(Json::parse(line));
+  return parsed;
+}
 std::string read_file(const std::string& path);
 // Replaces the file at `path` with `text`.
 void write_file(const std::string& path, const std::string& text);

@@ -3,24 +3,21 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
-Form form_of(std::string_view text) {
-  std::string error;
-  std::optional<Form> form = Form::decode(text, &error);
-  INFO("text: ", text, " error: ", error);
-  REQUIRE(form.has_value());
-  return std::move(*form);
-}
+using testing::decode_ok;
 
 AuthRequest parse_ok(Endpoint endpoint, std::string_view text) {
   std::string error;
-  std::optional<AuthRequest> request = parse_auth_request(endpoint, form_of(text), &error);
+  std::optional<AuthRequest> request = parse_auth_request(endpoint, decode_ok(text), &error);
   INFO("text: ", text, " error: ", error);
   REQUIRE(request.has_value());
   CHECK(request->endpoint == endpoint);
@@ -29,7 +26,7 @@ AuthRequest parse_ok(Endpoint endpoint, std::string_view text) {
 
 std::string parse_error(Endpoint endpoint, std::string_view text) {
   std::string error;
-  std::optional<AuthRequest> request = parse_auth_request(endpoint, form_of(text), &error);
+  std::optional<AuthRequest> request = parse_auth_request(endpoint, decode_ok(text), &error);
   INFO("text: ", text);
   REQUIRE_FALSE(request.has_value());
   CHECK_FALSE(error.empty());
@@ -57,6 +54,31 @@ std::string without(std::string_view text, std::string_view key) {
   return s;
 }
 
+// `text` with the field `key` given `value` instead, last.
+std::string with(std::string_view text, std::string_view key, std::string_view value) {
+  return without(text, key) + "&" + std::string(key) + "=" + std::string(value);
+}
+
+// Each of `keys` left out of `text` in turn is refused, the message naming it.
+void check_each_missing_is_named(Endpoint endpoint, std::string_view text,
+                                 std::initializer_list<std::string_view> keys) {
+  for (std::string_view key : keys) {
+    CAPTURE(key);
+    CHECK(parse_error(endpoint, without(text, key)) ==
+          "missing parameter '" + std::string(key) + "'");
+  }
+}
+
+// `text` with `key` given each of `values` in turn is refused, the message
+// quoting the value.
+void check_each_value_is_refused(Endpoint endpoint, std::string_view text, std::string_view key,
+                                 std::initializer_list<std::string_view> values) {
+  for (std::string_view value : values) {
+    CAPTURE(value);
+    CHECK(contains(parse_error(endpoint, with(text, key, value)), "'" + std::string(value) + "'"));
+  }
+}
+
 constexpr std::string_view kUser = "username=alice&password=secret";
 constexpr std::string_view kVhost = "username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=";
 constexpr std::string_view kResource =
@@ -72,6 +94,7 @@ TEST_SUITE("auth_request") {
     CHECK(without("a=1&b=2&c=3", "b") == "a=1&c=3");
     CHECK(without("a=1&b=2&c=3", "c") == "a=1&b=2");
     CHECK(without("ab=1&b=2", "b") == "ab=1");
+    CHECK(with("a=1&b=2&c=3", "b", "x") == "a=1&c=3&b=x");
   }
 
   TEST_CASE("endpoint_from_path knows exactly the four auth paths") {
@@ -177,11 +200,7 @@ TEST_SUITE("auth_request") {
   }
 
   TEST_CASE("/auth/vhost refuses a missing username or vhost, naming it") {
-    for (std::string_view key : {"username", "vhost"}) {
-      CAPTURE(key);
-      std::string error = parse_error(Endpoint::vhost, without(kVhost, key));
-      CHECK(error == "missing parameter '" + std::string(key) + "'");
-    }
+    check_each_missing_is_named(Endpoint::vhost, kVhost, {"username", "vhost"});
   }
 
   TEST_CASE("/auth/vhost refuses a repeated vhost or ip") {
@@ -222,11 +241,8 @@ TEST_SUITE("auth_request") {
   }
 
   TEST_CASE("/auth/resource refuses each missing required parameter, naming it") {
-    for (std::string_view key : {"username", "vhost", "resource", "name", "permission"}) {
-      CAPTURE(key);
-      std::string error = parse_error(Endpoint::resource, without(kResource, key));
-      CHECK(error == "missing parameter '" + std::string(key) + "'");
-    }
+    check_each_missing_is_named(Endpoint::resource, kResource,
+                                {"username", "vhost", "resource", "name", "permission"});
   }
 
   TEST_CASE("/auth/resource refuses each repeated required parameter, naming it") {
@@ -243,9 +259,7 @@ TEST_SUITE("auth_request") {
   }
 
   TEST_CASE("/auth/resource refuses resource=topic, which belongs to /auth/topic") {
-    std::string text = without(kResource, "resource") + "&resource=topic";
-    std::string error = parse_error(Endpoint::resource, text);
-    CHECK(contains(error, "'topic'"));
+    check_each_value_is_refused(Endpoint::resource, kResource, "resource", {"topic"});
   }
 
   TEST_CASE("/auth/resource refuses an unknown resource kind such as stream") {
@@ -256,19 +270,14 @@ TEST_SUITE("auth_request") {
     for (Case c : {Case{"stream", "stream"}, Case{"Exchange", "Exchange"}, Case{"", ""},
                    Case{"exchange+", "exchange "}, Case{"vhost", "vhost"}}) {
       CAPTURE(c.encoded);
-      std::string text = without(kResource, "resource") + "&resource=" + std::string(c.encoded);
-      std::string error = parse_error(Endpoint::resource, text);
+      std::string error = parse_error(Endpoint::resource, with(kResource, "resource", c.encoded));
       CHECK(contains(error, "'" + std::string(c.decoded) + "'"));
     }
   }
 
   TEST_CASE("/auth/resource refuses an unknown permission word") {
-    for (std::string_view perm : {"delete", "Read", "", "*", "configure,read"}) {
-      CAPTURE(perm);
-      std::string text = without(kResource, "permission") + "&permission=" + std::string(perm);
-      std::string error = parse_error(Endpoint::resource, text);
-      CHECK(contains(error, "'" + std::string(perm) + "'"));
-    }
+    check_each_value_is_refused(Endpoint::resource, kResource, "permission",
+                                {"delete", "Read", "", "*", "configure,read"});
   }
 
   TEST_CASE("/auth/topic parses every field of RabbitMQ 3.10's request") {
@@ -305,12 +314,9 @@ TEST_SUITE("auth_request") {
   }
 
   TEST_CASE("/auth/topic refuses each missing required parameter, routing_key included") {
-    for (std::string_view key :
-         {"username", "vhost", "resource", "name", "permission", "routing_key"}) {
-      CAPTURE(key);
-      std::string error = parse_error(Endpoint::topic, without(kTopic, key));
-      CHECK(error == "missing parameter '" + std::string(key) + "'");
-    }
+    check_each_missing_is_named(
+        Endpoint::topic, kTopic,
+        {"username", "vhost", "resource", "name", "permission", "routing_key"});
   }
 
   TEST_CASE("/auth/topic refuses a repeated routing_key") {
@@ -319,26 +325,16 @@ TEST_SUITE("auth_request") {
   }
 
   TEST_CASE("/auth/topic refuses resource=exchange or queue") {
-    for (std::string_view kind : {"exchange", "queue"}) {
-      CAPTURE(kind);
-      std::string text = without(kTopic, "resource") + "&resource=" + std::string(kind);
-      std::string error = parse_error(Endpoint::topic, text);
-      CHECK(contains(error, "'" + std::string(kind) + "'"));
-    }
+    check_each_value_is_refused(Endpoint::topic, kTopic, "resource", {"exchange", "queue"});
   }
 
   TEST_CASE("/auth/topic refuses permission=configure, which no topic check asks") {
-    std::string text = without(kTopic, "permission") + "&permission=configure";
-    std::string error = parse_error(Endpoint::topic, text);
-    CHECK(contains(error, "'configure'"));
+    check_each_value_is_refused(Endpoint::topic, kTopic, "permission", {"configure"});
   }
 
   TEST_CASE("/auth/topic refuses an unknown permission or resource") {
-    CHECK(contains(
-        parse_error(Endpoint::topic, without(kTopic, "permission") + "&permission=publish"),
-        "'publish'"));
-    CHECK(contains(parse_error(Endpoint::topic, without(kTopic, "resource") + "&resource=stream"),
-                   "'stream'"));
+    check_each_value_is_refused(Endpoint::topic, kTopic, "permission", {"publish"});
+    check_each_value_is_refused(Endpoint::topic, kTopic, "resource", {"stream"});
   }
 
   TEST_CASE("each captured RabbitMQ 3.10 request parses for its path with the right name") {
@@ -352,7 +348,7 @@ TEST_SUITE("auth_request") {
       nlohmann::json j = nlohmann::json::parse(line);
       std::optional<Endpoint> endpoint = endpoint_from_path(j.at("path").get<std::string>());
       REQUIRE(endpoint.has_value());
-      Form form = form_of(j.at("params").get<std::string>());
+      Form form = decode_ok(j.at("params").get<std::string>());
       std::string error;
       std::optional<AuthRequest> request = parse_auth_request(*endpoint, form, &error);
       CAPTURE(error);

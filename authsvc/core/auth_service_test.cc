@@ -48,11 +48,7 @@ struct Fixture {
     return service.handle(HttpCall{"GET", path, query, "", "", "127.0.0.1:5000"});
   }
   std::vector<nlohmann::json> audit_lines() {
-    std::vector<nlohmann::json> out;
-    for (const std::string& line : audit.lines()) {
-      out.push_back(nlohmann::json::parse(line));
-    }
-    return out;
+    return testing::parse_json_lines<nlohmann::json>(audit.lines());
   }
 };
 

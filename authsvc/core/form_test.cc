@@ -5,19 +5,15 @@
 #include <cctype>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
+
+#include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
-// Decodes text that must be well formed.
-Form decode_ok(std::string_view text) {
-  std::string error;
-  std::optional<Form> form = Form::decode(text, &error);
-  INFO("text: ", text, " error: ", error);
-  REQUIRE(form.has_value());
-  return std::move(*form);
-}
+using testing::decode_ok;
 
 // The error for text that must be malformed.
 std::string decode_error(std::string_view text) {
@@ -37,6 +33,18 @@ std::string value_of(const Form& form, std::string_view key) {
   return std::string(*value);
 }
 
+// `text` decodes to exactly the fields `expected`, in this order.
+void check_decodes_to(std::string_view text,
+                      const std::vector<std::pair<std::string_view, std::string_view>>& expected) {
+  Form form = decode_ok(text);
+  REQUIRE(form.fields().size() == expected.size());
+  for (std::size_t i = 0; i < expected.size(); ++i) {
+    CAPTURE(i);
+    CHECK(form.fields()[i].key == expected[i].first);
+    CHECK(form.fields()[i].value == expected[i].second);
+  }
+}
+
 // Whether `text` holds the number `n` as a whole number (not as part of a
 // longer one): "in field 2" names field 2, "in field 12" does not.
 bool names_number(std::string_view text, std::size_t n) {
@@ -53,15 +61,12 @@ bool names_number(std::string_view text, std::size_t n) {
 
 TEST_SUITE("form") {
   TEST_CASE("percent escapes decode to their byte with upper- or lower-case hex") {
-    Form form = decode_ok("upper=%41%4A%5A&lower=%61%6a%7a&mixed=%4a%4A%2f%2F");
-    CHECK(value_of(form, "upper") == "AJZ");
-    CHECK(value_of(form, "lower") == "ajz");
-    CHECK(value_of(form, "mixed") == "JJ//");
+    check_decodes_to("upper=%41%4A%5A&lower=%61%6a%7a&mixed=%4a%4A%2f%2F",
+                     {{"upper", "AJZ"}, {"lower", "ajz"}, {"mixed", "JJ//"}});
   }
 
   TEST_CASE("%2F decodes to a slash inside a resource name") {
-    Form form = decode_ok("name=exchange%2Falice%2Ftest");
-    CHECK(value_of(form, "name") == "exchange/alice/test");
+    check_decodes_to("name=exchange%2Falice%2Ftest", {{"name", "exchange/alice/test"}});
   }
 
   TEST_CASE("%00 decodes to a NUL byte that is kept, not a string end") {
@@ -73,47 +78,31 @@ TEST_SUITE("form") {
   }
 
   TEST_CASE("%FF and %ff decode to the raw byte 0xFF, not to UTF-8") {
-    Form form = decode_ok("upper=%FF&lower=%ff&pair=%C3%A9");
-    CHECK(value_of(form, "upper") == std::string(1, '\xFF'));
-    CHECK(value_of(form, "lower") == std::string(1, '\xFF'));
-    CHECK(value_of(form, "pair") == "\xC3\xA9");
+    check_decodes_to("upper=%FF&lower=%ff&pair=%C3%A9",
+                     {{"upper", "\xFF"}, {"lower", "\xFF"}, {"pair", "\xC3\xA9"}});
   }
 
   TEST_CASE("'+' decodes to a space while %2B decodes to '+'") {
-    Form form = decode_ok("tags=administrator+management&key=a%2Bb&both=x+%2B+y&k+ey=1");
-    CHECK(value_of(form, "tags") == "administrator management");
-    CHECK(value_of(form, "key") == "a+b");
-    CHECK(value_of(form, "both") == "x + y");
-    CHECK(value_of(form, "k ey") == "1");
-    CHECK(form.count("k+ey") == 0);
+    check_decodes_to(
+        "tags=administrator+management&key=a%2Bb&both=x+%2B+y&k+ey=1",
+        {{"tags", "administrator management"}, {"key", "a+b"}, {"both", "x + y"}, {"k ey", "1"}});
   }
 
   TEST_CASE("%25 decodes to a '%' that is not decoded again") {
-    Form form = decode_ok("v=%2541");
-    CHECK(value_of(form, "v") == "%41");
+    check_decodes_to("v=%2541", {{"v", "%41"}});
   }
 
   TEST_CASE("keys are percent-decoded like values") {
-    Form form = decode_ok("variable%5Fmap.username=alice");
-    CHECK(value_of(form, "variable_map.username") == "alice");
+    check_decodes_to("variable%5Fmap.username=alice", {{"variable_map.username", "alice"}});
   }
 
   TEST_CASE("only the first '=' separates key and value") {
-    Form form = decode_ok("a==b=c");
-    CHECK(value_of(form, "a") == "=b=c");
+    check_decodes_to("a==b=c", {{"a", "=b=c"}});
   }
 
   TEST_CASE("repeated keys are all kept in order and counted") {
+    check_decodes_to("a=1&b=2&a=3&a=4", {{"a", "1"}, {"b", "2"}, {"a", "3"}, {"a", "4"}});
     Form form = decode_ok("a=1&b=2&a=3&a=4");
-    REQUIRE(form.fields().size() == 4);
-    CHECK(form.fields()[0].key == "a");
-    CHECK(form.fields()[0].value == "1");
-    CHECK(form.fields()[1].key == "b");
-    CHECK(form.fields()[1].value == "2");
-    CHECK(form.fields()[2].key == "a");
-    CHECK(form.fields()[2].value == "3");
-    CHECK(form.fields()[3].key == "a");
-    CHECK(form.fields()[3].value == "4");
     CHECK(form.count("a") == 3);
     CHECK(form.count("b") == 1);
     CHECK(form.count("c") == 0);
@@ -210,52 +199,41 @@ TEST_SUITE("form") {
   }
 
   TEST_CASE("RabbitMQ 3.10's login request decodes") {
-    Form form = decode_ok("username=alice&password=secret");
-    REQUIRE(form.fields().size() == 2);
-    CHECK(value_of(form, "username") == "alice");
-    CHECK(value_of(form, "password") == "secret");
+    check_decodes_to("username=alice&password=secret",
+                     {{"username", "alice"}, {"password", "secret"}});
   }
 
   TEST_CASE("RabbitMQ 3.10's vhost request decodes, IPv6-mapped address and empty tags") {
-    Form form = decode_ok("username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=");
-    REQUIRE(form.fields().size() == 4);
-    CHECK(form.fields()[0].key == "username");
-    CHECK(form.fields()[1].key == "vhost");
-    CHECK(form.fields()[2].key == "ip");
-    CHECK(form.fields()[3].key == "tags");
-    CHECK(value_of(form, "username") == "alice");
-    CHECK(value_of(form, "vhost") == "/");
-    CHECK(value_of(form, "ip") == "::ffff:127.0.0.1");
-    CHECK(value_of(form, "tags") == "");
+    check_decodes_to(
+        "username=alice&vhost=%2F&ip=%3A%3Affff%3A127.0.0.1&tags=",
+        {{"username", "alice"}, {"vhost", "/"}, {"ip", "::ffff:127.0.0.1"}, {"tags", ""}});
   }
 
   TEST_CASE("RabbitMQ 3.10's resource request decodes") {
-    Form form = decode_ok(
+    check_decodes_to(
         "username=alice&vhost=%2F&resource=exchange&name=exchange%2Falice%2Ftest&permission="
-        "configure&tags=");
-    CHECK(form.fields().size() == 6);
-    CHECK(value_of(form, "vhost") == "/");
-    CHECK(value_of(form, "resource") == "exchange");
-    CHECK(value_of(form, "name") == "exchange/alice/test");
-    CHECK(value_of(form, "permission") == "configure");
-    CHECK(value_of(form, "tags") == "");
+        "configure&tags=",
+        {{"username", "alice"},
+         {"vhost", "/"},
+         {"resource", "exchange"},
+         {"name", "exchange/alice/test"},
+         {"permission", "configure"},
+         {"tags", ""}});
   }
 
   TEST_CASE("RabbitMQ 3.10's topic request decodes, '*' in the routing key included") {
-    Form form = decode_ok(
+    check_decodes_to(
         "username=alice&vhost=%2F&resource=topic&name=exchange%2Falice%2Ftest&permission=read&"
-        "tags=&routing_key=a.%2A.c&variable_map.username=alice&variable_map.vhost=%2F");
-    REQUIRE(form.fields().size() == 9);
-    CHECK(value_of(form, "username") == "alice");
-    CHECK(value_of(form, "vhost") == "/");
-    CHECK(value_of(form, "resource") == "topic");
-    CHECK(value_of(form, "name") == "exchange/alice/test");
-    CHECK(value_of(form, "permission") == "read");
-    CHECK(value_of(form, "tags") == "");
-    CHECK(value_of(form, "routing_key") == "a.*.c");
-    CHECK(value_of(form, "variable_map.username") == "alice");
-    CHECK(value_of(form, "variable_map.vhost") == "/");
-    CHECK(form.fields()[8].key == "variable_map.vhost");
+        "tags=&routing_key=a.%2A.c&variable_map.username=alice&variable_map.vhost=%2F",
+        {{"username", "alice"},
+         {"vhost", "/"},
+         {"resource", "topic"},
+         {"name", "exchange/alice/test"},
+         {"permission", "read"},
+         {"tags", ""},
+         {"routing_key", "a.*.c"},
+         {"variable_map.username", "alice"},
+         {"variable_map.vhost", "/"}});
   }
 
   TEST_CASE("a routing key's '#' arrives as %23 and decodes") {

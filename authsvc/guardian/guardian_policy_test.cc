@@ -38,6 +38,13 @@ GuardianInput with_alice() {
   return in;
 }
 
+// The one action planned for `in`: a failed REQUIRE unless there is exactly one.
+GuardianAction only_action(const GuardianInput& in) {
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 1);
+  return actions[0];
+}
+
 }  // namespace
 
 TEST_CASE("owner_of takes the user from queue/<user>/... and exchange/<user>/... only") {
@@ -152,16 +159,13 @@ TEST_CASE("a queue is warned once past the threshold, told when back, deleted pa
 
   // Below the warning threshold again: told once.
   in.queues = {queue("queue/alice/big", 10)};
-  actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::queue_back_to_normal);
-  CHECK(actions[0].messages == 10);
+  GuardianAction back = only_action(in);
+  CHECK(back.kind == Kind::queue_back_to_normal);
+  CHECK(back.messages == 10);
 
   // Past the deletion threshold while warned: deleted.
   in.queues = {queue("queue/alice/big", 9000)};
-  actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::delete_queue);
+  CHECK(only_action(in).kind == Kind::delete_queue);
 }
 
 TEST_CASE("exempt queues, queues of nobody, and queues of unknown size are left alone") {
@@ -174,18 +178,16 @@ TEST_CASE("exempt queues, queues of nobody, and queues of unknown size are left 
   // Exempting a warned queue forgets the warning, without mail.
   in.queue_notices = {
       QueueNotice{{"/", "queue/alice/unbounded"}, "alice", QueueNoticeState::warned, 3000, ""}};
-  std::vector<GuardianAction> actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::forget_queue_notice);
-  CHECK_FALSE(mail_for(actions[0]));
+  GuardianAction forget = only_action(in);
+  CHECK(forget.kind == Kind::forget_queue_notice);
+  CHECK_FALSE(mail_for(forget));
 
   // Exemption is per vhost.
   in.queue_notices.clear();
   in.queues = {queue("queue/alice/unbounded", 100000, "other")};
-  actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::delete_queue);
-  CHECK(actions[0].vhost == "other");
+  GuardianAction other = only_action(in);
+  CHECK(other.kind == Kind::delete_queue);
+  CHECK(other.vhost == "other");
 }
 
 TEST_CASE("per-user thresholds replace the global ones") {
@@ -221,9 +223,7 @@ TEST_CASE(
   // Still there and still big after the restart: deleted again.
   in.queue_notices.resize(1);
   in.queues = {queue("queue/alice/gone", 9500)};
-  actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::delete_queue);
+  CHECK(only_action(in).kind == Kind::delete_queue);
 }
 
 TEST_CASE("an owner without address, or unknown to authsvc, still has limits, no mail is made") {
@@ -269,9 +269,7 @@ TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: rep
   in.exchanges = {fanout};
   in.exchange_notices.clear();
   in.delete_noncompliant_exchanges = true;
-  actions = plan_guardian(in);
-  REQUIRE(actions.size() == 1);
-  CHECK(actions[0].kind == Kind::delete_exchange);
+  CHECK(only_action(in).kind == Kind::delete_exchange);
 }
 
 TEST_CASE("connections of disabled, deleted and rotated users are closed, others are not") {

@@ -129,6 +129,12 @@ struct Fixture {
     options.dry_run = dry_run;
     return options;
   }
+  // The options, with these delays before a turned-down mail's next tries.
+  static GuardianOptions retrying(std::vector<std::chrono::milliseconds> delays) {
+    GuardianOptions options = Fixture::options();
+    options.mail_retry_delays = std::move(delays);
+    return options;
+  }
   Guardian guardian(bool dry_run = false) { return guardian(options(dry_run)); }
   Guardian guardian(const GuardianOptions& o, Mailer* with = nullptr) {
     return Guardian(*store, *store, broker, o.dry_run ? nullptr : with ? with : &mailer, audit, o);
@@ -140,11 +146,7 @@ struct Fixture {
     return -1;  // not in the outbox
   }
   std::vector<nlohmann::json> audit_lines() {
-    std::vector<nlohmann::json> lines;
-    for (const std::string& l : audit.lines()) {
-      lines.push_back(nlohmann::json::parse(l));
-    }
-    return lines;
+    return testing::parse_json_lines<nlohmann::json>(audit.lines());
   }
 };
 
@@ -194,9 +196,8 @@ TEST_CASE("guardian: one recipient the server rejects holds up no other mail, an
   f.mailer.rejected = {"alice@example.org"};
   // Alice's mail is first in the outbox.
   f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
-  GuardianOptions options = Fixture::options();
-  options.mail_retry_delays = {std::chrono::milliseconds(0), std::chrono::milliseconds(0)};
-  Guardian guardian = f.guardian(options);
+  Guardian guardian =
+      f.guardian(Fixture::retrying({std::chrono::milliseconds(0), std::chrono::milliseconds(0)}));
   guardian.run_once();
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].to == "bob@example.org");
@@ -231,8 +232,7 @@ TEST_CASE("guardian: a mail the server defers waits its delay while later mail g
   f.add_user("bob");
   f.mailer.deferred = {"alice@example.org"};
   f.broker.queue_list = {queue("queue/alice/q", 25)};
-  GuardianOptions options = Fixture::options();
-  options.mail_retry_delays = {std::chrono::hours(1)};
+  GuardianOptions options = Fixture::retrying({std::chrono::hours(1)});
   Guardian guardian = f.guardian(options);
   guardian.run_once();
   CHECK(f.mailer.tries_to("alice@example.org") == 1);
@@ -260,9 +260,8 @@ TEST_CASE("guardian: a mail server that is down costs no mail an attempt, and st
   f.add_user("bob");
   f.mailer.down = true;
   f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
-  GuardianOptions options = Fixture::options();
-  options.mail_retry_delays = {std::chrono::milliseconds(0)};  // two tries would drop a mail
-  Guardian guardian = f.guardian(options);
+  // One delay: two tries would drop a mail.
+  Guardian guardian = f.guardian(Fixture::retrying({std::chrono::milliseconds(0)}));
   for (int look = 1; look <= 3; ++look) {
     CAPTURE(look);
     guardian.run_once();
@@ -290,9 +289,7 @@ TEST_CASE("guardian: over a real SMTP server, a rejected recipient holds up no o
   server.timeout = std::chrono::seconds(10);
   SmtpMailer smtp(server);
   f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
-  GuardianOptions options = Fixture::options();
-  options.mail_retry_delays = {std::chrono::milliseconds(0)};
-  Guardian guardian = f.guardian(options, &smtp);
+  Guardian guardian = f.guardian(Fixture::retrying({std::chrono::milliseconds(0)}), &smtp);
   guardian.run_once();
   // Bob's mail arrived; alice's failed once and waits in the outbox.
   REQUIRE(std::filesystem::exists(f.dir.file("mails/0001.json")));

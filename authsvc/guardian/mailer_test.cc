@@ -1,12 +1,11 @@
 #include "authsvc/guardian/mailer.h"
 
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "tests/test_support.h"
 
@@ -124,21 +123,18 @@ void check_intact(const nlohmann::json& got, const Mail& sent) {
   CHECK_FALSE(has_bare_newline(content));
 }
 
-// A loopback port nothing listens on: bound, never listening.
-struct ClosedPort {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  int port = -1;
-  ClosedPort() {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    socklen_t len = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
-    port = ntohs(addr.sin_port);
+// The MailError that `call` throws; a failed REQUIRE that says `if_none` if
+// it throws none.
+MailError thrown_mail_error(const char* if_none, const std::function<void()>& call) {
+  std::optional<MailError> error;
+  try {
+    call();
+  } catch (const MailError& e) {
+    error = e;
   }
-  ~ClosedPort() { close(fd); }
-};
+  REQUIRE_MESSAGE(error.has_value(), if_none);
+  return *error;
+}
 
 }  // namespace
 
@@ -303,24 +299,19 @@ TEST_SUITE("mailer") {
     CHECK_THROWS_AS(SmtpMailer(server("127.0.0.1:25")), MailError);
     CHECK_THROWS_AS(SmtpMailer(server("smtp://u:p@127.0.0.1:25")), MailError);
     // The password never shows, even in the message about a bad URL.
-    try {
+    MailError in_url = thrown_mail_error("accepted credentials in the URL", [&] {
       SmtpMailer mailer(server("smtp://guardian:s3cret@127.0.0.1:25"));
-      FAIL("accepted credentials in the URL");
-    } catch (const MailError& e) {
-      CHECK(std::string(e.what()).find("credentials") != std::string::npos);
-      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
-    }
+    });
+    CHECK(std::string(in_url.what()).find("credentials") != std::string::npos);
+    CHECK(std::string(in_url.what()).find("s3cret") == std::string::npos);
     CHECK_THROWS_AS(SmtpMailer(server("smtp://127.0.0.1:25", "not an address")), MailError);
     MailServer remote_password = server("smtp://mail.example.org:587");
     remote_password.user = "guardian";
     remote_password.password = "s3cret";
-    try {
-      SmtpMailer mailer(remote_password);
-      FAIL("accepted a password in clear");
-    } catch (const MailError& e) {
-      CHECK(std::string(e.what()).find("in clear") != std::string::npos);
-      CHECK(std::string(e.what()).find("s3cret") == std::string::npos);
-    }
+    MailError in_clear = thrown_mail_error("accepted a password in clear",
+                                           [&] { SmtpMailer mailer(remote_password); });
+    CHECK(std::string(in_clear.what()).find("in clear") != std::string::npos);
+    CHECK(std::string(in_clear.what()).find("s3cret") == std::string::npos);
     remote_password.require_starttls = true;
     CHECK_NOTHROW(SmtpMailer{remote_password});
     remote_password.require_starttls = false;
@@ -367,28 +358,24 @@ TEST_SUITE("mailer") {
   }
 
   TEST_CASE("a mail server that refuses connections is a prompt MailError about the server") {
-    ClosedPort closed;
-    std::string port = std::to_string(closed.port);
+    testing::LoopbackSocket closed(/*listening=*/false);
+    std::string port = std::to_string(closed.port());
     SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
     auto start = std::chrono::steady_clock::now();
     CHECK_THROWS_WITH_AS(mailer.send({.to = "alice@example.org", .subject = "s", .body = "b"}),
                          doctest::Contains("alice@example.org"), MailError);
     CHECK(std::chrono::steady_clock::now() - start < testing::scaled(std::chrono::seconds(2)));
-    try {
+    MailError refused = thrown_mail_error("sent through a closed port", [&] {
       mailer.send({.to = "alice@example.org", .subject = "s", .body = "b"});
-      FAIL("sent through a closed port");
-    } catch (const MailError& e) {
-      CHECK(e.kind() == MailError::Kind::server);
-      CHECK_FALSE(e.permanent());
-    }
+    });
+    CHECK(refused.kind() == MailError::Kind::server);
+    CHECK_FALSE(refused.permanent());
     // A mail format_message refuses is rejected before any connection.
-    try {
+    MailError injected = thrown_mail_error("sent a header injection", [&] {
       mailer.send({.to = "alice@example.org", .subject = "s\r\nBcc: eve@evil.org", .body = "b"});
-      FAIL("sent a header injection");
-    } catch (const MailError& e) {
-      CHECK(e.kind() == MailError::Kind::rejected);
-      CHECK(e.permanent());
-    }
+    });
+    CHECK(injected.kind() == MailError::Kind::rejected);
+    CHECK(injected.permanent());
   }
 
   TEST_CASE("SMTP failures: 4xx or 5xx to RCPT or DATA are about the mail, the rest the server") {
@@ -425,18 +412,16 @@ TEST_SUITE("mailer") {
     SmtpMailer mailer(mail_server("smtp://127.0.0.1:" + port));
     for (const char* rejected : {"nobody@example.org", "gone@example.org"}) {
       CAPTURE(rejected);
-      try {
+      MailError e = thrown_mail_error("the sink took a mail for a rejected recipient", [&] {
         mailer.send({.to = rejected, .subject = "s", .body = "b"});
-        FAIL("the sink took a mail for a rejected recipient");
-      } catch (const MailError& e) {
-        CHECK(e.kind() == MailError::Kind::rejected);
-        CHECK(e.permanent());
-        std::string message = e.what();
-        CHECK(message.find(rejected) != std::string::npos);
-        // The server's own words, as it said them.
-        CHECK(message.find("550 5.1.1") != std::string::npos);
-        CHECK(message.find("recipient rejected") != std::string::npos);
-      }
+      });
+      CHECK(e.kind() == MailError::Kind::rejected);
+      CHECK(e.permanent());
+      std::string message = e.what();
+      CHECK(message.find(rejected) != std::string::npos);
+      // The server's own words, as it said them.
+      CHECK(message.find("550 5.1.1") != std::string::npos);
+      CHECK(message.find("recipient rejected") != std::string::npos);
     }
     // The same server, the same mailer: a good recipient goes through.
     mailer.send({.to = "alice@example.org", .subject = "after a rejection", .body = "ok"});

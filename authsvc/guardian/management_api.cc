@@ -137,6 +137,14 @@ class Item {
   const char* what_;
 };
 
+// Throws unless `r` is an answer with a 2xx status; `what` names the request.
+void require_success(const std::string& what, const httplib::Result& r) {
+  if (!r) throw ManagementError(what + ": " + describe(r.error()));
+  if (r->status < 200 || r->status > 299) {
+    throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
+  }
+}
+
 json parse_array(const std::string& body, const std::string& what) {
   json j = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) throw ManagementError(what + ": the answer is not valid JSON");
@@ -183,10 +191,7 @@ ManagementApi::~ManagementApi() = default;
 std::string ManagementApi::get(const std::string& path_and_query) {
   const std::string what = "management API GET " + url_ + path_and_query;
   httplib::Result r = client_->Get((prefix_ + path_and_query).c_str());
-  if (!r) throw ManagementError(what + ": " + describe(r.error()));
-  if (r->status < 200 || r->status > 299) {
-    throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
-  }
+  require_success(what, r);
   return std::move(r->body);
 }
 
@@ -195,11 +200,8 @@ bool ManagementApi::remove(const std::string& path, const std::string& reason) {
   httplib::Headers headers;
   if (!reason.empty()) headers.emplace("X-Reason", reason);
   httplib::Result r = client_->Delete((prefix_ + path).c_str(), headers);
-  if (!r) throw ManagementError(what + ": " + describe(r.error()));
-  if (r->status == 404) return false;
-  if (r->status < 200 || r->status > 299) {
-    throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
-  }
+  if (r && r->status == 404) return false;
+  require_success(what, r);
   return true;
 }
 

@@ -91,10 +91,30 @@ std::vector<QueueNotice> SqliteStore::queue_notices() {
   });
 }
 
+void SqliteStore::change_notice(std::string_view what, const std::optional<OutboxMail>& mail,
+                                const std::function<void()>& change) {
+  guarded(what, [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    change();
+    put_outbox(mail);
+    txn.commit();
+  });
+}
+
+void SqliteStore::remove_notice(std::string_view what, const char* delete_sql,
+                                const ResourceKey& key, const std::optional<OutboxMail>& mail) {
+  change_notice(what, mail, [&] {
+    SQLite::Statement q(db(), delete_sql);
+    q.bind(1, key.vhost);
+    q.bind(2, key.name);
+    q.exec();
+  });
+}
+
 void SqliteStore::put_queue_notice(const QueueNotice& notice,
                                    const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("record the notice of queue '{}'", printable(notice.queue.name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+  std::string what = fmt::format("record the notice of queue '{}'", printable(notice.queue.name));
+  change_notice(what, mail, [&] {
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO queue_notices (vhost, name, owner, state, "
                         "messages, since) VALUES (?, ?, ?, ?, ?, ?)");
@@ -105,22 +125,13 @@ void SqliteStore::put_queue_notice(const QueueNotice& notice,
     q.bind(5, notice.messages);
     q.bind(6, notice.since.empty() ? now() : notice.since);
     q.exec();
-    put_outbox(mail);
-    txn.commit();
   });
 }
 
 void SqliteStore::remove_queue_notice(const ResourceKey& queue,
                                       const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("remove the notice of queue '{}'", printable(queue.name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(db(), "DELETE FROM queue_notices WHERE vhost = ? AND name = ?");
-    q.bind(1, queue.vhost);
-    q.bind(2, queue.name);
-    q.exec();
-    put_outbox(mail);
-    txn.commit();
-  });
+  remove_notice(fmt::format("remove the notice of queue '{}'", printable(queue.name)),
+                "DELETE FROM queue_notices WHERE vhost = ? AND name = ?", queue, mail);
 }
 
 std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
@@ -140,8 +151,9 @@ std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
 
 void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
                                       const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("record the notice of exchange '{}'", printable(notice.exchange.name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+  std::string what =
+      fmt::format("record the notice of exchange '{}'", printable(notice.exchange.name));
+  change_notice(what, mail, [&] {
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO exchange_notices (vhost, name, owner, problem, "
                         "since) VALUES (?, ?, ?, ?, ?)");
@@ -151,22 +163,13 @@ void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
     q.bind(4, notice.problem);
     q.bind(5, notice.since.empty() ? now() : notice.since);
     q.exec();
-    put_outbox(mail);
-    txn.commit();
   });
 }
 
 void SqliteStore::remove_exchange_notice(const ResourceKey& exchange,
                                          const std::optional<OutboxMail>& mail) {
-  guarded(fmt::format("remove the notice of exchange '{}'", printable(exchange.name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement q(db(), "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?");
-    q.bind(1, exchange.vhost);
-    q.bind(2, exchange.name);
-    q.exec();
-    put_outbox(mail);
-    txn.commit();
-  });
+  remove_notice(fmt::format("remove the notice of exchange '{}'", printable(exchange.name)),
+                "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?", exchange, mail);
 }
 
 std::vector<OutboxMail> SqliteStore::outbox(std::size_t limit) {

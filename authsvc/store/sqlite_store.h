@@ -99,6 +99,15 @@ class SqliteStore : public Store {
   // Queues `mail` in the outbox, in the caller's transaction; not one with
   // no recipient.
   void put_outbox(const std::optional<OutboxMail>& mail);
+  // Runs `change` (to a guardian notice) and queues `mail` in one
+  // transaction, so that a notice and the mail that tells its owner about it
+  // are recorded together or not at all.
+  void change_notice(std::string_view what, const std::optional<OutboxMail>& mail,
+                     const std::function<void()>& change);
+  // Deletes a notice through change_notice: `delete_sql` has two
+  // parameters, the vhost and the name of `key`.
+  void remove_notice(std::string_view what, const char* delete_sql, const ResourceKey& key,
+                     const std::optional<OutboxMail>& mail);
   // The time a row records: RFC 3339, UTC, microseconds.
   static std::string now();
 

@@ -86,6 +86,14 @@ std::string store_error(const std::function<void()>& call) {
   return "";
 }
 
+// What the store keeps holds none of `tokens` in clear (and holds something,
+// so that the check means something).
+void check_no_token_stored(StoreUnderTest& under_test, const std::vector<std::string>& tokens) {
+  std::string stored = under_test.stored_bytes();
+  CHECK_FALSE(stored.empty());
+  for (const std::string& token : tokens) CHECK(stored.find(token) == std::string::npos);
+}
+
 bool is_one_line(const std::string& text) {
   return !text.empty() && text.find('\n') == std::string::npos;
 }
@@ -192,10 +200,7 @@ TEST_CASE_TEMPLATE("store contract: a new user gets a token, and only its hash i
   CHECK(record->vhosts == std::vector<std::string>{"/", "staging"});
   CHECK(record->active);
 
-  std::string stored = s.under_test->stored_bytes();
-  CHECK_FALSE(stored.empty());
-  CHECK(stored.find(token) == std::string::npos);
-  CHECK(stored.find(other) == std::string::npos);
+  check_no_token_stored(*s.under_test, {token, other});
 }
 
 TEST_CASE_TEMPLATE("store contract: list_users gives every user by name, never a token", Impl,
@@ -309,9 +314,7 @@ TEST_CASE_TEMPLATE("store contract: rotate_token issues a new token and the old 
   AuditEvent event = events(s.store).back();
   CHECK(event.action == "user rotate");
   CHECK(event.user == "alice");
-  std::string stored_bytes = s.under_test->stored_bytes();
-  CHECK(stored_bytes.find(first) == std::string::npos);
-  CHECK(stored_bytes.find(second) == std::string::npos);
+  check_no_token_stored(*s.under_test, {first, second});
 }
 
 TEST_CASE_TEMPLATE("store contract: disable, enable and delete change what load_users gives", Impl,

@@ -119,12 +119,8 @@ class Authsvc:
         if proc is None:
             return None
         _running.discard(self)
-        proc.send_signal(signal.SIGTERM)
-        try:
-            code = proc.wait(scaled(15))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        code = terminate(proc, 15)
+        if code is None:
             raise AuthsvcError("authsvc serve ignored SIGTERM for %.0f s%s"
                                % (scaled(15), self._stderr_tail()))
         if expect_exit is not None and code != expect_exit:
@@ -181,6 +177,19 @@ class Authsvc:
         import json
         with open(self.audit_log) as f:
             return [json.loads(line) for line in f if line.strip()]
+
+
+def terminate(proc, timeout):
+    """SIGTERM to `proc` (a Popen), and wait up to `timeout` seconds
+    (scaled) for it to exit. Returns its exit status, or None if it was
+    still running then: it is killed, and waited for, instead."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(scaled(timeout))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return None
 
 
 def describe_exit(code):

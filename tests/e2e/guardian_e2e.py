@@ -21,14 +21,10 @@ import json
 import os
 import re
 import select
-import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
-import unittest
 import urllib.request
 
 import pika
@@ -37,11 +33,11 @@ from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc, describe_exit  # noqa: E402
+from authsvc_process import describe_exit, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
+from broker_suite import BrokerSuite  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
-import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 WARN, DELETE = 20, 50
@@ -49,27 +45,17 @@ OPERATOR, OPERATOR_PASSWORD = "guardian-op", "op-secret-1234"
 ARGS = None
 
 
-class GuardianE2E(unittest.TestCase):
+class GuardianE2E(BrokerSuite):
     """One broker, one authsvc, one SMTP sink; tests run in name order."""
 
     @classmethod
     def setUpClass(cls):
-        # Each resource's cleanup is registered as soon as it exists: class
-        # cleanups run (last registered first) also when setUpClass fails
-        # half-way, e.g. when the broker does not start, and each runs even
-        # if one before it raised; their errors fail the run.
-        token_ledger.note_run("e2e_guardian_" + ARGS.mode)
-        cls.workdir = tempfile.mkdtemp(prefix="authsvc-guardian-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="guardian-" + ARGS.mode)
-        # serve's and the guardian's logs, and every mail received; after
-        # serve stopped.
-        cls.addClassCleanup(cls.svc.keep_artifacts)
-        cls.svc.start()
-        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
-        cls.tokens = {}
-        for name in ("alice", "bob", "carol", "dave"):
-            cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
+        # Each resource's cleanup is registered as soon as it exists
+        # (broker_suite.py). The work folder's artifacts: serve's and the
+        # guardian's logs, and every mail received.
+        cls.make_workdir("e2e_guardian_" + ARGS.mode, "authsvc-guardian-e2e-")
+        cls.start_authsvc(ARGS.authsvc, "guardian-" + ARGS.mode)
+        cls.add_users("alice", "bob", "carol", "dave")
         cls.maildir = os.path.join(cls.workdir, "mail")
         os.mkdir(cls.maildir)
         cls.start_sink()
@@ -92,16 +78,7 @@ class GuardianE2E(unittest.TestCase):
         cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
         cls.broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
         cls.addClassCleanup(cls.stop_guardian, restart_serve=False)
-        cls.open_connections = []
-        cls.addClassCleanup(cls.close_connections)
-
-    @classmethod
-    def close_connections(cls):
-        for c in cls.open_connections:
-            try:
-                c.close()
-            except Exception:
-                pass  # closed by the broker (test_5) or already by the test
+        cls.track_connections()  # the broker closes some (test_5)
 
     @classmethod
     def start_sink(cls):
@@ -120,18 +97,14 @@ class GuardianE2E(unittest.TestCase):
     @classmethod
     def stop_sink(cls, expect_exit=0):
         """SIGTERM; the sink exits 0 unless it failed to handle a mail."""
-        sink = cls.sink
-        sink.send_signal(signal.SIGTERM)
         try:
-            code = sink.wait(scaled(10))
-        except subprocess.TimeoutExpired:
-            sink.kill()
-            code = sink.wait()
+            code = terminate(cls.sink, 10)
         finally:
-            sink.stdout.close()
+            cls.sink.stdout.close()
         if expect_exit is not None and code != expect_exit:
             raise AssertionError("smtp_sink %s: %s" % (
-                describe_exit(code), read(os.path.join(cls.workdir, "sink.err"))))
+                "ignored SIGTERM" if code is None else describe_exit(code),
+                read(os.path.join(cls.workdir, "sink.err"))))
 
     # -- helpers ---------------------------------------------------------------
 
@@ -177,27 +150,13 @@ class GuardianE2E(unittest.TestCase):
                 cls.svc.start()
             return
         guardian, cls.guardian = cls.guardian, None
-        guardian.send_signal(signal.SIGTERM)
-        try:
-            code = guardian.wait(scaled(30))
-        except subprocess.TimeoutExpired:
-            guardian.kill()
-            guardian.wait()
+        code = terminate(guardian, 30)
+        if code is None:
             raise AssertionError("guardian ignored SIGTERM for %.0f s: %s"
                                  % (scaled(30), read(cls.guardian_err)))
         if code != 0:
             raise AssertionError("guardian %s: %s" % (describe_exit(code),
                                                       read(cls.guardian_err)))
-
-    def connect(self, user, token=None):
-        params = pika.ConnectionParameters(
-            "127.0.0.1", self.broker.amqp_port, "/",
-            pika.PlainCredentials(user, token or self.tokens[user]),
-            connection_attempts=1, blocked_connection_timeout=scaled(10),
-            socket_timeout=scaled(10))
-        conn = pika.BlockingConnection(params)
-        self.open_connections.append(conn)
-        return conn
 
     def fill(self, user, queue, count, exchange_type="topic"):
         """Declare `queue` (durable) bound to the user's exchange and publish

@@ -18,10 +18,7 @@ import collections
 import json
 import os
 import re
-import shutil
 import sys
-import tempfile
-import unittest
 
 import pika
 from pika.exceptions import (ChannelClosedByBroker, ProbableAccessDeniedError,
@@ -30,12 +27,11 @@ from pika.exceptions import (ChannelClosedByBroker, ProbableAccessDeniedError,
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+from broker_suite import BrokerSuite  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
-import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 README = os.path.join(ROOT, "README.md")
@@ -53,26 +49,17 @@ ALLOWED, REFUSED = "allowed", "refused"
 VHOST_REFUSED = "vhost refused"  # only while a change is being loaded
 
 
-class PulseE2E(unittest.TestCase):
+class PulseE2E(BrokerSuite):
     """One broker and one authsvc for the whole class; tests run in name order."""
 
     @classmethod
     def setUpClass(cls):
-        # Each resource's cleanup is registered as soon as it exists: class
-        # cleanups run (last registered first) also when setUpClass fails
-        # half-way, e.g. when the broker does not start, and each runs even
-        # if one before it raised; their errors fail the run.
+        # Each resource's cleanup is registered as soon as it exists
+        # (broker_suite.py).
         cls.variant = ARGS.variant
-        cls.workdir = tempfile.mkdtemp(prefix="authsvc-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
-        token_ledger.note_run("e2e_pulse_" + cls.variant)
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="pulse-" + cls.variant)
-        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
-        cls.svc.start()
-        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
-        cls.tokens = {}
-        for name in ("alice", "bob", "a.b", "aXb", "dave", "erin", "frank"):
-            cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
+        cls.make_workdir("e2e_pulse_" + cls.variant, "authsvc-e2e-")
+        cls.start_authsvc(ARGS.authsvc, "pulse-" + cls.variant)
+        cls.add_users("alice", "bob", "a.b", "aXb", "dave", "erin", "frank")
         cls.svc.cli("user", "set", "bob", "--vhosts", "/ v2")
         cls.proxy = None
         auth_url = cls.svc.base_url
@@ -89,28 +76,9 @@ class PulseE2E(unittest.TestCase):
         cls.broker.rabbitmqctl("add_vhost", "v2")
         cls.outcomes = {}         # (operation, column) -> allowed/refused, for the README table
         cls.expected_denials = []  # (user, resource, name, permission) the broker must have asked
-        cls.open_connections = []
-        cls.addClassCleanup(cls.close_connections)
-
-    @classmethod
-    def close_connections(cls):
-        for c in cls.open_connections:
-            try:
-                c.close()
-            except Exception:
-                pass  # the broker may have closed it (test_08)
+        cls.track_connections()  # the broker may have closed some (test_08)
 
     # -- helpers ---------------------------------------------------------------
-
-    def connect(self, user, password=None, vhost="/"):
-        params = pika.ConnectionParameters(
-            "127.0.0.1", self.broker.amqp_port, vhost,
-            pika.PlainCredentials(user, self.tokens[user] if password is None else password),
-            connection_attempts=1, blocked_connection_timeout=scaled(10),
-            socket_timeout=scaled(10))
-        conn = pika.BlockingConnection(params)
-        self.open_connections.append(conn)
-        return conn
 
     def assert_login_refused(self, user, password=None, vhost="/"):
         with self.assertRaises(ProbableAuthenticationError) as caught:

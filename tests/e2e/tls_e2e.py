@@ -16,25 +16,20 @@ import argparse
 import http.client
 import os
 import re
-import shutil
 import ssl
 import subprocess
 import sys
-import tempfile
-import unittest
 import urllib.parse
 
-import pika
 from pika.exceptions import ProbableAuthenticationError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc  # noqa: E402
 from broker import Broker  # noqa: E402
+from broker_suite import BrokerSuite  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
-import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 ARGS = None  # set in main()
@@ -98,26 +93,20 @@ def example_https_urls():
     return dict(found)
 
 
-class TlsE2E(unittest.TestCase):
+class TlsE2E(BrokerSuite):
     """Tests run in name order and share the broker."""
 
     @classmethod
     def setUpClass(cls):
-        # Cleanups are registered as each resource comes to exist: they run
-        # (last first) also when setUpClass fails half-way, each even if
-        # one before it raised, and their errors fail the run.
-        token_ledger.note_run("e2e_tls")
-        cls.workdir = tempfile.mkdtemp(prefix="authsvc-tls-e2e-")
-        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+        # Each resource's cleanup is registered as soon as it exists
+        # (broker_suite.py).
+        cls.make_workdir("e2e_tls", "authsvc-tls-e2e-")
         cls.pki = make_pki(cls.workdir)
         p = cls.pki
-        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, label="tls", scheme="https", serve_args=[
+        cls.start_authsvc(ARGS.authsvc, "tls", scheme="https", serve_args=[
             "--tls-cert", p["server.pem"], "--tls-key", p["server.key"],
             "--tls-client-ca", p["ca.pem"]])
-        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
-        cls.svc.start()
-        cls.addClassCleanup(cls.svc.stop)  # raises if serve did not exit 0
-        cls.token = cls.svc.add_user("alice")
+        cls.tokens = {"alice": cls.svc.add_user("alice")}
         # broker.py puts authsvc's https:// base URL before the example's
         # paths; the example's commented HTTPS URLs must have those paths.
         assert example_https_urls() == {"auth_http.%s_path" % k: "/auth/" + k
@@ -130,18 +119,22 @@ class TlsE2E(unittest.TestCase):
                                                     p["broker.key"]))
         cls.addClassCleanup(cls.broker.stop)  # safe after a failed start
         cls.broker.start()
-
-    def connect(self):
-        return pika.BlockingConnection(pika.ConnectionParameters(
-            "127.0.0.1", self.broker.amqp_port, "/",
-            pika.PlainCredentials("alice", self.token),
-            connection_attempts=1, socket_timeout=scaled(10),
-            blocked_connection_timeout=scaled(10)))
+        cls.track_connections()
 
     def assert_login_refused(self):
         with self.assertRaises(ProbableAuthenticationError) as caught:
-            self.connect().close()
+            self.connect("alice").close()
         self.assertIn("ACCESS_REFUSED", str(caught.exception))
+
+    def assert_refused_by_authsvc(self, reason):
+        """alice's login is refused, and each audit line it caused is
+        authsvc refusing the broker's TLS handshake, saying `reason`."""
+        before = len(self.svc.audit_lines())
+        self.assert_login_refused()
+        self.audit_until(before, bool, "an audit line of the refused attempt")
+        for l in self.audit_after_probe(before):
+            self.assertEqual(l["rule"], "tls", l)
+            self.assertIn(reason, l["reason"])
 
     def set_broker_ssl_options(self, **options):
         """Replaces the plugin's ssl_options in the running broker, and
@@ -194,7 +187,7 @@ class TlsE2E(unittest.TestCase):
 
     def test_1_broker_with_its_client_certificate_gets_answers(self):
         before = len(self.svc.audit_lines())
-        conn = self.connect()
+        conn = self.connect("alice")
         ch = conn.channel()
         ch.exchange_declare("exchange/alice/tls", "topic")
         conn.close()
@@ -212,21 +205,11 @@ class TlsE2E(unittest.TestCase):
         p = self.pki
         self.set_broker_ssl_options(cacertfile=p["ca.pem"], certfile=p["intruder.pem"],
                                     keyfile=p["intruder.key"], verify="verify_peer")
-        before = len(self.svc.audit_lines())
-        self.assert_login_refused()
-        self.audit_until(before, bool, "an audit line of the refused attempt")
-        for l in self.audit_after_probe(before):
-            self.assertEqual(l["rule"], "tls", l)
-            self.assertIn("client certificate not trusted", l["reason"])
+        self.assert_refused_by_authsvc("client certificate not trusted")
 
     def test_3_broker_without_a_client_certificate_is_refused(self):
         self.set_broker_ssl_options(cacertfile=self.pki["ca.pem"], verify="verify_peer")
-        before = len(self.svc.audit_lines())
-        self.assert_login_refused()
-        self.audit_until(before, bool, "an audit line of the refused attempt")
-        for l in self.audit_after_probe(before):
-            self.assertEqual(l["rule"], "tls", l)
-            self.assertIn("no client certificate", l["reason"])
+        self.assert_refused_by_authsvc("no client certificate")
 
     def test_4_broker_that_does_not_trust_authsvcs_certificate_is_refused(self):
         p = self.pki
@@ -241,7 +224,7 @@ class TlsE2E(unittest.TestCase):
         p = self.pki
         self.set_broker_ssl_options(cacertfile=p["ca.pem"], certfile=p["broker.pem"],
                                     keyfile=p["broker.key"], verify="verify_peer")
-        self.connect().close()
+        self.connect("alice").close()
 
 
 def main():

@@ -1,0 +1,93 @@
+"""What the end-to-end suites against a real broker set up alike: a work
+folder, authsvc serving from it with its users, and the AMQP connections
+the tests open.
+
+    class PulseE2E(BrokerSuite):
+        @classmethod
+        def setUpClass(cls):
+            cls.make_workdir("e2e_pulse_post", "authsvc-e2e-")
+            cls.start_authsvc(binary, "pulse-post")
+            cls.add_users("alice", "bob")       # cls.tokens
+            cls.broker = Broker(...)            # the suite's own; then start it
+            cls.track_connections()
+
+        def test_x(self):
+            conn = self.connect("alice")        # as alice, with her token
+
+Each resource's class cleanup is registered as soon as it exists: class
+cleanups run (last registered first) also when setUpClass fails half-way,
+e.g. when the broker does not start, and each runs even if one before it
+raised; their errors fail the run.
+"""
+
+import os
+import shutil
+import sys
+import tempfile
+import unittest
+
+import pika
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from authsvc_process import Authsvc  # noqa: E402
+from timing import scaled  # noqa: E402
+import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
+
+
+class BrokerSuite(unittest.TestCase):
+    """A suite's class: set up once (setUpClass), with a broker in
+    cls.broker that the suite makes itself."""
+
+    @classmethod
+    def make_workdir(cls, run, prefix):
+        """Notes the run (its CTest name) in the token ledger, and makes
+        cls.workdir, a fresh folder removed at the end."""
+        token_ledger.note_run(run)
+        cls.workdir = tempfile.mkdtemp(prefix=prefix)
+        cls.addClassCleanup(shutil.rmtree, cls.workdir, ignore_errors=True)
+
+    @classmethod
+    def start_authsvc(cls, binary, label, **options):
+        """cls.svc: authsvc serving from cls.workdir (Authsvc's options);
+        stopped at the end, which raises if serve did not exit 0, and its
+        logs kept as artifacts after that."""
+        cls.svc = Authsvc(binary, cls.workdir, label=label, **options)
+        cls.addClassCleanup(cls.svc.keep_artifacts)  # after serve stopped
+        cls.svc.start()
+        cls.addClassCleanup(cls.svc.stop)
+
+    @classmethod
+    def add_users(cls, *names):
+        """Adds each user with the address NAME@example.org; their tokens
+        in cls.tokens."""
+        cls.tokens = {}
+        for name in names:
+            cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
+
+    @classmethod
+    def track_connections(cls):
+        """From now on connect() keeps each connection, to close those
+        still open at the end (before the class cleanups registered so far,
+        the broker's stop among them)."""
+        cls.open_connections = []
+        cls.addClassCleanup(cls._close_connections)
+
+    @classmethod
+    def _close_connections(cls):
+        for c in cls.open_connections:
+            try:
+                c.close()
+            except Exception:
+                pass  # closed by the broker, or already by the test
+
+    def connect(self, user, password=None, vhost="/"):
+        """An AMQP connection to the broker as `user`, with its token in
+        cls.tokens unless `password` is given; after track_connections()."""
+        params = pika.ConnectionParameters(
+            "127.0.0.1", self.broker.amqp_port, vhost,
+            pika.PlainCredentials(user, self.tokens[user] if password is None else password),
+            connection_attempts=1, blocked_connection_timeout=scaled(10),
+            socket_timeout=scaled(10))
+        conn = pika.BlockingConnection(params)
+        self.open_connections.append(conn)
+        return conn
