@@ -66,6 +66,14 @@ def wait_port(port, proc, timeout=10):
     raise RuntimeError("port %d not listening" % port)
 
 
+def cpu_seconds(pid):
+    """User and system CPU time the process has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / ticks, int(fields[12]) / ticks
+
+
 def rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
@@ -335,15 +343,28 @@ def main():
         rounds = {name: [] for name, _, _ in targets}
         answered = len(mix)  # check_mix
         for r in range(args.rounds):
-            for name, server, target_mix in targets:
+            # The two builds swap places every other round, so that neither
+            # always runs right after nginx (the machine drifts within a round).
+            order = targets if r % 2 == 0 else targets[:1] + targets[:0:-1]
+            for name, server, target_mix in order:
                 port = server.port if server else nginx_port
+                before = cpu_seconds(server.proc.pid) if server else None
                 res = run_wrk(port, target_mix or mix_file, args.seconds, args.connections)
+                if server:
+                    # CPU per request, user and kernel: what the server costs
+                    # the machine, less noisy than a throughput that the
+                    # client's share of the two cores also sets.
+                    after = cpu_seconds(server.proc.pid)
+                    res["user_us"] = (after[0] - before[0]) * 1e6 / res["requests"]
+                    res["sys_us"] = (after[1] - before[1]) * 1e6 / res["requests"]
                 rounds[name].append(res)
                 if name == "authsvc":
                     answered += res["requests"]
-                print("round %d %-8s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  non-2xx %d %s"
+                cpu = (" cpu/req %.2f us user + %.2f us sys" % (res["user_us"], res["sys_us"])
+                       if server else "")
+                print("round %d %-8s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  non-2xx %d%s %s"
                       % (r + 1, name, res["rps"], res["p50_ms"], res["p99_ms"], res["non2xx"],
-                         res["socket_errors"]))
+                         cpu, res["socket_errors"]))
         rss_load = rss_kb(svc.proc.pid)
         latency = change_latency(svc, users[len(users) // 2], tokens[users[len(users) // 2]])
         answered += 0  # change_latency's requests are counted from the audit log below
@@ -363,6 +384,10 @@ def main():
             "wrk_requests_to_authsvc": answered,
         }
         summary["ratio"] = summary["authsvc_rps"] / summary["nginx_rps"]
+        for name in rounds:
+            if name != "nginx":
+                summary[name + "_cpu_us"] = median(
+                    [x["user_us"] + x["sys_us"] for x in rounds[name]])
         if baseline:
             baseline.stop()
             summary["baseline_rps"] = median([x["rps"] for x in rounds["baseline"]])
@@ -376,6 +401,12 @@ def main():
               % (summary["authsvc_rps"], summary["nginx_rps"], summary["ratio"]))
         print("median p99: authsvc %.3f ms, nginx %.3f ms"
               % (summary["authsvc_p99_ms"], summary["nginx_p99_ms"]))
+        print("median CPU per request (user + kernel): authsvc %.2f us"
+              % summary["authsvc_cpu_us"] + ("; baseline %.2f us (authsvc / baseline = %.3f)"
+                                             % (summary["baseline_cpu_us"],
+                                                summary["authsvc_cpu_us"]
+                                                / summary["baseline_cpu_us"])
+                                             if baseline else ""))
         if baseline:
             print("median throughput: authsvc %.0f req/s / baseline %.0f req/s = %.2f; "
                   "median p99: baseline %.3f ms"
