@@ -230,7 +230,10 @@ void Guardian::mail_failed(const OutboxMail& mail, const MailError& error) {
 std::size_t Guardian::send_outbox() {
   std::size_t sent = 0;
   const auto now = std::chrono::steady_clock::now();
-  for (const OutboxMail& mail : state_.outbox(100)) {
+  // Up to 100 mails a look that may be sent now: the ones waiting out a
+  // retry delay are read too but skipped, and must not crowd newer mail out.
+  constexpr std::size_t kMailsPerLook = 100;
+  for (const OutboxMail& mail : state_.outbox(kMailsPerLook + mail_not_before_.size())) {
     auto not_before = mail_not_before_.find(mail.id);
     if (not_before != mail_not_before_.end() && now < not_before->second) continue;
     std::optional<std::string> server_failure;

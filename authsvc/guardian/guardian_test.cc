@@ -255,6 +255,31 @@ TEST_CASE("guardian: a mail the server defers waits its delay while later mail g
   CHECK(f.audit_lines().back()["action"] == "mail dropped");
 }
 
+TEST_CASE("guardian: a hundred mails waiting out a delay do not hold back a newer one") {
+  Fixture f;
+  f.add_user("bob");
+  // A hundred warnings to addresses the server defers, in the outbox first.
+  for (int i = 0; i < 100; ++i) {
+    std::string to = "greylisted" + std::to_string(i) + "@example.org";
+    f.mailer.deferred.insert(to);
+    std::string queue_name = "queue/alice/q" + std::to_string(i);
+    f.store->put_queue_notice(
+        QueueNotice{ResourceKey{"/", queue_name}, "alice", QueueNoticeState::warned, 25, ""},
+        OutboxMail{0, to, "warning " + std::to_string(i), "body", 0});
+    f.broker.queue_list.push_back(queue(queue_name, 25));
+  }
+  Guardian guardian = f.guardian(Fixture::retrying({std::chrono::hours(1)}));
+  guardian.run_once();
+  CHECK(f.mailer.tried.size() == 100);
+  CHECK(f.mailer.sent.empty());
+  // Bob's warning is queued behind them, and goes out at the next look.
+  f.broker.queue_list.push_back(queue("queue/bob/q", 25));
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "bob@example.org");
+  CHECK(f.mailer.tried.size() == 101);
+}
+
 TEST_CASE("guardian: a mail server that is down costs no mail an attempt, and stops the look") {
   Fixture f;
   f.add_user("bob");
