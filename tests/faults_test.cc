@@ -46,16 +46,7 @@ std::size_t count(const std::string& text, const std::string& needle) {
   return n;
 }
 
-// Waits up to `limit` (scaled: testing::scaled) for `predicate`.
-template <typename Predicate>
-bool eventually(Predicate predicate, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + testing::scaled(limit);
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
+using testing::eventually;
 
 // Counts the opens of one file, by any process, from now on (inotify).
 class OpenCounter {

@@ -29,8 +29,8 @@ import sys
 
 LAYERS = ["core", "store", "guardian", "server", "cli"]
 
-# The C++ standard library's headers (C++20), and the C headers in their
-# <cxxx> form.
+# The C++ standard library's headers (C++20), the C headers among them
+# spelled <cstdio>, <cstring> and so on.
 STANDARD = set("""
 algorithm any array atomic barrier bit bitset charconv chrono codecvt compare complex concepts
 condition_variable coroutine deque exception execution filesystem format forward_list fstream

@@ -21,6 +21,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 #include <unordered_map>
 
 #include "authsvc/core/text.h"
@@ -311,6 +312,15 @@ double time_scale() {
 std::chrono::milliseconds scaled(std::chrono::milliseconds deadline) {
   return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(
       static_cast<double>(deadline.count()) * time_scale()));
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds limit) {
+  auto deadline = std::chrono::steady_clock::now() + scaled(limit);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return condition();
 }
 
 std::vector<std::string> child_environment(const std::vector<std::string>& extra) {

@@ -44,6 +44,12 @@ class TempDir {
 double time_scale();
 std::chrono::milliseconds scaled(std::chrono::milliseconds deadline);
 
+// Whether `condition` holds within `limit` (scaled), polled every 10 ms and
+// tried once more at the deadline, so that a slow poll cannot fail a check
+// that holds.
+bool eventually(const std::function<bool()>& condition,
+                std::chrono::milliseconds limit = std::chrono::seconds(5));
+
 // The environment every child the tests start gets: PATH and HOME, the
 // sanitizers' options (ASAN_OPTIONS, UBSAN_OPTIONS, TSAN_OPTIONS,
 // LSAN_OPTIONS) and AUTHSVC_TEST_TIME_SCALE as this process has them, then

@@ -10,6 +10,8 @@
 #include <string>
 #include <thread>
 
+#include "tests/test_support.h"
+
 namespace authsvc {
 namespace {
 
@@ -38,15 +40,7 @@ bool blocked_here(int signo) {
   return sigismember(&mask, signo) == 1;
 }
 
-template <typename Predicate>
-bool eventually(Predicate predicate) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!predicate()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
+using testing::eventually;
 
 }  // namespace
 

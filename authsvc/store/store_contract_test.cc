@@ -126,15 +126,7 @@ std::string everything_about(Store& store, const std::string& name) {
   return text;
 }
 
-// Polls `condition` for up to five seconds.
-bool eventually(const std::function<bool()>& condition) {
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (condition()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return condition();
-}
+using testing::eventually;
 
 bool looks_like_timestamp(const std::string& ts) {
   // RFC 3339, UTC: 2026-11-27T23:18:49.123456Z
