@@ -205,8 +205,7 @@ void Guardian::mail_failed(const OutboxMail& mail, const MailError& error) {
   const std::int64_t attempts = mail.attempts + 1;
   const auto& delays = options_.mail_retry_delays;
   if (attempts > static_cast<std::int64_t>(delays.size())) {
-    // outbox_sent takes it out of the outbox; the audit line says why.
-    state_.outbox_sent(mail.id);
+    state_.remove_from_outbox(mail.id);
     mail_not_before_.erase(mail.id);
     audit_mail("mail dropped", fmt::format("to={} subject='{}' attempts={} last_error='{}'",
                                            mail.recipient, mail.subject, attempts, error.what()));
@@ -257,7 +256,7 @@ std::size_t Guardian::send_outbox() {
       }
       break;
     }
-    state_.outbox_sent(mail.id);
+    state_.remove_from_outbox(mail.id);
     mail_not_before_.erase(mail.id);
     mail_error_reports_.reset();
     ++sent;

@@ -16,10 +16,6 @@ namespace {
 constexpr std::size_t kWakeBatch = 4096;
 constexpr auto kWriteInterval = std::chrono::milliseconds(20);
 
-}  // namespace
-
-namespace {
-
 int open_log(const std::string& path) {
   int fd = ::open(path.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) {

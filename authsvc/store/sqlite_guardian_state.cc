@@ -188,7 +188,7 @@ std::vector<OutboxMail> SqliteStore::outbox(std::size_t limit) {
   });
 }
 
-void SqliteStore::outbox_sent(std::int64_t id) {
+void SqliteStore::remove_from_outbox(std::int64_t id) {
   guarded("remove a sent mail from the outbox", [&] {
     SQLite::Statement q(db(), "DELETE FROM outbox WHERE id = ?");
     q.bind(1, id);

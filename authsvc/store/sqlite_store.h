@@ -62,7 +62,7 @@ class SqliteStore : public Store {
   void remove_exchange_notice(const ResourceKey& exchange,
                               const std::optional<OutboxMail>& mail) override;
   std::vector<OutboxMail> outbox(std::size_t limit) override;
-  void outbox_sent(std::int64_t id) override;
+  void remove_from_outbox(std::int64_t id) override;
   void outbox_failed(std::int64_t id, const std::string& error) override;
 
   // AuditExport

@@ -106,7 +106,10 @@ class GuardianStateStore {
                                       const std::optional<OutboxMail>& mail) = 0;
   // Oldest first, at most `limit`.
   virtual std::vector<OutboxMail> outbox(std::size_t limit) = 0;
-  virtual void outbox_sent(std::int64_t id) = 0;
+  // A mail leaves the outbox once the server took it, or once the guardian
+  // gave up on it (its audit line says which).
+  virtual void remove_from_outbox(std::int64_t id) = 0;
+  // A failed try: one more attempt counted, and the error kept.
   virtual void outbox_failed(std::int64_t id, const std::string& error) = 0;
 };
 

@@ -845,13 +845,13 @@ TEST_CASE_TEMPLATE(
   REQUIRE(all.size() == 4);
   CHECK(all[0].attempts == 2);
   CHECK(all[1].attempts == 0);
-  guardian->outbox_sent(all[1].id);
+  guardian->remove_from_outbox(all[1].id);
   all = s.store.outbox(100);
   REQUIRE(all.size() == 3);
   CHECK(all[0].subject == "mail 1");  // a failed mail keeps its place
   CHECK(all[1].subject == "mail 3");
   CHECK(all[2].subject == "mail 4");
-  for (const OutboxMail& m : all) guardian->outbox_sent(m.id);
+  for (const OutboxMail& m : all) guardian->remove_from_outbox(m.id);
   CHECK(s.store.outbox(100).empty());
   // Sent mail is gone for good: a new one comes after, never in its place.
   s.store.remove_queue_notice({"/", "queue/alice/q1"}, mail("alice@example.org", "mail 5"));
@@ -914,7 +914,7 @@ TEST_CASE_TEMPLATE(
       {"remove_exchange_notice",
        [&](Store& c) { c.remove_exchange_notice(exchange, std::nullopt); }},
       {"outbox", [](Store& c) { c.outbox(10); }},
-      {"outbox_sent", [&](Store& c) { c.outbox_sent(outbox_id); }},
+      {"remove_from_outbox", [&](Store& c) { c.remove_from_outbox(outbox_id); }},
       {"outbox_failed", [&](Store& c) { c.outbox_failed(outbox_id, "refused"); }},
       {"unexported_audit_events", [](Store& c) { c.unexported_audit_events(0); }},
       {"mark_audit_events_exported", [](Store& c) { c.mark_audit_events_exported(1); }},
