@@ -23,6 +23,7 @@ void write_json_line(const DecisionRecord& r, std::string* out) {
       .add("status", r.status)
       .add("rule", r.rule)
       .add("reason", r.reason)
+      .add("credential", r.credential)
       .add("us", r.us)
       .finish();
 }

@@ -27,6 +27,8 @@ struct DecisionRecord {
   int status = 200;
   std::string_view rule;
   std::string_view reason;
+  // Which credential a login matched ("current" or "previous"); "" if none.
+  std::string_view credential;
   std::int64_t us = 0;
 };
 

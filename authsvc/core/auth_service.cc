@@ -112,7 +112,8 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     return finish(200, false, "throttled", "too many failed logins for this user; cooling off",
                   "deny");
   }
-  Decision decision = decide(*request, *snapshot);
+  Decision decision = decide(*request, *snapshot, record.ts);
+  record.credential = decision.credential;
   if (login && throttle_) {
     // Count guesses (a wrong token, an unknown name), not a disabled user
     // trying a correct token.

@@ -3,6 +3,7 @@
 // compiled rules. Built once, then shared by all request threads without
 // locks (like leveldb's Snapshot); a change makes a new one.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -12,13 +13,18 @@
 #include <vector>
 
 #include "authsvc/core/rules.h"
-#include "authsvc/core/token.h"
+#include "authsvc/core/credential.h"
 
 namespace authsvc {
 
 struct UserRecord {
   std::string name;
-  TokenHash token_hash{};
+  Credential credential;  // the current one
+  // During a rotation's grace: the credential before, valid until then.
+  std::optional<Credential> previous;
+  std::chrono::system_clock::time_point previous_valid_until{};
+  // After this, the account neither logs in nor is allowed anything.
+  std::optional<std::chrono::system_clock::time_point> expires_at;
   bool active = false;
   std::string tags;                 // space-joined, as the broker wants them
   std::vector<std::string> vhosts;  // granted vhosts

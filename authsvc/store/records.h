@@ -10,41 +10,81 @@
 #include <string_view>
 #include <vector>
 
+#include "authsvc/core/credential.h"
+
 namespace authsvc {
 
-// A user as the CLI shows it: everything but the token hash.
+// A user as the CLI shows it: everything but the credential's hash. Times
+// are RFC 3339 text as the store keeps them; "" where there is none.
 struct UserInfo {
   std::string name;
-  std::string email;
+  // E-mail addresses of the people answerable for the account, each once
+  // (compared case-insensitively), sorted; empty for an account imported
+  // from RabbitMQ whose owners were not imported yet.
+  std::vector<std::string> owners;
   std::vector<std::string> tags;
   std::vector<std::string> vhosts;
   bool active = true;
   std::string created_at;
   std::string updated_at;
-  std::string token_rotated_at;
+  // The credential that logs in now: a token, or a password imported from
+  // RabbitMQ (legacy) until the next rotation.
+  CredentialScheme credential = CredentialScheme::token;
+  // When that credential was issued; "" for an imported password, which is
+  // older than authsvc's knowledge of it.
+  std::string credential_issued_at;
+  // During a rotation's grace, the previous credential still logs in until
+  // previous_valid_until; previous_issued_at is when it was issued ("" if
+  // imported). Both "" without a previous credential. The store keeps a
+  // previous credential after its grace ended (the guardian closes the
+  // connections it opened); compare previous_valid_until with the clock.
+  std::string previous_valid_until;
+  std::string previous_issued_at;
+  // When the account stops working; "" never.
+  std::string expires_at;
+  // The lead (seconds before expires_at) of the latest expiry notice sent
+  // for this expires_at; nullopt: none yet. Changing expires_at clears it.
+  std::optional<std::int64_t> expiry_notice_lead;
   // The guardian's thresholds for this user's queues; nullopt: its defaults.
   std::optional<std::int64_t> queue_warn;
   std::optional<std::int64_t> queue_delete;
 };
 
-// A user to create.
+// A user to create, with a fresh token.
 struct NewUser {
   std::string name;
-  std::string email;
+  std::vector<std::string> owners;  // at least one
   std::vector<std::string> tags;
   std::vector<std::string> vhosts;
+  std::string expires_at;  // RFC 3339 in the future, or "" for never
+};
+
+// A user imported from RabbitMQ's definitions, with its own password hash
+// (a legacy credential) and no owner yet.
+struct ImportedUser {
+  std::string name;
+  std::vector<std::string> tags;
+  std::vector<std::string> vhosts;
+  Credential credential;
+};
+
+// An owner to add to an account (`authsvc import owners`).
+struct OwnerGrant {
+  std::string user;
+  std::string address;
 };
 
 // A change to a user: each field that is set replaces the current value.
 // A queue threshold set to nullopt goes back to the guardian's default.
 struct UserUpdate {
-  std::optional<std::string> email;
   std::optional<std::vector<std::string>> tags;
   std::optional<std::vector<std::string>> vhosts;
   std::optional<std::optional<std::int64_t>> queue_warn;
   std::optional<std::optional<std::int64_t>> queue_delete;
+  // RFC 3339 in the future, or "" for never.
+  std::optional<std::string> expires_at;
 
-  bool empty() const { return !email && !tags && !vhosts && !queue_warn && !queue_delete; }
+  bool empty() const { return !tags && !vhosts && !queue_warn && !queue_delete && !expires_at; }
 };
 
 // Who makes the changes through one store connection, for the audit trail.

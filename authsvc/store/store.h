@@ -17,6 +17,7 @@
 // - A token exists in clear only in the return value of the call that made
 //   it; only its SHA-256 is stored.
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -46,17 +47,38 @@ class UserStore {
   virtual std::vector<std::string> add_users(const std::vector<NewUser>& users,
                                              const std::string& action) = 0;
   std::string add_user(const NewUser& user) { return add_users({user}, "user add").front(); }
-  // A new token; the old one stops working.
-  virtual std::string rotate_token(const std::string& name) = 0;
+  // Adds users imported from RabbitMQ, keeping their password hashes, all in
+  // one transaction or none (a bad or taken name fails the whole call).
+  // Audited as "import definitions", one event a user.
+  virtual void import_users(const std::vector<ImportedUser>& users) = 0;
+  // A new token, returned. The credential that was current stays valid for
+  // `grace` more (0: it stops at once); a previous credential still in its
+  // grace stops at once: never more than two are valid. Audited as
+  // "user rotate", with the grace's end.
+  virtual std::string rotate_token(const std::string& name, std::chrono::seconds grace) = 0;
+  std::string rotate_token(const std::string& name) {
+    return rotate_token(name, std::chrono::seconds(0));
+  }
   virtual void set_active(const std::string& name, bool active) = 0;
   virtual void delete_user(const std::string& name) = 0;
   // Applies every field `update` sets, in one transaction: all or nothing.
   // A queue warning threshold must stay below the deletion threshold, each
   // as it will be after the update.
   virtual void update_user(const std::string& name, const UserUpdate& update) = 0;
+  // Owners ("user owner add/remove"). Adding one the account has (in any
+  // case) changes nothing and is not an error; removing one it does not
+  // have, or its last one, is.
+  virtual void add_owner(const std::string& name, const std::string& address) = 0;
+  virtual void remove_owner(const std::string& name, const std::string& address) = 0;
+  // Each grant's owner added to its account, in one transaction: all or
+  // nothing (an unknown account fails the call). Audited as
+  // "import owners", one event an added owner.
+  virtual void add_owners(const std::vector<OwnerGrant>& grants) = 0;
 
   virtual std::optional<UserInfo> find_user(const std::string& name) = 0;
   virtual std::vector<UserInfo> list_users() = 0;
+  // The accounts `address` owns (compared case-insensitively), by name.
+  virtual std::vector<UserInfo> users_owned_by(const std::string& address) = 0;
   // Names that have been deleted and not created again: the guardian closes
   // their connections (a name authsvc never knew is a broker-internal
   // account, left alone).
@@ -94,6 +116,13 @@ class GuardianStateStore {
   // Audited as "queue exempt" / "queue unexempt" (user: the queue's owner).
   virtual void set_queue_exempt(const ResourceKey& queue, const std::string& owner,
                                 bool exempt) = 0;
+  // Records that the expiry notice `lead` seconds before `expires_at` went
+  // to the owners of `user`, with its mails, in one transaction; returns
+  // false (and changes nothing) if the user's expiry is no longer
+  // `expires_at` (renewed meanwhile) or a notice with this lead or a
+  // shorter one was already recorded for it. Audited as "expiry notice".
+  virtual bool record_expiry_notice(const std::string& user, const std::string& expires_at,
+                                    std::int64_t lead, const std::vector<OutboxMail>& mails) = 0;
   virtual std::vector<QueueNotice> queue_notices() = 0;
   virtual void put_queue_notice(const QueueNotice& notice,
                                 const std::optional<OutboxMail>& mail) = 0;
