@@ -51,8 +51,8 @@ std::string format_import_report(const std::string& file, const Definitions& def
 
   line("");
   line(
-      fmt::format("Imported, each with its RabbitMQ password as a legacy credential until "
-                  "`authsvc user rotate`, and no owner until `authsvc import owners` ({}):",
+      fmt::format("To import ({}): each keeps its RabbitMQ password, as a legacy credential "
+                  "until `authsvc user rotate`, and has no owner until `authsvc import owners`:",
                   plan.users.size()));
   for (const ImportedUser& u : plan.users) {
     std::vector<std::string> vhosts;
@@ -64,7 +64,7 @@ std::string format_import_report(const std::string& file, const Definitions& def
   if (plan.users.empty()) line("  (none)");
 
   line("");
-  line(fmt::format("Skipped: not imported, left as they are in the broker ({}):",
+  line(fmt::format("Skipped ({}): not imported, left as they are in the broker:",
                    plan.skipped.size()));
   for (const SkippedUser& s : plan.skipped) {
     line(fmt::format("  skip {}: {}", printable(s.name), s.reason));
