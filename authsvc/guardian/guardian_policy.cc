@@ -104,7 +104,7 @@ std::vector<QueueStatus> queue_statuses(const GuardianInput& in) {
       if (found != users.end()) user = found->second;
     }
     s.owner_known = user != nullptr;
-    s.email = user ? user->email : "";
+    s.email = user && !user->owners.empty() ? user->owners.front() : "";
     s.limits = limits_for(user, in.limits);
     ResourceKey key{q.vhost, q.name};
     if (auto notice = notices.find(key); notice != notices.end()) s.notice = notice->second;
@@ -163,7 +163,8 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
     a.name = n.queue.name;
     a.owner = n.owner;
     auto user = users.find(n.owner);
-    a.email = user == users.end() ? "" : user->second->email;
+    a.email =
+        user == users.end() || user->second->owners.empty() ? "" : user->second->owners.front();
     a.messages = n.messages;
     if (n.state == QueueNoticeState::deleting) {
       a.kind = GuardianAction::Kind::finish_queue_deletion;
@@ -194,7 +195,8 @@ void plan_exchanges(const GuardianInput& in, const std::map<std::string, const U
     a.name = e.name;
     a.owner = *owner;
     auto user = users.find(*owner);
-    a.email = user == users.end() ? "" : user->second->email;
+    a.email =
+        user == users.end() || user->second->owners.empty() ? "" : user->second->owners.front();
     a.reason = problem;
     if (in.delete_noncompliant_exchanges) {
       a.kind = GuardianAction::Kind::delete_exchange;
@@ -227,8 +229,9 @@ void plan_connections(const GuardianInput& in, const std::map<std::string, const
       if (deleted.count(c.user)) reason = "user " + c.user + " was deleted";
     } else if (!user->second->active) {
       reason = "user " + c.user + " is disabled";
-    } else if (user->second->token_rotated_at != user->second->created_at) {
-      std::optional<std::int64_t> rotated = rfc3339_to_unix_ms(user->second->token_rotated_at);
+    } else if (!user->second->credential_issued_at.empty() &&
+               user->second->credential_issued_at != user->second->created_at) {
+      std::optional<std::int64_t> rotated = rfc3339_to_unix_ms(user->second->credential_issued_at);
       // Opened at or before the rotation's millisecond: it may hold the old
       // token, so it goes (fail closed). A connection without a time is one
       // the broker cannot place: left alone, and never all of them.

@@ -15,10 +15,10 @@ using Kind = GuardianAction::Kind;
 UserInfo user(const std::string& name, const std::string& email = "") {
   UserInfo u;
   u.name = name;
-  u.email = email.empty() ? name + "@example.org" : email;
+  u.owners = {email.empty() ? name + "@example.org" : email};
   u.active = true;
   u.created_at = "2026-11-27T10:00:00.000000Z";
-  u.token_rotated_at = u.created_at;
+  u.credential_issued_at = u.created_at;
   return u;
 }
 
@@ -228,7 +228,7 @@ TEST_CASE(
 
 TEST_CASE("an owner without address, or unknown to authsvc, still has limits, no mail is made") {
   GuardianInput in = with_alice();
-  in.users[0].email = "";
+  in.users[0].owners.clear();
   in.queues = {queue("queue/alice/q", 3000), queue("queue/ghost/q", 9000)};
   std::vector<GuardianAction> actions = plan_guardian(in);
   REQUIRE(actions.size() == 2);
@@ -277,7 +277,7 @@ TEST_CASE("connections of disabled, deleted and rotated users are closed, others
   in.users.push_back(user("carol"));
   in.users.back().active = false;
   in.users.push_back(user("dave"));
-  in.users.back().token_rotated_at = "2026-11-27T12:00:00.500000Z";
+  in.users.back().credential_issued_at = "2026-11-27T12:00:00.500000Z";
   const std::int64_t rotated = *rfc3339_to_unix_ms("2026-11-27T12:00:00.500000Z");
   in.deleted_users = {"erin"};
   auto connection = [](const std::string& name, const std::string& who,

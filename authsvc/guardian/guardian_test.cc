@@ -121,7 +121,8 @@ struct Fixture {
 
   Fixture() { add_user("alice"); }
   void add_user(const std::string& name) {
-    testing::record_issued_token(cli->add_user(NewUser{name, name + "@example.org", {}, {"/"}}));
+    testing::record_issued_token(
+        cli->add_user(NewUser{name, {name + "@example.org"}, {}, {"/"}, ""}));
   }
   static GuardianOptions options(bool dry_run = false) {
     GuardianOptions options;
