@@ -192,16 +192,30 @@ class MigrationE2E(BrokerSuite):
         alice, bob = self.connect("alice"), self.connect("bob")
         ch = alice.channel()
         ch.exchange_declare("exchange/alice/builds", "topic")
-        ch.basic_publish("exchange/alice/builds", "a.b", b"hello")
         ch.close()
         ch = bob.channel()
         ch.queue_declare("queue/bob/q")
         ch.queue_bind("queue/bob/q", "exchange/alice/builds", "a.#")
         ch.close()
+        ch = alice.channel()
+        ch.confirm_delivery()  # a refused publish closes the channel here, not later
+        ch.basic_publish("exchange/alice/builds", "a.b", b"hello")
+        ch.close()
+        ch = bob.channel()
+        method, _, body = ch.basic_get("queue/bob/q", auto_ack=True)
+        self.assertEqual(body, b"hello")
+        ch.close()
+
+        def publish(exchange):
+            def action(ch):
+                ch.confirm_delivery()
+                ch.basic_publish(exchange, "a.b", b"x")
+            return action
         # The first broker let alice declare this queue; authsvc does not.
         self.refused(alice, lambda ch: ch.queue_declare("exchange/alice/sneaky"))
         self.refused(alice, lambda ch: ch.exchange_declare("exchange/bob/x", "topic"))
-        self.refused(alice, lambda ch: ch.basic_publish("amq.topic", "a.b", b"x"))
+        self.refused(alice, publish("amq.topic"))
+        self.refused(alice, publish(""))  # the default exchange, checked as amq.default
         self.refused(alice, lambda ch: ch.queue_declare("queue/bob/q"))
         self.refused(bob, lambda ch: ch.exchange_declare("queue/bob/x", "topic"))
         for c in (alice, bob):
