@@ -107,7 +107,7 @@ void check_refused(const CommandResult& r, const std::string& message) {
 }  // namespace
 
 TEST_CASE(
-    "import definitions: the dry run reports and changes nothing; the import keeps passwords") {
+    "import definitions: the dry run reports and changes nothing, and the import keeps passwords") {
   Cli cli;
   Export e = make_export();
   std::string file = cli.dir.file("definitions.json");
@@ -218,7 +218,7 @@ TEST_CASE("import usage errors exit 2") {
   }
 }
 
-TEST_CASE("import owners: a header, a BOM; owners are added, never replaced; bad lines by number") {
+TEST_CASE("import owners: a header, a BOM, owners added and never replaced, bad lines by number") {
   Cli cli;
   Export e = make_export();
   std::string defs = cli.dir.file("definitions.json");

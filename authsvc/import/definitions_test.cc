@@ -94,7 +94,7 @@ TEST_SUITE("definitions") {
     CHECK(d.bindings[0].routing_key == "a.#");
   }
 
-  TEST_CASE("only users is required; the other lists may be missing or null") {
+  TEST_CASE("only users is required: the other lists may be missing or null") {
     Definitions d = parse_ok(R"({"users": [], "vhosts": null})");
     CHECK(d.users.empty());
     CHECK(d.vhosts.empty());

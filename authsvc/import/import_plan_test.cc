@@ -60,7 +60,7 @@ TEST_SUITE("import_plan") {
     CHECK(plan.notes.empty());
   }
 
-  TEST_CASE("each user is imported or skipped with its reason; none is dropped") {
+  TEST_CASE("each user is imported or skipped with its reason, and none is dropped") {
     Definitions d;
     d.vhosts = {"/"};
     BrokerUser clear = user("clear");

@@ -25,7 +25,7 @@ std::size_t count(const std::string& text, const std::string& what) {
 }  // namespace
 
 TEST_SUITE("import_report") {
-  TEST_CASE("users alike are one group; every difference is also a line of its own") {
+  TEST_CASE("users alike are one group, and every difference is also a line of its own") {
     Definitions d;
     d.rabbit_version = "3.10.8";
     d.vhosts = {"/"};
