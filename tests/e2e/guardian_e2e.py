@@ -382,7 +382,8 @@ class GuardianE2E(BrokerSuite):
         self.assertIn("exempt (unbounded)", lines["queue/alice/archive"])
         self.assertIn(" 60 ", lines["queue/alice/archive"])
         self.assertIn(" alice ", lines["queue/alice/q1"])
-        self.assertTrue(lines["queue/alice/q1"].rstrip().endswith("ok"), lines["queue/alice/q1"])
+        # The state, then the account's owners, last.
+        self.assertRegex(lines["queue/alice/q1"], r" ok +alice@example\.org$")
 
     def test_4_a_non_topic_exchange_is_reported_to_its_owner(self):
         conn = self.connect("bob")
