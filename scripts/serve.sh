@@ -4,7 +4,7 @@
 # (./authsvc.db, or $AUTHSVC_DB). Extra arguments go to `authsvc serve`.
 #
 #   scripts/serve.sh
-#   build/authsvc/authsvc user add alice --email alice@example.org   # in another shell
+#   build/authsvc/authsvc user add alice --owner alice@example.org   # in another shell
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh

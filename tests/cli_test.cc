@@ -13,6 +13,7 @@
 #include <thread>
 
 #include "authsvc/core/embedded_file.h"
+#include "authsvc/core/words.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -58,12 +59,27 @@ TEST_CASE("the CLI refuses bad names, duplicates and unknown users with one line
     const char* message;
   };
   const Case cases[] = {
-      {{"user", "add", "alice"}, "authsvc: user 'alice' already exists\n"},
+      {{"user", "add", "alice", "--owner", "a@example.org"},
+       "authsvc: user 'alice' already exists\n"},
+      {{"user", "add", "bob"}, "authsvc: an account needs at least one owner (--owner ADDRESS)\n"},
+      {{"user", "add", "bob", "--owner", "bob.example.org"},
+       "authsvc: invalid owner address 'bob.example.org': no '@'\n"},
+      {{"user", "add", "bob", "--owner", "bob@example.org\x01"},
+       "authsvc: invalid owner address 'bob@example.org\\x01': printable ASCII only"},
+      {{"user", "add", "bob", "--owner", "b@x", "--expires", "2020-01-01T00:00:00Z"},
+       "authsvc: the expiry 2020-01-01T00:00:00.000000Z is not in the future\n"},
+      {{"user", "rotate", "alice", "--grace", "8d"}, "authsvc: a grace is 0 to 7d; got 8d\n"},
+      {{"user", "owner", "remove", "alice", "alice@example.org"},
+       "authsvc: 'alice@example.org' is the last owner of 'alice': add another owner first, or "
+       "delete the account\n"},
+      {{"user", "owner", "remove", "alice", "nobody@example.org"},
+       "authsvc: 'nobody@example.org' is not an owner of 'alice'\n"},
+      {{"user", "owner", "add", "nobody", "a@example.org"}, "no such user 'nobody'"},
       {{"user", "add", "a/b"}, "invalid user name 'a/b'"},
       {{"user", "add", "-x"}, nullptr},  // looks like an option: usage error, below
       {{"user", "add", "9z"}, "invalid user name '9z'"},
       {{"user", "add", std::string(65, 'a')}, "at most 64 characters"},
-      {{"user", "add", "bob", "--tags", "bad!tag"}, "invalid tag 'bad!tag'"},
+      {{"user", "add", "bob", "--owner", "b@x", "--tags", "bad!tag"}, "invalid tag 'bad!tag'"},
       {{"user", "show", "nobody"}, "authsvc: no such user 'nobody'\n"},
       {{"user", "rotate", "nobody"}, "no such user 'nobody'"},
       {{"user", "disable", "nobody"}, "no such user 'nobody'"},
@@ -91,12 +107,25 @@ TEST_CASE("usage errors exit 2") {
            {"check", "--user", "alice"},
            {"check", "--user", "a", "--resource", "stream", "--name", "n", "--permission", "read"},
            {"user", "set", "alice"},
-           {"serve", "--threads", "0"}}) {
-    CAPTURE(args.size());
+           {"serve", "--threads", "0"},
+           {"user", "rotate", "alice", "--grace", "-5m"},
+           {"user", "rotate", "alice", "--grace", "1h30m"},
+           {"user", "rotate", "alice", "--grace", "7"},
+           {"user", "rotate", "alice", "--grace", "2w"},
+           {"user", "add", "bob", "--owner", "b@x", "--expires", "tomorrow"},
+           {"user", "set", "alice", "--expires", "2027-02-30T00:00:00Z"},
+           {"user", "set", "alice", "--expires", "2027-01-01 00:00:00"},
+           {"user", "set", "alice", "--email", "a@example.org"},
+           {"user", "list", "--owner", "a@example.org", "--no-owner"},
+           {"user", "owner", "add", "alice"},
+           {"user", "owner", "frob", "alice", "a@x"}}) {
+    CAPTURE(join_words(args));
     CommandResult r = cli(args);
     CHECK(r.exit_code == 2);
     CHECK_FALSE(r.err.empty());
   }
+  // Nothing above reached the store.
+  CHECK(cli({"user", "list"}).out.find("bob") == std::string::npos);
   CHECK(run_authsvc({}).exit_code == 2);
   CHECK(run_authsvc({"--help"}).exit_code == 0);
 }
@@ -129,9 +158,9 @@ TEST_CASE("rotate, disable, enable and delete, and check prints the decision and
                "exchange/alice/builds", "--permission", "write"});
   CHECK(check.out.find("rule: disabled-user") != std::string::npos);
   CHECK(cli({"user", "enable", "alice"}).exit_code == 0);
-  CHECK(cli({"user", "set", "alice", "--vhosts", "/ staging", "--email", "a@example.org"})
-            .exit_code == 0);
+  CHECK(cli({"user", "set", "alice", "--vhosts", "/ staging", "--expires", "30d"}).exit_code == 0);
   CHECK(cli({"user", "show", "alice"}).out.find("/ staging") != std::string::npos);
+  CHECK(cli({"user", "show", "alice"}).out.find("expires:       20") != std::string::npos);
   CHECK(cli({"user", "delete", "alice"}).exit_code == 0);
   CHECK(cli({"user", "show", "alice"}).exit_code == 1);
 }
@@ -190,7 +219,7 @@ TEST_CASE("--db defaults to $AUTHSVC_DB") {
   CommandResult r = run_authsvc({"init"}, {"AUTHSVC_DB=" + db});
   CHECK(r.out == "database " + db + " is ready (schema version " +
                      std::to_string(embedded_migrations_count) + ", 0 users)\n");
-  r = run_authsvc({"user", "add", "alice"}, {"AUTHSVC_DB=" + db});
+  r = run_authsvc({"user", "add", "alice", "--owner", "a@example.org"}, {"AUTHSVC_DB=" + db});
   CHECK(r.exit_code == 0);
   CHECK(run_authsvc({"user", "show", "alice", "--db", db}).exit_code == 0);
 }
@@ -418,7 +447,9 @@ TEST_CASE("user import creates all users in one go, or none of them") {
   Cli cli;
   cli.add("taken");
   std::string list = cli.dir.file("users.txt");
-  testing::write_file(list, "# name email\nann ann@example.org\n\nben\ncat cat@example.org\n");
+  testing::write_file(
+      list,
+      "# name owners\nann ann@example.org\n\nben ben@example.org,team@example.org\ncat c@x\n");
   CommandResult r = cli({"user", "import", "--file", list, "--vhosts", "/ v2"});
   REQUIRE(r.exit_code == 0);
   std::vector<std::string> lines = testing::lines_of(r.out);
@@ -428,14 +459,22 @@ TEST_CASE("user import creates all users in one go, or none of them") {
   CHECK(lines[2].size() == std::string("cat ").size() + 43);
   CHECK(cli({"user", "show", "ben"}).out.find("/ v2") != std::string::npos);
   CHECK(cli({"user", "show", "ann"}).out.find("ann@example.org") != std::string::npos);
+  CHECK(
+      cli({"user", "show", "ben"}).out.find("owners:        ben@example.org, team@example.org\n") !=
+      std::string::npos);
 
-  testing::write_file(list, "dan\ntaken\neve\n");
+  testing::write_file(list, "dan d@x\ntaken t@x\neve e@x\n");
   r = cli({"user", "import", "--file", list});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("user 'taken' already exists") != std::string::npos);
   CHECK(r.out.empty());
   CHECK(cli({"user", "show", "dan"}).exit_code == 1);  // nothing was imported
-  testing::write_file(list, "ok1\nbad/name\n");
+  testing::write_file(list, "ok1 o@x\nno-owner\n");
+  r = cli({"user", "import", "--file", list});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "authsvc: " + list + ":2: expected NAME OWNER [OWNER...]\n");
+  CHECK(cli({"user", "show", "ok1"}).exit_code == 1);
+  testing::write_file(list, "ok1 o@x\nbad/name o@x\n");
   r = cli({"user", "import", "--file", list});
   CHECK(r.exit_code == 1);
   CHECK(r.err.find("invalid user name 'bad/name'") != std::string::npos);
@@ -452,7 +491,7 @@ TEST_CASE("kill -9 of the CLI in the middle of a write leaves the database consi
   std::string list = cli.dir.file("many.txt");
   {
     std::FILE* f = std::fopen(list.c_str(), "w");
-    for (int i = 0; i < 200000; ++i) std::fprintf(f, "bulk%06d\n", i);
+    for (int i = 0; i < 200000; ++i) std::fprintf(f, "bulk%06d o@example.org\n", i);
     std::fclose(f);
   }
   // Kill the import at several moments of its transaction.
@@ -505,24 +544,26 @@ TEST_CASE("user set that fails leaves everything as it was, also what it was giv
           0);
   CommandResult before = cli({"user", "show", "alice"});
   REQUIRE(before.exit_code == 0);
-  CHECK(before.out.find("email:         old@example.org\n") != std::string::npos);
+  CHECK(before.out.find("owners:        old@example.org\n") != std::string::npos);
+  CHECK(before.out.find("expires:       never\n") != std::string::npos);
 
-  // One update: the e-mail is valid, the thresholds (as they would be) are
+  // One update: the expiry is valid, the thresholds (as they would be) are
   // not, so none of it is applied.
-  CommandResult r = cli({"user", "set", "alice", "--email", "new@example.org", "--queue-warn",
-                         "500", "--queue-delete", "100"});
+  CommandResult r = cli(
+      {"user", "set", "alice", "--expires", "90d", "--queue-warn", "500", "--queue-delete", "100"});
   CHECK(r.exit_code == 1);
   CHECK(r.err ==
         "authsvc: the warning threshold (500) must be below the deletion threshold (100)\n");
   CHECK(r.out.empty());
-  r = cli({"user", "set", "alice", "--email", "new@example.org", "--tags", "management bad/tag"});
+  r = cli({"user", "set", "alice", "--expires", "90d", "--tags", "management bad/tag"});
   CHECK(r.exit_code == 1);
   CHECK(is_one_line(r.err));
   CHECK(r.err.find("invalid tag 'bad/tag'") != std::string::npos);
 
   CommandResult after = cli({"user", "show", "alice"});
   CHECK(after.out == before.out);
-  CHECK(after.out.find("email:         old@example.org\n") != std::string::npos);
+  CHECK(after.out.find("owners:        old@example.org\n") != std::string::npos);
+  CHECK(after.out.find("expires:       never\n") != std::string::npos);
   CHECK(after.out.find("tags:          monitoring\n") != std::string::npos);
   CHECK(after.out.find("queue warn:    100 messages\n") != std::string::npos);
   CHECK(after.out.find("queue delete:  200 messages\n") != std::string::npos);

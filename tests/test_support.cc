@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cctype>
 #include <cstdint>
@@ -578,6 +579,11 @@ CommandResult Cli::operator()(std::vector<std::string> args) const {
 std::string Cli::add(const std::string& name, std::vector<std::string> extra) const {
   std::vector<std::string> args{"user", "add", name};
   args.insert(args.end(), extra.begin(), extra.end());
+  // Every account has an owner; a test that is not about owners gets one.
+  if (std::find(extra.begin(), extra.end(), "--owner") == extra.end() &&
+      std::find(extra.begin(), extra.end(), "--email") == extra.end()) {
+    args.insert(args.end(), {"--owner", name + "@example.org"});
+  }
   CommandResult r = (*this)(args);
   if (r.exit_code != 0) throw std::runtime_error("authsvc user add failed: " + r.err);
   return lines_of(r.out).back();
@@ -611,7 +617,7 @@ Form decode_ok(std::string_view text) {
 UserRecord test_user(const std::string& name, const std::string& token, const std::string& tags) {
   UserRecord user;
   user.name = name;
-  user.token_hash = hash_token(token);
+  user.credential = token_credential(token);
   user.active = true;
   user.vhosts = {"/"};
   user.tags = tags;

@@ -76,7 +76,7 @@ int check(const std::string& db_path, const CheckArgs& args) {
   std::shared_ptr<const Rules> rules = load_rules(args.rules_path);
   std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
   std::shared_ptr<const Snapshot> snapshot = StoreWatcher::load(*store, rules);
-  Decision decision = decide(*request, *snapshot);
+  Decision decision = decide(*request, *snapshot, std::chrono::system_clock::now());
   fmt::print("{}\nrule: {}\nreason: {}\n", decision.allow ? "allow" : "deny", decision.rule,
              decision.reason);
   return 0;

@@ -10,7 +10,10 @@
 #include <optional>
 
 #include "authsvc/cli/command.h"
+#include "authsvc/core/duration.h"
 #include "authsvc/core/error.h"
+#include "authsvc/core/text.h"
+#include "authsvc/core/timestamp.h"
 #include "authsvc/core/words.h"
 #include "authsvc/store/store.h"
 
@@ -20,15 +23,56 @@ namespace {
 // The CLI takes lists separated by spaces, tabs or commas.
 std::vector<std::string> words(const std::string& text) { return split_words(text, " \t,"); }
 
-void print_user(const UserInfo& u) {
+bool passed(const std::string& time, std::chrono::system_clock::time_point now) {
+  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(time);
+  return ms && std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)) <= now;
+}
+
+std::string status_of(const UserInfo& u, std::chrono::system_clock::time_point now) {
+  if (!u.active) return "disabled";
+  if (!u.expires_at.empty() && passed(u.expires_at, now)) return "expired";
+  return "active";
+}
+
+// "token", "legacy", or "token+grace" while a previous credential logs in.
+std::string credential_of(const UserInfo& u, std::chrono::system_clock::time_point now) {
+  std::string text = u.credential == CredentialScheme::token ? "token" : "legacy";
+  if (!u.previous_valid_until.empty() && !passed(u.previous_valid_until, now)) text += "+grace";
+  return text;
+}
+
+void print_user(const UserInfo& u, std::chrono::system_clock::time_point now) {
   fmt::print("name:          {}\n", u.name);
-  fmt::print("status:        {}\n", u.active ? "active" : "disabled");
-  fmt::print("email:         {}\n", u.email);
+  fmt::print("status:        {}\n", status_of(u, now));
+  fmt::print(
+      "owners:        {}\n",
+      u.owners.empty()
+          ? fmt::format("none (imported; add one: authsvc user owner add {} ADDRESS)", u.name)
+          : join_words(u.owners, ", "));
+  if (u.credential == CredentialScheme::token) {
+    fmt::print("credential:    token, issued {}\n", u.credential_issued_at);
+  } else {
+    fmt::print(
+        "credential:    legacy ({}), imported from RabbitMQ; replaced by a token at the "
+        "next rotate\n",
+        to_string(u.credential));
+  }
+  if (!u.previous_valid_until.empty()) {
+    fmt::print("previous:      {} {}\n",
+               passed(u.previous_valid_until, now) ? "grace ended" : "logs in until",
+               u.previous_valid_until);
+  }
+  std::string expires = u.expires_at.empty() ? "never" : u.expires_at;
+  if (!u.expires_at.empty() && passed(u.expires_at, now)) expires += " (expired)";
+  fmt::print("expires:       {}\n", expires);
+  if (u.expiry_notice_lead) {
+    fmt::print("expiry notice: sent {} before\n",
+               format_duration(std::chrono::seconds(*u.expiry_notice_lead)));
+  }
   fmt::print("tags:          {}\n", join_words(u.tags));
   fmt::print("vhosts:        {}\n", join_words(u.vhosts));
   fmt::print("created:       {}\n", u.created_at);
   fmt::print("updated:       {}\n", u.updated_at);
-  fmt::print("token rotated: {}\n", u.token_rotated_at);
   auto limit = [](std::optional<std::int64_t> v) {
     return v ? fmt::format("{} messages", *v) : std::string("the guardian's default");
   };
@@ -36,7 +80,17 @@ void print_user(const UserInfo& u) {
   fmt::print("queue delete:  {}\n", limit(u.queue_delete));
 }
 
-// "NAME [EMAIL]" lines; blank lines and '#' comments are skipped.
+// --expires: "" (never) or RFC 3339 UTC, as the store keeps it. Whether it
+// is in the future, the store checks.
+std::string expiry(const std::string& when, const char* command) {
+  std::string error;
+  std::optional<When> parsed = parse_when(when, std::chrono::system_clock::now(), &error);
+  if (!parsed) throw CLI::ValidationError(command, "--expires: " + error);
+  if (std::holds_alternative<Never>(*parsed)) return "";
+  return rfc3339_utc(std::get<std::chrono::system_clock::time_point>(*parsed));
+}
+
+// "NAME OWNER [OWNER...]" lines; blank lines and '#' comments are skipped.
 std::vector<NewUser> read_user_lines(const std::string& path) {
   std::ifstream file;
   if (path != "-") {
@@ -51,8 +105,10 @@ std::vector<NewUser> read_user_lines(const std::string& path) {
     ++number;
     std::vector<std::string> fields = words(line);
     if (fields.empty() || fields[0][0] == '#') continue;
-    if (fields.size() > 2) throw Error(fmt::format("{}:{}: expected NAME [EMAIL]", path, number));
-    users.push_back(NewUser{fields[0], fields.size() > 1 ? fields[1] : "", {}, {}});
+    if (fields.size() < 2) {
+      throw Error(fmt::format("{}:{}: expected NAME OWNER [OWNER...]", path, number));
+    }
+    users.push_back(NewUser{fields[0], {fields.begin() + 1, fields.end()}, {}, {}, ""});
   }
   return users;
 }
@@ -92,11 +148,16 @@ class LazyStore {
 
 struct UserArgs {
   std::string name;
-  std::string email;
+  std::vector<std::string> owners;  // --owner, and --email for old scripts
+  std::string address;              // user owner add/remove
+  std::optional<std::string> expires;
+  std::string grace = "0";
+  std::optional<std::string> list_owner;
+  bool list_no_owner = false;
   std::string tags;
   std::string vhosts = "/";
   std::string import_file = "-";
-  std::optional<std::string> set_email;
+  std::optional<std::string> set_email;  // refused: see update_user
   std::optional<std::string> set_tags;
   std::optional<std::string> set_vhosts;
   std::optional<std::string> set_queue_warn;
@@ -104,8 +165,9 @@ struct UserArgs {
 };
 
 int add_user(LazyStore& store, const UserArgs& args) {
-  std::string token =
-      store->add_user(NewUser{args.name, args.email, words(args.tags), words(args.vhosts)});
+  std::string expires_at = args.expires ? expiry(*args.expires, "user add") : "";
+  std::string token = store->add_user(
+      NewUser{args.name, args.owners, words(args.tags), words(args.vhosts), expires_at});
   fmt::print("created user {}; its token follows and is not shown again\n{}\n", args.name, token);
   return 0;
 }
@@ -125,11 +187,20 @@ int import_users(LazyStore& store, const UserArgs& args) {
   return 0;
 }
 
-int list_users(LazyStore& store) {
-  std::vector<UserInfo> users = store->list_users();
-  fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", "NAME", "STATUS", "EMAIL", "VHOSTS", "TAGS");
+int list_users(LazyStore& store, const UserArgs& args) {
+  if (args.list_owner && args.list_no_owner) {
+    throw CLI::ValidationError("user list", "give --owner or --no-owner, not both");
+  }
+  std::vector<UserInfo> users =
+      args.list_owner ? store->users_owned_by(*args.list_owner) : store->list_users();
+  auto now = std::chrono::system_clock::now();
+  fmt::print("{:<24} {:<8} {:<11} {:<20} {:<32} {:<16} {}\n", "NAME", "STATUS", "CREDENTIAL",
+             "EXPIRES", "OWNERS", "VHOSTS", "TAGS");
   for (const UserInfo& u : users) {
-    fmt::print("{:<24} {:<8} {:<32} {:<16} {}\n", u.name, u.active ? "active" : "disabled", u.email,
+    if (args.list_no_owner && !u.owners.empty()) continue;
+    std::string expires = u.expires_at.empty() ? "never" : u.expires_at.substr(0, 19) + "Z";
+    fmt::print("{:<24} {:<8} {:<11} {:<20} {:<32} {:<16} {}\n", u.name, status_of(u, now),
+               credential_of(u, now), expires, u.owners.empty() ? "-" : join_words(u.owners, ","),
                join_words(u.vhosts), join_words(u.tags));
   }
   return 0;
@@ -138,14 +209,38 @@ int list_users(LazyStore& store) {
 int show_user(LazyStore& store, const UserArgs& args) {
   std::optional<UserInfo> user = store->find_user(args.name);
   if (!user) throw StoreError(fmt::format("no such user '{}'", args.name));
-  print_user(*user);
+  print_user(*user, std::chrono::system_clock::now());
   return 0;
 }
 
 int rotate_token(LazyStore& store, const UserArgs& args) {
-  std::string token = store->rotate_token(args.name);
-  fmt::print("rotated the token of {}; the new token follows and is not shown again\n{}\n",
-             args.name, token);
+  std::optional<std::chrono::seconds> grace = parse_duration(args.grace);
+  if (!grace) {
+    throw CLI::ValidationError("user rotate", "--grace: '" + printable(args.grace) +
+                                                  "' is not a duration (0, 90s, 30m, 2h, 7d)");
+  }
+  std::string token = store->rotate_token(args.name, *grace);
+  if (grace->count() == 0) {
+    fmt::print("rotated the token of {}; the new token follows and is not shown again\n{}\n",
+               args.name, token);
+  } else {
+    fmt::print(
+        "rotated the token of {}; the previous credential logs in until {}; the new token "
+        "follows and is not shown again\n{}\n",
+        args.name, store->find_user(args.name)->previous_valid_until, token);
+  }
+  return 0;
+}
+
+int add_owner(LazyStore& store, const UserArgs& args) {
+  store->add_owner(args.name, args.address);
+  fmt::print("{} owns {}\n", args.address, args.name);
+  return 0;
+}
+
+int remove_owner(LazyStore& store, const UserArgs& args) {
+  store->remove_owner(args.name, args.address);
+  fmt::print("{} no longer owns {}\n", args.address, args.name);
   return 0;
 }
 
@@ -162,17 +257,23 @@ int delete_user(LazyStore& store, const UserArgs& args) {
 }
 
 int update_user(LazyStore& store, const UserArgs& args) {
-  if (!args.set_email && !args.set_tags && !args.set_vhosts && !args.set_queue_warn &&
-      !args.set_queue_delete) {
+  if (args.set_email) {
+    throw CLI::ValidationError("user set",
+                               "--email: an account has owners now; change them with "
+                               "`authsvc user owner add|remove NAME ADDRESS`");
+  }
+  if (!args.set_tags && !args.set_vhosts && !args.set_queue_warn && !args.set_queue_delete &&
+      !args.expires) {
     throw CLI::ValidationError(
-        "user set", "give at least one of --email, --tags, --vhosts, --queue-warn, --queue-delete");
+        "user set",
+        "give at least one of --tags, --vhosts, --queue-warn, --queue-delete, --expires");
   }
   UserUpdate update;
-  update.email = args.set_email;
   if (args.set_tags) update.tags = words(*args.set_tags);
   if (args.set_vhosts) update.vhosts = words(*args.set_vhosts);
   update.queue_warn = queue_threshold(args.set_queue_warn);
   update.queue_delete = queue_threshold(args.set_queue_delete);
+  if (args.expires) update.expires_at = expiry(*args.expires, "user set");
   store->update_user(args.name, update);
   fmt::print("updated {}\n", args.name);
   return 0;
@@ -203,15 +304,22 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
     return cmd;
   };
 
+  const char* when_help =
+      "When the account stops working: an RFC 3339 time, a duration from now (90d, 12h), or "
+      "'never'";
   CLI::App* add = name_command("add", "Create a user; prints its token, once", add_user);
-  add->add_option("--email", args->email, "Owner's e-mail address");
+  add->add_option("--owner", args->owners, "An owner's e-mail address (repeat for more)");
+  // --email is what scripts from before owners use: one more owner.
+  add->add_option("--email", args->owners, "The same as --owner");
+  add->add_option("--expires", args->expires, when_help);
   add->add_option("--tags", args->tags, "Broker tags, space-separated");
   add->add_option("--vhosts", args->vhosts, "Vhosts the user may use, space-separated")
       ->capture_default_str();
 
   CLI::App* import =
       command("import",
-              "Create many users at once from lines \"NAME [EMAIL]\"; prints \"NAME TOKEN\" lines",
+              "Create many users at once from lines \"NAME OWNER [OWNER...]\"; prints \"NAME "
+              "TOKEN\" lines",
               import_users);
   import->add_option("--file", args->import_file, "Input file, or - for stdin")
       ->capture_default_str();
@@ -219,24 +327,47 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
   import->add_option("--vhosts", args->vhosts, "Vhosts for all, space-separated")
       ->capture_default_str();
 
-  command("list", "List users",
-          [](LazyStore& store, const UserArgs&) { return list_users(store); });
+  CLI::App* list = command("list", "List users", list_users);
+  list->add_option("--owner", args->list_owner, "Only the accounts this address owns");
+  list->add_flag("--no-owner", args->list_no_owner, "Only the accounts without an owner");
   name_command("show", "Show one user (never its token)", show_user);
-  name_command("rotate", "Issue a new token; the old one stops working", rotate_token);
+  CLI::App* rotate = name_command(
+      "rotate", "Issue a new token; the old credential logs in for --grace more", rotate_token);
+  rotate
+      ->add_option("--grace", args->grace,
+                   "How long the previous credential still logs in: 0 (default) to 7d")
+      ->capture_default_str();
+
+  CLI::App* owner = user->add_subcommand("owner", "Add or remove an account's owners");
+  owner->require_subcommand(1);
+  for (auto [verb, help, run] :
+       {std::tuple{"add", "Add an owner (an e-mail address)", &add_owner},
+        std::tuple{"remove", "Remove an owner; never the last one", &remove_owner}}) {
+    CLI::App* cmd = owner->add_subcommand(verb, help);
+    cmd->add_option("name", args->name, "User name")->required();
+    cmd->add_option("address", args->address, "E-mail address")->required();
+    cmd->callback([&cli, args, run = run] {
+      cli.action = [&cli, args, run] {
+        LazyStore store(cli.db_path);
+        return run(store, *args);
+      };
+    });
+  }
   name_command("disable", "Refuse the user's logins and requests",
                [](LazyStore& store, const UserArgs& a) { return set_active(store, a, false); });
   name_command("enable", "Allow a disabled user again",
                [](LazyStore& store, const UserArgs& a) { return set_active(store, a, true); });
   name_command("delete", "Delete the user", delete_user);
   CLI::App* set =
-      name_command("set", "Change a user's e-mail, tags, vhosts or queue limits", update_user);
+      name_command("set", "Change a user's tags, vhosts, queue limits or expiry", update_user);
+  set->add_option("--expires", args->expires, when_help);
   set->add_option("--queue-warn", args->set_queue_warn,
                   "Messages that make the guardian warn about this user's queues ('default': "
                   "the guardian's --warn)");
   set->add_option("--queue-delete", args->set_queue_delete,
                   "Messages that make the guardian delete this user's queues ('default': the "
                   "guardian's --delete)");
-  set->add_option("--email", args->set_email, "Owner's e-mail address");
+  set->add_option("--email", args->set_email, "Refused: use `user owner add|remove`");
   set->add_option("--tags", args->set_tags, "Broker tags, space-separated (\"\" for none)");
   set->add_option("--vhosts", args->set_vhosts, "Vhosts, space-separated");
 }

@@ -16,7 +16,7 @@ UserRecord active_user(const std::string& name, const std::string& token,
                        const std::string& tags = "") {
   UserRecord u;
   u.name = name;
-  u.token_hash = hash_token(token);
+  u.credential = token_credential(token);
   u.active = true;
   u.vhosts = {"/"};
   u.tags = tags;

@@ -32,7 +32,8 @@ std::vector<std::uint8_t> digest(const EVP_MD* md, std::initializer_list<std::st
   std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = ctx && EVP_DigestInit_ex(ctx, md, nullptr) == 1;
-  for (std::string_view part : parts) ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
+  for (std::string_view part : parts)
+    ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
   unsigned int size = 0;
   ok = ok && EVP_DigestFinal_ex(ctx, out.data(), &size) == 1 && size == out.size();
   EVP_MD_CTX_free(ctx);
@@ -57,9 +58,8 @@ std::string_view to_string(CredentialScheme scheme) {
 }
 
 std::optional<CredentialScheme> credential_scheme_from_string(std::string_view text) {
-  for (CredentialScheme scheme :
-       {CredentialScheme::token, CredentialScheme::rabbit_sha256, CredentialScheme::rabbit_sha512,
-        CredentialScheme::rabbit_md5}) {
+  for (CredentialScheme scheme : {CredentialScheme::token, CredentialScheme::rabbit_sha256,
+                                  CredentialScheme::rabbit_sha512, CredentialScheme::rabbit_md5}) {
     if (text == to_string(scheme)) return scheme;
   }
   return std::nullopt;

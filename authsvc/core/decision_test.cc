@@ -12,7 +12,7 @@ UserRecord user(const std::string& name, const std::string& token, bool active =
                 std::vector<std::string> vhosts = {"/"}, std::string tags = "") {
   UserRecord u;
   u.name = name;
-  u.token_hash = hash_token(token);
+  u.credential = token_credential(token);
   u.active = active;
   u.vhosts = std::move(vhosts);
   u.tags = std::move(tags);
@@ -60,7 +60,85 @@ AuthRequest vhost(const std::string& username, const std::string& vhost_name) {
 
 constexpr Permission kAll[] = {Permission::configure, Permission::write, Permission::read};
 
+// A fixed "now" for the tests that are not about time.
+const std::chrono::system_clock::time_point kNow =
+    std::chrono::sys_days(std::chrono::year(2026) / 11 / 30) + std::chrono::hours(12);
+
+Decision decide(const AuthRequest& request, const Snapshot& snapshot) {
+  return authsvc::decide(request, snapshot, kNow);
+}
+
+// RabbitMQ's stored form of `password` with `salt`: what a definitions file
+// holds, made here with the same recipe as rabbit_password_hashing_sha256.
+Credential rabbit_sha256(const std::string& password, const std::string& salt = "salt") {
+  Credential c = token_credential(salt + password);  // SHA-256 of salt + password
+  c.hash.insert(c.hash.begin(), salt.begin(), salt.end());
+  c.scheme = CredentialScheme::rabbit_sha256;
+  return c;
+}
+
 }  // namespace
+
+TEST_CASE("an imported RabbitMQ password logs in like a token, and says so") {
+  UserRecord legacy = user("carol", "unused");
+  legacy.credential = rabbit_sha256("correct horse");
+  Snapshot snapshot({legacy}, std::make_shared<const Rules>(Rules::pulse_default()));
+  Decision d = decide(login("carol", "correct horse"), snapshot);
+  CHECK(d.allow);
+  CHECK(d.credential == "current");
+  CHECK(d.reason == "imported password accepted");
+  CHECK_FALSE(decide(login("carol", "correct horsf"), snapshot).allow);
+  CHECK_FALSE(decide(login("carol", ""), snapshot).allow);
+  // The hash itself is not the password.
+  std::string stored(legacy.credential.hash.begin(), legacy.credential.hash.end());
+  CHECK_FALSE(decide(login("carol", stored), snapshot).allow);
+}
+
+TEST_CASE("during a grace both credentials log in, each named, and after it only the new one") {
+  UserRecord u = user("alice", "new-token");
+  u.previous = token_credential("old-token");
+  u.previous_valid_until = kNow + std::chrono::minutes(5);
+  Snapshot snapshot({u}, std::make_shared<const Rules>(Rules::pulse_default()));
+  auto at = [&](std::chrono::system_clock::time_point t, const char* token) {
+    return authsvc::decide(login("alice", token), snapshot, t);
+  };
+  CHECK(at(kNow, "new-token").credential == "current");
+  Decision old = at(kNow, "old-token");
+  CHECK(old.allow);
+  CHECK(old.credential == "previous");
+  // The grace ends at its instant: a millisecond before, still in.
+  CHECK(at(u.previous_valid_until - std::chrono::milliseconds(1), "old-token").allow);
+  Decision after = at(u.previous_valid_until, "old-token");
+  CHECK_FALSE(after.allow);
+  CHECK(after.rule == "login");
+  CHECK(after.reason == "the previous credential's grace has ended");
+  CHECK(after.credential.empty());
+  CHECK(at(u.previous_valid_until + std::chrono::hours(1), "new-token").allow);
+  CHECK_FALSE(at(kNow, "neither-token").allow);
+}
+
+TEST_CASE("an expired account neither logs in nor is allowed anything, from its instant on") {
+  UserRecord u = user("alice", "alice-token");
+  u.expires_at = kNow;
+  Snapshot snapshot({u}, std::make_shared<const Rules>(Rules::pulse_default()));
+  auto before = kNow - std::chrono::milliseconds(1);
+  CHECK(authsvc::decide(login("alice", "alice-token"), snapshot, before).allow);
+  CHECK(authsvc::decide(vhost("alice", "/"), snapshot, before).allow);
+  const AuthRequest asks[] = {
+      login("alice", "alice-token"),
+      vhost("alice", "/"),
+      resource("alice", ResourceKind::queue, "queue/alice/q", Permission::read),
+      resource("alice", ResourceKind::topic, "exchange/alice/x", Permission::write),
+  };
+  for (const AuthRequest& ask : asks) {
+    Decision d = authsvc::decide(ask, snapshot, kNow);
+    CHECK_FALSE(d.allow);
+    CHECK(d.rule == "expired-user");
+  }
+  // A wrong token for an expired account says expired too: the answer is
+  // the same whatever the token, so it tells a guesser nothing.
+  CHECK(authsvc::decide(login("alice", "wrong"), snapshot, kNow).rule == "expired-user");
+}
 
 // design.md's policy table, row by row, for a user acting on its own
 // resources and on the other user's, in both directions.

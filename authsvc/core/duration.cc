@@ -82,7 +82,8 @@ std::optional<When> parse_when(std::string_view text, std::chrono::system_clock:
              "(90d, 12h, 30m, 90s) or 'never'";
     return std::nullopt;
   }
-  return When(std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms - offset * 1000)));
+  return When(
+      std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms - offset * 1000)));
 }
 
 }  // namespace authsvc

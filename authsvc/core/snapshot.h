@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "authsvc/core/rules.h"
 #include "authsvc/core/credential.h"
+#include "authsvc/core/rules.h"
 
 namespace authsvc {
 

@@ -16,7 +16,7 @@ std::shared_ptr<const Snapshot> generation_snapshot(int generation) {
   std::vector<UserRecord> users(50);
   for (std::size_t i = 0; i < users.size(); ++i) {
     users[i].name = "user" + std::to_string(i);
-    users[i].token_hash = hash_token("token-" + std::to_string(generation));
+    users[i].credential = token_credential("token-" + std::to_string(generation));
     users[i].active = true;
     users[i].vhosts = {"/"};
   }
@@ -50,11 +50,12 @@ TEST_CASE("snapshot swap under load: readers always see one whole snapshot" *
         for (int g = before; g <= after + 1 && seen < 0; ++g) {
           login.username = "user0";
           login.password = "token-" + std::to_string(g);
-          if (decide(login, *snapshot).allow) seen = g;
+          if (decide(login, *snapshot, std::chrono::system_clock::now()).allow) seen = g;
         }
         login.username = "user49";
         login.password = "token-" + std::to_string(seen);
-        if (seen < 0 || !decide(login, *snapshot).allow) ++inconsistent;
+        if (seen < 0 || !decide(login, *snapshot, std::chrono::system_clock::now()).allow)
+          ++inconsistent;
         ++decisions;
       }
     });

@@ -39,4 +39,9 @@ Utf8Sequence utf8_sequence(std::string_view text);
 
 bool is_valid_utf8(std::string_view text);
 
+// `text` with A-Z as a-z and every other byte as it is: how e-mail
+// addresses are compared (RFC 5321 lets a server tell local parts apart by
+// case; none that Pulse's users have does).
+std::string ascii_lower(std::string_view text);
+
 }  // namespace authsvc

@@ -19,7 +19,7 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
   std::string db = dir.file("a.db");
   SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore cli(db, Actor{"cli", "tester"});
-  std::string token = cli.add_user(NewUser{"alice", "", {}, {"/"}});
+  std::string token = cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""});
   testing::record_issued_token(token);
 
   AuditLog audit(dir.file("audit.log"));
@@ -35,21 +35,21 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
   login.username = "alice";
   login.password = token;
   std::shared_ptr<const Snapshot> before = source.current();
-  CHECK(decide(login, *before).allow);
+  CHECK(decide(login, *before, std::chrono::system_clock::now()).allow);
 
   cli.set_active("alice", false);
   CHECK(watcher.poll_once());
-  CHECK_FALSE(decide(login, *source.current()).allow);
+  CHECK_FALSE(decide(login, *source.current(), std::chrono::system_clock::now()).allow);
   // A request that took the old snapshot keeps a consistent view of it.
-  CHECK(decide(login, *before).allow);
+  CHECK(decide(login, *before, std::chrono::system_clock::now()).allow);
 
   std::string rotated = cli.rotate_token("alice");
   testing::record_issued_token(rotated);
   cli.set_active("alice", true);
   CHECK(watcher.poll_once());
-  CHECK_FALSE(decide(login, *source.current()).allow);
+  CHECK_FALSE(decide(login, *source.current(), std::chrono::system_clock::now()).allow);
   login.password = rotated;
-  CHECK(decide(login, *source.current()).allow);
+  CHECK(decide(login, *source.current(), std::chrono::system_clock::now()).allow);
 
   audit.flush();
   std::vector<std::string> lines = testing::lines_of(testing::read_file(dir.file("audit.log")));
@@ -70,7 +70,8 @@ TEST_CASE("the watcher thread picks up a change within a second") {
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(200));
   watcher.start();
-  testing::record_issued_token(cli.add_user(NewUser{"alice", "", {}, {"/"}}));
+  testing::record_issued_token(
+      cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""}));
   auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(1));
   while (source.current()->user_count() == 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
@@ -89,7 +90,8 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore cli(db, Actor{"cli", "tester"});
   std::vector<NewUser> many;
-  for (int i = 0; i < 3000; ++i) many.push_back({"user" + std::to_string(i), "", {}, {"/"}});
+  for (int i = 0; i < 3000; ++i)
+    many.push_back({"user" + std::to_string(i), {"owner@example.org"}, {}, {"/"}, ""});
   testing::record_issued_tokens(cli.add_users(many, "user import"));
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
@@ -98,7 +100,8 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   CHECK(source.current()->user_count() == 3000);
   CHECK(source.current()->changed_count() == 0);
 
-  std::string token = cli.add_user(NewUser{"alice", "", {"monitoring"}, {"/"}});
+  std::string token =
+      cli.add_user(NewUser{"alice", {"owner@example.org"}, {"monitoring"}, {"/"}, ""});
   testing::record_issued_token(token);
   cli.set_active("user7", false);
   cli.delete_user("user8");
@@ -108,24 +111,25 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   CHECK(s->user_count() == 3000);  // one added, one deleted
   REQUIRE(s->find_user("alice"));
   CHECK(s->find_user("alice")->tags == "monitoring");
-  CHECK(s->find_user("alice")->token_hash == hash_token(token));
+  CHECK(s->find_user("alice")->credential == token_credential(token));
   CHECK_FALSE(s->find_user("user7")->active);
   CHECK(s->find_user("user8") == nullptr);
   CHECK(s->find_user("user9")->active);
 
   // Re-adding a deleted user and rotating: the newest state wins.
-  std::string again = cli.add_user(NewUser{"user8", "", {}, {"/", "v2"}});
+  std::string again = cli.add_user(NewUser{"user8", {"owner@example.org"}, {}, {"/", "v2"}, ""});
   testing::record_issued_token(again);
   REQUIRE(watcher.poll_once());
   s = source.current();
   REQUIRE(s->find_user("user8"));
   CHECK(s->find_user("user8")->has_vhost("v2"));
-  CHECK(s->find_user("user8")->token_hash == hash_token(again));
+  CHECK(s->find_user("user8")->credential == token_credential(again));
   CHECK(s->user_count() == 3001);
 
   // More changed users than kept aside: a full reload.
   std::vector<NewUser> more;
-  for (int i = 0; i < 1500; ++i) more.push_back({"more" + std::to_string(i), "", {}, {"/"}});
+  for (int i = 0; i < 1500; ++i)
+    more.push_back({"more" + std::to_string(i), {"owner@example.org"}, {}, {"/"}, ""});
   testing::record_issued_tokens(cli.add_users(more, "user import"));
   REQUIRE(watcher.poll_once());
   s = source.current();
@@ -140,7 +144,8 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore cli(db, Actor{"cli", "tester"});
   SqliteStore guardian(db, Actor{"guardian", ""});
-  testing::record_issued_token(cli.add_user(NewUser{"alice", "alice@example.org", {}, {"/"}}));
+  testing::record_issued_token(
+      cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""}));
   AuditLog audit(dir.file("audit.log"));
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,

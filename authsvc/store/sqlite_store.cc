@@ -133,235 +133,37 @@ void SqliteStore::record_event(const std::string& action, const std::string& use
   q.exec();
 }
 
-std::vector<std::string> SqliteStore::add_users(const std::vector<NewUser>& users,
-                                                const std::string& action) {
-  // Check everything before writing anything: an import is all or nothing.
-  std::vector<std::vector<std::string>> clean_tags;
-  std::vector<std::vector<std::string>> clean_vhosts;
-  std::set<std::string> names;
-  for (const NewUser& user : users) {
-    check_user_name(user.name);
-    if (!names.insert(user.name).second) {
-      throw StoreError(fmt::format("user '{}' is given twice", printable(user.name)));
-    }
-    clean_tags.push_back(checked_tags(user.tags));
-    clean_vhosts.push_back(checked_vhosts(user.vhosts));
-  }
-  std::vector<std::string> tokens;
-  tokens.reserve(users.size());
-  std::string what = users.size() == 1 ? fmt::format("add user '{}'", printable(users[0].name))
-                                       : fmt::format("add {} users", users.size());
-  guarded(what, [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    SQLite::Statement exists(db(), "SELECT 1 FROM users WHERE name = ?");
-    SQLite::Statement insert(
-        db(),
-        "INSERT INTO users (name, email, tags, status, token_hash, created_at, "
-        "updated_at, token_rotated_at) VALUES (?, ?, ?, 'active', ?, ?, ?, ?)");
-    SQLite::Statement grant(db(), "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
-    std::string t = now();
-    for (std::size_t i = 0; i < users.size(); ++i) {
-      const NewUser& user = users[i];
-      exists.reset();
-      exists.bind(1, user.name);
-      if (exists.executeStep()) {
-        throw StoreError(fmt::format("user '{}' already exists", printable(user.name)));
-      }
-      std::string token = generate_token();
-      TokenHash hash = hash_token(token);
-      insert.reset();
-      insert.bind(1, user.name);
-      insert.bind(2, user.email);
-      insert.bind(3, join_words(clean_tags[i]));
-      insert.bind(4, hash.data(), static_cast<int>(hash.size()));
-      insert.bind(5, t);
-      insert.bind(6, t);
-      insert.bind(7, t);
-      insert.exec();
-      std::int64_t id = db().getLastInsertRowid();
-      for (const std::string& vhost : clean_vhosts[i]) {
-        grant.reset();
-        grant.bind(1, id);
-        grant.bind(2, vhost);
-        grant.exec();
-      }
-      record_event(action, user.name,
-                   fmt::format("email='{}' tags='{}' vhosts='{}'", user.email,
-                               join_words(clean_tags[i]), join_words(clean_vhosts[i])));
-      tokens.push_back(std::move(token));
-    }
-    txn.commit();
-  });
-  return tokens;
-}
-
-std::string SqliteStore::rotate_token(const std::string& name) {
-  std::string token = generate_token();
-  TokenHash hash = hash_token(token);
-  guarded(fmt::format("rotate the token of '{}'", printable(name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
-    SQLite::Statement q(db(),
-                        "UPDATE users SET token_hash = ?, token_rotated_at = ?, updated_at = ? "
-                        "WHERE id = ?");
-    std::string t = now();
-    q.bind(1, hash.data(), static_cast<int>(hash.size()));
-    q.bind(2, t);
-    q.bind(3, t);
-    q.bind(4, id);
-    q.exec();
-    record_event("user rotate", name, "new token issued; the old one no longer logs in");
-    txn.commit();
-  });
-  return token;
-}
-
-void SqliteStore::set_active(const std::string& name, bool active) {
-  guarded(fmt::format("change user '{}'", printable(name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
-    SQLite::Statement q(db(), "UPDATE users SET status = ?, updated_at = ? WHERE id = ?");
-    q.bind(1, active ? "active" : "disabled");
-    q.bind(2, now());
-    q.bind(3, id);
-    q.exec();
-    record_event(active ? "user enable" : "user disable", name, "");
-    txn.commit();
-  });
-}
-
-void SqliteStore::delete_user(const std::string& name) {
-  guarded(fmt::format("delete user '{}'", printable(name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
-    SQLite::Statement q(db(), "DELETE FROM users WHERE id = ?");
-    q.bind(1, id);
-    q.exec();
-    record_event("user delete", name, "");
-    txn.commit();
-  });
-}
-
-void SqliteStore::update_user(const std::string& name, const UserUpdate& update) {
-  std::optional<std::vector<std::string>> clean_tags;
-  std::optional<std::vector<std::string>> clean_vhosts;
-  if (update.tags) clean_tags = checked_tags(*update.tags);
-  if (update.vhosts) clean_vhosts = checked_vhosts(*update.vhosts);
-  check_queue_threshold_values(update);
-  guarded(fmt::format("change user '{}'", printable(name)), [&] {
-    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
-    std::string detail;
-    if (update.email) {
-      SQLite::Statement q(db(), "UPDATE users SET email = ? WHERE id = ?");
-      q.bind(1, *update.email);
-      q.bind(2, id);
-      q.exec();
-      detail += fmt::format("email='{}' ", *update.email);
-    }
-    if (clean_tags) {
-      SQLite::Statement q(db(), "UPDATE users SET tags = ? WHERE id = ?");
-      q.bind(1, join_words(*clean_tags));
-      q.bind(2, id);
-      q.exec();
-      detail += fmt::format("tags='{}' ", join_words(*clean_tags));
-    }
-    if (clean_vhosts) {
-      SQLite::Statement clear(db(), "DELETE FROM user_vhosts WHERE user_id = ?");
-      clear.bind(1, id);
-      clear.exec();
-      for (const std::string& vhost : *clean_vhosts) {
-        SQLite::Statement grant(db(), "INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)");
-        grant.bind(1, id);
-        grant.bind(2, vhost);
-        grant.exec();
-      }
-      detail += fmt::format("vhosts='{}' ", join_words(*clean_vhosts));
-    }
-    if (update.queue_warn || update.queue_delete) {
-      // Checked against the thresholds as they will be, inside the
-      // transaction: a concurrent change cannot slip between check and write.
-      SQLite::Statement current(db(), "SELECT queue_warn, queue_delete FROM users WHERE id = ?");
-      current.bind(1, id);
-      current.executeStep();
-      auto now_value = [&](int column) -> std::optional<std::int64_t> {
-        if (current.getColumn(column).isNull()) return std::nullopt;
-        return current.getColumn(column).getInt64();
-      };
-      std::optional<std::int64_t> warn = update.queue_warn ? *update.queue_warn : now_value(0);
-      std::optional<std::int64_t> remove =
-          update.queue_delete ? *update.queue_delete : now_value(1);
-      current.reset();
-      check_queue_thresholds(warn, remove);
-      SQLite::Statement q(db(), "UPDATE users SET queue_warn = ?, queue_delete = ? WHERE id = ?");
-      if (warn) q.bind(1, *warn);
-      if (remove) q.bind(2, *remove);
-      q.bind(3, id);
-      q.exec();
-      auto text = [](std::optional<std::int64_t> v) {
-        return v ? std::to_string(*v) : std::string("default");
-      };
-      detail += fmt::format("queue_warn={} queue_delete={} ", text(warn), text(remove));
-    }
-    SQLite::Statement touch(db(), "UPDATE users SET updated_at = ? WHERE id = ?");
-    touch.bind(1, now());
-    touch.bind(2, id);
-    touch.exec();
-    if (!detail.empty()) detail.pop_back();
-    record_event("user set", name, detail);
-    txn.commit();
-  });
-}
-
-namespace {
-
-constexpr const char* kUserInfoQuery =
-    "SELECT u.name, u.email, u.tags, u.status, u.created_at, u.updated_at, u.token_rotated_at, "
-    "       (SELECT group_concat(vhost, char(10)) FROM "
-    "          (SELECT vhost FROM user_vhosts v WHERE v.user_id = u.id ORDER BY vhost)), "
-    "       u.queue_warn, u.queue_delete "
-    "FROM users u ";
-
-UserInfo user_info_from_row(SQLite::Statement& q) {
-  UserInfo info;
-  info.name = q.getColumn(0).getString();
-  info.email = q.getColumn(1).getString();
-  info.tags = split_words(q.getColumn(2).getString());
-  info.active = q.getColumn(3).getString() == "active";
-  info.created_at = q.getColumn(4).getString();
-  info.updated_at = q.getColumn(5).getString();
-  info.token_rotated_at = q.getColumn(6).getString();
-  info.vhosts = split_words(q.getColumn(7).getString(), "\n");
-  if (!q.getColumn(8).isNull()) info.queue_warn = q.getColumn(8).getInt64();
-  if (!q.getColumn(9).isNull()) info.queue_delete = q.getColumn(9).getInt64();
-  return info;
-}
-
-}  // namespace
-
-std::optional<UserInfo> SqliteStore::find_user(const std::string& name) {
-  return guarded(fmt::format("read user '{}'", printable(name)), [&]() -> std::optional<UserInfo> {
-    SQLite::Statement q(db(), std::string(kUserInfoQuery) + "WHERE u.name = ?");
-    q.bind(1, name);
-    if (!q.executeStep()) return std::nullopt;
-    return user_info_from_row(q);
-  });
-}
-
-std::vector<UserInfo> SqliteStore::list_users() {
-  return guarded("list users", [&] {
-    SQLite::Statement q(db(), std::string(kUserInfoQuery) + "ORDER BY u.name");
-    std::vector<UserInfo> users;
-    while (q.executeStep()) users.push_back(user_info_from_row(q));
-    return users;
-  });
-}
-
 namespace {
 
 constexpr const char* kUserRecordQuery =
-    "SELECT u.id, u.name, u.token_hash, u.status, u.tags, v.vhost FROM users u "
+    "SELECT u.id, u.name, u.status, u.tags, u.expires_at, c.scheme, c.hash, "
+    "       p.scheme, p.hash, p.valid_until, v.vhost "
+    "FROM users u "
+    "JOIN credentials c ON c.user_id = u.id AND c.slot = 'current' "
+    "LEFT JOIN credentials p ON p.user_id = u.id AND p.slot = 'previous' "
     "LEFT JOIN user_vhosts v ON v.user_id = u.id ";
+
+std::chrono::system_clock::time_point time_column(const SQLite::Column& column,
+                                                  const std::string& user) {
+  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(column.getString());
+  if (!ms) {
+    throw StoreError(fmt::format("user '{}' has a malformed time in column {}", printable(user),
+                                 column.getName()));
+  }
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+}
+
+Credential credential_columns(const SQLite::Column& scheme_column,
+                              const SQLite::Column& hash_column, const std::string& user) {
+  std::optional<CredentialScheme> scheme = credential_scheme_from_string(scheme_column.getString());
+  const auto* bytes = static_cast<const std::uint8_t*>(hash_column.getBlob());
+  Credential credential;
+  if (scheme) credential = Credential{*scheme, {bytes, bytes + hash_column.getBytes()}};
+  if (!scheme || credential.hash.size() != stored_hash_size(*scheme)) {
+    throw StoreError(fmt::format("user '{}' has a malformed credential", printable(user)));
+  }
+  return credential;
+}
 
 // Rows of kUserRecordQuery, ordered by user, into records.
 std::vector<UserRecord> read_user_records(SQLite::Statement& q) {
@@ -373,16 +175,17 @@ std::vector<UserRecord> read_user_records(SQLite::Statement& q) {
       last_id = id;
       UserRecord user;
       user.name = q.getColumn(1).getString();
-      SQLite::Column hash = q.getColumn(2);
-      if (hash.getBytes() != static_cast<int>(user.token_hash.size())) {
-        throw StoreError(fmt::format("user '{}' has a malformed token hash", printable(user.name)));
+      user.active = q.getColumn(2).getString() == "active";
+      user.tags = q.getColumn(3).getString();
+      if (!q.getColumn(4).isNull()) user.expires_at = time_column(q.getColumn(4), user.name);
+      user.credential = credential_columns(q.getColumn(5), q.getColumn(6), user.name);
+      if (!q.getColumn(7).isNull()) {
+        user.previous = credential_columns(q.getColumn(7), q.getColumn(8), user.name);
+        user.previous_valid_until = time_column(q.getColumn(9), user.name);
       }
-      std::memcpy(user.token_hash.data(), hash.getBlob(), user.token_hash.size());
-      user.active = q.getColumn(3).getString() == "active";
-      user.tags = q.getColumn(4).getString();
       users.push_back(std::move(user));
     }
-    if (!q.getColumn(5).isNull()) users.back().vhosts.push_back(q.getColumn(5).getString());
+    if (!q.getColumn(10).isNull()) users.back().vhosts.push_back(q.getColumn(10).getString());
   }
   return users;
 }

@@ -35,12 +35,18 @@ class SqliteStore : public Store {
   // UserStore
   std::vector<std::string> add_users(const std::vector<NewUser>& users,
                                      const std::string& action) override;
-  std::string rotate_token(const std::string& name) override;
+  void import_users(const std::vector<ImportedUser>& users) override;
+  std::string rotate_token(const std::string& name, std::chrono::seconds grace) override;
+  using UserStore::rotate_token;
   void set_active(const std::string& name, bool active) override;
   void delete_user(const std::string& name) override;
   void update_user(const std::string& name, const UserUpdate& update) override;
+  void add_owner(const std::string& name, const std::string& address) override;
+  void remove_owner(const std::string& name, const std::string& address) override;
+  void add_owners(const std::vector<OwnerGrant>& grants) override;
   std::optional<UserInfo> find_user(const std::string& name) override;
   std::vector<UserInfo> list_users() override;
+  std::vector<UserInfo> users_owned_by(const std::string& address) override;
   std::vector<std::string> deleted_user_names() override;
 
   // UserFeed
@@ -52,6 +58,8 @@ class SqliteStore : public Store {
   // GuardianStateStore
   std::vector<ResourceKey> queue_exemptions() override;
   void set_queue_exempt(const ResourceKey& queue, const std::string& owner, bool exempt) override;
+  bool record_expiry_notice(const std::string& user, const std::string& expires_at,
+                            std::int64_t lead, const std::vector<OutboxMail>& mails) override;
   std::vector<QueueNotice> queue_notices() override;
   void put_queue_notice(const QueueNotice& notice, const std::vector<OutboxMail>& mails) override;
   void remove_queue_notice(const ResourceKey& queue, const std::vector<OutboxMail>& mails) override;
@@ -95,6 +103,16 @@ class SqliteStore : public Store {
   void migrate();
   std::int64_t user_id(const std::string& name);
   void record_event(const std::string& action, const std::string& user, const std::string& detail);
+  // Inserts an account with its current credential and vhosts, in the
+  // caller's transaction; a taken name throws. The credential's
+  // `issued_at` "": unknown (an imported password).
+  void insert_user(const std::string& name, const std::vector<std::string>& tags,
+                   const std::vector<std::string>& vhosts, const std::string& expires_at,
+                   const Credential& credential, const std::string& created_at,
+                   const std::string& issued_at);
+  // Adds an owner in the caller's transaction; false if it was one already
+  // (in any case).
+  bool insert_owner(std::int64_t user_id, const std::string& address);
   // Queues `mails` in the outbox, in the caller's transaction; not one with
   // no recipient.
   void put_outbox(const std::vector<OutboxMail>& mails);

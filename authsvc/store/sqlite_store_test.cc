@@ -90,7 +90,8 @@ TEST_CASE("opening a new database applies every migration, and reopening applies
   {
     SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
     CHECK(store.schema_version() == latest_schema_version());
-    testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+    testing::record_issued_token(
+        store.add_user(NewUser{"alice", {"alice@example.org"}, {}, {"/"}, ""}));
   }
   SqliteStore again(path, test_actor(), OpenMode::existing);
   CHECK(again.schema_version() == latest_schema_version());
@@ -116,7 +117,8 @@ TEST_CASE("a reopen that finds a database from a newer authsvc leaves the store 
   TempDir dir;
   std::string path = dir.file("a.db");
   SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
-  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  testing::record_issued_token(
+      store.add_user(NewUser{"alice", {"alice@example.org"}, {}, {"/"}, ""}));
   auto set_version = [&](int version) {
     SQLite::Database raw(path, SQLite::OPEN_READWRITE);
     raw.exec("PRAGMA user_version = " + std::to_string(version));
@@ -157,10 +159,10 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   TempDir dir;
   std::string path = dir.file("a.db");
   SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
-  testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+  testing::record_issued_token(
+      store.add_user(NewUser{"alice", {"alice@example.org"}, {}, {"/"}, ""}));
   ResourceKey queue{"/", "queue/alice/q"};
-  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""},
-                         std::nullopt);
+  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""}, {});
   // Another connection makes every write of an audit event or a mail fail.
   SQLite::Database raw(path, SQLite::OPEN_READWRITE);
   raw.exec(
@@ -169,24 +171,36 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   raw.exec(
       "CREATE TRIGGER no_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail'); END");
 
-  UserUpdate email;
-  email.email = "new@example.org";
-  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", "", {}, {"/"}}),
+  UserUpdate tags;
+  tags.tags = std::vector<std::string>{"monitoring"};
+  CHECK_THROWS_WITH_AS(store.add_user(NewUser{"bob", {"bob@example.org"}, {}, {"/"}, ""}),
                        doctest::Contains("no audit event"), StoreError);
   CHECK_THROWS_AS(store.rotate_token("alice"), StoreError);
+  CHECK_THROWS_AS(store.rotate_token("alice", std::chrono::hours(1)), StoreError);
   CHECK_THROWS_AS(store.set_active("alice", false), StoreError);
-  CHECK_THROWS_AS(store.update_user("alice", email), StoreError);
+  CHECK_THROWS_AS(store.update_user("alice", tags), StoreError);
+  CHECK_THROWS_AS(store.add_owner("alice", "second@example.org"), StoreError);
+  CHECK_THROWS_AS(store.add_owners({{"alice", "third@example.org"}}), StoreError);
+  CHECK_THROWS_AS(store.import_users({ImportedUser{
+                      "carol",
+                      {},
+                      {"/"},
+                      Credential{CredentialScheme::rabbit_md5, std::vector<std::uint8_t>(20)}}}),
+                  StoreError);
   CHECK_THROWS_AS(store.delete_user("alice"), StoreError);
   CHECK_THROWS_AS(store.set_queue_exempt(queue, "alice", true), StoreError);
   CHECK_FALSE(store.find_user("bob"));
   std::optional<UserInfo> alice = store.find_user("alice");
   REQUIRE(alice);
   CHECK(alice->active);
-  CHECK(alice->email.empty());
+  CHECK(alice->owners == std::vector<std::string>{"alice@example.org"});
+  CHECK(alice->tags.empty());
+  CHECK(alice->previous_valid_until.empty());
   CHECK(alice->updated_at == alice->created_at);
+  CHECK_FALSE(store.find_user("carol"));
   CHECK(store.queue_exemptions().empty());
 
-  OutboxMail mail{0, "alice@example.org", "s", "b", 0};
+  std::vector<OutboxMail> mail{OutboxMail{0, "alice@example.org", "s", "b", 0}};
   CHECK_THROWS_WITH_AS(
       store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""}, mail),
       doctest::Contains("no mail"), StoreError);
@@ -199,6 +213,17 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   CHECK(notices[0].state == QueueNoticeState::warned);
   CHECK(store.exchange_notices().empty());
   CHECK(store.unexported_audit_events(0).size() == 1);
+
+  // An expiry notice is its mail and its event, or nothing.
+  raw.exec("DROP TRIGGER no_events");
+  UserUpdate expiry;
+  expiry.expires_at = "2099-01-01T00:00:00.000000Z";
+  store.update_user("alice", expiry);
+  CHECK_THROWS_AS(store.record_expiry_notice("alice", "2099-01-01T00:00:00.000000Z", 86400,
+                                             {OutboxMail{0, "alice@example.org", "s", "b", 0}}),
+                  StoreError);
+  CHECK_FALSE(store.find_user("alice")->expiry_notice_lead);
+  CHECK(store.unexported_audit_events(0).size() == 2);
 }
 
 TEST_CASE("the database, its WAL and its index are private to the service account") {
@@ -207,7 +232,8 @@ TEST_CASE("the database, its WAL and its index are private to the service accoun
   mode_t old = umask(077);
   {
     SqliteStore store(path, test_actor(), OpenMode::create_if_missing);
-    testing::record_issued_token(store.add_user(NewUser{"alice", "", {}, {"/"}}));
+    testing::record_issued_token(
+        store.add_user(NewUser{"alice", {"alice@example.org"}, {}, {"/"}, ""}));
     for (const std::string& file : {path, path + "-wal", path + "-shm"}) {
       CAPTURE(file);
       struct stat st {};

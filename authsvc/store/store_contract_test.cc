@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "authsvc/core/decision.h"
+#include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
 #include "tests/test_support.h"
 
@@ -32,9 +33,14 @@ struct Fresh {
   Store& store = *connection;
 };
 
-NewUser new_user(const std::string& name, const std::string& email = "",
+// Every account has an owner: `owner`, or the name's own address.
+NewUser new_user(const std::string& name, const std::string& owner = "",
                  std::vector<std::string> tags = {}, std::vector<std::string> vhosts = {"/"}) {
-  return NewUser{name, email, std::move(tags), std::move(vhosts)};
+  return NewUser{name,
+                 {owner.empty() ? name + "@example.org" : owner},
+                 std::move(tags),
+                 std::move(vhosts),
+                 ""};
 }
 
 // add_user(s), with the tokens recorded in the ledger.
@@ -113,9 +119,12 @@ std::string everything_about(Store& store, const std::string& name) {
   std::optional<UserInfo> u = store.find_user(name);
   if (!u) return "(no such user)";
   auto limit = [](std::optional<std::int64_t> v) { return v ? std::to_string(*v) : "-"; };
-  std::string text = u->name + "|" + u->email + "|" + (u->active ? "active" : "disabled") + "|" +
-                     u->created_at + "|" + u->updated_at + "|" + u->token_rotated_at + "|" +
-                     limit(u->queue_warn) + "|" + limit(u->queue_delete) + "|tags:";
+  std::string text = u->name + "|" + (u->active ? "active" : "disabled") + "|" + u->created_at +
+                     "|" + u->updated_at + "|" + u->credential_issued_at + "|" +
+                     u->previous_valid_until + "|" + u->expires_at + "|" + limit(u->queue_warn) +
+                     "|" + limit(u->queue_delete) + "|owners:";
+  for (const std::string& o : u->owners) text += o + ",";
+  text += "|tags:";
   for (const std::string& t : u->tags) text += t + ",";
   text += "|vhosts:";
   for (const std::string& v : u->vhosts) text += v + ",";
@@ -174,20 +183,25 @@ TEST_CASE_TEMPLATE("store contract: a new user gets a token, and only its hash i
   std::optional<UserInfo> alice = s.store.find_user("alice");
   REQUIRE(alice);
   CHECK(alice->name == "alice");
-  CHECK(alice->email == "alice@example.org");
+  CHECK(alice->owners == std::vector<std::string>{"alice@example.org"});
+  CHECK(alice->credential == CredentialScheme::token);
+  CHECK(alice->expires_at.empty());
+  CHECK(alice->previous_valid_until.empty());
   CHECK(alice->tags == std::vector<std::string>{"management", "monitoring"});
   CHECK(alice->vhosts == std::vector<std::string>{"/", "staging"});
   CHECK(alice->active);
   CHECK(looks_like_timestamp(alice->created_at));
   CHECK(alice->updated_at == alice->created_at);
-  CHECK(alice->token_rotated_at == alice->created_at);
+  CHECK(alice->credential_issued_at == alice->created_at);
   CHECK_FALSE(alice->queue_warn);
   CHECK_FALSE(alice->queue_delete);
 
   std::vector<UserRecord> records = s.store.load_users(nullptr);
   const UserRecord* record = record_of(records, "alice");
   REQUIRE(record);
-  CHECK(record->token_hash == hash_token(token));
+  CHECK(record->credential == token_credential(token));
+  CHECK_FALSE(record->previous);
+  CHECK_FALSE(record->expires_at);
   CHECK(record->tags == "management monitoring");
   CHECK(record->vhosts == std::vector<std::string>{"/", "staging"});
   CHECK(record->active);
@@ -205,7 +219,7 @@ TEST_CASE_TEMPLATE("store contract: list_users gives every user by name, never a
   REQUIRE(users.size() == 3);
   CHECK(users[0].name == "alice");
   CHECK(users[1].name == "bob");
-  CHECK(users[1].email == "bob@example.org");
+  CHECK(users[1].owners == std::vector<std::string>{"bob@example.org"});
   CHECK(users[1].vhosts == std::vector<std::string>{"v2"});
   CHECK(users[2].name == "carol");
 }
@@ -245,7 +259,7 @@ TEST_CASE_TEMPLATE("store contract: add_users adds all of them, in order, or non
   for (std::size_t i = 0; i < 3; ++i) {
     const UserRecord* r = record_of(records, names[i]);
     REQUIRE(r);
-    CHECK(r->token_hash == hash_token(tokens[i]));
+    CHECK(r->credential == token_credential(tokens[i]));
   }
   std::vector<AuditEvent> after = events(s.store);
   REQUIRE(after.size() == events_before + 3);
@@ -295,14 +309,15 @@ TEST_CASE_TEMPLATE("store contract: rotate_token issues a new token and the old 
                    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;
   std::string first = add(s.store, new_user("alice"));
-  std::string before = s.store.find_user("alice")->token_rotated_at;
+  std::string before = s.store.find_user("alice")->credential_issued_at;
   std::string second = rotate(s.store, "alice");
   CHECK(second.size() == 43);
   CHECK(second != first);
-  TokenHash stored = s.store.load_users(nullptr).at(0).token_hash;
-  CHECK(stored == hash_token(second));
-  CHECK(stored != hash_token(first));
-  CHECK(s.store.find_user("alice")->token_rotated_at >= before);
+  UserRecord stored = s.store.load_users(nullptr).at(0);
+  CHECK(stored.credential == token_credential(second));
+  CHECK_FALSE(stored.previous);  // no grace: the old token is gone
+  CHECK(s.store.find_user("alice")->credential_issued_at >= before);
+  CHECK(s.store.find_user("alice")->previous_valid_until.empty());
   AuditEvent event = events(s.store).back();
   CHECK(event.action == "user rotate");
   CHECK(event.user == "alice");
@@ -334,13 +349,18 @@ TEST_CASE_TEMPLATE("store contract: a change to a user that does not exist is re
   add(s.store, new_user("alice"));
   s.store.delete_user("alice");
   std::size_t events_before = events(s.store).size();
-  UserUpdate email;
-  email.email = "x@example.org";
+  UserUpdate tags_update;
+  tags_update.tags = std::vector<std::string>{"monitoring"};
   for (const auto& change : std::vector<std::function<void()>>{
            [&] { rotate(s.store, "alice"); }, [&] { s.store.set_active("alice", false); },
            [&] { s.store.set_active("ghost", true); }, [&] { s.store.delete_user("alice"); },
-           [&] { s.store.update_user("alice", email); },
-           [&] { s.store.update_user("alice", limits(1, 2)); }}) {
+           [&] { s.store.update_user("alice", tags_update); },
+           [&] { s.store.update_user("alice", limits(1, 2)); },
+           [&] { s.store.add_owner("alice", "x@example.org"); },
+           [&] { s.store.remove_owner("alice", "alice@example.org"); },
+           [&] {
+             s.store.add_owners({{"alice", "x@example.org"}});
+           }}) {
     std::string message = store_error(change);
     CHECK((message == "no such user 'alice'" || message == "no such user 'ghost'"));
   }
@@ -352,22 +372,22 @@ TEST_CASE_TEMPLATE("store contract: update_user sets what it is given and leaves
                    AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;
   add(s.store, new_user("alice", "old@example.org", {"monitoring"}, {"/"}));
-  UserUpdate email;
-  email.email = "new@example.org";
-  s.store.update_user("alice", email);
+  UserUpdate change;
+  change.expires_at = "2099-01-01T00:00:00.000000Z";
+  s.store.update_user("alice", change);
   UserInfo info = *s.store.find_user("alice");
-  CHECK(info.email == "new@example.org");
+  CHECK(info.expires_at == "2099-01-01T00:00:00.000000Z");
   CHECK(info.tags == std::vector<std::string>{"monitoring"});
   CHECK(info.vhosts == std::vector<std::string>{"/"});
   CHECK(events(s.store).back().action == "user set");
-  CHECK(events(s.store).back().detail.find("new@example.org") != std::string::npos);
+  CHECK(events(s.store).back().detail == "expires=2099-01-01T00:00:00.000000Z");
 
   UserUpdate tags;
   tags.tags = std::vector<std::string>{};
   s.store.update_user("alice", tags);
   info = *s.store.find_user("alice");
   CHECK(info.tags.empty());
-  CHECK(info.email == "new@example.org");
+  CHECK(info.expires_at == "2099-01-01T00:00:00.000000Z");
   CHECK(record_of(s.store.load_users(nullptr), "alice")->tags.empty());
 
   UserUpdate vhosts;
@@ -382,7 +402,7 @@ TEST_CASE_TEMPLATE("store contract: update_user sets what it is given and leaves
   info = *s.store.find_user("alice");
   CHECK(info.queue_warn == 100);
   CHECK(info.queue_delete == 500);
-  CHECK(info.email == "new@example.org");
+  CHECK(info.owners == std::vector<std::string>{"old@example.org"});
   // A threshold left out stays; one set to nullopt goes back to the default.
   UserUpdate warn_only;
   warn_only.queue_warn = std::optional<std::int64_t>();
@@ -402,8 +422,8 @@ TEST_CASE_TEMPLATE("store contract: update_user applies all of an update or noth
   std::string before = everything_about(s.store, "alice");
   std::size_t events_before = events(s.store).size();
 
-  auto with_email = [](UserUpdate update) {
-    update.email = "new@example.org";
+  auto with_expiry = [](UserUpdate update) {
+    update.expires_at = "2099-01-01T00:00:00.000000Z";
     update.tags = std::vector<std::string>{"management"};
     return update;
   };
@@ -411,26 +431,26 @@ TEST_CASE_TEMPLATE("store contract: update_user applies all of an update or noth
     UserUpdate update;
     std::string message;
   };
-  UserUpdate bad_tag = with_email({});
+  UserUpdate bad_tag = with_expiry({});
   bad_tag.tags = std::vector<std::string>{"bad tag"};
-  UserUpdate no_vhost = with_email({});
+  UserUpdate no_vhost = with_expiry({});
   no_vhost.vhosts = std::vector<std::string>{};
-  UserUpdate later_vhost = with_email(limits(500, 100));
+  UserUpdate later_vhost = with_expiry(limits(500, 100));
   later_vhost.vhosts = std::vector<std::string>{"v2"};
-  UserUpdate delete_below_current_warn = with_email({});
+  UserUpdate delete_below_current_warn = with_expiry({});
   delete_below_current_warn.queue_delete = std::optional<std::int64_t>(50);
-  UserUpdate warn_above_current_delete = with_email({});
+  UserUpdate warn_above_current_delete = with_expiry({});
   warn_above_current_delete.queue_warn = std::optional<std::int64_t>(600);
   const Case cases[] = {
-      {with_email(limits(500, 100)),
+      {with_expiry(limits(500, 100)),
        "the warning threshold (500) must be below the deletion threshold (100)"},
       {later_vhost, "the warning threshold (500) must be below the deletion threshold (100)"},
       {delete_below_current_warn,
        "the warning threshold (100) must be below the deletion threshold (50)"},
       {warn_above_current_delete,
        "the warning threshold (600) must be below the deletion threshold (500)"},
-      {with_email(limits(0, std::nullopt)), "queue thresholds are counts of messages, above 0"},
-      {with_email(limits(std::nullopt, -5)), "queue thresholds are counts of messages, above 0"},
+      {with_expiry(limits(0, std::nullopt)), "queue thresholds are counts of messages, above 0"},
+      {with_expiry(limits(std::nullopt, -5)), "queue thresholds are counts of messages, above 0"},
       {bad_tag, "invalid tag 'bad tag'"},
       {no_vhost, "a user needs at least one vhost"},
   };
@@ -439,7 +459,7 @@ TEST_CASE_TEMPLATE("store contract: update_user applies all of an update or noth
     std::string message = store_error([&] { s.store.update_user("alice", c.update); });
     CHECK(message.rfind(c.message, 0) == 0);
     CHECK(is_one_line(message));
-    // Nothing changed, not even the e-mail; and nothing was recorded.
+    // Nothing changed, not even the expiry; and nothing was recorded.
     CHECK(everything_about(s.store, "alice") == before);
     CHECK(events(s.store).size() == events_before);
   }
@@ -498,8 +518,8 @@ TEST_CASE_TEMPLATE(
   Fresh<Impl> s;
   std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
   std::vector<std::string> tokens;
-  UserUpdate email;
-  email.email = "a@example.org";
+  UserUpdate expiry_update;
+  expiry_update.expires_at = "2099-01-01T00:00:00.000000Z";
   ResourceKey queue{"/", "queue/alice/archive"};
   struct Change {
     Store* through;
@@ -512,7 +532,7 @@ TEST_CASE_TEMPLATE(
       {&s.store, [&] { tokens.push_back(rotate(s.store, "alice")); }, "user rotate", "alice"},
       {&s.store, [&] { s.store.set_active("alice", false); }, "user disable", "alice"},
       {&s.store, [&] { s.store.set_active("alice", true); }, "user enable", "alice"},
-      {&s.store, [&] { s.store.update_user("alice", email); }, "user set", "alice"},
+      {&s.store, [&] { s.store.update_user("alice", expiry_update); }, "user set", "alice"},
       {guardian.get(), [&] { guardian->set_queue_exempt(queue, "alice", true); }, "queue exempt",
        "alice"},
       {guardian.get(), [&] { guardian->set_queue_exempt(queue, "alice", false); }, "queue unexempt",
@@ -620,8 +640,7 @@ TEST_CASE_TEMPLATE("store contract: data_version moves when another connection c
       [&] { s.store.delete_user("alice"); },
       [&] {
         s.store.put_queue_notice(
-            QueueNotice{{"/", "queue/bob/q"}, "bob", QueueNoticeState::warned, 10, ""},
-            std::nullopt);
+            QueueNotice{{"/", "queue/bob/q"}, "bob", QueueNoticeState::warned, 10, ""}, {});
       },
   };
   for (std::size_t i = 0; i < commits.size(); ++i) {
@@ -655,7 +674,7 @@ TEST_CASE_TEMPLATE(
     request.endpoint = Endpoint::user;
     request.username = name;
     request.password = token;
-    return decide(request, *snapshot);
+    return decide(request, *snapshot, std::chrono::system_clock::now());
   };
   CHECK(login("alice", alice).allow);
   CHECK(login("alice", alice).tags == "monitoring");
@@ -690,11 +709,11 @@ TEST_CASE_TEMPLATE(
   for (UserChange& change : *changes) by_name[change.name] = std::move(change.record);
   REQUIRE(by_name.size() == 3);
   REQUIRE(by_name["alice"]);
-  CHECK(by_name["alice"]->token_hash == hash_token(alice));
+  CHECK(by_name["alice"]->credential == token_credential(alice));
   CHECK(by_name["alice"]->tags == "management");
   CHECK_FALSE(by_name["bob"]);  // deleted
   REQUIRE(by_name["carol"]);
-  CHECK(by_name["carol"]->token_hash == hash_token(carol));
+  CHECK(by_name["carol"]->credential == token_credential(carol));
   CHECK(by_name["carol"]->vhosts == std::vector<std::string>{"v2"});
 
   // Nothing since: nothing, and the position stays.
@@ -897,8 +916,8 @@ TEST_CASE_TEMPLATE(
 
   s.under_test->damage();
 
-  UserUpdate email;
-  email.email = "new@example.org";
+  UserUpdate change;
+  change.expires_at = "2099-01-01T00:00:00.000000Z";
   ResourceKey queue{"/", "queue/alice/q"};
   ResourceKey exchange{"/", "exchange/alice/x"};
   const std::vector<std::pair<const char*, std::function<void(Store&)>>> calls = {
@@ -910,7 +929,7 @@ TEST_CASE_TEMPLATE(
       {"rotate_token", [](Store& c) { rotate(c, "alice"); }},
       {"set_active", [](Store& c) { c.set_active("alice", false); }},
       {"delete_user", [](Store& c) { c.delete_user("alice"); }},
-      {"update_user", [&](Store& c) { c.update_user("alice", email); }},
+      {"update_user", [&](Store& c) { c.update_user("alice", change); }},
       {"find_user", [](Store& c) { c.find_user("alice"); }},
       {"list_users", [](Store& c) { c.list_users(); }},
       {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
@@ -951,6 +970,277 @@ TEST_CASE_TEMPLATE(
       CHECK(message.find(token) == std::string::npos);
     }
   }
+}
+
+// ---- accounts: owners, rotation with a grace, imported passwords, expiry ----
+
+namespace {
+
+Decision login_now(Store& store, const std::string& name, const std::string& secret,
+                   std::chrono::system_clock::time_point now = std::chrono::system_clock::now()) {
+  std::shared_ptr<const Snapshot> snapshot = testing::pulse_snapshot(store.load_users(nullptr));
+  AuthRequest request;
+  request.endpoint = Endpoint::user;
+  request.username = name;
+  request.password = secret;
+  return decide(request, *snapshot, now);
+}
+
+// RabbitMQ's stored form of "correct horse" with salt "salt": the SHA-256
+// recipe, made with the token hash (SHA-256 of its input).
+Credential rabbit_password() {
+  Credential c = token_credential("saltcorrect horse");
+  c.hash.insert(c.hash.begin(), {'s', 'a', 'l', 't'});
+  c.scheme = CredentialScheme::rabbit_sha256;
+  return c;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE(
+    "store contract: owners are added, compared case-insensitively, never all removed", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store,
+      NewUser{
+          "alice", {"Alice@Example.org", "alice@example.ORG", "team@example.org"}, {}, {"/"}, ""});
+  add(s.store, new_user("bob", "team@example.org"));
+  CHECK(s.store.find_user("alice")->owners ==
+        std::vector<std::string>{"Alice@Example.org", "team@example.org"});
+  CHECK(events(s.store).front().detail ==
+        "owners='Alice@Example.org team@example.org' tags='' vhosts='/' expires=never");
+
+  std::size_t before = events(s.store).size();
+  s.store.add_owner("alice", "ALICE@example.org");  // has it: no change, no event
+  CHECK(events(s.store).size() == before);
+  s.store.add_owner("alice", "ops@example.org");
+  CHECK(events(s.store).back().action == "user owner add");
+  CHECK(events(s.store).back().detail == "owner='ops@example.org'");
+
+  auto names = [](const std::vector<UserInfo>& users) {
+    std::vector<std::string> out;
+    for (const UserInfo& u : users) out.push_back(u.name);
+    return out;
+  };
+  CHECK(names(s.store.users_owned_by("TEAM@example.org")) ==
+        std::vector<std::string>{"alice", "bob"});
+  CHECK(names(s.store.users_owned_by("ops@example.org")) == std::vector<std::string>{"alice"});
+  CHECK(s.store.users_owned_by("nobody@example.org").empty());
+
+  s.store.remove_owner("alice", "alice@EXAMPLE.org");
+  CHECK(events(s.store).back().detail == "owner='Alice@Example.org'");
+  s.store.remove_owner("alice", "team@example.org");
+  CHECK(s.store.find_user("alice")->owners == std::vector<std::string>{"ops@example.org"});
+  before = events(s.store).size();
+  CHECK(store_error([&] { s.store.remove_owner("alice", "ops@example.org"); }) ==
+        "'ops@example.org' is the last owner of 'alice': add another owner first, or delete the "
+        "account");
+  CHECK(store_error([&] { s.store.remove_owner("alice", "team@example.org"); }) ==
+        "'team@example.org' is not an owner of 'alice'");
+  for (const std::string& bad :
+       std::vector<std::string>{"no-at-sign", "@example.org", "alice@", "a@b@c", "a b@x", "a\n@x",
+                                "\"a\"@x", "<a@x>", "a@x,b@y", std::string(255, 'a') + "@x"}) {
+    CAPTURE(bad);
+    std::string message = store_error([&] { s.store.add_owner("alice", bad); });
+    CHECK(message.rfind("invalid owner address '", 0) == 0);
+    CHECK(is_one_line(message));
+  }
+  CHECK(store_error([&] {
+          add(s.store, NewUser{"carol", {}, {}, {"/"}, ""});
+        }) == "an account needs at least one owner (--owner ADDRESS)");
+  CHECK(events(s.store).size() == before);
+}
+
+TEST_CASE_TEMPLATE("store contract: add_owners adds every owner, or none if one line is wrong",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  add(s.store, new_user("bob"));
+  std::size_t before = events(s.store).size();
+  CHECK(store_error([&] {
+          s.store.add_owners({{"alice", "x@example.org"}, {"ghost", "y@example.org"}});
+        }) == "no such user 'ghost'");
+  CHECK(store_error([&] {
+          s.store.add_owners({{"alice", "x@example.org"}, {"bob", "not an address"}});
+        }).rfind("invalid owner address 'not an address'", 0) == 0);
+  CHECK(s.store.find_user("alice")->owners.size() == 1);
+  CHECK(events(s.store).size() == before);
+  s.store.add_owners({{"alice", "x@example.org"}, {"bob", "BOB@example.org"}, {"bob", "y@x.org"}});
+  CHECK(s.store.find_user("alice")->owners ==
+        std::vector<std::string>{"alice@example.org", "x@example.org"});
+  CHECK(s.store.find_user("bob")->owners ==
+        std::vector<std::string>{"bob@example.org", "y@x.org"});  // BOB@ was bob@: kept once
+  std::vector<AuditEvent> after = events(s.store);
+  REQUIRE(after.size() == before + 2);
+  CHECK(after.back().action == "import owners");
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: a rotation's grace keeps the previous credential, and a second ends the first",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string first = add(s.store, new_user("alice"));
+  auto t0 = std::chrono::system_clock::now();
+  std::string second = s.store.rotate_token("alice", std::chrono::minutes(30));
+  testing::record_issued_token(second);
+  UserInfo info = *s.store.find_user("alice");
+  std::optional<std::int64_t> until = rfc3339_to_unix_ms(info.previous_valid_until);
+  REQUIRE(until);
+  auto until_point = std::chrono::system_clock::time_point(std::chrono::milliseconds(*until));
+  CHECK(until_point >= t0 + std::chrono::minutes(30) - std::chrono::milliseconds(1));
+  CHECK(until_point <= std::chrono::system_clock::now() + std::chrono::minutes(30));
+  CHECK(info.previous_issued_at == info.created_at);
+  CHECK(info.credential_issued_at > info.created_at);
+  CHECK(events(s.store).back().detail ==
+        "new token issued; the previous credential logs in until " + info.previous_valid_until +
+            " (grace 30m)");
+
+  Decision old = login_now(s.store, "alice", first);
+  CHECK(old.allow);
+  CHECK(old.credential == "previous");
+  CHECK(login_now(s.store, "alice", second).credential == "current");
+  CHECK_FALSE(login_now(s.store, "alice", first, until_point).allow);
+
+  // A second rotation in the grace: the first token stops at once, the
+  // second is now the previous one.
+  std::string third = s.store.rotate_token("alice", std::chrono::hours(1));
+  testing::record_issued_token(third);
+  CHECK_FALSE(login_now(s.store, "alice", first).allow);
+  CHECK(login_now(s.store, "alice", second).credential == "previous");
+  CHECK(login_now(s.store, "alice", third).credential == "current");
+  CHECK(events(s.store).back().detail.find("the grace of the credential before it ended now") !=
+        std::string::npos);
+  CHECK(s.store.find_user("alice")->previous_issued_at == info.credential_issued_at);
+
+  // No grace: only the newest logs in.
+  std::string fourth = rotate(s.store, "alice");
+  for (const std::string& old_token : {first, second, third}) {
+    CHECK_FALSE(login_now(s.store, "alice", old_token).allow);
+  }
+  CHECK(login_now(s.store, "alice", fourth).allow);
+  CHECK(s.store.find_user("alice")->previous_valid_until.empty());
+
+  // The grace's bounds: up to 7 days, inclusive; never negative.
+  testing::record_issued_token(s.store.rotate_token("alice", std::chrono::days(7)));
+  std::size_t before = events(s.store).size();
+  CHECK(store_error([&] {
+          s.store.rotate_token("alice", std::chrono::days(7) + std::chrono::seconds(1));
+        }) == "a grace is 0 to 7d; got 604801s");
+  CHECK(store_error([&] { s.store.rotate_token("alice", std::chrono::seconds(-1)); }) ==
+        "a grace is 0 to 7d; got a negative one");
+  CHECK(events(s.store).size() == before);
+  check_no_token_stored(*s.under_test, {first, second, third, fourth});
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: an imported password logs in, has no owner, and a rotation replaces it", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("taken"));
+  ImportedUser carol{"carol", {"monitoring"}, {"/", "v2"}, rabbit_password()};
+  std::size_t before = events(s.store).size();
+  // All or nothing: a taken name, a token where a hash belongs, a short hash.
+  Credential short_hash = rabbit_password();
+  short_hash.hash.pop_back();
+  for (const std::vector<ImportedUser>& bad : std::vector<std::vector<ImportedUser>>{
+           {carol, ImportedUser{"taken", {}, {"/"}, rabbit_password()}},
+           {carol, ImportedUser{"dan", {}, {"/"}, token_credential("x")}},
+           {carol, ImportedUser{"dan", {}, {"/"}, short_hash}},
+           {carol, carol}}) {
+    CHECK_FALSE(store_error([&] { s.store.import_users(bad); }).empty());
+    CHECK_FALSE(s.store.find_user("carol"));
+  }
+  CHECK(events(s.store).size() == before);
+
+  s.store.import_users({carol});
+  UserInfo info = *s.store.find_user("carol");
+  CHECK(info.credential == CredentialScheme::rabbit_sha256);
+  CHECK(info.credential_issued_at.empty());
+  CHECK(info.owners.empty());
+  CHECK(info.tags == std::vector<std::string>{"monitoring"});
+  CHECK(info.vhosts == std::vector<std::string>{"/", "v2"});
+  CHECK(events(s.store).back().action == "import definitions");
+  CHECK(events(s.store).back().detail ==
+        "credential=rabbit_password_hashing_sha256 tags='monitoring' vhosts='/ v2' owners=none");
+  Decision d = login_now(s.store, "carol", "correct horse");
+  CHECK(d.allow);
+  CHECK(d.reason == "imported password accepted");
+  CHECK_FALSE(login_now(s.store, "carol", "correct horse ").allow);
+
+  // Rotating with a grace: the password still logs in until it ends, and
+  // the account has a token from now on.
+  std::string token = s.store.rotate_token("carol", std::chrono::hours(1));
+  testing::record_issued_token(token);
+  info = *s.store.find_user("carol");
+  CHECK(info.credential == CredentialScheme::token);
+  CHECK(info.previous_issued_at.empty());
+  CHECK(login_now(s.store, "carol", "correct horse").credential == "previous");
+  CHECK(login_now(s.store, "carol", token).credential == "current");
+  testing::record_issued_token(s.store.rotate_token("carol"));
+  CHECK_FALSE(login_now(s.store, "carol", "correct horse").allow);
+}
+
+TEST_CASE_TEMPLATE("store contract: an expiry is set, renewed and cleared, never in the past", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  const std::string later = "2099-01-01T00:00:00.000000Z";
+  const std::string even_later = "2099-06-01T00:00:00.000000Z";
+  std::string token = add(s.store, NewUser{"alice", {"a@example.org"}, {}, {"/"}, later});
+  CHECK(s.store.find_user("alice")->expires_at == later);
+  std::vector<UserRecord> records = s.store.load_users(nullptr);
+  const UserRecord* record = record_of(records, "alice");
+  REQUIRE(record);
+  REQUIRE(record->expires_at);
+  CHECK(rfc3339_utc(*record->expires_at) == later);
+  CHECK(login_now(s.store, "alice", token).allow);
+  CHECK(login_now(s.store, "alice", token, *record->expires_at).rule == "expired-user");
+
+  std::size_t before = events(s.store).size();
+  CHECK(store_error([&] {
+          add(s.store, NewUser{"bob", {"b@example.org"}, {}, {"/"}, "2001-01-01T00:00:00.000000Z"});
+        }) == "the expiry 2001-01-01T00:00:00.000000Z is not in the future");
+  UserUpdate past;
+  past.expires_at = rfc3339_utc(std::chrono::system_clock::now() - std::chrono::seconds(1));
+  CHECK(store_error([&] { s.store.update_user("alice", past); }).find("is not in the future") !=
+        std::string::npos);
+  UserUpdate garbage;
+  garbage.expires_at = "soon";
+  CHECK(store_error([&] { s.store.update_user("alice", garbage); }) ==
+        "invalid expiry 'soon': not an RFC 3339 UTC time");
+  CHECK(events(s.store).size() == before);
+
+  // A notice goes once for an expiry; a shorter lead may follow, a longer
+  // or equal one not; a new expiry starts over.
+  std::vector<OutboxMail> mails{mail("a@example.org", "expires"), mail("b@example.org", "expires")};
+  CHECK(s.store.record_expiry_notice("alice", later, 604800, mails));
+  CHECK(s.store.outbox(10).size() == 2);
+  CHECK(events(s.store).back().action == "expiry notice");
+  CHECK_FALSE(s.store.record_expiry_notice("alice", later, 604800, mails));
+  CHECK_FALSE(s.store.record_expiry_notice("alice", later, 700000, mails));
+  CHECK_FALSE(s.store.record_expiry_notice("alice", even_later, 86400, mails));  // not its expiry
+  CHECK_FALSE(s.store.record_expiry_notice("ghost", later, 86400, mails));
+  CHECK(s.store.outbox(10).size() == 2);
+  CHECK(s.store.find_user("alice")->expiry_notice_lead == 604800);
+  UserUpdate same;
+  same.expires_at = later;
+  s.store.update_user("alice", same);
+  CHECK(s.store.find_user("alice")->expiry_notice_lead == 604800);  // the same expiry: kept
+  CHECK(s.store.record_expiry_notice("alice", later, 86400, {mails[0]}));
+  CHECK(s.store.outbox(10).size() == 3);
+
+  UserUpdate renew;
+  renew.expires_at = even_later;
+  s.store.update_user("alice", renew);
+  CHECK_FALSE(s.store.find_user("alice")->expiry_notice_lead);
+  CHECK(s.store.record_expiry_notice("alice", even_later, 604800, mails));
+
+  UserUpdate never;
+  never.expires_at = "";
+  s.store.update_user("alice", never);
+  CHECK(s.store.find_user("alice")->expires_at.empty());
+  CHECK_FALSE(record_of(s.store.load_users(nullptr), "alice")->expires_at);
+  CHECK(events(s.store).back().detail == "expires=never");
+  CHECK_FALSE(s.store.record_expiry_notice("alice", "", 86400, mails));
 }
 
 }  // namespace authsvc::store_contract

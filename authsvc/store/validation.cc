@@ -6,6 +6,7 @@
 
 #include "authsvc/core/names.h"
 #include "authsvc/core/text.h"
+#include "authsvc/core/timestamp.h"
 #include "authsvc/store/store.h"
 
 namespace authsvc {
@@ -40,6 +41,45 @@ std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts) 
   }
   if (unique.empty()) throw StoreError("a user needs at least one vhost");
   return {unique.begin(), unique.end()};
+}
+
+void check_owner_address(const std::string& address) {
+  auto refuse = [&](std::string_view why) {
+    throw StoreError(fmt::format("invalid owner address '{}': {}", printable(address), why));
+  };
+  if (address.size() < 3 || address.size() > 254) refuse("3 to 254 characters");
+  for (unsigned char c : address) {
+    if (c <= 0x20 || c >= 0x7f) refuse("printable ASCII only, no spaces or control characters");
+    if (std::string_view("\"<>,;()[]\\").find(static_cast<char>(c)) != std::string_view::npos) {
+      refuse("no quotes, brackets, commas or semicolons");
+    }
+  }
+  std::size_t at = address.find('@');
+  if (at == std::string::npos) refuse("no '@'");
+  if (address.find('@', at + 1) != std::string::npos) refuse("more than one '@'");
+  if (at == 0 || at + 1 == address.size()) refuse("nothing before or after the '@'");
+}
+
+std::vector<std::string> checked_owners(const std::vector<std::string>& owners) {
+  std::vector<std::string> result;
+  std::set<std::string> seen;
+  for (const std::string& owner : owners) {
+    check_owner_address(owner);
+    if (seen.insert(ascii_lower(owner)).second) result.push_back(owner);
+  }
+  if (result.empty()) throw StoreError("an account needs at least one owner (--owner ADDRESS)");
+  return result;
+}
+
+void check_expiry(const std::string& expires_at, const std::string& now) {
+  if (expires_at.empty()) return;
+  if (!rfc3339_to_unix_ms(expires_at)) {
+    throw StoreError(
+        fmt::format("invalid expiry '{}': not an RFC 3339 UTC time", printable(expires_at)));
+  }
+  if (*rfc3339_to_unix_ms(expires_at) <= *rfc3339_to_unix_ms(now)) {
+    throw StoreError(fmt::format("the expiry {} is not in the future", expires_at));
+  }
 }
 
 void check_queue_threshold_values(const UserUpdate& update) {

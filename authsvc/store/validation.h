@@ -18,6 +18,16 @@ void check_user_name(const std::string& name);
 // needs at least one vhost.
 std::vector<std::string> checked_tags(const std::vector<std::string>& tags);
 std::vector<std::string> checked_vhosts(const std::vector<std::string>& vhosts);
+// An owner's e-mail address: one '@' with something on both sides, 3 to 254
+// printable ASCII characters without spaces, quotes, angle brackets,
+// commas or semicolons (what would let it add a recipient or a header).
+void check_owner_address(const std::string& address);
+// The owners of a new account: at least one, each checked, each once
+// (compared case-insensitively; the first spelling is kept), in order.
+std::vector<std::string> checked_owners(const std::vector<std::string>& owners);
+// An expiry as the store keeps it: "" (never), or an RFC 3339 UTC time
+// (timestamp.h) after `now`.
+void check_expiry(const std::string& expires_at, const std::string& now);
 // The thresholds an update sets are counts of messages above 0.
 void check_queue_threshold_values(const UserUpdate& update);
 // The thresholds a user will have: the warning one below the deletion one.

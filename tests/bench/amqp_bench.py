@@ -413,7 +413,7 @@ def main():
         svc = Authsvc(args.authsvc, work)
         names = ["bench%04d" % i for i in range(args.users)]
         out = subprocess.run([args.authsvc, "user", "import", "--db", svc.db],
-                             input="".join(n + "\n" for n in names), capture_output=True,
+                             input="".join(n + " " + n + "@example.org\n" for n in names), capture_output=True,
                              text=True, check=True).stdout
         tokens = dict(line.split(" ", 1) for line in out.splitlines())
         token_ledger.record(tokens.values(), "amqp_bench")

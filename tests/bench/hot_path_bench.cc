@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     char name[16];
     std::snprintf(name, sizeof name, "user%06d", i);
     users[static_cast<std::size_t>(i)].name = name;
-    users[static_cast<std::size_t>(i)].token_hash = hash_token(name);
+    users[static_cast<std::size_t>(i)].credential = token_credential(name);
     users[static_cast<std::size_t>(i)].active = true;
     users[static_cast<std::size_t>(i)].vhosts = {"/"};
   }
@@ -93,8 +93,9 @@ int main(int argc, char** argv) {
   measure("Snapshot::find_user", iterations, [&](int i) {
     sink += snapshot.find_user(requests[static_cast<std::size_t>(i % 1000)].username) != nullptr;
   });
+  auto now = std::chrono::system_clock::now();
   measure("decide", iterations, [&](int i) {
-    sink += decide(requests[static_cast<std::size_t>(i % 1000)], snapshot).allow;
+    sink += decide(requests[static_cast<std::size_t>(i % 1000)], snapshot, now).allow;
   });
   DecisionRecord record;
   record.endpoint = "topic";

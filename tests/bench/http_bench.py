@@ -268,7 +268,7 @@ def change_latency(svc, user, token):
     results["enable"] = until(token, "allow")
     new_token = svc.cli("user", "rotate", user).splitlines()[-1]
     results["rotate"] = until(new_token, "allow")
-    added = svc.cli("user", "add", "bench-newcomer").splitlines()[-1]
+    added = svc.cli("user", "add", "bench-newcomer", "--owner", "bench@example.org").splitlines()[-1]
     conn_user = user
     user = "bench-newcomer"
     results["add"] = until(added, "allow")
@@ -306,7 +306,7 @@ def main():
             os.makedirs(folder)
             server = Authsvc(os.path.abspath(binary), folder, args.serve_arg)
             t0 = time.monotonic()
-            out = server.cli("user", "import", stdin="".join(u + "\n" for u in users))
+            out = server.cli("user", "import", stdin="".join(u + " " + u + "@example.org\n" for u in users))
             seconds = time.monotonic() - t0
             tokens = dict(line.split(" ", 1) for line in out.splitlines())
             mix = make_mix(users, tokens, args.mix_size, random.Random(20261127))

@@ -41,7 +41,7 @@ def main():
     try:
         rng = random.Random(7)
         users = ["user%06d" % i for i in range(args.users)]
-        out = svc.cli("user", "import", stdin="".join(u + "\n" for u in users))
+        out = svc.cli("user", "import", stdin="".join(u + " " + u + "@example.org\n" for u in users))
         tokens = dict(line.split(" ", 1) for line in out.splitlines())
         mix = http_bench.make_mix(users, tokens, 20000, rng)
         mix_file = os.path.join(work, "mix.tsv")
@@ -64,7 +64,7 @@ def main():
             n = 0
             while not done.is_set():
                 name = "churn%06d" % n
-                steps = [("user", "add", name), ("user", "rotate", name),
+                steps = [("user", "add", name, "--owner", name + "@example.org"), ("user", "rotate", name),
                          ("user", "disable", name), ("user", "enable", name),
                          ("user", "delete", name), ("user", "rotate", rng.choice(users))]
                 for step in steps:

@@ -69,10 +69,22 @@ def fill(db, version):
          "2024-01-11T10:00:00.000000Z", "2024-01-11T10:00:00.000000Z"),
     ]
     for uid, name, email, tags, status, created, updated in users:
-        db.execute("INSERT INTO users (id, name, email, tags, status, token_hash, created_at, "
-                   "updated_at, token_rotated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (uid, name, email, tags, status, token_hash(name), created, updated,
-                    updated if name == "alice" else created))
+        rotated = updated if name == "alice" else created
+        if version < 4:
+            db.execute("INSERT INTO users (id, name, email, tags, status, token_hash, "
+                       "created_at, updated_at, token_rotated_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       (uid, name, email, tags, status, token_hash(name), created, updated,
+                        rotated))
+            continue
+        # From version 4 the address is an owner, the token a credential.
+        db.execute("INSERT INTO users (id, name, tags, status, created_at, updated_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (uid, name, tags, status, created, updated))
+        if email:
+            db.execute("INSERT INTO user_owners (user_id, address, added_at) VALUES (?, ?, ?)",
+                       (uid, email, updated))
+        db.execute("INSERT INTO credentials (user_id, slot, scheme, hash, issued_at) "
+                   "VALUES (?, 'current', 'token', ?, ?)", (uid, token_hash(name), rotated))
     for uid, vhost in [(1, "/"), (1, "staging"), (2, "/"), (3, "/"), (3, "v2")]:
         db.execute("INSERT INTO user_vhosts (user_id, vhost) VALUES (?, ?)", (uid, vhost))
 
@@ -130,6 +142,20 @@ def fill(db, version):
                        "last_error) VALUES (?, ?, ?, ?, ?, ?)",
                        (created, to, subject, "Dear owner,\n" + subject + ".\n", attempts, error))
         db.execute("DELETE FROM outbox WHERE subject = 'sent already'")
+
+    if version >= 4:
+        # alice has a second owner; carol expires, and was told a week before.
+        db.execute("INSERT INTO user_owners (user_id, address, added_at) "
+                   "VALUES (1, 'Team@Example.org', '2024-04-01T09:00:00.000000Z')")
+        db.execute("UPDATE users SET expires_at = '2030-01-01T00:00:00.000000Z', "
+                   "expiry_notice_lead = 604800 WHERE name = 'carol'")
+        for ts, action, user, detail in [
+            ("2024-04-01T09:00:00.000000Z", "user owner add", "alice", "owner='Team@Example.org'"),
+            ("2024-04-01T09:01:00.000000Z", "user set", "carol",
+             "expires=2030-01-01T00:00:00.000000Z"),
+        ]:
+            db.execute("INSERT INTO audit_events (ts, actor, operator, action, user, detail) "
+                       "VALUES (?, 'cli', 'root', ?, ?, ?)", (ts, action, user, detail))
 
 
 def dump(db, version, sources):

@@ -3,7 +3,7 @@ database, an audit log file, an ephemeral (or given) port on 127.0.0.1.
 
     svc = Authsvc(binary, workdir)
     svc.start()                 # waits until it listens
-    token = svc.cli("user", "add", "alice").splitlines()[-1]
+    token = svc.add_user("alice")   # its owner: alice@example.org
     svc.stop()                  # SIGTERM, wait, raise unless it exited 0;
                                 # start() again reuses the port
     svc.keep_artifacts()        # under CTest: its logs, for the token leak check
@@ -163,7 +163,10 @@ class Authsvc:
         return r.stdout
 
     def add_user(self, name, *args):
-        """Create a user; returns its token (the last line of stdout)."""
+        """Create a user; returns its token (the last line of stdout).
+        Every account has an owner: NAME@example.org unless ARGS give one."""
+        if "--owner" not in args and "--email" not in args:
+            args = args + ("--owner", name + "@example.org")
         return self.cli("user", "add", name, *args).splitlines()[-1]
 
     def keep_artifacts(self):

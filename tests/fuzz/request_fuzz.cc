@@ -38,8 +38,17 @@ struct World {
     for (const char* name : {"alice", "bob", "a.b", "aXb"}) {
       UserRecord u;
       u.name = name;
-      u.token_hash = hash_token(std::string(name) + "-token");
+      u.credential = token_credential(std::string(name) + "-token");
       u.active = std::string(name) != "bob";
+      // The other shapes an account takes: a password imported from
+      // RabbitMQ, a rotation's grace, an expiry passed.
+      if (std::string(name) == "a.b") {
+        u.credential =
+            Credential{CredentialScheme::rabbit_sha256, std::vector<std::uint8_t>(36, 7)};
+        u.previous = token_credential("a.b-token");
+        u.previous_valid_until = std::chrono::system_clock::now() + std::chrono::hours(1);
+      }
+      if (std::string(name) == "aXb") u.expires_at = std::chrono::system_clock::time_point();
       u.vhosts = {"/"};
       u.tags = std::string(name) == "alice" ? "management" : "";
       users.push_back(std::move(u));
