@@ -147,7 +147,10 @@ struct Fixture {
     o.clock = [this] { return now; };
     return o;
   }
-  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+  // Whole seconds, as a time an operator gives: what is left before an expiry
+  // then reads as it was set ("12 hours", not "11 hours" and a fraction).
+  std::chrono::system_clock::time_point now =
+      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   Guardian guardian(bool dry_run = false) { return guardian(options(dry_run)); }
   Guardian guardian(const GuardianOptions& o, Mailer* with = nullptr) {
     return Guardian(*store, *store, broker, o.dry_run ? nullptr : with ? with : &mailer, audit, o);
@@ -578,7 +581,12 @@ TEST_CASE("guardian: an expired account's connections are closed at the first lo
 
 TEST_CASE("guardian: at the end of a rotation's grace the connections opened before it close") {
   Fixture f;
+  // A connection opened in the millisecond between alice's first token and
+  // its rotation: the clock must have moved on between the two.
   const std::int64_t first_issued = f.issued_ms("alice");
+  CHECK(testing::eventually([&] {
+    return rfc3339_to_unix_ms(rfc3339_utc(std::chrono::system_clock::now())) > first_issued + 1;
+  }));
   testing::record_issued_token(f.cli->rotate_token("alice", std::chrono::seconds(20)));
   std::optional<UserInfo> alice = f.cli->find_user("alice");
   REQUIRE(alice);
@@ -586,7 +594,7 @@ TEST_CASE("guardian: at the end of a rotation's grace the connections opened bef
   const std::int64_t grace_end = rfc3339_to_unix_ms(alice->previous_valid_until).value();
   CHECK(grace_end == rotated + 20000);
   f.broker.connection_list = {connection("old", "alice"), connection("new", "alice")};
-  f.broker.connection_list[0].connected_at_ms = first_issued + 1;
+  f.broker.connection_list[0].connected_at_ms = rotated - 1;
   f.broker.connection_list[1].connected_at_ms = rotated + 1;
   GuardianOptions options = f.clocked();
   Guardian guardian = f.guardian(options);
