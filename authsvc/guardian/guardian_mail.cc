@@ -109,15 +109,15 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
       mail.subject = fmt::format("[Pulse] account {} expires in {}, on {}", a.owner,
                                  time_left(a.remaining), readable_time(a.expires_at));
       mail.body = fmt::format(
-          "The Pulse account {} expires on {}, in {}.\n\n"
+          "The Pulse account {} expires on {},\nin {}.\n\n"
           "From then on it can no longer log in, whatever its credentials, and the\n"
           "connections it still has open are closed.\n\n"
           "To keep it, ask a Pulse operator to renew it: renewing is the operators'\n"
           "decision, owners cannot extend an account themselves. The operator runs\n\n"
           "    authsvc user set {} --expires WHEN\n\n"
-          "where WHEN is a time (2027-01-31T12:00:00Z), a duration from then (90d), or\n"
+          "where WHEN is a time (2027-01-31T12:00:00Z), a duration from now (90d), or\n"
           "never. If the account is no longer needed, nothing is to be done.\n\n"
-          "This is the notice sent {} before the expiry, to each of the account's\n"
+          "This is the notice due {} before the expiry, sent to each of the account's\n"
           "owners: {}.\n"
           "\n-- \nauthsvc guardian, on behalf of the Pulse operators.\n",
           a.owner, readable_time(a.expires_at), time_left(a.remaining), a.owner,

@@ -542,9 +542,9 @@ TEST_CASE("the expiry mail says what expires when, how long is left, and how to 
   REQUIRE(mails.size() == 2);
   CHECK(mails[0].subject == "[Pulse] account alice expires in 6 days, on 2026-12-01 00:00:00 UTC");
   for (const char* part :
-       {"The Pulse account alice expires on 2026-12-01 00:00:00 UTC, in 6 days.",
+       {"The Pulse account alice expires on 2026-12-01 00:00:00 UTC,\nin 6 days.",
         "no longer log in", "connections it still has open are closed", "ask a Pulse operator",
-        "authsvc user set alice --expires WHEN", "the notice sent 7d before the expiry",
+        "authsvc user set alice --expires WHEN", "the notice due 7d before the expiry",
         "owners: alice@example.org, ops@example.org."}) {
     CAPTURE(part);
     CHECK(mails[0].body.find(part) != std::string::npos);

@@ -496,7 +496,7 @@ TEST_CASE("guardian: an expiry notice goes to every owner once, across restarts,
   std::set<std::string> to = {f.mailer.sent[0].to, f.mailer.sent[1].to};
   CHECK(to == std::set<std::string>{"alice@example.org", "ops@example.org"});
   CHECK(f.mailer.sent[0].subject.rfind("[Pulse] account alice expires in 12 hours, on ", 0) == 0);
-  CHECK(f.mailer.sent[0].body.find("the notice sent 1d before the expiry") != std::string::npos);
+  CHECK(f.mailer.sent[0].body.find("the notice due 1d before the expiry") != std::string::npos);
   CHECK(f.cli->find_user("alice")->expiry_notice_lead == 86400);
   std::vector<nlohmann::json> lines = f.audit_lines();
   REQUIRE_FALSE(lines.empty());
@@ -516,7 +516,7 @@ TEST_CASE("guardian: an expiry notice goes to every owner once, across restarts,
   f.cli->update_user("alice", expires);
   f.guardian(f.clocked()).run_once();
   REQUIRE(f.mailer.sent.size() == 4);
-  CHECK(f.mailer.sent[2].body.find("the notice sent 7d before the expiry") != std::string::npos);
+  CHECK(f.mailer.sent[2].body.find("the notice due 7d before the expiry") != std::string::npos);
 }
 
 TEST_CASE(
@@ -539,7 +539,7 @@ TEST_CASE(
   CHECK(f.guardian(options).run_once().size() == 2);
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].to == "alice@example.org");
-  CHECK(f.mailer.sent[0].body.find("the notice sent 2h before the expiry") != std::string::npos);
+  CHECK(f.mailer.sent[0].body.find("the notice due 2h before the expiry") != std::string::npos);
   bool said = false;
   for (const nlohmann::json& line : f.audit_lines()) {
     if (line["action"] == "expiry notice" && line["user"] == "legacy") {
