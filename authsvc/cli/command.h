@@ -32,6 +32,8 @@ void add_init_command(CLI::App& app, CommandLine& cli);
 void add_serve_command(CLI::App& app, CommandLine& cli);
 // `user add|import|list|show|rotate|disable|enable|delete|set`: user_commands.cc.
 void add_user_commands(CLI::App& app, CommandLine& cli);
+// `import definitions|owners`: import_commands.cc.
+void add_import_commands(CLI::App& app, CommandLine& cli);
 // `check`: check_command.cc.
 void add_check_command(CLI::App& app, CommandLine& cli);
 

@@ -221,6 +221,50 @@ TEST_CASE("repeated failed logins are throttled, audited as such, and the right 
   CHECK(lines[7]["decision"] == "allow");
 }
 
+TEST_CASE(
+    "an imported password is throttled like a token, and the audit line names the credential") {
+  Fixture f;
+  UserRecord carol = active_user("carol", "unused");
+  // RabbitMQ's SHA-256 form of "Summer2019" with salt "salt": a password a
+  // person chose, as a definitions file holds it.
+  carol.credential = token_credential("saltSummer2019");
+  carol.credential.hash.insert(carol.credential.hash.begin(), {'s', 'a', 'l', 't'});
+  carol.credential.scheme = CredentialScheme::rabbit_sha256;
+  UserRecord dave = active_user("dave", "dave-new");
+  dave.previous = token_credential("dave-old");
+  dave.previous_valid_until = std::chrono::system_clock::now() + std::chrono::hours(1);
+  f.snapshots.replace(std::make_shared<const Snapshot>(
+      std::vector<UserRecord>{carol, dave}, std::make_shared<const Rules>(Rules::pulse_default())));
+  LoginThrottle::Clock::time_point now{};
+  LoginThrottle throttle(LoginThrottleOptions{}, [&] { return now; });
+  AuthService service(f.snapshots, f.audit, &throttle);
+  auto login = [&](const std::string& user, const std::string& secret) {
+    std::string body = "username=" + user + "&password=" + secret;
+    return service
+        .handle(HttpCall{"POST", "/auth/user", "", "application/x-www-form-urlencoded", body, "p"})
+        .body;
+  };
+  CHECK(login("carol", "Summer2019") == "allow");
+  CHECK(login("dave", "dave-old") == "allow");
+  CHECK(login("dave", "dave-new") == "allow");
+  for (const char* guess : {"Summer2018", "Summer2020", "Winter2019", "summer2019", "Summer19"}) {
+    CHECK(login("carol", guess) == "deny");
+  }
+  CHECK(login("carol", "Summer2019") == "deny");  // cooling off, like a token's owner
+
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 9);
+  CHECK(lines[0]["credential"] == "current");
+  CHECK(lines[0]["reason"] == "imported password accepted");
+  CHECK(lines[1]["credential"] == "previous");
+  CHECK(lines[2]["credential"] == "current");
+  CHECK(lines[3]["credential"] == "");
+  CHECK(lines[8]["rule"] == "throttled");
+  for (const nlohmann::json& line : lines) {
+    CHECK(line.dump().find("Summer") == std::string::npos);  // never the password
+  }
+}
+
 TEST_SUITE_END();
 
 }  // namespace authsvc

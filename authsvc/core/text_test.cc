@@ -55,3 +55,14 @@ TEST_CASE("UTF-8: valid sequences, and how much of an invalid one to replace") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("ascii_lower folds A-Z alone, as e-mail addresses are compared") {
+  CHECK(ascii_lower("Alice@Example.ORG") == "alice@example.org");
+  CHECK(ascii_lower("\xc3\x89") == "\xc3\x89");  // É stays: only ASCII folds
+  CHECK(ascii_lower("") == "");
+  CHECK(ascii_lower("[Z]@^_`") == "[z]@^_`");
+}
+
+}  // namespace authsvc
