@@ -35,7 +35,7 @@ TEST_CASE("expiry notice: each lead is due from its time on, to the expiry") {
   CHECK_FALSE(due_at(-hours(1)));
 }
 
-TEST_CASE("expiry notice: each goes once; a shorter one still goes after a longer one") {
+TEST_CASE("expiry notice: each goes once, and a shorter one still goes after a longer one") {
   CHECK_FALSE(due_at(days(3), days(7)));  // the 7-day notice went
   CHECK(due_at(hours(23), days(7)) == days(1));
   CHECK_FALSE(due_at(hours(23), days(1)));

@@ -370,7 +370,7 @@ TEST_CASE("an expired account's connections are closed, from its expiry on, when
   CHECK(closed(in)[2] == "b1: the expiry time of user bob cannot be read");
 }
 
-TEST_CASE("during a rotation's grace both credentials' connections stay; after it, the old go") {
+TEST_CASE("during a rotation's grace both credentials' connections stay, after it the old go") {
   GuardianInput in = with_alice();
   UserInfo& alice = in.users[0];
   // Issued at creation (10:00), rotated at 12:00 with a grace to 13:00.
@@ -438,7 +438,7 @@ TEST_CASE("an imported password's connections are older than anything known: non
   CHECK(closed(in).size() == 2);
 }
 
-TEST_CASE("expiry notices: the latest due one, to every owner, once; none when not due") {
+TEST_CASE("expiry notices: the latest due one, to every owner, once, and none when not due") {
   GuardianInput in = with_alice();
   in.expiry_notice_leads = {std::chrono::days(7), std::chrono::days(1)};
   in.now = at("2026-11-30T12:00:00Z");

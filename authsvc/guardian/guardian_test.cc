@@ -520,7 +520,7 @@ TEST_CASE("guardian: an expiry notice goes to every owner once, across restarts,
 }
 
 TEST_CASE(
-    "guardian: --expiry-notice leads are the guardian's; an account without owners "
+    "guardian: --expiry-notice leads are the guardian's, and an account without owners "
     "gets its notice recorded, not mailed") {
   Fixture f;
   f.cli->import_users({ImportedUser{
