@@ -24,6 +24,7 @@ import argparse
 import base64
 import calendar
 import glob
+import hashlib
 import json
 import os
 import re
@@ -453,6 +454,46 @@ class GuardianE2E(BrokerSuite):
         self.assertIn(" alice ", lines["queue/alice/q1"])
         # The state, then the account's owners, last.
         self.assertRegex(lines["queue/alice/q1"], r" ok +alice@example\.org$")
+
+    def test_3a_an_account_without_owners_is_listed_so_and_not_mailed(self):
+        self.ensure_guardian()
+        # Imported from RabbitMQ with its own password, and no owner yet.
+        password = "ivan-rabbit-password-1"
+        salt = os.urandom(4)
+        definitions = os.path.join(self.workdir, "definitions.json")
+        with open(definitions, "w") as f:
+            json.dump({"users": [{"name": "ivan", "tags": [],
+                                  "hashing_algorithm": "rabbit_password_hashing_sha256",
+                                  "password_hash": base64.b64encode(
+                                      salt + hashlib.sha256(salt + password.encode()).digest())
+                                  .decode()}],
+                       "vhosts": [{"name": "/"}],
+                       "permissions": [{"user": "ivan", "vhost": "/",
+                                        "configure": "^(queue/ivan/.*|exchange/ivan/.*)",
+                                        "write": "^(queue/ivan/.*|exchange/ivan/.*)",
+                                        "read": "^(queue/ivan/.*|exchange/.*)"}]}, f)
+        self.svc.cli("import", "definitions", definitions)
+        self.wait_for_cli_change("import definitions", "ivan")
+        GuardianE2E.tokens["ivan"] = password
+        self.fill("ivan", "queue/ivan/orphan", WARN + 5)
+
+        def warned():
+            return [e for e in self.guardian_audit_lines()
+                    if e["action"] == "queue warn" and e["user"] == "ivan"]
+        warning = wait_for(warned, 30, "the guardian's warning about queue/ivan/orphan")
+        self.assertIn("not mailed: the account has no owner", warning[0]["detail"])
+        self.wait_for_a_later_look()
+        self.assertEqual(self.mails_about("queue/ivan/orphan"), [])
+        self.assertEqual(len(warned()), 1)
+        listing = subprocess.run(
+            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
+             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
+             "--management-user", "guardian-op", "--management-password-file",
+             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
+        self.assertRegex(lines["queue/ivan/orphan"], r" ivan .* warned +no owner$")
 
     def test_4_a_non_topic_exchange_is_reported_to_its_owner(self):
         conn = self.connect("bob")
