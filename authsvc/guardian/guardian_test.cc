@@ -482,6 +482,18 @@ TEST_CASE("guardian: an account without owners is not mailed, and its audit line
   CHECK(lines[0]["detail"].get<std::string>().find("not mailed: the account has no owner") !=
         std::string::npos);
   REQUIRE(f.store->queue_notices().size() == 1);  // warned, once
+
+  // A queue of a name authsvc has no account of: nobody to mail either,
+  // and the line says why.
+  f.broker.queue_list = {queue("queue/ghost/q", 25)};
+  f.guardian().run_once();
+  CHECK(f.mailer.tried.empty());
+  lines = f.audit_lines();
+  REQUIRE(lines.size() == 3);  // and the gone queue's notice forgotten, last
+  CHECK(lines[1]["action"] == "queue warn");
+  CHECK(lines[1]["user"] == "ghost");
+  CHECK(lines[1]["detail"].get<std::string>().find(
+            "not mailed: authsvc has no account of that name") != std::string::npos);
 }
 
 TEST_CASE("guardian: an expiry notice goes to every owner once, across restarts, and is audited") {
