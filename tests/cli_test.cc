@@ -294,6 +294,49 @@ TEST_CASE("guardian commands refuse incomplete options with one line, before tou
   }
 }
 
+TEST_CASE("--expiry-notice refuses what is not a list of durations, with one line, exit 2") {
+  Cli cli;
+  std::string password = cli.dir.file("pw");
+  testing::write_file(password, "secret\n");
+  chmod(password.c_str(), 0600);
+  // A port nothing listens on: a value that passed would fail to reach the
+  // broker (exit 1), not be refused as usage (exit 2).
+  const std::vector<std::string> guardian = {"guardian",
+                                             "--management-user",
+                                             "op",
+                                             "--management-password-file",
+                                             password,
+                                             "--management-url",
+                                             "http://127.0.0.1:1",
+                                             "--dry-run",
+                                             "--once"};
+  const std::vector<std::string> serve = {"serve",
+                                          "--listen",
+                                          "127.0.0.1:0",
+                                          "--guardian",
+                                          "--management-user",
+                                          "op",
+                                          "--management-password-file",
+                                          password,
+                                          "--dry-run"};
+  for (const std::vector<std::string>& command : {guardian, serve}) {
+    for (const char* bad : {"0", "7d,", "7d, 1d", "1w", "1h30m"}) {
+      std::vector<std::string> args = command;
+      args.insert(args.end(), {"--expiry-notice", bad});
+      CAPTURE(args);
+      CommandResult r = cli(args);
+      CHECK(r.exit_code == 2);
+      CHECK(is_one_line(r.err));
+      CHECK(r.err.find("authsvc: --expiry-notice: '") == 0);
+    }
+  }
+  std::vector<std::string> good = guardian;
+  good.insert(good.end(), {"--expiry-notice", "30d,7d,1h"});
+  CommandResult r = cli(good);
+  CHECK(r.exit_code == 1);  // accepted; then the broker is not there
+  CHECK(r.err.find("--expiry-notice") == std::string::npos);
+}
+
 TEST_CASE("a missing or corrupt database stops serve at start with one line naming it") {
   TempDir dir;
   std::string missing = dir.file("missing.db");

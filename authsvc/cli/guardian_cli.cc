@@ -4,9 +4,11 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <map>
 
 #include "authsvc/cli/password_file.h"
 #include "authsvc/core/error.h"
+#include "authsvc/guardian/expiry_notice.h"
 #include "authsvc/server/guardian_process.h"
 
 namespace authsvc {
@@ -43,6 +45,10 @@ void add_guardian_options(CLI::App* cmd, GuardianSetup* setup) {
                   "Messages in a queue that make it deleted (per user: user set --queue-delete)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--expiry-notice", setup->expiry_notice,
+                  "How long before an account expires its owners are mailed: durations, "
+                  "comma separated (each notice once)")
+      ->capture_default_str();
   cmd->add_flag("--delete-noncompliant-exchanges",
                 setup->config.options.delete_noncompliant_exchanges,
                 "Delete exchange/<user>/... exchanges that are not durable topic exchanges "
@@ -68,6 +74,11 @@ void complete_management_setup(GuardianSetup* setup) {
 }
 
 void complete_guardian_setup(GuardianSetup* setup) {
+  std::string error;
+  std::optional<std::vector<std::chrono::seconds>> leads =
+      parse_expiry_notice_leads(setup->expiry_notice, &error);
+  if (!leads) throw CLI::ValidationError(error);
+  setup->config.options.expiry_notice_leads = *leads;
   complete_management_setup(setup);
   if (setup->config.options.limits.warn >= setup->config.options.limits.remove) {
     throw Error(fmt::format("--warn ({}) must be below --delete ({})",
@@ -87,6 +98,15 @@ void complete_guardian_setup(GuardianSetup* setup) {
 
 namespace {
 
+// Who answers for a queue's account: its owners' addresses, "no owner" for
+// an account that has none (imported from RabbitMQ), "-" for a queue of
+// no account authsvc knows.
+std::string owners_column(const UserInfo* user) {
+  if (!user) return "-";
+  if (user->owners.empty()) return "no owner";
+  return fmt::format("{}", fmt::join(user->owners, ","));
+}
+
 int list_queues(const std::string& db_path, GuardianSetup& setup) {
   complete_management_setup(&setup);
   std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", ""});
@@ -97,25 +117,33 @@ int list_queues(const std::string& db_path, GuardianSetup& setup) {
   input.exempt_queues = store->queue_exemptions();
   input.queue_notices = store->queue_notices();
   input.limits = setup.config.options.limits;
-  fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", "VHOST", "QUEUE", "OWNER", "MESSAGES",
-             "WARN", "DELETE", "STATE");
+  std::map<std::string, const UserInfo*> users;
+  for (const UserInfo& u : input.users) users[u.name] = &u;
+  auto user_of = [&](const std::optional<std::string>& name) -> const UserInfo* {
+    auto found = name ? users.find(*name) : users.end();
+    return found == users.end() ? nullptr : found->second;
+  };
+  constexpr const char* kRow = "{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {:<28} {}\n";
+  fmt::print(kRow, "VHOST", "QUEUE", "USER", "MESSAGES", "WARN", "DELETE", "STATE", "OWNERS");
   for (const QueueStatus& s : queue_statuses(input)) {
     const QueueInfo& q = s.queue;
     bool ours = s.owner.has_value();
-    fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}{}\n", q.vhost, q.name,
-               s.owner.value_or("-"), q.messages ? std::to_string(*q.messages) : "?",
+    fmt::print(kRow, q.vhost, q.name, s.owner.value_or("-"),
+               q.messages ? std::to_string(*q.messages) : "?",
                ours ? std::to_string(s.limits.warn) : "-",
                ours ? std::to_string(s.limits.remove) : "-",
-               ours && !s.owner_known ? "owner unknown; " : "", to_string(s.state));
+               std::string(ours && !s.owner_known ? "user unknown; " : "") +
+                   std::string(to_string(s.state)),
+               owners_column(user_of(s.owner)));
   }
   for (const ResourceKey& key : input.exempt_queues) {
     bool present = std::any_of(input.queues.begin(), input.queues.end(), [&](const QueueInfo& q) {
       return q.vhost == key.vhost && q.name == key.name;
     });
     if (!present) {
-      fmt::print("{:<10} {:<40} {:<16} {:>9} {:>6} {:>7}  {}\n", key.vhost, key.name,
-                 owner_of("queue", key.name).value_or("-"), "-", "-", "-",
-                 "exempt (unbounded); not on the broker now");
+      std::optional<std::string> user = owner_of("queue", key.name);
+      fmt::print(kRow, key.vhost, key.name, user.value_or("-"), "-", "-", "-",
+                 "exempt (unbounded); not on the broker now", owners_column(user_of(user)));
     }
   }
   return 0;
@@ -165,8 +193,8 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
   auto queue_setup = std::make_shared<GuardianSetup>();
   CLI::App* queue = app.add_subcommand("queue", "Queues and their limits");
   queue->require_subcommand(1);
-  CLI::App* list =
-      queue->add_subcommand("list", "Queues on the broker with owner, size, thresholds and state");
+  CLI::App* list = queue->add_subcommand(
+      "list", "Queues on the broker: account, size, thresholds, state, owners");
   add_management_options(list, queue_setup.get());
   list->add_option("--warn", queue_setup->config.options.limits.warn, "Default warning threshold")
       ->capture_default_str();

@@ -20,6 +20,8 @@ struct GuardianSetup {
   std::string management_password_file;
   std::string smtp_password_file;
   std::string audit_log = "-";
+  // --expiry-notice as given, read by complete_guardian_setup().
+  std::string expiry_notice = "7d,1d";
 };
 
 // The management API options (for every command that reads the broker).
@@ -27,7 +29,8 @@ void add_management_options(CLI::App* cmd, GuardianSetup* setup);
 // Those and the guardian's own (interval, thresholds, mail, dry run).
 void add_guardian_options(CLI::App* cmd, GuardianSetup* setup);
 // Reads the password files and checks what the options need together.
-// Throws authsvc::Error with one line for the operator.
+// Throws authsvc::Error with one line for the operator, or
+// CLI::ValidationError (a usage error, exit 2) for a value that is not one.
 void complete_management_setup(GuardianSetup* setup);
 void complete_guardian_setup(GuardianSetup* setup);
 

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "authsvc/core/audit_line.h"
+#include "authsvc/core/duration.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/guardian/guardian_mail.h"
 
@@ -36,9 +37,15 @@ void Guardian::audit(const GuardianAction& a, const std::string& detail) {
 
 namespace {
 
-std::string mailed(const GuardianAction& a, const std::optional<OutboxMail>& mail) {
-  if (mail) return "mail to " + mail->recipient + " queued";
-  if (a.email.empty()) return "not mailed: the owner has no e-mail address";
+// What became of an action's mails, for its audit line.
+std::string mailed(const GuardianAction& a, const std::vector<OutboxMail>& mails) {
+  if (!mails.empty()) {
+    std::vector<std::string> to;
+    for (const OutboxMail& m : mails) to.push_back(m.recipient);
+    return fmt::format("mail to {} queued", fmt::join(to, ", "));
+  }
+  if (!a.known_user) return "not mailed: authsvc has no account of that name";
+  if (a.emails.empty()) return "not mailed: the account has no owner";
   return "no mail";
 }
 
@@ -46,57 +53,57 @@ std::string mailed(const GuardianAction& a, const std::optional<OutboxMail>& mai
 
 void Guardian::execute(const GuardianAction& a) {
   ResourceKey key{a.vhost, a.name};
-  std::optional<OutboxMail> mail = mail_for(a);
+  std::vector<OutboxMail> mails = mails_for(a);
   std::string where = fmt::format("vhost='{}' ", a.vhost);
   switch (a.kind) {
     case Kind::warn_queue:
       state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::warned, a.messages, ""},
-                              mail);
+                              mails);
       audit(a, fmt::format("{}queue='{}' messages={} warn_threshold={}; {}", where, a.name,
-                           a.messages, a.threshold, mailed(a, mail)));
+                           a.messages, a.threshold, mailed(a, mails)));
       return;
     case Kind::queue_back_to_normal:
-      state_.remove_queue_notice(key, mail);
+      state_.remove_queue_notice(key, mails);
       audit(a, fmt::format("{}queue='{}' messages={} warn_threshold={}; {}", where, a.name,
-                           a.messages, a.threshold, mailed(a, mail)));
+                           a.messages, a.threshold, mailed(a, mails)));
       return;
     case Kind::delete_queue: {
       state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::deleting, a.messages, ""},
-                              std::nullopt);
+                              {});
       bool existed = broker_.delete_queue(a.vhost, a.name);
       // Gone already: the management listing lags a deletion by a moment,
       // or the owner deleted it. Mail only if this guardian deleted it,
       // now or before a restart.
-      if (!existed && a.notice_state != QueueNoticeState::deleting) mail.reset();
-      state_.remove_queue_notice(key, mail);
+      if (!existed && a.notice_state != QueueNoticeState::deleting) mails.clear();
+      state_.remove_queue_notice(key, mails);
       audit(a, fmt::format("{}queue='{}' messages={} delete_threshold={}; {}{}", where, a.name,
                            a.messages, a.threshold, existed ? "" : "it was gone already; ",
-                           mail || existed ? mailed(a, mail) : "no mail"));
+                           !mails.empty() || existed ? mailed(a, mails) : "no mail"));
       return;
     }
     case Kind::finish_queue_deletion:
-      state_.remove_queue_notice(key, mail);
+      state_.remove_queue_notice(key, mails);
       audit(a, fmt::format("{}queue='{}' messages={}; deletion confirmed after a restart; {}",
-                           where, a.name, a.messages, mailed(a, mail)));
+                           where, a.name, a.messages, mailed(a, mails)));
       return;
     case Kind::forget_queue_notice:
-      state_.remove_queue_notice(key, std::nullopt);
+      state_.remove_queue_notice(key, {});
       audit(a, fmt::format("{}queue='{}'; {}", where, a.name, a.reason));
       return;
     case Kind::report_exchange:
-      state_.put_exchange_notice(ExchangeNotice{key, a.owner, a.reason, ""}, mail);
+      state_.put_exchange_notice(ExchangeNotice{key, a.owner, a.reason, ""}, mails);
       audit(a, fmt::format("{}exchange='{}' problem='{}'; {}", where, a.name, a.reason,
-                           mailed(a, mail)));
+                           mailed(a, mails)));
       return;
     case Kind::delete_exchange: {
       bool existed = broker_.delete_exchange(a.vhost, a.name);
-      state_.remove_exchange_notice(key, mail);
+      state_.remove_exchange_notice(key, mails);
       audit(a, fmt::format("{}exchange='{}' problem='{}'; {}{}", where, a.name, a.reason,
-                           existed ? "" : "it was gone already; ", mailed(a, mail)));
+                           existed ? "" : "it was gone already; ", mailed(a, mails)));
       return;
     }
     case Kind::forget_exchange_notice:
-      state_.remove_exchange_notice(key, std::nullopt);
+      state_.remove_exchange_notice(key, {});
       audit(a, fmt::format("{}exchange='{}'; compliant now, or gone", where, a.name));
       return;
     case Kind::close_connection: {
@@ -105,17 +112,29 @@ void Guardian::execute(const GuardianAction& a) {
                            existed ? "" : "; it was closed already"));
       return;
     }
+    case Kind::expiry_notice: {
+      // False when the expiry changed since the look (renewed) or another
+      // guardian sent it: nothing was recorded or queued, nothing to say.
+      if (!state_.record_expiry_notice(a.owner, a.expires_at, a.lead, mails)) return;
+      audit(a, fmt::format("expires_at={} notice={} before; {}", a.expires_at,
+                           format_duration(std::chrono::seconds(a.lead)), mailed(a, mails)));
+      return;
+    }
   }
 }
 
 void Guardian::pretend(const GuardianAction& a) {
   ResourceKey key{a.vhost, a.name};
-  std::optional<OutboxMail> mail = mail_for(a);
+  std::vector<OutboxMail> mails = mails_for(a);
+  std::vector<std::string> to;
+  for (const OutboxMail& m : mails) to.push_back(m.recipient);
   fmt::print(stderr, "authsvc guardian: dry run: would {} '{}' (vhost '{}', owner {}{}{}){}\n",
              to_string(a.kind), a.name, a.vhost, a.owner,
              a.messages ? fmt::format(", {} messages", a.messages) : "",
              a.reason.empty() ? "" : ", " + a.reason,
-             mail ? fmt::format("; would mail {}: \"{}\"", mail->recipient, mail->subject) : "");
+             mails.empty() ? ""
+                           : fmt::format("; would mail {}: \"{}\"", fmt::join(to, ", "),
+                                         mails.front().subject));
   auto drop_queue = [&] {
     std::erase_if(dry_queue_notices_, [&](const QueueNotice& n) { return n.queue == key; });
   };
@@ -143,6 +162,9 @@ void Guardian::pretend(const GuardianAction& a) {
       return;
     case Kind::close_connection:
       return;
+    case Kind::expiry_notice:
+      dry_expiry_notices_[a.owner] = {a.expires_at, a.lead};
+      return;
   }
 }
 
@@ -154,6 +176,7 @@ std::vector<GuardianAction> Guardian::run_once() {
   input.connections = broker_.connections();
   input.users = users_.list_users();
   input.deleted_users = users_.deleted_user_names();
+  input.now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
   input.exempt_queues = state_.queue_exemptions();
   if (options_.dry_run) {
     if (!dry_state_loaded_) {
@@ -163,12 +186,19 @@ std::vector<GuardianAction> Guardian::run_once() {
     }
     input.queue_notices = dry_queue_notices_;
     input.exchange_notices = dry_exchange_notices_;
+    for (UserInfo& u : input.users) {
+      auto sent = dry_expiry_notices_.find(u.name);
+      if (sent != dry_expiry_notices_.end() && sent->second.first == u.expires_at) {
+        u.expiry_notice_lead = sent->second.second;
+      }
+    }
   } else {
     input.queue_notices = state_.queue_notices();
     input.exchange_notices = state_.exchange_notices();
   }
   input.limits = options_.limits;
   input.delete_noncompliant_exchanges = options_.delete_noncompliant_exchanges;
+  input.expiry_notice_leads = options_.expiry_notice_leads;
 
   std::vector<GuardianAction> actions = plan_guardian(input);
   std::vector<GuardianAction> done;

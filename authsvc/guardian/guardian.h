@@ -3,8 +3,9 @@
 // and the store, the actions plan_guardian() calls for, then the outbox.
 //
 // Order inside one action is what makes a restart safe:
-//   - a warning is recorded together with its mail in one transaction, and
-//     the mail leaves the outbox only once the SMTP server took it;
+//   - a warning (or an expiry notice) is recorded together with its mails,
+//     one for each of the account's owners, in one transaction, and a mail
+//     leaves the outbox only once the SMTP server took it;
 //   - a deletion is recorded as "deleting" first, then the queue is deleted,
 //     then the record goes and its mail is queued; a crash in between ends
 //     the deletion and sends the mail at the next look.
@@ -24,7 +25,9 @@
 // would take, and each mail with its recipient and subject, is printed once
 // to stderr, and the run keeps its would-be notices in memory.
 
+#include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +37,7 @@
 #include "authsvc/core/audit_sink.h"
 #include "authsvc/core/report_limiter.h"
 #include "authsvc/guardian/broker.h"
+#include "authsvc/guardian/expiry_notice.h"
 #include "authsvc/guardian/guardian_policy.h"
 #include "authsvc/guardian/mailer.h"
 #include "authsvc/store/store.h"
@@ -45,6 +49,10 @@ struct GuardianOptions {
   QueueLimits limits;
   bool delete_noncompliant_exchanges = false;
   bool dry_run = false;
+  // How long before an account's expiry its owners are told.
+  std::vector<std::chrono::seconds> expiry_notice_leads = default_expiry_notice_leads();
+  // The time of each look (expiry, grace); the system clock when empty.
+  std::function<std::chrono::system_clock::time_point()> clock;
   // How long a mail the server turned down waits before its next try: after
   // its first failure, its second, ...; the failure after the last of these
   // drops it. Five tries over about two and a half hours by default.
@@ -89,6 +97,8 @@ class Guardian {
   // A dry run's would-be state, in place of the store's.
   std::vector<QueueNotice> dry_queue_notices_;
   std::vector<ExchangeNotice> dry_exchange_notices_;
+  // user -> (expires_at, lead) of the expiry notices the run would have sent.
+  std::map<std::string, std::pair<std::string, std::int64_t>> dry_expiry_notices_;
   bool dry_state_loaded_ = false;
   // Outbox ids of mails the server turned down, and when each may be tried
   // again. In memory: after a restart they are tried at once.

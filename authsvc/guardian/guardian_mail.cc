@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "authsvc/core/duration.h"
+
 namespace authsvc {
 namespace {
 
@@ -14,12 +16,50 @@ std::string where(const GuardianAction& a) {
   return fmt::format("{} (vhost {}, owner {})", a.name, a.vhost, a.owner);
 }
 
+// "2027-01-31 12:00:00 UTC" from the store's "2027-01-31T12:00:00.000000Z".
+std::string readable_time(const std::string& rfc3339) {
+  if (rfc3339.size() < 19 || rfc3339[10] != 'T') return rfc3339;
+  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8) + " UTC";
+}
+
+// What is left, rounded down to a unit people think in: "6 days",
+// "23 hours", "1 minute", "less than a minute".
+std::string time_left(std::int64_t seconds) {
+  struct Unit {
+    std::int64_t seconds;
+    const char* name;
+  };
+  for (Unit unit : {Unit{86400, "day"}, Unit{3600, "hour"}, Unit{60, "minute"}}) {
+    std::int64_t n = seconds / unit.seconds;
+    if (n > 0) return fmt::format("{} {}{}", n, unit.name, n == 1 ? "" : "s");
+  }
+  return "less than a minute";
+}
+
+std::string joined(const std::vector<std::string>& items) {
+  return fmt::format("{}", fmt::join(items, ", "));
+}
+
+// The subject and body of the mail `a` sends; false for an action that
+// sends none.
+bool compose(const GuardianAction& a, OutboxMail& mail);
+
 }  // namespace
 
-std::optional<OutboxMail> mail_for(const GuardianAction& a) {
-  if (a.email.empty()) return std::nullopt;
+std::vector<OutboxMail> mails_for(const GuardianAction& a) {
+  std::vector<OutboxMail> mails;
   OutboxMail mail;
-  mail.recipient = a.email;
+  if (a.emails.empty() || !compose(a, mail)) return mails;
+  for (const std::string& address : a.emails) {
+    mail.recipient = address;
+    mails.push_back(mail);
+  }
+  return mails;
+}
+
+namespace {
+
+bool compose(const GuardianAction& a, OutboxMail& mail) {
   using Kind = GuardianAction::Kind;
   switch (a.kind) {
     case Kind::warn_queue:
@@ -30,7 +70,7 @@ std::optional<OutboxMail> mail_for(const GuardianAction& a) {
           "Consume from it faster, or delete it if nothing reads it any more.\n"
           "You will get one more mail when it is back under {}.\n{}",
           where(a), a.messages, a.threshold, a.delete_threshold, a.threshold, kSignature);
-      return mail;
+      return true;
     case Kind::queue_back_to_normal:
       mail.subject =
           fmt::format("[Pulse] queue {} is back to normal ({} messages)", a.name, a.messages);
@@ -38,7 +78,7 @@ std::optional<OutboxMail> mail_for(const GuardianAction& a) {
           "Your queue {}\nholds {} messages, back under the warning threshold of {}.\n"
           "Nothing more to do.\n{}",
           where(a), a.messages, a.threshold, kSignature);
-      return mail;
+      return true;
     case Kind::delete_queue:
     case Kind::finish_queue_deletion:
       mail.subject = fmt::format("[Pulse] queue {} was deleted ({} messages)", a.name, a.messages);
@@ -49,7 +89,7 @@ std::optional<OutboxMail> mail_for(const GuardianAction& a) {
           "you. Declare the queue again to resume, and consume from it fast enough to\n"
           "keep it short.\n{}",
           where(a), a.messages, a.delete_threshold, kSignature);
-      return mail;
+      return true;
     case Kind::report_exchange:
       mail.subject = fmt::format("[Pulse] exchange {} does not follow the Pulse rules", a.name);
       mail.body = fmt::format(
@@ -57,20 +97,40 @@ std::optional<OutboxMail> mail_for(const GuardianAction& a) {
           "Pulse exchanges MUST be durable topic exchanges. Delete it and declare it\n"
           "again with type topic and durable set. You are told about it once.\n{}",
           where(a), a.reason, kSignature);
-      return mail;
+      return true;
     case Kind::delete_exchange:
       mail.subject = fmt::format("[Pulse] exchange {} was deleted", a.name);
       mail.body = fmt::format(
           "Your exchange {}\nwas deleted: {}. Pulse exchanges MUST be durable topic\n"
           "exchanges; declare it again as one.\n{}",
           where(a), a.reason, kSignature);
-      return mail;
+      return true;
+    case Kind::expiry_notice:
+      mail.subject = fmt::format("[Pulse] account {} expires in {}, on {}", a.owner,
+                                 time_left(a.remaining), readable_time(a.expires_at));
+      mail.body = fmt::format(
+          "The Pulse account {} expires on {},\nin {}.\n\n"
+          "From then on it can no longer log in, whatever its credentials, and the\n"
+          "connections it still has open are closed.\n\n"
+          "To keep it, ask a Pulse operator to renew it: renewing is the operators'\n"
+          "decision, owners cannot extend an account themselves. The operator runs\n\n"
+          "    authsvc user set {} --expires WHEN\n\n"
+          "where WHEN is a time (2027-01-31T12:00:00Z), a duration from now (90d), or\n"
+          "never. If the account is no longer needed, nothing is to be done.\n\n"
+          "This is the notice due {} before the expiry, sent to each of the account's\n"
+          "owners: {}.\n"
+          "\n-- \nauthsvc guardian, on behalf of the Pulse operators.\n",
+          a.owner, readable_time(a.expires_at), time_left(a.remaining), a.owner,
+          format_duration(std::chrono::seconds(a.lead)), joined(a.emails));
+      return true;
     case Kind::forget_queue_notice:
     case Kind::forget_exchange_notice:
     case Kind::close_connection:
-      return std::nullopt;
+      return false;
   }
-  return std::nullopt;
+  return false;
 }
+
+}  // namespace
 
 }  // namespace authsvc

@@ -1,18 +1,19 @@
 #pragma once
 // The words of the guardian's e-mails to owners: one function, so every
-// notice names the queue or exchange, its vhost, its owner and the figures
-// that made the guardian act.
+// notice names what it is about (the queue or exchange, its vhost, or the
+// account), the account, and the figures that made the guardian act.
 
-#include <optional>
+#include <vector>
 
 #include "authsvc/guardian/guardian_policy.h"
 #include "authsvc/store/records.h"
 
 namespace authsvc {
 
-// The mail that `action` sends its owner; nullopt for actions that send
-// none (forgetting a notice, closing a connection) or when the owner has no
-// address.
-std::optional<OutboxMail> mail_for(const GuardianAction& action);
+// The mails that `action` sends: the same mail to each of the account's
+// owners (action.emails), one each, so that each is sent and retried on its
+// own. None for actions that send no mail (forgetting a notice, closing a
+// connection) or when the account has no owner.
+std::vector<OutboxMail> mails_for(const GuardianAction& action);
 
 }  // namespace authsvc

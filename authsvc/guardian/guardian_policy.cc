@@ -3,8 +3,10 @@
 #include <map>
 #include <set>
 
+#include "authsvc/core/duration.h"
 #include "authsvc/core/names.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/guardian/expiry_notice.h"
 
 namespace authsvc {
 
@@ -28,6 +30,8 @@ const char* to_string(GuardianAction::Kind kind) {
       return "exchange notice forget";
     case GuardianAction::Kind::close_connection:
       return "connection close";
+    case GuardianAction::Kind::expiry_notice:
+      return "expiry notice";
   }
   return "?";
 }
@@ -104,7 +108,7 @@ std::vector<QueueStatus> queue_statuses(const GuardianInput& in) {
       if (found != users.end()) user = found->second;
     }
     s.owner_known = user != nullptr;
-    s.email = user && !user->owners.empty() ? user->owners.front() : "";
+    if (user) s.emails = user->owners;
     s.limits = limits_for(user, in.limits);
     ResourceKey key{q.vhost, q.name};
     if (auto notice = notices.find(key); notice != notices.end()) s.notice = notice->second;
@@ -116,8 +120,16 @@ std::vector<QueueStatus> queue_statuses(const GuardianInput& in) {
 
 namespace {
 
-void plan_queues(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
-                 std::vector<GuardianAction>* out) {
+using Users = std::map<std::string, const UserInfo*>;
+
+// The account `user`'s owners as `a`'s recipients, if authsvc knows it.
+void set_recipients(const Users& users, const std::string& user, GuardianAction* a) {
+  auto found = users.find(user);
+  a->known_user = found != users.end();
+  if (a->known_user) a->emails = found->second->owners;
+}
+
+void plan_queues(const GuardianInput& in, const Users& users, std::vector<GuardianAction>* out) {
   std::set<ResourceKey> present;
   for (const QueueStatus& s : queue_statuses(in)) {
     present.insert(ResourceKey{s.queue.vhost, s.queue.name});
@@ -125,7 +137,8 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
     a.vhost = s.queue.vhost;
     a.name = s.queue.name;
     a.owner = s.owner.value_or("");
-    a.email = s.email;
+    a.emails = s.emails;
+    a.known_user = s.owner_known;
     a.messages = s.queue.messages.value_or(0);
     a.delete_threshold = s.limits.remove;
     a.notice_state = s.notice;
@@ -162,9 +175,7 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
     a.vhost = n.queue.vhost;
     a.name = n.queue.name;
     a.owner = n.owner;
-    auto user = users.find(n.owner);
-    a.email =
-        user == users.end() || user->second->owners.empty() ? "" : user->second->owners.front();
+    set_recipients(users, n.owner, &a);
     a.messages = n.messages;
     if (n.state == QueueNoticeState::deleting) {
       a.kind = GuardianAction::Kind::finish_queue_deletion;
@@ -176,8 +187,7 @@ void plan_queues(const GuardianInput& in, const std::map<std::string, const User
   }
 }
 
-void plan_exchanges(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
-                    std::vector<GuardianAction>* out) {
+void plan_exchanges(const GuardianInput& in, const Users& users, std::vector<GuardianAction>* out) {
   std::map<ResourceKey, const ExchangeNotice*> notices;
   for (const ExchangeNotice& n : in.exchange_notices) notices[n.exchange] = &n;
   std::set<ResourceKey> still_wrong;
@@ -194,9 +204,7 @@ void plan_exchanges(const GuardianInput& in, const std::map<std::string, const U
     a.vhost = e.vhost;
     a.name = e.name;
     a.owner = *owner;
-    auto user = users.find(*owner);
-    a.email =
-        user == users.end() || user->second->owners.empty() ? "" : user->second->owners.front();
+    set_recipients(users, *owner, &a);
     a.reason = problem;
     if (in.delete_noncompliant_exchanges) {
       a.kind = GuardianAction::Kind::delete_exchange;
@@ -218,26 +226,59 @@ void plan_exchanges(const GuardianInput& in, const std::map<std::string, const U
   }
 }
 
-void plan_connections(const GuardianInput& in, const std::map<std::string, const UserInfo*>& users,
+std::int64_t unix_ms(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+}
+
+// Why `user`'s connection `c` must be closed at `now_ms`, or "" if not.
+std::string why_close(const ConnectionInfo& c, const UserInfo& user, std::int64_t now_ms) {
+  if (!user.active) return "user " + c.user + " is disabled";
+  if (!user.expires_at.empty()) {
+    std::optional<std::int64_t> expires = rfc3339_to_unix_ms(user.expires_at);
+    // An expiry the store cannot give as a time: fail closed.
+    if (!expires) return "the expiry time of user " + c.user + " cannot be read";
+    if (now_ms >= *expires) return "the account " + c.user + " expired at " + user.expires_at;
+  }
+  // A connection without a time is one the broker cannot place: left
+  // alone by the credential rule, so that it never closes all of them.
+  if (!c.connected_at_ms) return "";
+  std::optional<std::int64_t> grace_end = rfc3339_to_unix_ms(user.previous_valid_until);
+  const bool in_grace = grace_end && now_ms < *grace_end;
+  // The oldest credential that still logs in: during the grace the previous
+  // one, after it the current one. A connection opened at or before its
+  // issue (to the millisecond: it may have been opened with the one before,
+  // so fail closed) holds a credential that no longer logs in.
+  const std::string& oldest_valid_issued =
+      in_grace ? user.previous_issued_at : user.credential_issued_at;
+  if (oldest_valid_issued.empty()) return "";  // imported: older than anything we know
+  std::optional<std::int64_t> issued = rfc3339_to_unix_ms(oldest_valid_issued);
+  if (issued && *c.connected_at_ms > *issued) return "";
+  if (!issued) return "the credential times of user " + c.user + " cannot be read";
+  if (in_grace) {
+    return "the credential of user " + c.user +
+           " was rotated twice since this connection opened (the grace of the one before "
+           "ends at " +
+           user.previous_valid_until + ")";
+  }
+  if (grace_end && *grace_end > *issued) {
+    return "the grace of the previous credential of user " + c.user + " ended at " +
+           user.previous_valid_until;
+  }
+  return "the token of user " + c.user + " was rotated after this connection opened";
+}
+
+void plan_connections(const GuardianInput& in, const Users& users,
                       std::vector<GuardianAction>* out) {
   std::set<std::string> deleted(in.deleted_users.begin(), in.deleted_users.end());
+  const std::int64_t now_ms = unix_ms(in.now);
   for (const ConnectionInfo& c : in.connections) {
     if (c.user.empty()) continue;
     std::string reason;
     auto user = users.find(c.user);
     if (user == users.end()) {
       if (deleted.count(c.user)) reason = "user " + c.user + " was deleted";
-    } else if (!user->second->active) {
-      reason = "user " + c.user + " is disabled";
-    } else if (!user->second->credential_issued_at.empty() &&
-               user->second->credential_issued_at != user->second->created_at) {
-      std::optional<std::int64_t> rotated = rfc3339_to_unix_ms(user->second->credential_issued_at);
-      // Opened at or before the rotation's millisecond: it may hold the old
-      // token, so it goes (fail closed). A connection without a time is one
-      // the broker cannot place: left alone, and never all of them.
-      if (rotated && c.connected_at_ms && *c.connected_at_ms <= *rotated) {
-        reason = "the token of user " + c.user + " was rotated after this connection opened";
-      }
+    } else {
+      reason = why_close(c, *user->second, now_ms);
     }
     if (reason.empty()) continue;
     GuardianAction a;
@@ -245,7 +286,35 @@ void plan_connections(const GuardianInput& in, const std::map<std::string, const
     a.vhost = c.vhost;
     a.name = c.name;
     a.owner = c.user;
+    a.known_user = user != users.end();
     a.reason = reason;
+    out->push_back(a);
+  }
+}
+
+void plan_expiry_notices(const GuardianInput& in, std::vector<GuardianAction>* out) {
+  for (const UserInfo& u : in.users) {
+    // A disabled account logs in no more whatever its expiry; one whose
+    // expiry cannot be read has its connections closed (above).
+    if (!u.active || u.expires_at.empty()) continue;
+    std::optional<std::int64_t> expires_ms = rfc3339_to_unix_ms(u.expires_at);
+    if (!expires_ms) continue;
+    const std::chrono::system_clock::time_point expires{std::chrono::milliseconds(*expires_ms)};
+    std::optional<std::chrono::seconds> last_sent;
+    if (u.expiry_notice_lead) last_sent = std::chrono::seconds(*u.expiry_notice_lead);
+    std::optional<std::chrono::seconds> due =
+        due_expiry_notice(expires, in.expiry_notice_leads, last_sent, in.now);
+    if (!due) continue;
+    GuardianAction a;
+    a.kind = GuardianAction::Kind::expiry_notice;
+    a.name = u.name;
+    a.owner = u.name;
+    a.emails = u.owners;
+    a.known_user = true;
+    a.expires_at = u.expires_at;
+    a.lead = due->count();
+    a.remaining = std::chrono::duration_cast<std::chrono::seconds>(expires - in.now).count();
+    a.reason = "expires at " + u.expires_at + ", the notice " + format_duration(*due) + " before";
     out->push_back(a);
   }
 }
@@ -257,6 +326,7 @@ std::vector<GuardianAction> plan_guardian(const GuardianInput& input) {
   for (const UserInfo& u : input.users) users[u.name] = &u;
   std::vector<GuardianAction> actions;
   plan_connections(input, users, &actions);
+  plan_expiry_notices(input, &actions);
   plan_queues(input, users, &actions);
   plan_exchanges(input, users, &actions);
   return actions;

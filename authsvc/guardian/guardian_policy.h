@@ -12,9 +12,17 @@
 // Exchanges named exchange/<owner>/... that are not durable topic exchanges
 // (what the Pulse specification requires): owner told once; deleted only
 // when the operator asked for that.
-// Connections: those of a disabled user, of a deleted user, and those
-// opened before the user's token was last rotated are closed. A user name
-// authsvc never knew (an operator's broker-internal account) is left alone.
+// Accounts that expire: their owners are told before (expiry_notice.h).
+// Connections are closed when their user is disabled, deleted or expired,
+// or when they were opened before the oldest credential that still logs in
+// was issued: during a rotation's grace the previous credential's issue
+// time (older ones opened them), after it the current one's. An issue time
+// of "" (a password imported from RabbitMQ, older than authsvc) closes
+// nothing. A user name authsvc never knew (an operator's broker-internal
+// account) is left alone.
+//
+// Mails go to every owner of the account; an account without owners, or a
+// user authsvc does not know, gets none.
 
 #include <chrono>
 #include <cstdint>
@@ -51,6 +59,11 @@ struct GuardianInput {
   // From the command line.
   QueueLimits limits;
   bool delete_noncompliant_exchanges = false;
+  // How long before an account's expiry its owners are told (none: never).
+  std::vector<std::chrono::seconds> expiry_notice_leads;
+  // The time of this look: the planner reads no clock. Expiry and a
+  // rotation's grace are decided against it.
+  std::chrono::system_clock::time_point now{};
 };
 
 struct GuardianAction {
@@ -64,17 +77,26 @@ struct GuardianAction {
     delete_exchange,         // only with delete_noncompliant_exchanges
     forget_exchange_notice,  // compliant now, or gone
     close_connection,
+    expiry_notice,  // mail the owners that the account expires, record it
   };
   Kind kind;
   std::string vhost;
-  std::string name;   // queue, exchange or connection name
-  std::string owner;  // user name
-  std::string email;  // the owner's address; "" if none or unknown user
+  std::string name;   // queue, exchange or connection name; the account for expiry_notice
+  std::string owner;  // user name (the account)
+  // The account's owners' addresses: who is mailed. Empty for an account
+  // without owners and for a user authsvc does not know (known_user).
+  std::vector<std::string> emails;
+  bool known_user = false;
   std::int64_t messages = 0;
   std::int64_t threshold = 0;  // the one crossed
   std::int64_t delete_threshold = 0;
   std::string reason;  // why (an exchange's problem, why a connection is closed)
   std::optional<QueueNoticeState> notice_state;  // the queue's notice before this action
+  // expiry_notice: when the account expires (as the store has it), the
+  // notice's lead and what is left then, in seconds.
+  std::string expires_at;
+  std::int64_t lead = 0;
+  std::int64_t remaining = 0;
 };
 
 const char* to_string(GuardianAction::Kind kind);
@@ -108,7 +130,7 @@ struct QueueStatus {
   QueueInfo queue;
   std::optional<std::string> owner;  // from the name; nullopt: not a user's queue
   bool owner_known = false;          // authsvc has a user of that name
-  std::string email;                 // the owner's address; "" if none or unknown
+  std::vector<std::string> emails;   // that account's owners; empty if none or unknown
   QueueLimits limits;                // the owner's thresholds, else input.limits
   std::optional<QueueNoticeState> notice;
   QueueState state = QueueState::ok;

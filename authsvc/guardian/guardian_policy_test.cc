@@ -12,14 +12,41 @@ namespace {
 
 using Kind = GuardianAction::Kind;
 
-UserInfo user(const std::string& name, const std::string& email = "") {
+UserInfo user(const std::string& name) {
   UserInfo u;
   u.name = name;
-  u.owners = {email.empty() ? name + "@example.org" : email};
+  u.owners = {name + "@example.org"};
   u.active = true;
   u.created_at = "2026-11-27T10:00:00.000000Z";
   u.credential_issued_at = u.created_at;
   return u;
+}
+
+std::chrono::system_clock::time_point at(const std::string& rfc3339) {
+  return std::chrono::system_clock::time_point(
+      std::chrono::milliseconds(rfc3339_to_unix_ms(rfc3339).value()));
+}
+
+ConnectionInfo connection(const std::string& name, const std::string& who,
+                          std::optional<std::int64_t> at_ms) {
+  ConnectionInfo c;
+  c.name = name;
+  c.user = who;
+  c.vhost = "/";
+  c.connected_at_ms = at_ms;
+  return c;
+}
+
+// "NAME: REASON" for each connection plan_guardian closes, in order; every
+// action must be a closure, and send no mail.
+std::vector<std::string> closed(const GuardianInput& in) {
+  std::vector<std::string> out;
+  for (const GuardianAction& a : plan_guardian(in)) {
+    CHECK(a.kind == Kind::close_connection);
+    CHECK(mails_for(a).empty());
+    out.push_back(a.name + ": " + a.reason);
+  }
+  return out;
 }
 
 QueueInfo queue(const std::string& name, std::optional<std::int64_t> messages,
@@ -117,7 +144,7 @@ TEST_CASE("queue_statuses: owner, address, the owner's thresholds and notice, an
   CHECK(statuses[0].queue.name == "queue/alice/q");
   CHECK(statuses[0].owner == "alice");
   CHECK(statuses[0].owner_known);
-  CHECK(statuses[0].email == "alice@example.org");
+  CHECK(statuses[0].emails == std::vector<std::string>{"alice@example.org"});
   CHECK(statuses[0].limits.warn == 10);
   CHECK(statuses[0].limits.remove == 20);
   CHECK(statuses[0].notice == QueueNoticeState::warned);
@@ -127,7 +154,7 @@ TEST_CASE("queue_statuses: owner, address, the owner's thresholds and notice, an
   CHECK(statuses[1].state == QueueState::ok);
   CHECK(statuses[2].owner == "ghost");
   CHECK_FALSE(statuses[2].owner_known);
-  CHECK(statuses[2].email == "");
+  CHECK(statuses[2].emails.empty());
   CHECK(statuses[2].state == QueueState::over_warning);
   CHECK_FALSE(statuses[3].owner);
   CHECK(statuses[3].state == QueueState::not_a_users_queue);
@@ -143,7 +170,8 @@ TEST_CASE("a queue is warned once past the threshold, told when back, deleted pa
   CHECK(actions[0].kind == Kind::warn_queue);
   CHECK(actions[0].name == "queue/alice/big");
   CHECK(actions[0].owner == "alice");
-  CHECK(actions[0].email == "alice@example.org");
+  CHECK(actions[0].emails == std::vector<std::string>{"alice@example.org"});
+  CHECK(actions[0].known_user);
   CHECK(actions[0].messages == 2000);
   CHECK(actions[0].threshold == 2000);
   CHECK(actions[0].delete_threshold == 8000);
@@ -180,7 +208,7 @@ TEST_CASE("exempt queues, queues of nobody, and queues of unknown size are left 
       QueueNotice{{"/", "queue/alice/unbounded"}, "alice", QueueNoticeState::warned, 3000, ""}};
   GuardianAction forget = only_action(in);
   CHECK(forget.kind == Kind::forget_queue_notice);
-  CHECK_FALSE(mail_for(forget));
+  CHECK(mails_for(forget).empty());
 
   // Exemption is per vhost.
   in.queue_notices.clear();
@@ -216,9 +244,9 @@ TEST_CASE(
   REQUIRE(actions.size() == 2);
   CHECK(actions[0].kind == Kind::finish_queue_deletion);
   CHECK(actions[0].messages == 9000);
-  CHECK(mail_for(actions[0]));
+  CHECK(mails_for(actions[0]).size() == 1);
   CHECK(actions[1].kind == Kind::forget_queue_notice);
-  CHECK_FALSE(mail_for(actions[1]));
+  CHECK(mails_for(actions[1]).empty());
 
   // Still there and still big after the restart: deleted again.
   in.queue_notices.resize(1);
@@ -226,18 +254,41 @@ TEST_CASE(
   CHECK(only_action(in).kind == Kind::delete_queue);
 }
 
-TEST_CASE("an owner without address, or unknown to authsvc, still has limits, no mail is made") {
+TEST_CASE("an account without owners, or unknown to authsvc, still has limits, no mail is made") {
   GuardianInput in = with_alice();
-  in.users[0].owners.clear();
+  in.users[0].owners.clear();  // imported from RabbitMQ, no owner yet
   in.queues = {queue("queue/alice/q", 3000), queue("queue/ghost/q", 9000)};
   std::vector<GuardianAction> actions = plan_guardian(in);
   REQUIRE(actions.size() == 2);
   CHECK(actions[0].kind == Kind::warn_queue);
-  CHECK(actions[0].email.empty());
-  CHECK_FALSE(mail_for(actions[0]));
+  CHECK(actions[0].emails.empty());
+  CHECK(actions[0].known_user);
+  CHECK(mails_for(actions[0]).empty());
   CHECK(actions[1].kind == Kind::delete_queue);
   CHECK(actions[1].owner == "ghost");
-  CHECK_FALSE(mail_for(actions[1]));
+  CHECK_FALSE(actions[1].known_user);
+  CHECK(mails_for(actions[1]).empty());
+}
+
+TEST_CASE("every mail about an account goes to each of its owners, one mail each") {
+  GuardianInput in = with_alice();
+  in.users[0].owners = {"alice@example.org", "ops@example.org"};
+  in.queues = {queue("queue/alice/q", 3000)};
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/gone"}, "alice", QueueNoticeState::deleting, 9000, ""}};
+  in.exchanges = {ExchangeInfo{"/", "exchange/alice/fan", "fanout", true, false, false}};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 3);
+  for (const GuardianAction& a : actions) {
+    CAPTURE(to_string(a.kind));
+    std::vector<OutboxMail> mails = mails_for(a);
+    REQUIRE(mails.size() == 2);
+    CHECK(mails[0].recipient == "alice@example.org");
+    CHECK(mails[1].recipient == "ops@example.org");
+    CHECK(mails[0].subject == mails[1].subject);
+    CHECK(mails[0].body == mails[1].body);
+    CHECK_FALSE(mails[0].subject.empty());
+  }
 }
 
 TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: reported once") {
@@ -274,39 +325,175 @@ TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: rep
 
 TEST_CASE("connections of disabled, deleted and rotated users are closed, others are not") {
   GuardianInput in = with_alice();
+  in.now = at("2026-11-28T00:00:00Z");
   in.users.push_back(user("carol"));
   in.users.back().active = false;
   in.users.push_back(user("dave"));
   in.users.back().credential_issued_at = "2026-11-27T12:00:00.500000Z";
   const std::int64_t rotated = *rfc3339_to_unix_ms("2026-11-27T12:00:00.500000Z");
   in.deleted_users = {"erin"};
-  auto connection = [](const std::string& name, const std::string& who,
-                       std::optional<std::int64_t> at) {
-    ConnectionInfo c;
-    c.name = name;
-    c.user = who;
-    c.vhost = "/";
-    c.connected_at_ms = at;
-    return c;
-  };
   in.connections = {connection("c1", "alice", 1),          connection("c2", "carol", 1),
                     connection("c3", "dave", rotated - 1), connection("c4", "dave", rotated),
                     connection("c5", "dave", rotated + 1), connection("c6", "erin", 1),
                     connection("c7", "ops-admin", 1),      connection("c8", "", 1),
                     connection("c9", "dave", std::nullopt)};
+  // c1: alice's connection is older than her account; only a name
+  // recreated after a deletion has such (and then it must go).
+  in.connections[0].connected_at_ms = *rfc3339_to_unix_ms("2026-11-27T10:00:00.001Z");
+  CHECK(closed(in) == std::vector<std::string>{
+                          "c2: user carol is disabled",
+                          "c3: the token of user dave was rotated after this connection opened",
+                          "c4: the token of user dave was rotated after this connection opened",
+                          "c6: user erin was deleted",
+                      });
+}
+
+TEST_CASE("an expired account's connections are closed, from its expiry on, whenever opened") {
+  GuardianInput in = with_alice();
+  in.users[0].expires_at = "2026-12-01T00:00:00.000000Z";
+  in.users[1].expires_at = "2026-12-01T00:00:00.001000Z";
+  // Opened after their credentials were issued: only the expiry can close them.
+  const std::int64_t opened = *rfc3339_to_unix_ms("2026-11-29T00:00:00Z");
+  in.connections = {connection("a1", "alice", opened), connection("a2", "alice", std::nullopt),
+                    connection("b1", "bob", opened)};
+  in.now = at("2026-11-30T23:59:59.999Z");
+  CHECK(closed(in).empty());
+  in.now = at("2026-12-01T00:00:00Z");
+  CHECK(closed(in) == std::vector<std::string>{
+                          "a1: the account alice expired at 2026-12-01T00:00:00.000000Z",
+                          // The broker need not say when it opened: expiry needs no time.
+                          "a2: the account alice expired at 2026-12-01T00:00:00.000000Z",
+                      });
+  // An expiry the planner cannot read is taken as passed: fail closed.
+  in.users[1].expires_at = "soon";
+  CHECK(closed(in).size() == 3);
+  CHECK(closed(in)[2] == "b1: the expiry time of user bob cannot be read");
+}
+
+TEST_CASE("during a rotation's grace both credentials' connections stay, after it the old go") {
+  GuardianInput in = with_alice();
+  UserInfo& alice = in.users[0];
+  // Issued at creation (10:00), rotated at 12:00 with a grace to 13:00.
+  alice.previous_issued_at = "2026-11-27T10:00:00.000000Z";
+  alice.credential_issued_at = "2026-11-27T12:00:00.000000Z";
+  alice.previous_valid_until = "2026-11-27T13:00:00.000000Z";
+  const std::int64_t created = *rfc3339_to_unix_ms(alice.previous_issued_at);
+  const std::int64_t rotated = *rfc3339_to_unix_ms(alice.credential_issued_at);
+  in.connections = {connection("before-rotation", "alice", rotated - 1000),
+                    connection("after-rotation", "alice", rotated + 1000),
+                    connection("unplaced", "alice", std::nullopt)};
+
+  in.now = at("2026-11-27T12:59:59.999Z");
+  CHECK(closed(in).empty());
+  in.now = at("2026-11-27T13:00:00Z");
+  CHECK(closed(in) ==
+        std::vector<std::string>{"before-rotation: the grace of the previous credential of user "
+                                 "alice ended at 2026-11-27T13:00:00.000000Z"});
+
+  // Rotated again during the grace (12:30): the first token stops at once,
+  // the second is in its grace. A connection opened before the second was
+  // issued holds the first, and goes; those of the second stay.
+  alice.previous_issued_at = "2026-11-27T12:00:00.000000Z";
+  alice.credential_issued_at = "2026-11-27T12:30:00.000000Z";
+  alice.previous_valid_until = "2026-11-27T13:30:00.000000Z";
+  in.connections = {connection("first", "alice", created + 1000),
+                    connection("second", "alice", rotated + 1000),
+                    connection("third", "alice", rotated + 31 * 60 * 1000)};
+  in.now = at("2026-11-27T12:45:00Z");
+  CHECK(closed(in) ==
+        std::vector<std::string>{"first: the credential of user alice was rotated twice since this "
+                                 "connection opened (the grace of the one before ends at "
+                                 "2026-11-27T13:30:00.000000Z)"});
+  in.now = at("2026-11-27T13:30:00Z");
+  std::vector<std::string> after = closed(in);
+  REQUIRE(after.size() == 2);
+  CHECK(after[0].rfind("first: the grace of the previous credential", 0) == 0);
+  CHECK(after[1].rfind("second: the grace of the previous credential", 0) == 0);
+}
+
+TEST_CASE("an imported password's connections are older than anything known: none is closed") {
+  GuardianInput in = with_alice();
+  UserInfo& alice = in.users[0];
+  alice.credential_issued_at = "";  // imported, never rotated
+  in.connections = {connection("c1", "alice", 1)};
+  in.now = at("2026-11-27T12:00:00Z");
+  CHECK(closed(in).empty());
+
+  // Rotated at 12:00 with a grace: the imported password is the previous
+  // credential, so during the grace nothing is closed; after it, what was
+  // opened before the rotation is.
+  alice.credential_issued_at = "2026-11-27T12:00:00.000000Z";
+  alice.previous_issued_at = "";
+  alice.previous_valid_until = "2026-11-27T13:00:00.000000Z";
+  in.connections.push_back(connection("c2", "alice", *rfc3339_to_unix_ms("2026-11-27T12:00:01Z")));
+  in.now = at("2026-11-27T12:30:00Z");
+  CHECK(closed(in).empty());
+  in.now = at("2026-11-27T13:00:00Z");
+  CHECK(closed(in) ==
+        std::vector<std::string>{"c1: the grace of the previous credential of user alice ended "
+                                 "at 2026-11-27T13:00:00.000000Z"});
+
+  // A credential time the planner cannot read: fail closed.
+  alice.credential_issued_at = "yesterday";
+  CHECK(closed(in).size() == 2);
+}
+
+TEST_CASE("expiry notices: the latest due one, to every owner, once, and none when not due") {
+  GuardianInput in = with_alice();
+  in.expiry_notice_leads = {std::chrono::days(7), std::chrono::days(1)};
+  in.now = at("2026-11-30T12:00:00Z");
+  in.users[0].owners = {"alice@example.org", "ops@example.org"};
+  in.users[0].expires_at = "2026-12-01T00:00:00.000000Z";  // in 12 hours
+  in.users[1].expires_at = "2026-12-20T00:00:00.000000Z";  // not yet due
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::expiry_notice);
+  CHECK(a.owner == "alice");
+  CHECK(a.name == "alice");
+  CHECK(a.expires_at == "2026-12-01T00:00:00.000000Z");
+  CHECK(a.lead == 86400);  // the 1-day notice alone, not the 7-day one too
+  CHECK(a.remaining == 12 * 3600);
+  CHECK(a.emails == std::vector<std::string>{"alice@example.org", "ops@example.org"});
+  CHECK(mails_for(a).size() == 2);
+
+  // Sent (the store says so): not again.
+  in.users[0].expiry_notice_lead = 86400;
+  CHECK(plan_guardian(in).empty());
+
+  // Bob's 7-day notice comes 7 days before, then his 1-day one.
+  in.now = at("2026-12-13T00:00:00Z");
+  in.users[0].expires_at = "";
+  CHECK(only_action(in).lead == 7 * 86400);
+  in.users[1].expiry_notice_lead = 7 * 86400;
+  CHECK(plan_guardian(in).empty());
+  in.now = at("2026-12-19T00:00:00Z");
+  CHECK(only_action(in).lead == 86400);
+
+  // Disabled, expired, an unreadable time, or no leads: no notice.
+  in.users[1].active = false;
+  CHECK(plan_guardian(in).empty());
+  in.users[1].active = true;
+  in.users[1].expires_at = "bad";
+  in.connections.clear();
   std::vector<GuardianAction> actions = plan_guardian(in);
-  std::vector<std::string> closed;
-  for (const GuardianAction& a : actions) {
-    CHECK(a.kind == Kind::close_connection);
-    CHECK_FALSE(mail_for(a));
-    closed.push_back(a.name + ": " + a.reason);
-  }
-  CHECK(closed == std::vector<std::string>{
-                      "c2: user carol is disabled",
-                      "c3: the token of user dave was rotated after this connection opened",
-                      "c4: the token of user dave was rotated after this connection opened",
-                      "c6: user erin was deleted",
-                  });
+  CHECK(actions.empty());
+  in.users[1].expires_at = "2026-12-20T00:00:00.000000Z";
+  in.expiry_notice_leads.clear();
+  CHECK(plan_guardian(in).empty());
+  in.expiry_notice_leads = {std::chrono::days(1)};
+  in.now = at("2026-12-20T00:00:00Z");
+  CHECK(plan_guardian(in).empty());
+}
+
+TEST_CASE("expiry notices for an account without owners are planned, with nobody to mail") {
+  GuardianInput in = with_alice();
+  in.expiry_notice_leads = {std::chrono::days(1)};
+  in.now = at("2026-11-30T12:00:00Z");
+  in.users[0].owners.clear();
+  in.users[0].expires_at = "2026-12-01T00:00:00.000000Z";
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::expiry_notice);
+  CHECK(a.known_user);
+  CHECK(mails_for(a).empty());
 }
 
 TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
@@ -315,12 +502,13 @@ TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
   a.vhost = "/";
   a.name = "queue/alice/jobs";
   a.owner = "alice";
-  a.email = "alice@example.org";
+  a.emails = {"alice@example.org"};
   a.messages = 2345;
   a.threshold = 2000;
   a.delete_threshold = 8000;
-  std::optional<OutboxMail> mail = mail_for(a);
-  REQUIRE(mail);
+  std::vector<OutboxMail> mails = mails_for(a);
+  REQUIRE(mails.size() == 1);
+  const OutboxMail* mail = &mails[0];
   CHECK(mail->recipient == "alice@example.org");
   CHECK(mail->subject == "[Pulse] queue queue/alice/jobs holds 2345 messages");
   for (const char* part : {"queue/alice/jobs", "vhost /", "owner alice", "2345", "2000", "8000"}) {
@@ -330,14 +518,44 @@ TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
   a.kind = Kind::delete_queue;
   a.messages = 8100;
   a.threshold = 8000;
-  mail = mail_for(a);
-  REQUIRE(mail);
-  CHECK(mail->subject == "[Pulse] queue queue/alice/jobs was deleted (8100 messages)");
-  CHECK(mail->body.find("8100 messages") != std::string::npos);
+  mails = mails_for(a);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].subject == "[Pulse] queue queue/alice/jobs was deleted (8100 messages)");
+  CHECK(mails[0].body.find("8100 messages") != std::string::npos);
   a.kind = Kind::queue_back_to_normal;
   a.messages = 12;
   a.threshold = 2000;
-  CHECK(mail_for(a)->subject == "[Pulse] queue queue/alice/jobs is back to normal (12 messages)");
+  CHECK(mails_for(a).at(0).subject ==
+        "[Pulse] queue queue/alice/jobs is back to normal (12 messages)");
+}
+
+TEST_CASE("the expiry mail says what expires when, how long is left, and how to renew") {
+  GuardianAction a;
+  a.kind = Kind::expiry_notice;
+  a.name = a.owner = "alice";
+  a.emails = {"alice@example.org", "ops@example.org"};
+  a.known_user = true;
+  a.expires_at = "2026-12-01T00:00:00.000000Z";
+  a.lead = 7 * 86400;
+  a.remaining = 6 * 86400 + 23 * 3600;
+  std::vector<OutboxMail> mails = mails_for(a);
+  REQUIRE(mails.size() == 2);
+  CHECK(mails[0].subject == "[Pulse] account alice expires in 6 days, on 2026-12-01 00:00:00 UTC");
+  for (const char* part :
+       {"The Pulse account alice expires on 2026-12-01 00:00:00 UTC,\nin 6 days.",
+        "no longer log in", "connections it still has open are closed", "ask a Pulse operator",
+        "authsvc user set alice --expires WHEN", "the notice due 7d before the expiry",
+        "owners: alice@example.org, ops@example.org."}) {
+    CAPTURE(part);
+    CHECK(mails[0].body.find(part) != std::string::npos);
+  }
+  // What is left, rounded down to a unit people use.
+  a.remaining = 12 * 3600 + 59 * 60;
+  CHECK(mails_for(a)[0].subject.find("expires in 12 hours,") != std::string::npos);
+  a.remaining = 61;
+  CHECK(mails_for(a)[0].subject.find("expires in 1 minute,") != std::string::npos);
+  a.remaining = 59;
+  CHECK(mails_for(a)[0].subject.find("expires in less than a minute,") != std::string::npos);
 }
 
 }  // namespace authsvc

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "authsvc/core/timestamp.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -124,6 +125,10 @@ struct Fixture {
     testing::record_issued_token(
         cli->add_user(NewUser{name, {name + "@example.org"}, {}, {"/"}, ""}));
   }
+  // `name`'s when it was issued, in ms since the epoch.
+  std::int64_t issued_ms(const std::string& name) {
+    return rfc3339_to_unix_ms(cli->find_user(name).value().credential_issued_at).value();
+  }
   static GuardianOptions options(bool dry_run = false) {
     GuardianOptions options;
     options.limits = QueueLimits{20, 50};
@@ -136,6 +141,16 @@ struct Fixture {
     options.mail_retry_delays = std::move(delays);
     return options;
   }
+  // The options, with the guardian's clock at `now` (which a test moves).
+  GuardianOptions clocked(bool dry_run = false) {
+    GuardianOptions o = options(dry_run);
+    o.clock = [this] { return now; };
+    return o;
+  }
+  // Whole seconds, as a time an operator gives: what is left before an expiry
+  // then reads as it was set ("12 hours", not "11 hours" and a fraction).
+  std::chrono::system_clock::time_point now =
+      std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
   Guardian guardian(bool dry_run = false) { return guardian(options(dry_run)); }
   Guardian guardian(const GuardianOptions& o, Mailer* with = nullptr) {
     return Guardian(*store, *store, broker, o.dry_run ? nullptr : with ? with : &mailer, audit, o);
@@ -266,7 +281,7 @@ TEST_CASE("guardian: a hundred mails waiting out a delay do not hold back a newe
     std::string queue_name = "queue/alice/q" + std::to_string(i);
     f.store->put_queue_notice(
         QueueNotice{ResourceKey{"/", queue_name}, "alice", QueueNoticeState::warned, 25, ""},
-        OutboxMail{0, to, "warning " + std::to_string(i), "body", 0});
+        {OutboxMail{0, to, "warning " + std::to_string(i), "body", 0}});
     f.broker.queue_list.push_back(queue(queue_name, 25));
   }
   Guardian guardian = f.guardian(Fixture::retrying({std::chrono::hours(1)}));
@@ -353,7 +368,7 @@ TEST_CASE("guardian: a deletion interrupted by a crash is finished and mailed af
   // What a crash right after the DELETE leaves: the 'deleting' record.
   f.store->put_queue_notice(
       QueueNotice{ResourceKey{"/", "queue/alice/big"}, "alice", QueueNoticeState::deleting, 70, ""},
-      std::nullopt);
+      {});
   f.guardian().run_once();  // the queue is no longer listed
   REQUIRE(f.mailer.sent.size() == 1);
   CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/big was deleted (70 messages)");
@@ -422,6 +437,205 @@ TEST_CASE("guardian: a broker that throws is an error of the look, and nothing i
   CHECK(f.broker.removals.empty());
   CHECK(f.mailer.sent.empty());
   CHECK(f.store->queue_notices().empty());
+  CHECK(f.audit_lines().empty());
+}
+
+TEST_CASE("guardian: every owner of the account gets the mail, each tried on its own") {
+  Fixture f;
+  f.cli->add_owner("alice", "ops@example.org");
+  f.mailer.rejected = {"alice@example.org"};
+  f.broker.queue_list = {queue("queue/alice/q", 25)};
+  Guardian guardian = f.guardian(Fixture::retrying({std::chrono::milliseconds(0)}));
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "ops@example.org");
+  CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/q holds 25 messages");
+  CHECK(f.outbox_attempts("alice@example.org") == 1);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines[0]["action"] == "queue warn");
+  CHECK(lines[0]["detail"].get<std::string>().find(
+            "mail to alice@example.org, ops@example.org queued") != std::string::npos);
+  // The one rejected is dropped after its tries; the other was not sent again.
+  guardian.run_once();
+  CHECK(f.store->outbox(100).empty());
+  CHECK(f.mailer.tries_to("alice@example.org") == 2);
+  CHECK(f.mailer.tries_to("ops@example.org") == 1);
+}
+
+TEST_CASE("guardian: an account without owners is not mailed, and its audit line says so") {
+  Fixture f;
+  // Imported from RabbitMQ with its own password hash, no owner yet.
+  f.cli->import_users({ImportedUser{
+      "legacy",
+      {},
+      {"/"},
+      Credential{CredentialScheme::rabbit_sha256, std::vector<std::uint8_t>(36, 7)}}});
+  f.broker.queue_list = {queue("queue/legacy/q", 25)};
+  f.guardian().run_once();
+  CHECK(f.mailer.tried.empty());
+  CHECK(f.store->outbox(100).empty());
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["action"] == "queue warn");
+  CHECK(lines[0]["user"] == "legacy");
+  CHECK(lines[0]["detail"].get<std::string>().find("not mailed: the account has no owner") !=
+        std::string::npos);
+  REQUIRE(f.store->queue_notices().size() == 1);  // warned, once
+
+  // A queue of a name authsvc has no account of: nobody to mail either,
+  // and the line says why.
+  f.broker.queue_list = {queue("queue/ghost/q", 25)};
+  f.guardian().run_once();
+  CHECK(f.mailer.tried.empty());
+  lines = f.audit_lines();
+  REQUIRE(lines.size() == 3);  // and the gone queue's notice forgotten, last
+  CHECK(lines[1]["action"] == "queue warn");
+  CHECK(lines[1]["user"] == "ghost");
+  CHECK(lines[1]["detail"].get<std::string>().find(
+            "not mailed: authsvc has no account of that name") != std::string::npos);
+}
+
+TEST_CASE("guardian: an expiry notice goes to every owner once, across restarts, and is audited") {
+  Fixture f;
+  f.cli->add_owner("alice", "ops@example.org");
+  UserUpdate expires;
+  // In 12 hours: the 7-day and the 1-day notices are both due; one goes.
+  expires.expires_at = rfc3339_utc(f.now + std::chrono::hours(12));
+  f.cli->update_user("alice", expires);
+  f.guardian(f.clocked()).run_once();
+  REQUIRE(f.mailer.sent.size() == 2);
+  std::set<std::string> to = {f.mailer.sent[0].to, f.mailer.sent[1].to};
+  CHECK(to == std::set<std::string>{"alice@example.org", "ops@example.org"});
+  CHECK(f.mailer.sent[0].subject.rfind("[Pulse] account alice expires in 12 hours, on ", 0) == 0);
+  CHECK(f.mailer.sent[0].body.find("the notice due 1d before the expiry") != std::string::npos);
+  CHECK(f.cli->find_user("alice")->expiry_notice_lead == 86400);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE_FALSE(lines.empty());
+  CHECK(lines[0]["action"] == "expiry notice");
+  CHECK(lines[0]["user"] == "alice");
+  CHECK(lines[0]["detail"] == "expires_at=" + *expires.expires_at +
+                                  " notice=1d before; mail to alice@example.org, "
+                                  "ops@example.org queued");
+
+  // A restart, and later: no second notice for this expiry.
+  f.now += std::chrono::hours(6);
+  CHECK(f.guardian(f.clocked()).run_once().empty());
+  CHECK(f.mailer.sent.size() == 2);
+
+  // Renewed: the new expiry's notices start over, the 7-day one first.
+  expires.expires_at = rfc3339_utc(f.now + std::chrono::days(3));
+  f.cli->update_user("alice", expires);
+  f.guardian(f.clocked()).run_once();
+  REQUIRE(f.mailer.sent.size() == 4);
+  CHECK(f.mailer.sent[2].body.find("the notice due 7d before the expiry") != std::string::npos);
+}
+
+TEST_CASE(
+    "guardian: --expiry-notice leads are the guardian's, and an account without owners "
+    "gets its notice recorded, not mailed") {
+  Fixture f;
+  f.cli->import_users({ImportedUser{
+      "legacy",
+      {},
+      {"/"},
+      Credential{CredentialScheme::rabbit_sha256, std::vector<std::uint8_t>(36, 7)}}});
+  UserUpdate expires;
+  expires.expires_at = rfc3339_utc(f.now + std::chrono::hours(3));
+  f.cli->update_user("legacy", expires);
+  f.cli->update_user("alice", expires);
+  GuardianOptions options = f.clocked();
+  options.expiry_notice_leads = {std::chrono::hours(2)};
+  CHECK(f.guardian(options).run_once().empty());  // not due yet
+  f.now += std::chrono::hours(1);
+  CHECK(f.guardian(options).run_once().size() == 2);
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].to == "alice@example.org");
+  CHECK(f.mailer.sent[0].body.find("the notice due 2h before the expiry") != std::string::npos);
+  bool said = false;
+  for (const nlohmann::json& line : f.audit_lines()) {
+    if (line["action"] == "expiry notice" && line["user"] == "legacy") {
+      said = line["detail"].get<std::string>().find("not mailed: the account has no owner") !=
+             std::string::npos;
+    }
+  }
+  CHECK(said);
+  CHECK(f.guardian(options).run_once().empty());  // recorded: once
+}
+
+TEST_CASE("guardian: an expired account's connections are closed at the first look after") {
+  Fixture f;
+  f.add_user("bob");
+  UserUpdate expires;
+  expires.expires_at = rfc3339_utc(f.now + std::chrono::minutes(5));
+  f.cli->update_user("alice", expires);
+  const std::int64_t opened = f.issued_ms("alice") + 1000;
+  f.broker.connection_list = {connection("alice-1", "alice"), connection("bob-1", "bob")};
+  f.broker.connection_list[0].connected_at_ms = opened;
+  f.broker.connection_list[1].connected_at_ms = f.issued_ms("bob") + 1000;
+  GuardianOptions options = f.clocked();
+  options.expiry_notice_leads = {};
+  Guardian guardian = f.guardian(options);
+  guardian.run_once();
+  CHECK(f.broker.removals.empty());
+  f.now += std::chrono::minutes(5);
+  guardian.run_once();
+  CHECK(f.broker.removals ==
+        std::vector<std::string>{"close connection 'alice-1' (authsvc: the account alice "
+                                 "expired at " +
+                                 *expires.expires_at + ")"});
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["action"] == "connection close");
+  CHECK(lines[0]["user"] == "alice");
+  CHECK(lines[0]["detail"].get<std::string>().find("expired at") != std::string::npos);
+}
+
+TEST_CASE("guardian: at the end of a rotation's grace the connections opened before it close") {
+  Fixture f;
+  // A connection opened in the millisecond between alice's first token and
+  // its rotation: the clock must have moved on between the two.
+  const std::int64_t first_issued = f.issued_ms("alice");
+  CHECK(testing::eventually([&] {
+    return rfc3339_to_unix_ms(rfc3339_utc(std::chrono::system_clock::now())) > first_issued + 1;
+  }));
+  testing::record_issued_token(f.cli->rotate_token("alice", std::chrono::seconds(20)));
+  std::optional<UserInfo> alice = f.cli->find_user("alice");
+  REQUIRE(alice);
+  const std::int64_t rotated = rfc3339_to_unix_ms(alice->credential_issued_at).value();
+  const std::int64_t grace_end = rfc3339_to_unix_ms(alice->previous_valid_until).value();
+  CHECK(grace_end == rotated + 20000);
+  f.broker.connection_list = {connection("old", "alice"), connection("new", "alice")};
+  f.broker.connection_list[0].connected_at_ms = rotated - 1;
+  f.broker.connection_list[1].connected_at_ms = rotated + 1;
+  GuardianOptions options = f.clocked();
+  Guardian guardian = f.guardian(options);
+  f.now = std::chrono::system_clock::time_point(std::chrono::milliseconds(grace_end - 1));
+  guardian.run_once();
+  CHECK(f.broker.removals.empty());  // during the grace: both stay
+  f.now = std::chrono::system_clock::time_point(std::chrono::milliseconds(grace_end));
+  guardian.run_once();
+  CHECK(f.broker.removals ==
+        std::vector<std::string>{"close connection 'old' (authsvc: the grace of the previous "
+                                 "credential of user alice ended at " +
+                                 alice->previous_valid_until + ")"});
+  REQUIRE(f.audit_lines().size() == 1);
+  CHECK(f.audit_lines()[0]["detail"].get<std::string>().find("grace") != std::string::npos);
+}
+
+TEST_CASE("guardian: a dry run says an expiry notice once, and records and sends nothing") {
+  Fixture f;
+  UserUpdate expires;
+  expires.expires_at = rfc3339_utc(f.now + std::chrono::hours(12));
+  f.cli->update_user("alice", expires);
+  Guardian guardian = f.guardian(f.clocked(true));
+  std::vector<GuardianAction> first = guardian.run_once();
+  REQUIRE(first.size() == 1);
+  CHECK(first[0].kind == GuardianAction::Kind::expiry_notice);
+  CHECK(guardian.run_once().empty());
+  CHECK(f.mailer.sent.empty());
+  CHECK(f.store->outbox(100).empty());
+  CHECK_FALSE(f.cli->find_user("alice")->expiry_notice_lead);
   CHECK(f.audit_lines().empty());
 }
 

@@ -154,7 +154,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
 
   guardian.put_queue_notice(
       QueueNotice{{"/", "queue/alice/q"}, "alice", QueueNoticeState::warned, 2500, ""},
-      OutboxMail{0, "alice@example.org", "s", "b", 0});
+      {OutboxMail{0, "alice@example.org", "s", "b", 0}});
   guardian.remove_from_outbox(guardian.outbox(100).at(0).id);
   CHECK_FALSE(watcher.poll_once());
   CHECK(source.current() == before);

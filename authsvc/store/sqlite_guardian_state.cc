@@ -8,16 +8,20 @@
 
 namespace authsvc {
 
-void SqliteStore::put_outbox(const std::optional<OutboxMail>& mail) {
-  if (!mail || mail->recipient.empty()) return;
+void SqliteStore::put_outbox(const std::vector<OutboxMail>& mails) {
   SQLite::Statement q(db(),
                       "INSERT INTO outbox (created_at, recipient, subject, body) "
                       "VALUES (?, ?, ?, ?)");
-  q.bind(1, now());
-  q.bind(2, mail->recipient);
-  q.bind(3, mail->subject);
-  q.bind(4, mail->body);
-  q.exec();
+  const std::string created_at = now();
+  for (const OutboxMail& mail : mails) {
+    if (mail.recipient.empty()) continue;
+    q.reset();
+    q.bind(1, created_at);
+    q.bind(2, mail.recipient);
+    q.bind(3, mail.subject);
+    q.bind(4, mail.body);
+    q.exec();
+  }
 }
 
 std::vector<std::string> SqliteStore::deleted_user_names() {
@@ -91,19 +95,19 @@ std::vector<QueueNotice> SqliteStore::queue_notices() {
   });
 }
 
-void SqliteStore::change_notice(std::string_view what, const std::optional<OutboxMail>& mail,
+void SqliteStore::change_notice(std::string_view what, const std::vector<OutboxMail>& mails,
                                 const std::function<void()>& change) {
   guarded(what, [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     change();
-    put_outbox(mail);
+    put_outbox(mails);
     txn.commit();
   });
 }
 
 void SqliteStore::remove_notice(std::string_view what, const char* delete_sql,
-                                const ResourceKey& key, const std::optional<OutboxMail>& mail) {
-  change_notice(what, mail, [&] {
+                                const ResourceKey& key, const std::vector<OutboxMail>& mails) {
+  change_notice(what, mails, [&] {
     SQLite::Statement q(db(), delete_sql);
     q.bind(1, key.vhost);
     q.bind(2, key.name);
@@ -112,9 +116,9 @@ void SqliteStore::remove_notice(std::string_view what, const char* delete_sql,
 }
 
 void SqliteStore::put_queue_notice(const QueueNotice& notice,
-                                   const std::optional<OutboxMail>& mail) {
+                                   const std::vector<OutboxMail>& mails) {
   std::string what = fmt::format("record the notice of queue '{}'", printable(notice.queue.name));
-  change_notice(what, mail, [&] {
+  change_notice(what, mails, [&] {
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO queue_notices (vhost, name, owner, state, "
                         "messages, since) VALUES (?, ?, ?, ?, ?, ?)");
@@ -129,9 +133,9 @@ void SqliteStore::put_queue_notice(const QueueNotice& notice,
 }
 
 void SqliteStore::remove_queue_notice(const ResourceKey& queue,
-                                      const std::optional<OutboxMail>& mail) {
+                                      const std::vector<OutboxMail>& mails) {
   remove_notice(fmt::format("remove the notice of queue '{}'", printable(queue.name)),
-                "DELETE FROM queue_notices WHERE vhost = ? AND name = ?", queue, mail);
+                "DELETE FROM queue_notices WHERE vhost = ? AND name = ?", queue, mails);
 }
 
 std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
@@ -150,10 +154,10 @@ std::vector<ExchangeNotice> SqliteStore::exchange_notices() {
 }
 
 void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
-                                      const std::optional<OutboxMail>& mail) {
+                                      const std::vector<OutboxMail>& mails) {
   std::string what =
       fmt::format("record the notice of exchange '{}'", printable(notice.exchange.name));
-  change_notice(what, mail, [&] {
+  change_notice(what, mails, [&] {
     SQLite::Statement q(db(),
                         "INSERT OR REPLACE INTO exchange_notices (vhost, name, owner, problem, "
                         "since) VALUES (?, ?, ?, ?, ?)");
@@ -167,9 +171,9 @@ void SqliteStore::put_exchange_notice(const ExchangeNotice& notice,
 }
 
 void SqliteStore::remove_exchange_notice(const ResourceKey& exchange,
-                                         const std::optional<OutboxMail>& mail) {
+                                         const std::vector<OutboxMail>& mails) {
   remove_notice(fmt::format("remove the notice of exchange '{}'", printable(exchange.name)),
-                "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?", exchange, mail);
+                "DELETE FROM exchange_notices WHERE vhost = ? AND name = ?", exchange, mails);
 }
 
 std::vector<OutboxMail> SqliteStore::outbox(std::size_t limit) {

@@ -290,7 +290,7 @@ TEST_CASE("a database of each older schema version is migrated, with every row, 
                                                                         : 1));
     store.put_queue_notice(
         QueueNotice{{"/", "queue/erin/q"}, "erin", QueueNoticeState::warned, 1, ""},
-        OutboxMail{0, "erin@example.org", "s", "b", 0});
+        {OutboxMail{0, "erin@example.org", "s", "b", 0}});
     CHECK(store.outbox(10).back().id == (version >= 3 ? 4 : 1));
     store.update_user("carol", [] {
       UserUpdate update;

@@ -61,14 +61,13 @@ class SqliteStore : public Store {
   bool record_expiry_notice(const std::string& user, const std::string& expires_at,
                             std::int64_t lead, const std::vector<OutboxMail>& mails) override;
   std::vector<QueueNotice> queue_notices() override;
-  void put_queue_notice(const QueueNotice& notice, const std::optional<OutboxMail>& mail) override;
-  void remove_queue_notice(const ResourceKey& queue,
-                           const std::optional<OutboxMail>& mail) override;
+  void put_queue_notice(const QueueNotice& notice, const std::vector<OutboxMail>& mails) override;
+  void remove_queue_notice(const ResourceKey& queue, const std::vector<OutboxMail>& mails) override;
   std::vector<ExchangeNotice> exchange_notices() override;
   void put_exchange_notice(const ExchangeNotice& notice,
-                           const std::optional<OutboxMail>& mail) override;
+                           const std::vector<OutboxMail>& mails) override;
   void remove_exchange_notice(const ResourceKey& exchange,
-                              const std::optional<OutboxMail>& mail) override;
+                              const std::vector<OutboxMail>& mails) override;
   std::vector<OutboxMail> outbox(std::size_t limit) override;
   void remove_from_outbox(std::int64_t id) override;
   void outbox_failed(std::int64_t id, const std::string& error) override;
@@ -114,18 +113,18 @@ class SqliteStore : public Store {
   // Adds an owner in the caller's transaction; false if it was one already
   // (in any case).
   bool insert_owner(std::int64_t user_id, const std::string& address);
-  // Queues `mail` in the outbox, in the caller's transaction; not one with
+  // Queues `mails` in the outbox, in the caller's transaction; not one with
   // no recipient.
-  void put_outbox(const std::optional<OutboxMail>& mail);
-  // Runs `change` (to a guardian notice) and queues `mail` in one
-  // transaction, so that a notice and the mail that tells its owner about it
-  // are recorded together or not at all.
-  void change_notice(std::string_view what, const std::optional<OutboxMail>& mail,
+  void put_outbox(const std::vector<OutboxMail>& mails);
+  // Runs `change` (to a guardian notice) and queues `mails` in one
+  // transaction, so that a notice and the mails that tell the owners about
+  // it are recorded together or not at all.
+  void change_notice(std::string_view what, const std::vector<OutboxMail>& mails,
                      const std::function<void()>& change);
   // Deletes a notice through change_notice: `delete_sql` has two
   // parameters, the vhost and the name of `key`.
   void remove_notice(std::string_view what, const char* delete_sql, const ResourceKey& key,
-                     const std::optional<OutboxMail>& mail);
+                     const std::vector<OutboxMail>& mails);
   // The time a row records: RFC 3339, UTC, microseconds.
   static std::string now();
 

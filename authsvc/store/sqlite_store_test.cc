@@ -162,8 +162,7 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   testing::record_issued_token(
       store.add_user(NewUser{"alice", {"alice@example.org"}, {}, {"/"}, ""}));
   ResourceKey queue{"/", "queue/alice/q"};
-  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""},
-                         std::nullopt);
+  store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::warned, 5, ""}, {});
   // Another connection makes every write of an audit event or a mail fail.
   SQLite::Database raw(path, SQLite::OPEN_READWRITE);
   raw.exec(
@@ -201,7 +200,7 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   CHECK_FALSE(store.find_user("carol"));
   CHECK(store.queue_exemptions().empty());
 
-  OutboxMail mail{0, "alice@example.org", "s", "b", 0};
+  std::vector<OutboxMail> mail{OutboxMail{0, "alice@example.org", "s", "b", 0}};
   CHECK_THROWS_WITH_AS(
       store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""}, mail),
       doctest::Contains("no mail"), StoreError);
@@ -225,6 +224,24 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
                   StoreError);
   CHECK_FALSE(store.find_user("alice")->expiry_notice_lead);
   CHECK(store.unexported_audit_events(0).size() == 2);
+
+  // A notice to several owners: the second mail failing undoes the first.
+  raw.exec("DROP TRIGGER no_mail");
+  raw.exec(
+      "CREATE TRIGGER no_mail_to_ops BEFORE INSERT ON outbox WHEN NEW.recipient = "
+      "'ops@example.org' BEGIN SELECT RAISE(ABORT, 'no mail to ops'); END");
+  CHECK_THROWS_WITH_AS(
+      store.put_queue_notice(QueueNotice{queue, "alice", QueueNoticeState::deleting, 9, ""},
+                             {OutboxMail{0, "alice@example.org", "s", "b", 0},
+                              OutboxMail{0, "ops@example.org", "s", "b", 0}}),
+      doctest::Contains("no mail to ops"), StoreError);
+  CHECK(store.queue_notices().at(0).state == QueueNoticeState::warned);
+  CHECK_THROWS_AS(store.record_expiry_notice("alice", "2099-01-01T00:00:00.000000Z", 86400,
+                                             {OutboxMail{0, "alice@example.org", "s", "b", 0},
+                                              OutboxMail{0, "ops@example.org", "s", "b", 0}}),
+                  StoreError);
+  CHECK_FALSE(store.find_user("alice")->expiry_notice_lead);
+  CHECK(store.outbox(10).empty());
 }
 
 TEST_CASE("the database, its WAL and its index are private to the service account") {

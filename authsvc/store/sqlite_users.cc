@@ -466,7 +466,7 @@ bool SqliteStore::record_expiry_notice(const std::string& user, const std::strin
     mark.bind(1, lead);
     mark.bind(2, id);
     mark.exec();
-    for (const OutboxMail& mail : mails) put_outbox(mail);
+    put_outbox(mails);
     record_event("expiry notice", user,
                  fmt::format("expires={} notice={} before, mailed to {} owner(s)", expires_at,
                              format_duration(std::chrono::seconds(lead)), mails.size()));

@@ -105,9 +105,10 @@ class UserFeed {
 };
 
 // The guardian's memory: what it exempts, whom it told what, and the mail
-// it still has to send. A change that tells an owner something takes its
-// mail into the outbox in the same transaction; a mail with an empty
-// recipient is not queued (the owner has no address).
+// it still has to send. A change that tells an account's owners something
+// takes its mails into the outbox in the same transaction: one mail an
+// owner, so that each is sent, retried and dropped on its own; none for an
+// account without owners. A mail with an empty recipient is not queued.
 class GuardianStateStore {
  public:
   virtual ~GuardianStateStore() = default;
@@ -125,14 +126,14 @@ class GuardianStateStore {
                                     std::int64_t lead, const std::vector<OutboxMail>& mails) = 0;
   virtual std::vector<QueueNotice> queue_notices() = 0;
   virtual void put_queue_notice(const QueueNotice& notice,
-                                const std::optional<OutboxMail>& mail) = 0;
+                                const std::vector<OutboxMail>& mails) = 0;
   virtual void remove_queue_notice(const ResourceKey& queue,
-                                   const std::optional<OutboxMail>& mail) = 0;
+                                   const std::vector<OutboxMail>& mails) = 0;
   virtual std::vector<ExchangeNotice> exchange_notices() = 0;
   virtual void put_exchange_notice(const ExchangeNotice& notice,
-                                   const std::optional<OutboxMail>& mail) = 0;
+                                   const std::vector<OutboxMail>& mails) = 0;
   virtual void remove_exchange_notice(const ResourceKey& exchange,
-                                      const std::optional<OutboxMail>& mail) = 0;
+                                      const std::vector<OutboxMail>& mails) = 0;
   // Oldest first, at most `limit`.
   virtual std::vector<OutboxMail> outbox(std::size_t limit) = 0;
   // A mail leaves the outbox once the server took it, or once the guardian

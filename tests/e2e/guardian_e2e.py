@@ -8,15 +8,23 @@ management plugin, and a real SMTP server on loopback (aiosmtpd).
 --mode serve runs the same loop inside `authsvc serve --guardian`, the
 process the broker asks, with one audit log for both.
 
-Thresholds are small (warn 20, delete 50 messages) and the guardian looks
-once a second; everything else is as an operator would run it. Every
+Thresholds are small (warn 20, delete 50 messages), the guardian looks
+once a second, and a rotation's grace and an account's life last seconds
+(--grace 20s, --expires 30s, with expiry notices due 10 and 2 minutes
+before); everything else is as an operator would run it.
+
+--transcripts DIR (optional) writes what the grace and expiry tests saw
+there, for people to read: grace.txt (tokens redacted) and
+expiry-mails.txt (the notices as the SMTP server received them). Every
 assertion is on what really happened: a mail the SMTP server received, a
 queue the broker no longer has, a connection the broker closed.
 """
 
 import argparse
 import base64
+import calendar
 import glob
+import hashlib
 import json
 import os
 import re
@@ -28,7 +36,8 @@ import time
 import urllib.request
 
 import pika
-from pika.exceptions import AMQPConnectionError, ChannelClosedByBroker
+from pika.exceptions import (AMQPConnectionError, ChannelClosedByBroker,
+                             ProbableAuthenticationError)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -41,6 +50,9 @@ from timing import scaled, wait_for  # noqa: E402
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
 WARN, DELETE = 20, 50
+# Both leads exceed the 30 s lives below: both notices are due at once, and
+# only the later-due one, 2 minutes before, may be sent.
+EXPIRY_NOTICE = "10m,2m"
 OPERATOR, OPERATOR_PASSWORD = "guardian-op", "op-secret-1234"
 ARGS = None
 
@@ -114,6 +126,7 @@ class GuardianE2E(BrokerSuite):
                 "--management-user", OPERATOR,
                 "--management-password-file", cls.password_file,
                 "--interval", "1", "--warn", str(WARN), "--delete", str(DELETE),
+                "--expiry-notice", EXPIRY_NOTICE,
                 "--smtp-url", "smtp://127.0.0.1:%d" % cls.smtp_port,
                 "--mail-from", "guardian@pulse.example"]
 
@@ -280,6 +293,63 @@ class GuardianE2E(BrokerSuite):
                               if e["action"] == "mail sent"]) == len(self.mails()), 5,
                  "a 'mail sent' audit line for every mail received")
 
+    def ensure_guardian(self):
+        if self.guardian is None:
+            self.start_guardian()
+
+    def add_account(self, name, *options):
+        """`authsvc user add NAME OPTIONS`; returns its token, kept in
+        self.tokens, once serve has it (the audit line of the addition is
+        written after the user is in place)."""
+        out = self.svc.cli("user", "add", name, *options)
+        GuardianE2E.tokens[name] = out.splitlines()[-1]
+        self.wait_for_cli_change("user add", name)
+        return out
+
+    def wait_for_cli_change(self, action, user):
+        """serve puts changed users in place before it writes the CLI's audit
+        lines: once the change's line is there, serve decides with it."""
+        wait_for(lambda: [line for line in self.svc.audit_lines()
+                          if line.get("actor") == "cli" and line.get("action") == action
+                          and line.get("user") == user], 5,
+                 "serve to load the '%s' of %s" % (action, user))
+
+    def login(self, user, password):
+        """Whether the broker lets `user` log in with `password` (the
+        connection is closed again); a refusal must be a 403."""
+        try:
+            conn = self.connect(user, password)
+        except ProbableAuthenticationError as e:
+            self.assertIn("403", str(e))
+            return False
+        conn.close()
+        return True
+
+    def account_time(self, user, column):
+        """A time the database keeps about `user` (users.expires_at, or
+        the previous credential's valid_until), as seconds since the epoch."""
+        db = sqlite3.connect("file:%s?mode=ro" % self.svc.db, uri=True, timeout=scaled(5))
+        try:
+            if column == "expires_at":
+                row = db.execute("SELECT expires_at FROM users WHERE name = ?", (user,)).fetchone()
+            else:
+                row = db.execute("SELECT c.valid_until FROM credentials c JOIN users u "
+                                 "ON u.id = c.user_id WHERE u.name = ? AND c.slot = 'previous'",
+                                 (user,)).fetchone()
+        finally:
+            db.close()
+        self.assertIsNotNone(row and row[0], "%s of %s" % (column, user))
+        return rfc3339_seconds(row[0])
+
+    def wait_until(self, when, what):
+        """Returns once this machine's clock, which authsvc decides by, has
+        passed `when` (seconds since the epoch)."""
+        wait_for(lambda: time.time() > when, when - time.time() + 10, what, interval=0.05)
+
+    def closes_of(self, user):
+        return [e for e in self.guardian_audit_lines()
+                if e["action"] == "connection close" and e["user"] == user]
+
     def wait_closed(self, conn, timeout):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -382,7 +452,48 @@ class GuardianE2E(BrokerSuite):
         self.assertIn("exempt (unbounded)", lines["queue/alice/archive"])
         self.assertIn(" 60 ", lines["queue/alice/archive"])
         self.assertIn(" alice ", lines["queue/alice/q1"])
-        self.assertTrue(lines["queue/alice/q1"].rstrip().endswith("ok"), lines["queue/alice/q1"])
+        # The state, then the account's owners, last.
+        self.assertRegex(lines["queue/alice/q1"], r" ok +alice@example\.org$")
+
+    def test_3a_an_account_without_owners_is_listed_so_and_not_mailed(self):
+        self.ensure_guardian()
+        # Imported from RabbitMQ with its own password, and no owner yet.
+        password = "ivan-rabbit-password-1"
+        salt = os.urandom(4)
+        definitions = os.path.join(self.workdir, "definitions.json")
+        with open(definitions, "w") as f:
+            json.dump({"users": [{"name": "ivan", "tags": [],
+                                  "hashing_algorithm": "rabbit_password_hashing_sha256",
+                                  "password_hash": base64.b64encode(
+                                      salt + hashlib.sha256(salt + password.encode()).digest())
+                                  .decode()}],
+                       "vhosts": [{"name": "/"}],
+                       "permissions": [{"user": "ivan", "vhost": "/",
+                                        "configure": "^(queue/ivan/.*|exchange/ivan/.*)",
+                                        "write": "^(queue/ivan/.*|exchange/ivan/.*)",
+                                        "read": "^(queue/ivan/.*|exchange/.*)"}]}, f)
+        self.svc.cli("import", "definitions", definitions)
+        self.wait_for_cli_change("import definitions", "ivan")
+        GuardianE2E.tokens["ivan"] = password
+        self.fill("ivan", "queue/ivan/orphan", WARN + 5)
+
+        def warned():
+            return [e for e in self.guardian_audit_lines()
+                    if e["action"] == "queue warn" and e["user"] == "ivan"]
+        warning = wait_for(warned, 30, "the guardian's warning about queue/ivan/orphan")
+        self.assertIn("not mailed: the account has no owner", warning[0]["detail"])
+        self.wait_for_a_later_look()
+        self.assertEqual(self.mails_about("queue/ivan/orphan"), [])
+        self.assertEqual(len(warned()), 1)
+        listing = subprocess.run(
+            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
+             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
+             "--management-user", "guardian-op", "--management-password-file",
+             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
+        self.assertRegex(lines["queue/ivan/orphan"], r" ivan .* warned +no owner$")
 
     def test_4_a_non_topic_exchange_is_reported_to_its_owner(self):
         conn = self.connect("bob")
@@ -513,6 +624,176 @@ class GuardianE2E(BrokerSuite):
         sent = [e for e in lines if e["action"] == "mail sent"]
         self.assertEqual(len(sent), len(self.mails()))
 
+    def test_8_a_rotation_grace_keeps_both_tokens_then_closes_what_the_old_one_opened(self):
+        self.ensure_guardian()
+        log = Transcript("grace")
+        out = self.add_account("gina", "--owner", "gina@example.org")
+        old = self.tokens["gina"]
+        log.command("authsvc user add gina --owner gina@example.org", out, {old: "<token A>"})
+        before = self.connect("gina", old)
+        log.step("connection 1 opened with token A")
+        wait_for(lambda: "gina" in [u for u, _ in self.listed_connections()], 10,
+                 "gina's connection in the management API")
+
+        out = self.svc.cli("user", "rotate", "gina", "--grace", "20s")
+        new = out.splitlines()[-1]
+        self.assertNotEqual(new, old)
+        log.command("authsvc user rotate gina --grace 20s", out,
+                    {old: "<token A>", new: "<token B>"})
+        GuardianE2E.tokens["gina"] = new
+        self.wait_for_cli_change("user rotate", "gina")
+        grace_end = self.account_time("gina", "previous_valid_until")
+
+        # During the grace both tokens log in, and nothing is closed.
+        self.assertTrue(self.login("gina", old), "the old token during the grace")
+        log.step("login with token A: allowed (in the grace)")
+        previous = wait_for(lambda: [line for line in self.svc.audit_lines()
+                                     if line.get("endpoint") == "user"
+                                     and line.get("user") == "gina"
+                                     and line.get("credential") == "previous"], 5,
+                            "serve's audit line of the login with the previous token")
+        log.step("serve's audit line of it: %s" % json.dumps(previous[0]))
+        self.assertTrue(self.login("gina", new), "the new token")
+        log.step("login with token B: allowed")
+        after = self.connect("gina", new)
+        log.step("connection 2 opened with token B")
+        wait_for(lambda: [u for u, _ in self.listed_connections()].count("gina") == 2, 10,
+                 "gina's two connections in the management API")
+        self.wait_for_a_later_look()
+        self.assertLess(time.time(), grace_end, "the grace ended before the test could look: "
+                        "the machine is too slow for a 20 s grace")
+        self.assertIsNone(self.wait_closed(before, 0.2), "connection 1 closed in the grace")
+        self.assertIsNone(self.wait_closed(after, 0.2), "connection 2 closed in the grace")
+        self.assertEqual(self.closes_of("gina"), [])
+        log.step("a guardian look later, still in the grace: connections 1 and 2 open")
+
+        # After it only the new token logs in, and the guardian closes the
+        # connection the old token opened before the rotation.
+        self.wait_until(grace_end, "the end of gina's grace")
+        self.assertFalse(self.login("gina", old), "the old token after the grace")
+        log.step("grace over; login with token A: refused (403)")
+        self.assertTrue(self.login("gina", new), "the new token after the grace")
+        log.step("login with token B: allowed")
+        reason = self.wait_closed(before, scaled(15))
+        self.assertIsNotNone(reason, "connection 1 still open after the grace")
+        self.assertIn("CONNECTION_FORCED", reason)
+        log.step("connection 1 closed by the broker: %s" % reason)
+        self.wait_for_a_later_look()
+        self.assertIsNone(self.wait_closed(after, 0.2), "connection 2 closed")
+        log.step("a guardian look later: connection 2 still open")
+        closes = self.closes_of("gina")  # written before the later look's mail
+        self.assertEqual(len(closes), 1, closes)
+        self.assertIn("the grace of the previous credential of user gina ended",
+                      closes[0]["detail"])
+        log.step("guardian audit line: %s" % json.dumps(closes[0]))
+        # serve's audit writer is a thread of its own: its line may lag the answer.
+        refused = wait_for(lambda: [line for line in self.svc.audit_lines()
+                                    if line.get("endpoint") == "user"
+                                    and line.get("user") == "gina"
+                                    and line.get("decision") == "deny"], 5,
+                           "serve's audit line of the refused login")
+        self.assertEqual(len(refused), 1, refused)
+        log.step("serve's audit line of the refusal: %s" % json.dumps(refused[0]))
+        log.save(ARGS.transcripts)
+
+    def test_9_an_expired_account_is_refused_its_connection_closed_its_owners_told(self):
+        self.ensure_guardian()
+        owners = ["hal-a@example.org", "hal-b@example.org"]
+        self.add_account("hal", "--owner", owners[0], "--owner", owners[1], "--expires", "30s")
+        expires = self.account_time("hal", "expires_at")
+        conn = self.connect("hal")
+        wait_for(lambda: "hal" in [u for u, _ in self.listed_connections()], 10,
+                 "hal's connection in the management API")
+
+        # Both notices (10 and 2 minutes before) are due at once: the later
+        # one alone goes, to each owner.
+        notices = wait_for(lambda: len(self.mails_about("account hal expires")) >= 2 and
+                           self.mails_about("account hal expires"), 20,
+                           "the expiry notice to both owners")
+        self.assertLess(time.time(), expires, "the notice must come before the expiry")
+        self.assertEqual(sorted(m["to"] for m in notices), [[owners[0]], [owners[1]]])
+        for mail in notices:
+            self.assertRegex(mail["subject"], r"^\[Pulse\] account hal expires in "
+                             r"(less than a minute|\d+ seconds?), on \d{4}-\d\d-\d\d "
+                             r"\d\d:\d\d:\d\d UTC$")
+            for part in ("The Pulse account hal expires on",
+                         "authsvc user set hal --expires WHEN",
+                         "the notice due 2m before the expiry",
+                         "owners: %s, %s." % tuple(owners)):
+                self.assertIn(part, mail["body"])
+        # The guardian's line, with the recipients. (The store records an
+        # event of its own for the notice, which serve copies into its
+        # audit log: in --mode serve that log holds both.)
+        audit = wait_for(lambda: [e for e in self.guardian_audit_lines()
+                                  if e["action"] == "expiry notice" and e["user"] == "hal"
+                                  and "mail to" in e["detail"]], 5,
+                         "the guardian's audit line of the expiry notice")
+        self.assertEqual(len(audit), 1, audit)
+        self.assertIn("notice=2m before; mail to %s, %s queued" % tuple(owners), audit[0]["detail"])
+
+        # Expired: refused at login, and its open connection closed.
+        self.wait_until(expires, "hal's expiry")
+        self.assertFalse(self.login("hal", self.tokens["hal"]), "login after the expiry")
+        expired = wait_for(lambda: [line for line in self.svc.audit_lines()
+                                    if line.get("endpoint") == "user"
+                                    and line.get("user") == "hal"
+                                    and line.get("rule") == "expired-user"], 5,
+                           "serve's audit line of the refused login (expired-user)")
+        self.assertEqual(len(expired), 1, expired)
+        reason = self.wait_closed(conn, scaled(15))
+        self.assertIsNotNone(reason, "hal's connection still open after the expiry")
+        self.assertIn("CONNECTION_FORCED", reason)
+        # The guardian writes the audit line after the broker closed it.
+        closes = wait_for(lambda: self.closes_of("hal"), 5, "the audit line of the closure")
+        self.assertEqual(len(closes), 1, closes)
+        self.assertIn("the account hal expired at", closes[0]["detail"])
+
+        # Once: a later look sends no second notice.
+        self.wait_for_a_later_look()
+        self.assertEqual(len(self.mails_about("account hal expires")), 2)
+        if ARGS.transcripts:
+            with open(os.path.join(ARGS.transcripts, "expiry-mails.txt"), "w") as f:
+                f.write("# The expiry notices of account hal (expires 30 s after its creation;\n"
+                        "# --expiry-notice %s), as the SMTP sink received them.\n"
+                        % EXPIRY_NOTICE)
+                for mail in notices:
+                    f.write("\n==== envelope to %s ====\n%s" % (
+                        ", ".join(mail["to"]), mail["raw"].replace("\r\n", "\n")))
+                f.write("\n==== then ====\nlogin after the expiry: refused (%s)\n"
+                        "connection closed by the broker: %s\nguardian audit: %s\n"
+                        % (expired[0]["rule"], reason, json.dumps(closes[0])))
+
+
+class Transcript:
+    """What a test saw, step by step with the time since it began, for
+    people to read (--transcripts); secrets replaced before writing."""
+
+    def __init__(self, name):
+        self.name = name
+        self.started = time.monotonic()
+        self.lines = []
+
+    def step(self, text):
+        self.lines.append("[+%5.1f s] %s" % (time.monotonic() - self.started, text))
+
+    def command(self, command, output, secrets):
+        for secret, label in secrets.items():
+            output = output.replace(secret, label)
+        self.lines.append("[+%5.1f s] $ %s" % (time.monotonic() - self.started, command))
+        self.lines.extend("           " + line for line in output.splitlines())
+
+    def save(self, folder):
+        if folder:
+            with open(os.path.join(folder, self.name + ".txt"), "w") as f:
+                f.write("\n".join(self.lines) + "\n")
+
+
+def rfc3339_seconds(text):
+    """Seconds since the epoch of authsvc's "2026-11-27T23:18:49.123456Z"."""
+    whole, _, fraction = text.rstrip("Z").partition(".")
+    seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
+    return seconds + (float("0." + fraction) if fraction else 0.0)
+
 
 def read(path):
     try:
@@ -528,6 +809,8 @@ def main():
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--authsvc", required=True, help="the authsvc binary")
     parser.add_argument("--mode", choices=("guardian", "serve"), default="guardian")
+    parser.add_argument("--transcripts", metavar="DIR",
+                        help="write what the grace and expiry tests saw into DIR")
     ARGS, rest = parser.parse_known_args()
     run_suite(rest, "guardian e2e (%s)" % ARGS.mode)
 
