@@ -214,7 +214,7 @@ TEST_CASE("a change whose audit event or mail cannot be written is not made eith
   CHECK(store.exchange_notices().empty());
   CHECK(store.unexported_audit_events(0).size() == 1);
 
-  // An expiry notice is its mail and its event, or nothing.
+  // An expiry notice is its mails and its mark, or nothing.
   raw.exec("DROP TRIGGER no_events");
   UserUpdate expiry;
   expiry.expires_at = "2099-01-01T00:00:00.000000Z";

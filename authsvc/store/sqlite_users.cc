@@ -467,9 +467,6 @@ bool SqliteStore::record_expiry_notice(const std::string& user, const std::strin
     mark.bind(2, id);
     mark.exec();
     put_outbox(mails);
-    record_event("expiry notice", user,
-                 fmt::format("expires={} notice={} before, mailed to {} owner(s)", expires_at,
-                             format_duration(std::chrono::seconds(lead)), mails.size()));
     txn.commit();
     return true;
   });

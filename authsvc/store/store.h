@@ -121,7 +121,8 @@ class GuardianStateStore {
   // to the owners of `user`, with its mails, in one transaction; returns
   // false (and changes nothing) if the user's expiry is no longer
   // `expires_at` (renewed meanwhile) or a notice with this lead or a
-  // shorter one was already recorded for it. Audited as "expiry notice".
+  // shorter one was already recorded for it. Like the notices below, it is
+  // audited by the guardian's own line (with the recipients), not here.
   virtual bool record_expiry_notice(const std::string& user, const std::string& expires_at,
                                     std::int64_t lead, const std::vector<OutboxMail>& mails) = 0;
   virtual std::vector<QueueNotice> queue_notices() = 0;
