@@ -174,8 +174,13 @@ class MigrationE2E(BrokerSuite):
         # Skipped users exist in neither authsvc nor this broker.
         with self.assertRaises(ProbableAuthenticationError):
             self.connect("9lives", "whatever-1")
-        logins = [line for line in self.svc.audit_lines()
-                  if line.get("endpoint") == "user" and line.get("decision") == "allow"]
+        # The audit log is written by serve's own thread: wait for the lines.
+        def allowed_logins():
+            lines = [line for line in self.svc.audit_lines()
+                     if line.get("endpoint") == "user" and line.get("decision") == "allow"]
+            return lines if {line["user"] for line in lines} >= {"alice", "bob", "carol",
+                                                                  "dave"} else None
+        logins = wait_for(allowed_logins, 10, "the four logins in serve's audit log")
         self.assertEqual({line["user"] for line in logins}, {"alice", "bob", "carol", "dave"})
         for line in logins:
             self.assertEqual(line["reason"], "imported password accepted")
