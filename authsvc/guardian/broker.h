@@ -28,6 +28,10 @@ class Broker {
   virtual std::vector<QueueInfo> queues() = 0;
   virtual std::vector<ExchangeInfo> exchanges() = 0;
   virtual std::vector<ConnectionInfo> connections() = 0;
+  // The names in the broker's own (internal) user database: the operators'
+  // accounts, and users left behind by a migration. authsvc's users are not
+  // there; a name in both is a second way in (backends are tried in turn).
+  virtual std::vector<std::string> internal_users() = 0;
 
   // Each returns true if it removed the thing, false if there was no such
   // thing: removing is idempotent, so one gone between listing and removing

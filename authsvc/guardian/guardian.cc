@@ -120,6 +120,11 @@ void Guardian::execute(const GuardianAction& a) {
                            format_duration(std::chrono::seconds(a.lead)), mailed(a, mails)));
       return;
     }
+    case Kind::report_internal_user:
+      reported_internal_users_.insert(a.name);
+      audit(a, a.reason);
+      fmt::print(stderr, "authsvc guardian: warning: {}\n", a.reason);
+      return;
   }
 }
 
@@ -162,6 +167,9 @@ void Guardian::pretend(const GuardianAction& a) {
       return;
     case Kind::close_connection:
       return;
+    case Kind::report_internal_user:
+      reported_internal_users_.insert(a.name);
+      return;
     case Kind::expiry_notice:
       dry_expiry_notices_[a.owner] = {a.expires_at, a.lead};
       return;
@@ -174,6 +182,7 @@ std::vector<GuardianAction> Guardian::run_once() {
   input.queues = broker_.queues();
   input.exchanges = broker_.exchanges();
   input.connections = broker_.connections();
+  input.internal_users = broker_.internal_users();
   input.users = users_.list_users();
   input.deleted_users = users_.deleted_user_names();
   input.now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
@@ -199,6 +208,7 @@ std::vector<GuardianAction> Guardian::run_once() {
   input.limits = options_.limits;
   input.delete_noncompliant_exchanges = options_.delete_noncompliant_exchanges;
   input.expiry_notice_leads = options_.expiry_notice_leads;
+  input.reported_internal_users = reported_internal_users_;
 
   std::vector<GuardianAction> actions = plan_guardian(input);
   std::vector<GuardianAction> done;

@@ -29,6 +29,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <set>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -100,6 +101,8 @@ class Guardian {
   // user -> (expires_at, lead) of the expiry notices the run would have sent.
   std::map<std::string, std::pair<std::string, std::int64_t>> dry_expiry_notices_;
   bool dry_state_loaded_ = false;
+  // Names reported as in both user databases: once a run each.
+  std::set<std::string> reported_internal_users_;
   // Outbox ids of mails the server turned down, and when each may be tried
   // again. In memory: after a restart they are tried at once.
   std::map<std::int64_t, std::chrono::steady_clock::time_point> mail_not_before_;

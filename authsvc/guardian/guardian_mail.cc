@@ -126,6 +126,7 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
     case Kind::forget_queue_notice:
     case Kind::forget_exchange_notice:
     case Kind::close_connection:
+    case Kind::report_internal_user:
       return false;
   }
   return false;

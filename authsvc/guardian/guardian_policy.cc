@@ -1,5 +1,7 @@
 #include "authsvc/guardian/guardian_policy.h"
 
+#include <fmt/format.h>
+
 #include <map>
 #include <set>
 
@@ -32,6 +34,8 @@ const char* to_string(GuardianAction::Kind kind) {
       return "connection close";
     case GuardianAction::Kind::expiry_notice:
       return "expiry notice";
+    case GuardianAction::Kind::report_internal_user:
+      return "internal user";
   }
   return "?";
 }
@@ -321,6 +325,35 @@ void plan_expiry_notices(const GuardianInput& in, std::vector<GuardianAction>* o
 
 }  // namespace
 
+namespace {
+
+// With the http backend first and the internal one after it (as
+// rabbitmq.conf.example chains them, for the operators' accounts), the
+// broker tries a login authsvc refuses against its internal database next:
+// a user left there by a migration keeps logging in with its old password
+// after authsvc disabled, deleted, rotated or expired it.
+void plan_internal_users(const GuardianInput& in,
+                         const std::map<std::string, const UserInfo*>& users,
+                         std::vector<GuardianAction>* out) {
+  std::set<std::string> deleted(in.deleted_users.begin(), in.deleted_users.end());
+  for (const std::string& name : in.internal_users) {
+    bool known = users.count(name) > 0;
+    if ((!known && !deleted.count(name)) || in.reported_internal_users.count(name)) continue;
+    GuardianAction a;
+    a.kind = GuardianAction::Kind::report_internal_user;
+    a.name = name;
+    a.owner = name;
+    a.known_user = known;
+    a.reason = fmt::format(
+        "{} {} is also in the broker's internal user database, where a login authsvc refuses is "
+        "tried next; remove it there: rabbitmqctl delete_user {}",
+        known ? "authsvc's user" : "authsvc's deleted user", name, name);
+    out->push_back(std::move(a));
+  }
+}
+
+}  // namespace
+
 std::vector<GuardianAction> plan_guardian(const GuardianInput& input) {
   std::map<std::string, const UserInfo*> users;
   for (const UserInfo& u : input.users) users[u.name] = &u;
@@ -329,6 +362,7 @@ std::vector<GuardianAction> plan_guardian(const GuardianInput& input) {
   plan_expiry_notices(input, &actions);
   plan_queues(input, users, &actions);
   plan_exchanges(input, users, &actions);
+  plan_internal_users(input, users, &actions);
   return actions;
 }
 

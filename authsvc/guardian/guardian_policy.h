@@ -27,6 +27,7 @@
 #include <chrono>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -50,6 +51,7 @@ struct GuardianInput {
   std::vector<QueueInfo> queues;
   std::vector<ExchangeInfo> exchanges;
   std::vector<ConnectionInfo> connections;
+  std::vector<std::string> internal_users;  // the broker's own user database
   // From the store.
   std::vector<UserInfo> users;
   std::vector<std::string> deleted_users;
@@ -64,6 +66,9 @@ struct GuardianInput {
   // The time of this look: the planner reads no clock. Expiry and a
   // rotation's grace are decided against it.
   std::chrono::system_clock::time_point now{};
+  // Names already reported as in both user databases, by this guardian
+  // process: each is reported once a run, not at every look.
+  std::set<std::string> reported_internal_users;
 };
 
 struct GuardianAction {
@@ -78,6 +83,9 @@ struct GuardianAction {
     forget_exchange_notice,  // compliant now, or gone
     close_connection,
     expiry_notice,  // mail the owners that the account expires, record it
+    // A name authsvc has (or deleted) is also in the broker's internal
+    // database: told to the operator (audit, stderr), never removed.
+    report_internal_user,
   };
   Kind kind;
   std::string vhost;

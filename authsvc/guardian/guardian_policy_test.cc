@@ -496,6 +496,29 @@ TEST_CASE("expiry notices for an account without owners are planned, with nobody
   CHECK(mails_for(a).empty());
 }
 
+TEST_CASE("a name in both user databases is reported once, an operator's account never") {
+  GuardianInput in = with_alice();
+  in.deleted_users = {"carol"};
+  // The guardian's own account, alice (authsvc's), carol (deleted in authsvc).
+  in.internal_users = {"guardian", "alice", "carol"};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  for (const GuardianAction& a : actions) {
+    CHECK(a.kind == GuardianAction::Kind::report_internal_user);
+    CHECK(a.emails.empty());  // for the operator: nobody is mailed
+  }
+  CHECK(actions[0].name == "alice");
+  CHECK(actions[0].reason ==
+        "authsvc's user alice is also in the broker's internal user database, where a login "
+        "authsvc refuses is tried next; remove it there: rabbitmqctl delete_user alice");
+  CHECK(actions[1].name == "carol");
+  CHECK(actions[1].reason.rfind("authsvc's deleted user carol is also", 0) == 0);
+  CHECK(to_string(actions[0].kind) == std::string("internal user"));
+
+  in.reported_internal_users = {"alice", "carol"};
+  CHECK(plan_guardian(in).empty());
+}
+
 TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
   GuardianAction a;
   a.kind = Kind::warn_queue;

@@ -26,6 +26,7 @@ class FakeBroker : public Broker {
   std::vector<QueueInfo> queue_list;
   std::vector<ExchangeInfo> exchange_list;
   std::vector<ConnectionInfo> connection_list;
+  std::vector<std::string> internal_user_list;
   // Each removal asked for, answered or refused: "delete queue '/' 'NAME'",
   // "delete exchange '/' 'NAME'", "close connection 'NAME' (REASON)".
   std::vector<std::string> removals;
@@ -44,6 +45,10 @@ class FakeBroker : public Broker {
   std::vector<ConnectionInfo> connections() override {
     answer();
     return connection_list;
+  }
+  std::vector<std::string> internal_users() override {
+    answer();
+    return internal_user_list;
   }
   bool delete_queue(const std::string& vhost, const std::string& name) override {
     return remove("delete queue '" + vhost + "' '" + name + "'");
@@ -414,6 +419,26 @@ TEST_CASE("guardian: connections of a disabled user are closed with the reason")
   REQUIRE(lines.size() == 1);
   CHECK(lines[0]["action"] == "connection close");
   CHECK(lines[0]["detail"].get<std::string>().find("user alice is disabled") != std::string::npos);
+}
+
+TEST_CASE("guardian: a user also in the broker's own database is reported once a run, not removed") {
+  Fixture f;
+  f.broker.internal_user_list = {"guardian-admin", "alice"};
+  Guardian guardian = f.guardian();
+  std::vector<GuardianAction> done = guardian.run_once();
+  REQUIRE(done.size() == 1);
+  CHECK(done[0].kind == GuardianAction::Kind::report_internal_user);
+  CHECK(guardian.run_once().empty());  // the same run: said already
+  CHECK(f.broker.removals.empty());
+  CHECK(f.store->outbox(100).empty());
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 1);
+  CHECK(lines[0]["action"] == "internal user");
+  CHECK(lines[0]["user"] == "alice");
+  CHECK(lines[0]["detail"].get<std::string>().find("rabbitmqctl delete_user alice") !=
+        std::string::npos);
+  // A restart says it again: the operator may have missed it.
+  CHECK(f.guardian().run_once().size() == 1);
 }
 
 TEST_CASE("guardian: a dry run changes, deletes and sends nothing, and says each thing once") {

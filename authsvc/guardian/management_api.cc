@@ -267,6 +267,13 @@ std::vector<ConnectionInfo> ManagementApi::connections() {
   });
 }
 
+std::vector<std::string> ManagementApi::internal_users() {
+  const std::string path = "/api/users?columns=name";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<std::string>(items, "user listing",
+                                    [](const Item& item) { return item.string("name", true); });
+}
+
 bool ManagementApi::delete_queue(const std::string& vhost, const std::string& name) {
   return remove("/api/queues/" + encode_path_segment(vhost) + "/" + encode_path_segment(name), "");
 }

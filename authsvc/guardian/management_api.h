@@ -74,6 +74,9 @@ class ManagementApi : public Broker {
   std::vector<QueueInfo> queues() override;
   std::vector<ExchangeInfo> exchanges() override;
   std::vector<ConnectionInfo> connections() override;
+  // /api/users: the internal database's users (the http backend's are not
+  // listed; the administrator tag is needed to see them).
+  std::vector<std::string> internal_users() override;
   // DELETE /api/queues/VHOST/NAME, /api/exchanges/VHOST/NAME, and
   // /api/connections/NAME with the reason in X-Reason; 404 is false.
   bool delete_queue(const std::string& vhost, const std::string& name) override;

@@ -204,6 +204,17 @@ TEST_SUITE("management_api") {
     CHECK(connections[3].peer == "");
   }
 
+  TEST_CASE("internal users: the names in the broker's own database" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    broker.answer(200, R"([{"name":"guardian","tags":["administrator"]},{"name":"alice"}])");
+    ManagementApi api(options(broker.url()));
+    CHECK(api.internal_users() == std::vector<std::string>{"guardian", "alice"});
+    CHECK(broker.seen().at(0).target == "/api/users?columns=name");
+    broker.answer(200, R"([{"tags":[]}])");
+    CHECK_THROWS_AS(api.internal_users(), ManagementError);
+  }
+
   TEST_CASE("each removal is a DELETE of its encoded path with basic auth, and 404 is false" *
             doctest::test_suite("threaded")) {
     struct Case {

@@ -763,6 +763,35 @@ class GuardianE2E(BrokerSuite):
                         "connection closed by the broker: %s\nguardian audit: %s\n"
                         % (expired[0]["rule"], reason, json.dumps(closes[0])))
 
+    def test_9a_a_user_left_in_the_brokers_own_database_is_reported(self):
+        """A migration that forgot `rabbitmqctl delete_user`: the broker
+        tries a login authsvc refuses against its internal database next,
+        so bob's old password there still logs in. The guardian says so,
+        once, and removes nothing."""
+        self.ensure_guardian()
+        self.broker.rabbitmqctl("add_user", "bob", "bobs-old-internal-password")
+        try:
+            # PulseGuardian's permissions, as a migration leaves them.
+            self.broker.rabbitmqctl("set_permissions", "-p", "/", "bob",
+                                    "^(queue/bob/.*|exchange/bob/.*)",
+                                    "^(queue/bob/.*|exchange/bob/.*)",
+                                    "^(queue/bob/.*|exchange/.*)")
+            self.assertTrue(self.login("bob", "bobs-old-internal-password"),
+                            "auth_backends.2 = internal lets the old password in: the risk")
+            reports = wait_for(lambda: [e for e in self.guardian_audit_lines()
+                                        if e["action"] == "internal user"], 30,
+                               "the guardian's report of bob in the internal database")
+            self.assertEqual([e["user"] for e in reports], ["bob"])
+            self.assertIn("rabbitmqctl delete_user bob", reports[0]["detail"])
+            self.assertNotIn("bobs-old-internal-password", json.dumps(reports))
+            self.wait_for_a_later_look()
+            self.assertEqual(len([e for e in self.guardian_audit_lines()
+                                  if e["action"] == "internal user"]), 1, "reported once")
+            self.assertIn("bob", self.broker.rabbitmqctl("list_users").stdout,
+                          "reported, not removed")
+        finally:
+            self.broker.rabbitmqctl("delete_user", "bob")
+
 
 class Transcript:
     """What a test saw, step by step with the time since it began, for
