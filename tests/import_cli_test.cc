@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "authsvc/core/form.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -18,22 +19,8 @@ namespace {
 using testing::Cli;
 using testing::CommandResult;
 
-// A vector of tests/data/rabbit-password-vectors.json (made by Python's
-// hashlib): a password and RabbitMQ's hash of it.
-struct Vector {
-  std::string algorithm;
-  std::string password;
-  std::string hash;
-};
-
-std::vector<Vector> vectors() {
-  std::ifstream in(AUTHSVC_TESTDATA "/rabbit-password-vectors.json");
-  REQUIRE(in);
-  std::vector<Vector> out;
-  for (const nlohmann::json& v : nlohmann::json::parse(in)) {
-    out.push_back(Vector{v.at("algorithm"), v.at("password"), v.at("password_hash")});
-  }
-  return out;
+const std::vector<testing::RabbitPasswordVector>& vectors() {
+  return testing::rabbit_password_vectors();
 }
 
 nlohmann::json pulseguardian_permission(const std::string& user) {
@@ -57,12 +44,12 @@ Export make_export() {
            {"users", nlohmann::json::array()},
            {"vhosts", {{{"name", "/"}}}},
            {"permissions", nlohmann::json::array()}};
-  for (const Vector& v : vectors()) {
+  for (const testing::RabbitPasswordVector& v : vectors()) {
     if (v.password.find('\xe2') == std::string::npos) continue;         // the UTF-8 one
     std::string user = v.algorithm.substr(v.algorithm.rfind('_') + 1);  // sha256...
     e.passwords[user] = v.password;
     e.doc["users"].push_back({{"name", user},
-                              {"password_hash", v.hash},
+                              {"password_hash", v.password_hash},
                               {"hashing_algorithm", v.algorithm},
                               {"tags", user == "md5" ? nlohmann::json("monitoring, management")
                                                      : nlohmann::json::array()},
@@ -71,26 +58,12 @@ Export make_export() {
   }
   REQUIRE(e.passwords.size() == 3);
   e.doc["users"].push_back({{"name", "guest"},
-                            {"password_hash", vectors()[1].hash},
+                            {"password_hash", vectors()[1].password_hash},
                             {"hashing_algorithm", "rabbit_password_hashing_sha256"},
                             {"tags", {"administrator"}}});
   e.doc["permissions"].push_back(
       {{"user", "guest"}, {"vhost", "/"}, {"configure", ".*"}, {"write", ".*"}, {"read", ".*"}});
   return e;
-}
-
-std::string form_encoded(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
 }
 
 bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }

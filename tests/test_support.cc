@@ -19,6 +19,7 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <random>
 #include <sstream>
 #include <stdexcept>
@@ -627,6 +628,20 @@ UserRecord test_user(const std::string& name, const std::string& token, const st
 std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users) {
   return std::make_shared<const Snapshot>(std::move(users),
                                           std::make_shared<const Rules>(Rules::pulse_default()));
+}
+
+const std::vector<RabbitPasswordVector>& rabbit_password_vectors() {
+  static const std::vector<RabbitPasswordVector> vectors = [] {
+    std::ifstream in(AUTHSVC_TESTDATA "/rabbit-password-vectors.json");
+    if (!in) throw std::runtime_error("cannot read tests/data/rabbit-password-vectors.json");
+    std::vector<RabbitPasswordVector> out;
+    for (const nlohmann::json& v : nlohmann::json::parse(in)) {
+      out.push_back(RabbitPasswordVector{v.at("algorithm"), v.at("password"), v.at("salt_hex"),
+                                         v.at("password_hash")});
+    }
+    return out;
+  }();
+  return vectors;
 }
 
 }  // namespace authsvc::testing

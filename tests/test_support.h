@@ -17,6 +17,18 @@
 
 namespace authsvc::testing {
 
+// A password and RabbitMQ's stored hash of it (base64 of the 4-byte salt
+// and the digest), from tests/data/rabbit-password-vectors.json: made by
+// Python's hashlib (make_rabbit_password_vectors.py), not by the code
+// under test.
+struct RabbitPasswordVector {
+  std::string algorithm;  // "rabbit_password_hashing_sha256", ...
+  std::string password;
+  std::string salt_hex;
+  std::string password_hash;
+};
+const std::vector<RabbitPasswordVector>& rabbit_password_vectors();
+
 // A fresh folder under the system temp dir, removed with its content.
 // Under CTest its files are first kept as artifacts for the leak check,
 // except SQLite files, which are searched in place (see scan_database).

@@ -33,20 +33,6 @@ struct CheckArgs {
   std::string rules_path;
 };
 
-// `value` as x-www-form-urlencoded: every byte but RFC 3986's unreserved
-// ones as %XX, so that decoding gives back exactly these bytes.
-std::string form_encoded(std::string_view value) {
-  std::string out;
-  for (unsigned char c : value) {
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 // The form the broker would send for this check: RabbitMQ's parameters
 // for /auth/resource or /auth/topic.
 std::string form_text(const CheckArgs& args) {

@@ -2,50 +2,34 @@
 
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
 
 #include "authsvc/core/error.h"
+#include "authsvc/core/text.h"
+#include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
-// tests/data/rabbit-password-vectors.json: hashes made by Python's hashlib
-// (tests/data/make_rabbit_password_vectors.py), not by the code under test.
-struct Vector {
+// A vector with its scheme.
+struct Vector : testing::RabbitPasswordVector {
   CredentialScheme scheme;
-  std::string algorithm;
-  std::string password;
-  std::string salt_hex;
-  std::string password_hash;
 };
 
 std::vector<Vector> load_vectors() {
-  std::ifstream in(AUTHSVC_TESTDATA "/rabbit-password-vectors.json");
-  REQUIRE(in);
-  nlohmann::json doc = nlohmann::json::parse(in);
   std::vector<Vector> out;
-  for (const nlohmann::json& v : doc) {
-    std::string algorithm = v.at("algorithm").get<std::string>();
-    std::optional<CredentialScheme> scheme = credential_scheme_from_string(algorithm);
+  for (const testing::RabbitPasswordVector& v : testing::rabbit_password_vectors()) {
+    std::optional<CredentialScheme> scheme = credential_scheme_from_string(v.algorithm);
     REQUIRE(scheme);
-    out.push_back(Vector{*scheme, algorithm, v.at("password").get<std::string>(),
-                         v.at("salt_hex").get<std::string>(),
-                         v.at("password_hash").get<std::string>()});
+    out.push_back(Vector{v, *scheme});
   }
   return out;
 }
 
+// The first `size` bytes of `data`, in lower-case hex.
 std::string hex(const std::uint8_t* data, std::size_t size) {
-  static const char digits[] = "0123456789abcdef";
-  std::string out;
-  for (std::size_t i = 0; i < size; ++i) {
-    out += digits[data[i] >> 4];
-    out += digits[data[i] & 0xf];
-  }
-  return out;
+  return hex_encode(std::string_view(reinterpret_cast<const char*>(data), size));
 }
 
 const CredentialScheme kRabbitSchemes[] = {

@@ -79,4 +79,21 @@ std::size_t Form::count(std::string_view key) const {
   return n;
 }
 
+std::string form_encoded(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (unsigned char c : value) {
+    bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '-' || c == '.' || c == '_' || c == '~';
+    if (unreserved) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHexDigitsUpper[c >> 4];
+      out += kHexDigitsUpper[c & 15];
+    }
+  }
+  return out;
+}
+
 }  // namespace authsvc

@@ -25,6 +25,11 @@ struct FormField {
 // Move-only: the fields are views into one buffer of decoded bytes that the
 // Form owns, so that decoding a request costs two allocations, not two a
 // field.
+// `value` encoded as a form value: every byte but RFC 3986's unreserved
+// ones as %XX, so that decode() gives back exactly these bytes. What a
+// broker's request looks like, for `authsvc check` and the tests.
+std::string form_encoded(std::string_view value);
+
 class Form {
  public:
   // The decoded fields in order, or nullopt with *error set to a one-line

@@ -268,3 +268,19 @@ TEST_SUITE("form") {
 
 }  // namespace
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("form_encoded gives text that decodes to exactly the same bytes") {
+  CHECK(form_encoded("alice") == "alice");
+  CHECK(form_encoded("a b+c&d=e%") == "a%20b%2Bc%26d%3De%25");
+  CHECK(form_encoded("A-z_0.~") == "A-z_0.~");
+  std::string every_byte;
+  for (int c = 0; c < 256; ++c) every_byte += static_cast<char>(c);
+  std::string error;
+  std::optional<Form> form = Form::decode("v=" + form_encoded(every_byte), &error);
+  REQUIRE(form);
+  CHECK(*form->find("v") == every_byte);
+}
+
+}  // namespace authsvc

@@ -261,6 +261,19 @@ class GuardianE2E(BrokerSuite):
         finally:
             db.close()
 
+    def queue_list(self):
+        """`authsvc queue list` as the operator runs it: its lines by queue
+        name, and its whole output."""
+        listing = subprocess.run(
+            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
+             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
+             "--management-user", "guardian-op", "--management-password-file",
+             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
+            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
+        self.assertEqual(listing.returncode, 0, listing.stderr)
+        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
+        return lines, listing.stdout
+
     def wait_for_a_later_look(self):
         """Returns once the guardian has made a whole look (its actions,
         its mails sent, its audit lines written) that began after this call.
@@ -440,15 +453,8 @@ class GuardianE2E(BrokerSuite):
         self.wait_for_a_later_look()
         self.assertEqual(self.queue_size("alice", "queue/alice/archive"), 60)
         self.assertEqual([m for m in self.mails() if "archive" in m["subject"]], [])
-        listing = subprocess.run(
-            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
-             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
-             "--management-user", "guardian-op", "--management-password-file",
-             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
-        self.assertEqual(listing.returncode, 0, listing.stderr)
-        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
-        self.assertIn("queue/alice/q1", lines, listing.stdout)
+        lines, listing = self.queue_list()
+        self.assertIn("queue/alice/q1", lines, listing)
         self.assertIn("exempt (unbounded)", lines["queue/alice/archive"])
         self.assertIn(" 60 ", lines["queue/alice/archive"])
         self.assertIn(" alice ", lines["queue/alice/q1"])
@@ -485,14 +491,7 @@ class GuardianE2E(BrokerSuite):
         self.wait_for_a_later_look()
         self.assertEqual(self.mails_about("queue/ivan/orphan"), [])
         self.assertEqual(len(warned()), 1)
-        listing = subprocess.run(
-            [ARGS.authsvc, "queue", "list", "--db", self.svc.db,
-             "--management-url", "http://127.0.0.1:%d" % self.broker.mgmt_port,
-             "--management-user", "guardian-op", "--management-password-file",
-             self.password_file, "--warn", str(WARN), "--delete", str(DELETE)],
-            stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=scaled(30))
-        self.assertEqual(listing.returncode, 0, listing.stderr)
-        lines = {line.split()[1]: line for line in listing.stdout.splitlines()[1:]}
+        lines, _ = self.queue_list()
         self.assertRegex(lines["queue/ivan/orphan"], r" ivan .* warned +no owner$")
 
     def test_4_a_non_topic_exchange_is_reported_to_its_owner(self):
