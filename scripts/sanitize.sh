@@ -36,9 +36,9 @@ if [[ $which == all || $which == tsan ]]; then
   cmake -S . -B build-tsan -DAUTHSVC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug >/dev/null
   # What the "threaded" tests run: the unit test executables (whose builds
   # also label their tests; the leak check lists every one) and authsvc,
-  # which the CLI, faults and e2e tests start.
-  cmake --build build-tsan -j "$(nproc)" --target authsvc core_tests store_tests guardian_tests \
-    authsvc_tests
+  # which the CLI, faults and e2e tests start. Not the benchmarks and fuzz
+  # targets, which no test there runs.
+  cmake --build build-tsan -j "$(nproc)" --target test_executables
   # By label, not by name (tests/CMakeLists.txt); a label that selects
   # nothing is an error, not a pass.
   (cd build-tsan && AUTHSVC_TEST_TIME_SCALE=5 ctest --output-on-failure --timeout 900 \
