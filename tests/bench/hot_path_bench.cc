@@ -97,6 +97,46 @@ int main(int argc, char** argv) {
   measure("decide", iterations, [&](int i) {
     sink += decide(requests[static_cast<std::size_t>(i % 1000)], snapshot, now).allow;
   });
+  // Logins: a token hashed against the current credential and, always, the
+  // previous one (decision.cc says why); then the other shapes an account
+  // takes. One SHA-256 of a token alone, for scale.
+  {
+    UserRecord plain = *snapshot.find_user("user000001");
+    UserRecord rotating = plain;
+    rotating.name = "rotating";
+    rotating.previous = token_credential("old-token");
+    rotating.previous_valid_until = now + std::chrono::hours(1);
+    UserRecord legacy = plain;
+    legacy.name = "legacy";
+    legacy.credential = token_credential("saltpassword");  // SHA-256(salt + password)
+    legacy.credential.hash.insert(legacy.credential.hash.begin(), {'s', 'a', 'l', 't'});
+    legacy.credential.scheme = CredentialScheme::rabbit_sha256;
+    Snapshot accounts({plain, rotating, legacy},
+                      std::make_shared<const Rules>(Rules::pulse_default()));
+    auto login = [](const char* user, const char* secret) {
+      AuthRequest r;
+      r.endpoint = Endpoint::user;
+      r.username = user;
+      r.password = secret;
+      return r;
+    };
+    AuthRequest token_login = login("user000001", "user000001");
+    AuthRequest previous_login = login("rotating", "old-token");
+    AuthRequest legacy_login = login("legacy", "password");
+    measure("SHA-256 of a token (credential_matches)", iterations,
+            [&](int) { sink += credential_matches("user000001", plain.credential); });
+    measure("decide, login with a token", iterations,
+            [&](int) { sink += decide(token_login, accounts, now).allow; });
+    measure("decide, login with the previous token (grace)", iterations,
+            [&](int) { sink += decide(previous_login, accounts, now).allow; });
+    measure("decide, login with an imported sha256 password", iterations,
+            [&](int) { sink += decide(legacy_login, accounts, now).allow; });
+    if (!decide(token_login, accounts, now).allow || !decide(previous_login, accounts, now).allow ||
+        !decide(legacy_login, accounts, now).allow) {
+      std::fprintf(stderr, "hot_path_bench: a login that must be allowed was not\n");
+      return 1;
+    }
+  }
   DecisionRecord record;
   record.endpoint = "topic";
   record.user = "user000123";
