@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "authsvc/core/credential.h"
+#include "authsvc/core/token.h"
 
 namespace authsvc {
 
@@ -90,7 +91,43 @@ struct UserUpdate {
 // Who makes the changes through one store connection, for the audit trail.
 struct Actor {
   std::string actor = "cli";
-  std::string operator_name;  // the OS account
+  // The OS account (the CLI), or the verified address of the person
+  // signed in (the web).
+  std::string operator_name;
+};
+
+// A sign-in to the web begun at /login, until /callback finishes it. Its
+// secrets are kept as hashes (schema/005_web.sql).
+struct PendingSignIn {
+  TokenHash state_hash{};
+  TokenHash browser_hash{};
+  std::string next;  // a path inside the site
+  std::string created_at;
+};
+
+// A signed-in browser, found by the hash of its cookie's session id.
+struct WebSession {
+  TokenHash id_hash{};
+  std::string address;  // the verified e-mail address it acts as
+  std::string created_at;
+  std::string last_seen_at;
+};
+
+// A personal API key, without its secret. Times are RFC 3339, "" for none.
+struct ApiKeyInfo {
+  std::int64_t id = 0;
+  std::string address;  // whom it acts as
+  std::string label;
+  std::string created_at;
+  std::string expires_at;
+  std::string revoked_at;
+  std::string last_used_at;
+};
+
+// A new API key: the secret exists in clear only here.
+struct NewApiKey {
+  ApiKeyInfo info;
+  std::string key;
 };
 
 // A queue or exchange, as the broker names it.

@@ -76,7 +76,24 @@ class SqliteStore : public Store {
   std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) override;
   void mark_audit_events_exported(std::int64_t last_id) override;
 
+  // WebStore
+  void put_sign_in(const PendingSignIn& sign_in) override;
+  std::optional<PendingSignIn> take_sign_in(const TokenHash& state_hash) override;
+  void put_session(const WebSession& session) override;
+  std::optional<WebSession> find_session(const TokenHash& id_hash) override;
+  void touch_session(const TokenHash& id_hash, const std::string& last_seen_at) override;
+  void end_session(const TokenHash& id_hash) override;
+  std::size_t purge_web_state(const std::string& sign_ins_before, const std::string& idle_before,
+                              const std::string& created_before) override;
+  NewApiKey add_api_key(const std::string& address, const std::string& label,
+                        const std::string& expires_at) override;
+  std::vector<ApiKeyInfo> api_keys_of(const std::string& address) override;
+  std::optional<ApiKeyInfo> find_api_key(const TokenHash& hash) override;
+  bool revoke_api_key(std::int64_t id, const std::string& address) override;
+  void touch_api_key(std::int64_t id, const std::string& at) override;
+
   // Store
+  void set_actor(Actor actor) override;
   int schema_version() override;
   void reopen() override;
 

@@ -1,11 +1,11 @@
 #pragma once
 // The store: users, the change feed the server follows, the guardian's
-// state, and the audit events of changes, shared by `serve`, the guardian
-// and the CLI. One interface per concern, so that each user of the store
-// depends on what it uses, and one Store that is all of them, which
-// open_store() returns. SQLite (sqlite_store.h) is the implementation today;
-// the contract every implementation keeps is tested once, for all of them,
-// by store_contract_test.cc (store_contract.h says how one takes part).
+// state, the audit events of changes, and the web's sessions and API keys,
+// shared by `serve`, the guardian, the web and the CLI. One interface per concern, so that each
+// user of the store depends on what it uses, and one Store that is all of them, which open_store()
+// returns. SQLite (sqlite_store.h) is the implementation today; the contract every implementation
+// keeps is tested once, for all of them, by store_contract_test.cc (store_contract.h says how one
+// takes part).
 //
 // The contract, for every implementation:
 // - Every change is one transaction, and records its audit event (actor,
@@ -156,8 +156,60 @@ class AuditExport {
   virtual void mark_audit_events_exported(std::int64_t last_id) = 0;
 };
 
-class Store : public UserStore, public UserFeed, public GuardianStateStore, public AuditExport {
+// What `authsvc web` keeps besides accounts: sign-ins under way, sessions,
+// and personal API keys. A sign-in and a session are not changes to
+// anything the broker sees, and the web audits them in its own log; an API
+// key's creation and revocation are audited here too ("apikey create",
+// "apikey revoke", the user field empty, the key's id in the detail).
+// Times are RFC 3339 text (core/timestamp.h), compared as text.
+class WebStore {
  public:
+  virtual ~WebStore() = default;
+
+  virtual void put_sign_in(const PendingSignIn& sign_in) = 0;
+  // The sign-in begun with this state, removed in the same transaction: a
+  // state finishes at most one sign-in, however many callbacks race.
+  virtual std::optional<PendingSignIn> take_sign_in(const TokenHash& state_hash) = 0;
+
+  virtual void put_session(const WebSession& session) = 0;
+  virtual std::optional<WebSession> find_session(const TokenHash& id_hash) = 0;
+  virtual void touch_session(const TokenHash& id_hash, const std::string& last_seen_at) = 0;
+  // Ends one session (sign-out); ending one that is gone is not an error.
+  virtual void end_session(const TokenHash& id_hash) = 0;
+  // Removes sign-ins begun before `sign_ins_before`, and sessions last seen
+  // before `idle_before` or created before `created_before`. Returns how
+  // many rows went.
+  virtual std::size_t purge_web_state(const std::string& sign_ins_before,
+                                      const std::string& idle_before,
+                                      const std::string& created_before) = 0;
+
+  // A new key acting as `address` (a verified address), labelled `label`
+  // (printable, at most 100 characters), valid until `expires_at` ("":
+  // until revoked). Only the key's SHA-256 is kept.
+  virtual NewApiKey add_api_key(const std::string& address, const std::string& label,
+                                const std::string& expires_at) = 0;
+  // `address`'s keys, revoked ones included, newest first.
+  virtual std::vector<ApiKeyInfo> api_keys_of(const std::string& address) = 0;
+  // The key whose SHA-256 is `hash`, revoked or expired or not: the caller
+  // decides, and says why in its audit line.
+  virtual std::optional<ApiKeyInfo> find_api_key(const TokenHash& hash) = 0;
+  // Revokes key `id` if it acts as `address` and is not revoked yet;
+  // false (and nothing changes) otherwise, so that a key of another person
+  // looks like no key at all.
+  virtual bool revoke_api_key(std::int64_t id, const std::string& address) = 0;
+  // Records `at` as its last use.
+  virtual void touch_api_key(std::int64_t id, const std::string& at) = 0;
+};
+
+class Store : public UserStore,
+              public UserFeed,
+              public GuardianStateStore,
+              public AuditExport,
+              public WebStore {
+ public:
+  // From now on, the changes made through this connection are audited as
+  // `actor`'s: the web signs in a different person on every request.
+  virtual void set_actor(Actor actor) = 0;
   // The schema version the data is at (the last migration applied).
   virtual int schema_version() = 0;
   // Drops the connection and opens it again. A connection that once read a

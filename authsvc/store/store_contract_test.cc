@@ -5,6 +5,7 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <map>
@@ -1241,6 +1242,171 @@ TEST_CASE_TEMPLATE("store contract: an expiry is set, renewed and cleared, never
   CHECK_FALSE(record_of(s.store.load_users(nullptr), "alice")->expires_at);
   CHECK(events(s.store).back().detail == "expires=never");
   CHECK_FALSE(s.store.record_expiry_notice("alice", "", 86400, mails));
+}
+
+// ---- the web: sign-ins, sessions, API keys ----
+
+namespace {
+
+TokenHash hash_of(const std::string& secret) { return hash_token(secret); }
+
+const std::string kLongAgo = "2020-01-01T00:00:00.000000Z";
+const std::string kFarAhead = "2999-01-01T00:00:00.000000Z";
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("store contract: a sign-in is found by its state once, however many ask", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  const std::string created = rfc3339_utc(std::chrono::system_clock::now());
+  s.store.put_sign_in(
+      PendingSignIn{hash_of("state-1"), hash_of("browser-1"), "/accounts", created});
+  s.store.put_sign_in(PendingSignIn{hash_of("state-2"), hash_of("browser-2"), "/", created});
+
+  CHECK_FALSE(s.store.take_sign_in(hash_of("state-3")));
+  std::optional<PendingSignIn> taken = s.store.take_sign_in(hash_of("state-1"));
+  REQUIRE(taken);
+  CHECK(taken->state_hash == hash_of("state-1"));
+  CHECK(taken->browser_hash == hash_of("browser-1"));
+  CHECK(taken->next == "/accounts");
+  CHECK(taken->created_at == created);
+  CHECK_FALSE(s.store.take_sign_in(hash_of("state-1")));  // replayed
+  CHECK(s.store.take_sign_in(hash_of("state-2")));
+  CHECK(events(s.store).empty());  // the web's own log audits sign-ins
+
+  // Callbacks that race for one state: exactly one of them finishes it.
+  s.store.put_sign_in(PendingSignIn{hash_of("raced"), hash_of("b"), "/", created});
+  std::atomic<int> finished{0};
+  std::vector<std::thread> callbacks;
+  for (int i = 0; i < 4; ++i) {
+    callbacks.emplace_back([&] {
+      std::unique_ptr<Store> connection = s.under_test->connect(kServe);
+      if (connection->take_sign_in(hash_of("raced"))) ++finished;
+    });
+  }
+  for (std::thread& t : callbacks) t.join();
+  CHECK(finished == 1);
+}
+
+TEST_CASE_TEMPLATE("store contract: sessions are found, touched, ended, and purged when old", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  const std::string now = rfc3339_utc(std::chrono::system_clock::now());
+  s.store.put_session(WebSession{hash_of("fresh"), "Alice@Example.org", now, now});
+  s.store.put_session(WebSession{hash_of("idle"), "bob@example.org", now, kLongAgo});
+  s.store.put_session(WebSession{hash_of("ancient"), "carol@example.org", kLongAgo, now});
+  CHECK(s.under_test->stored_bytes().find("fresh") == std::string::npos);
+
+  std::optional<WebSession> found = s.store.find_session(hash_of("fresh"));
+  REQUIRE(found);
+  CHECK(found->address == "Alice@Example.org");
+  CHECK(found->created_at == now);
+  CHECK_FALSE(s.store.find_session(hash_of("nobody")));
+
+  const std::string later = rfc3339_utc(std::chrono::system_clock::now() + std::chrono::minutes(5));
+  s.store.touch_session(hash_of("fresh"), later);
+  CHECK(s.store.find_session(hash_of("fresh"))->last_seen_at == later);
+  CHECK(s.store.find_session(hash_of("fresh"))->created_at == now);
+
+  // Idle since before the cutoff, or created before the other: gone.
+  const std::string cutoff = "2021-01-01T00:00:00.000000Z";
+  s.store.put_sign_in(PendingSignIn{hash_of("old sign-in"), hash_of("b"), "/", kLongAgo});
+  s.store.put_sign_in(PendingSignIn{hash_of("new sign-in"), hash_of("b"), "/", now});
+  CHECK(s.store.purge_web_state(cutoff, cutoff, cutoff) == 3);
+  CHECK(s.store.find_session(hash_of("fresh")));
+  CHECK_FALSE(s.store.find_session(hash_of("idle")));
+  CHECK_FALSE(s.store.find_session(hash_of("ancient")));
+  CHECK_FALSE(s.store.take_sign_in(hash_of("old sign-in")));
+  CHECK(s.store.take_sign_in(hash_of("new sign-in")));
+
+  s.store.end_session(hash_of("fresh"));
+  CHECK_FALSE(s.store.find_session(hash_of("fresh")));
+  s.store.end_session(hash_of("fresh"));  // signing out twice is no error
+  CHECK(s.store.purge_web_state(kFarAhead, kLongAgo, kLongAgo) == 0);
+}
+
+TEST_CASE_TEMPLATE("store contract: an API key is shown once, kept as a hash, revoked by its owner",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  s.store.set_actor(Actor{"web", "alice@example.org"});
+  NewApiKey first = s.store.add_api_key("alice@example.org", "nightly sync", "");
+  NewApiKey second = s.store.add_api_key("alice@example.org", "", kFarAhead);
+  NewApiKey bobs = s.store.add_api_key("bob@example.org", "bob's", "");
+  testing::record_issued_tokens({first.key, second.key, bobs.key});
+  CHECK(first.key.rfind("ak_", 0) == 0);
+  CHECK(first.key.size() == 3 + 43);
+  CHECK(first.key != second.key);
+  check_no_token_stored(*s.under_test, {first.key, second.key, bobs.key});
+  CHECK(first.info.address == "alice@example.org");
+  CHECK(first.info.label == "nightly sync");
+  CHECK(first.info.expires_at.empty());
+  CHECK(second.info.expires_at == kFarAhead);
+  CHECK(looks_like_timestamp(first.info.created_at));
+
+  std::optional<ApiKeyInfo> found = s.store.find_api_key(hash_token(first.key));
+  REQUIRE(found);
+  CHECK(found->id == first.info.id);
+  CHECK(found->address == "alice@example.org");
+  CHECK_FALSE(s.store.find_api_key(hash_token(first.key + "x")));
+
+  // Newest first; the address compared without case.
+  std::vector<ApiKeyInfo> keys = s.store.api_keys_of("ALICE@example.org");
+  REQUIRE(keys.size() == 2);
+  CHECK(keys[0].id == second.info.id);
+  CHECK(keys[1].id == first.info.id);
+
+  // Someone else's key, or one revoked already, looks like no key at all.
+  CHECK_FALSE(s.store.revoke_api_key(first.info.id, "bob@example.org"));
+  CHECK(s.store.find_api_key(hash_token(first.key))->revoked_at.empty());
+  CHECK(s.store.revoke_api_key(first.info.id, "alice@example.org"));
+  CHECK(looks_like_timestamp(s.store.find_api_key(hash_token(first.key))->revoked_at));
+  CHECK_FALSE(s.store.revoke_api_key(first.info.id, "alice@example.org"));
+  CHECK_FALSE(s.store.revoke_api_key(999999, "alice@example.org"));
+
+  const std::string used = rfc3339_utc(std::chrono::system_clock::now());
+  s.store.touch_api_key(second.info.id, used);
+  CHECK(s.store.find_api_key(hash_token(second.key))->last_used_at == used);
+
+  // Creation and revocation are audited as the actor's; the secret nowhere.
+  std::vector<AuditEvent> log = events(s.store);
+  REQUIRE(log.size() == 4);
+  CHECK(log[0].action == "apikey create");
+  CHECK(log[0].actor == "web");
+  CHECK(log[0].operator_name == "alice@example.org");
+  CHECK(log[0].user.empty());
+  CHECK(log[0].detail == "key " + std::to_string(first.info.id) + " of alice@example.org");
+  CHECK(log[1].detail ==
+        "key " + std::to_string(second.info.id) + " of alice@example.org, expires " + kFarAhead);
+  CHECK(log[3].action == "apikey revoke");
+  for (const AuditEvent& e : log) CHECK(e.detail.find("ak_") == std::string::npos);
+
+  // Checked before anything is written.
+  CHECK(store_error([&] {
+          s.store.add_api_key("not an address", "", "");
+        }).rfind("invalid owner address", 0) == 0);
+  CHECK(store_error([&] { s.store.add_api_key("a@example.org", "two\nlines", ""); }) ==
+        "invalid label 'two\\x0alines': at most 100 bytes of UTF-8, no control characters");
+  CHECK(store_error([&] {
+          s.store.add_api_key("a@example.org", std::string(101, 'x'), "");
+        }).rfind("invalid label", 0) == 0);
+  CHECK(store_error([&] {
+          s.store.add_api_key("a@example.org", "", kLongAgo);
+        }).rfind("the expiry 2020-01-01", 0) == 0);
+  CHECK(events(s.store).size() == 4);
+}
+
+TEST_CASE_TEMPLATE("store contract: set_actor changes who later changes are audited as", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  s.store.set_actor(Actor{"web", "bob@example.org"});
+  add(s.store, new_user("bob"));
+  std::vector<AuditEvent> log = events(s.store);
+  REQUIRE(log.size() == 2);
+  CHECK(log[0].actor == "cli");
+  CHECK(log[0].operator_name == "tester");
+  CHECK(log[1].actor == "web");
+  CHECK(log[1].operator_name == "bob@example.org");
 }
 
 }  // namespace authsvc::store_contract

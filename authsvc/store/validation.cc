@@ -82,6 +82,13 @@ void check_expiry(const std::string& expires_at, const std::string& now) {
   }
 }
 
+void check_api_key_label(const std::string& label) {
+  if (label.size() > 100 || has_control(label) || !is_valid_utf8(label)) {
+    throw StoreError(fmt::format(
+        "invalid label '{}': at most 100 bytes of UTF-8, no control characters", printable(label)));
+  }
+}
+
 void check_queue_threshold_values(const UserUpdate& update) {
   for (const auto* limit : {&update.queue_warn, &update.queue_delete}) {
     if (*limit && **limit && ***limit <= 0) {

@@ -28,6 +28,9 @@ std::vector<std::string> checked_owners(const std::vector<std::string>& owners);
 // An expiry as the store keeps it: "" (never), or an RFC 3339 UTC time
 // (timestamp.h) after `now`.
 void check_expiry(const std::string& expires_at, const std::string& now);
+// An API key's label: at most 100 bytes of UTF-8 without control
+// characters; "" is allowed.
+void check_api_key_label(const std::string& label);
 // The thresholds an update sets are counts of messages above 0.
 void check_queue_threshold_values(const UserUpdate& update);
 // The thresholds a user will have: the warning one below the deletion one.
