@@ -15,39 +15,22 @@
 #include <string_view>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/http_call.h"
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/core/snapshot_source.h"
 
 namespace authsvc {
 
-struct HttpCall {
-  std::string_view method;
-  std::string_view path;   // raw, without the query string
-  std::string_view query;  // raw, without the '?'
-  std::string_view content_type;
-  std::string_view body;
-  std::string_view peer;  // "address:port" of the HTTP client
-};
-
-struct HttpAnswer {
-  int status = 200;
-  std::string body;
-};
-
-class AuthService {
+class AuthService : public HttpHandler {
  public:
   // `throttle` may be null: no login throttling.
   AuthService(const SnapshotSource& snapshots, AuditSink& audit, LoginThrottle* throttle = nullptr)
       : snapshots_(snapshots), audit_(audit), throttle_(throttle) {}
 
-  HttpAnswer handle(const HttpCall& call) const;
-  // Audits and answers a request the HTTP layer refused before it reached
-  // handle() (oversized, unparsable): `status` is its 4xx, or 0 when the
-  // HTTP library answered (or dropped) it on its own. `rule` names the layer
-  // that refused it in the audit line: "bad-request", or "tls" for a client
-  // the TLS layer did not accept.
+  HttpAnswer handle(const HttpCall& call) const override;
+  // Audits the refusal (the rule in the audit line), and answers "deny".
   HttpAnswer refuse(const HttpCall& call, int status, std::string_view reason,
-                    std::string_view rule = "bad-request") const;
+                    std::string_view rule = "bad-request") const override;
 
  private:
   const SnapshotSource& snapshots_;

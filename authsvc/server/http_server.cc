@@ -73,19 +73,41 @@ MHD_Response* make_response(std::string_view body, MHD_ResponseMemoryMode mode) 
 
 MHD_Result send(MHD_Connection* connection, const HttpAnswer& answer,
                 const HttpServer::CannedResponses& canned) {
-  // Nearly every answer is "allow" or "deny": share one response object
-  // each (libmicrohttpd counts their uses) instead of building one per request.
-  MHD_Response* shared = answer.body == "allow"  ? canned.allow
-                         : answer.body == "deny" ? canned.deny
-                                                 : nullptr;
+  // Nearly every answer to the broker is "allow" or "deny": share one
+  // response object each (libmicrohttpd counts their uses) instead of
+  // building one per request.
+  const bool plain = answer.headers.empty() && answer.content_type == "text/plain";
+  MHD_Response* shared = !plain                   ? nullptr
+                         : answer.body == "allow" ? canned.allow
+                         : answer.body == "deny"  ? canned.deny
+                                                  : nullptr;
   if (shared) return MHD_queue_response(connection, static_cast<unsigned>(answer.status), shared);
-  MHD_Response* response = make_response(answer.body, MHD_RESPMEM_MUST_COPY);
+  MHD_Response* response = MHD_create_response_from_buffer(
+      answer.body.size(), const_cast<char*>(answer.body.data()), MHD_RESPMEM_MUST_COPY);
   if (!response) return MHD_NO;
+  MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, answer.content_type.c_str());
+  for (const auto& [name, value] : answer.headers) {
+    MHD_add_response_header(response, name.c_str(), value.c_str());
+  }
   MHD_Result queued =
       MHD_queue_response(connection, static_cast<unsigned>(answer.status), response);
   MHD_destroy_response(response);
   return queued;
 }
+
+// The request's header fields, read from libmicrohttpd when asked.
+class ConnectionHeaders : public HttpHeaders {
+ public:
+  explicit ConnectionHeaders(MHD_Connection* connection) : connection_(connection) {}
+  std::string_view get(std::string_view name) const override {
+    const char* value =
+        MHD_lookup_connection_value(connection_, MHD_HEADER_KIND, std::string(name).c_str());
+    return value ? std::string_view(value) : std::string_view();
+  }
+
+ private:
+  MHD_Connection* connection_;
+};
 
 void* on_request_line(void* cls, const char* uri, MHD_Connection* connection) {
   auto* request = new HttpServer::Request;
@@ -133,9 +155,11 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/
   const char* content_type =
       MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
   HttpCall call = call_of(*request, method ? method : "", content_type ? content_type : "");
+  ConnectionHeaders headers(connection);
+  call.headers = &headers;
   HttpAnswer answer = request->too_large
-                          ? server->service().refuse(call, 413, "request body too large")
-                          : server->service().handle(call);
+                          ? server->handler().refuse(call, 413, "request body too large")
+                          : server->handler().handle(call);
   request->answered = true;
   return send(connection, answer, server->canned());
 }
@@ -156,7 +180,7 @@ void on_completed(void* /*cls*/, MHD_Connection* /*connection*/, void** req_cls,
     if (code == MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN) why = "server shutting down";
     HttpCall call = call_of(*request, "", "");
     // Status 0: the answer, if any, was libmicrohttpd's own (431, 400...).
-    request->server->service().refuse(call, 0, why);
+    request->server->handler().refuse(call, 0, why);
   }
   delete request;
 }
@@ -193,7 +217,7 @@ void on_tls_connection(void* cls, MHD_Connection* connection, void** socket_cont
   if (state && !state->requested) {
     HttpServer::Request nothing;
     nothing.peer = peer_of(connection);
-    server->service().refuse(call_of(nothing, "", ""), 0,
+    server->handler().refuse(call_of(nothing, "", ""), 0,
                              why_closed_without_request(tls_session_of(connection), verify_clients),
                              "tls");
   }
@@ -220,7 +244,7 @@ MHD_Result on_tls_request(void* cls, MHD_Connection* connection, const char* url
         request->headers_seen = true;
         request->answered = true;
         HttpCall call = call_of(*request, method ? method : "", "");
-        return send(connection, server->service().refuse(call, 403, problem, "tls"),
+        return send(connection, server->handler().refuse(call, 403, problem, "tls"),
                     server->canned());
       }
       if (state) state->client_verified = true;
@@ -231,8 +255,8 @@ MHD_Result on_tls_request(void* cls, MHD_Connection* connection, const char* url
 
 }  // namespace
 
-HttpServer::HttpServer(const AuthService& service, HttpServerOptions options)
-    : service_(service), options_(options) {
+HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options)
+    : handler_(handler), options_(options) {
   canned_.allow = make_response("allow", MHD_RESPMEM_PERSISTENT);
   canned_.deny = make_response("deny", MHD_RESPMEM_PERSISTENT);
 }
@@ -262,10 +286,10 @@ void HttpServer::bind(const std::string& host, int port) {
   if (ipv6) flags |= MHD_USE_IPv6;
   // The PEM texts stay in options_.tls, alive as long as the daemon.
   std::vector<MHD_OptionItem> tls_options;
-  MHD_AccessHandlerCallback handler = &on_request;
+  MHD_AccessHandlerCallback access_handler = &on_request;
   if (const TlsCredentials* tls = options_.tls.get()) {
     flags |= MHD_USE_TLS;
-    handler = &on_tls_request;
+    access_handler = &on_tls_request;
     auto text = [](const std::string& s) { return const_cast<char*>(s.c_str()); };
     tls_options.push_back({MHD_OPTION_HTTPS_MEM_CERT, 0, text(tls->cert_pem)});
     tls_options.push_back({MHD_OPTION_HTTPS_MEM_KEY, 0, text(tls->key_pem)});
@@ -283,7 +307,7 @@ void HttpServer::bind(const std::string& host, int port) {
   // bind at once and refuses a second listener.
   // clang-format off
   daemon_ = MHD_start_daemon(
-      flags, 0, nullptr, nullptr, handler, this,
+      flags, 0, nullptr, nullptr, access_handler, this,
       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
       MHD_OPTION_THREAD_POOL_SIZE, options_.threads,
       MHD_OPTION_CONNECTION_TIMEOUT, options_.idle_timeout_seconds,

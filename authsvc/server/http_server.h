@@ -1,6 +1,8 @@
 #pragma once
-// The HTTP listener in front of AuthService: GNU libmicrohttpd, event-driven
-// (epoll) with a small thread pool. Nothing here decides anything.
+// The HTTP listener in front of an HttpHandler (core/http_call.h): the
+// broker's AuthService in `serve`, the web in `authsvc web`. GNU
+// libmicrohttpd, event-driven (epoll) with a small thread pool. Nothing here
+// decides anything.
 //
 // Why not cpp-httplib, the project's HTTP client: its server holds one
 // thread per open connection and polls idle keep-alive connections every
@@ -10,9 +12,9 @@
 // few threads and closes them all on stop. Measured figures: README,
 // Performance.
 //
-// Every request whose request line could be read gets exactly one audit
-// line: answered by AuthService, or refused by this layer (oversized,
-// malformed headers, timed out, aborted).
+// Every request whose request line could be read reaches the handler
+// exactly once: answered by handle(), or refused by this layer (oversized,
+// malformed headers, timed out, aborted) through refuse(), which audits it.
 //
 // Idle keep-alive connections are closed after `idle_timeout_seconds`,
 // longer than the broker's own idle timeout (Erlang httpc: 120 s), so that
@@ -25,8 +27,8 @@
 #include <optional>
 #include <string>
 
-#include "authsvc/core/auth_service.h"
 #include "authsvc/core/error.h"
+#include "authsvc/core/http_call.h"
 #include "authsvc/server/tls.h"
 
 struct MHD_Daemon;
@@ -57,7 +59,7 @@ struct HttpServerOptions {
 
 class HttpServer {
  public:
-  HttpServer(const AuthService& service, HttpServerOptions options);
+  HttpServer(const HttpHandler& handler, HttpServerOptions options);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
@@ -79,11 +81,11 @@ class HttpServer {
     MHD_Response* deny = nullptr;
   };
   const CannedResponses& canned() const { return canned_; }
-  const AuthService& service() const { return service_; }
+  const HttpHandler& handler() const { return handler_; }
   const HttpServerOptions& options() const { return options_; }
 
  private:
-  const AuthService& service_;
+  const HttpHandler& handler_;
   HttpServerOptions options_;
   CannedResponses canned_;
   MHD_Daemon* daemon_ = nullptr;
