@@ -98,7 +98,7 @@ struct Actor {
 
 // A sign-in to the web begun at /login, until /callback finishes it. Its
 // secrets are kept as hashes (schema/005_web.sql).
-struct PendingSignIn {
+struct WebSignIn {
   TokenHash state_hash{};
   TokenHash browser_hash{};
   std::string next;  // a path inside the site

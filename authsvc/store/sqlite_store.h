@@ -77,8 +77,8 @@ class SqliteStore : public Store {
   void mark_audit_events_exported(std::int64_t last_id) override;
 
   // WebStore
-  void put_sign_in(const PendingSignIn& sign_in) override;
-  std::optional<PendingSignIn> take_sign_in(const TokenHash& state_hash) override;
+  void put_sign_in(const WebSignIn& sign_in) override;
+  std::optional<WebSignIn> take_sign_in(const TokenHash& state_hash) override;
   void put_session(const WebSession& session) override;
   std::optional<WebSession> find_session(const TokenHash& id_hash) override;
   void touch_session(const TokenHash& id_hash, const std::string& last_seen_at) override;

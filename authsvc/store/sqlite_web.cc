@@ -46,7 +46,7 @@ ApiKeyInfo api_key_from_row(SQLite::Statement& q) {
 
 void SqliteStore::set_actor(Actor actor) { actor_ = std::move(actor); }
 
-void SqliteStore::put_sign_in(const PendingSignIn& sign_in) {
+void SqliteStore::put_sign_in(const WebSignIn& sign_in) {
   guarded("record a sign-in", [&] {
     SQLite::Statement q(db(),
                         "INSERT INTO web_sign_ins (state_hash, browser_hash, next, created_at) "
@@ -59,15 +59,15 @@ void SqliteStore::put_sign_in(const PendingSignIn& sign_in) {
   });
 }
 
-std::optional<PendingSignIn> SqliteStore::take_sign_in(const TokenHash& state_hash) {
-  return guarded("finish a sign-in", [&]() -> std::optional<PendingSignIn> {
+std::optional<WebSignIn> SqliteStore::take_sign_in(const TokenHash& state_hash) {
+  return guarded("finish a sign-in", [&]() -> std::optional<WebSignIn> {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     SQLite::Statement q(db(),
                         "DELETE FROM web_sign_ins WHERE state_hash = ? "
                         "RETURNING browser_hash, next, created_at");
     bind_hash(q, 1, state_hash);
     if (!q.executeStep()) return std::nullopt;
-    PendingSignIn sign_in{state_hash, hash_column(q.getColumn(0)), q.getColumn(1).getString(),
+    WebSignIn sign_in{state_hash, hash_column(q.getColumn(0)), q.getColumn(1).getString(),
                           q.getColumn(2).getString()};
     while (q.executeStep()) {
     }

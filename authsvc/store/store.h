@@ -166,10 +166,10 @@ class WebStore {
  public:
   virtual ~WebStore() = default;
 
-  virtual void put_sign_in(const PendingSignIn& sign_in) = 0;
+  virtual void put_sign_in(const WebSignIn& sign_in) = 0;
   // The sign-in begun with this state, removed in the same transaction: a
   // state finishes at most one sign-in, however many callbacks race.
-  virtual std::optional<PendingSignIn> take_sign_in(const TokenHash& state_hash) = 0;
+  virtual std::optional<WebSignIn> take_sign_in(const TokenHash& state_hash) = 0;
 
   virtual void put_session(const WebSession& session) = 0;
   virtual std::optional<WebSession> find_session(const TokenHash& id_hash) = 0;

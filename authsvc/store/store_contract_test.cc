@@ -1260,11 +1260,11 @@ TEST_CASE_TEMPLATE("store contract: a sign-in is found by its state once, howeve
   Fresh<Impl> s;
   const std::string created = rfc3339_utc(std::chrono::system_clock::now());
   s.store.put_sign_in(
-      PendingSignIn{hash_of("state-1"), hash_of("browser-1"), "/accounts", created});
-  s.store.put_sign_in(PendingSignIn{hash_of("state-2"), hash_of("browser-2"), "/", created});
+      WebSignIn{hash_of("state-1"), hash_of("browser-1"), "/accounts", created});
+  s.store.put_sign_in(WebSignIn{hash_of("state-2"), hash_of("browser-2"), "/", created});
 
   CHECK_FALSE(s.store.take_sign_in(hash_of("state-3")));
-  std::optional<PendingSignIn> taken = s.store.take_sign_in(hash_of("state-1"));
+  std::optional<WebSignIn> taken = s.store.take_sign_in(hash_of("state-1"));
   REQUIRE(taken);
   CHECK(taken->state_hash == hash_of("state-1"));
   CHECK(taken->browser_hash == hash_of("browser-1"));
@@ -1275,7 +1275,7 @@ TEST_CASE_TEMPLATE("store contract: a sign-in is found by its state once, howeve
   CHECK(events(s.store).empty());  // the web's own log audits sign-ins
 
   // Callbacks that race for one state: exactly one of them finishes it.
-  s.store.put_sign_in(PendingSignIn{hash_of("raced"), hash_of("b"), "/", created});
+  s.store.put_sign_in(WebSignIn{hash_of("raced"), hash_of("b"), "/", created});
   std::atomic<int> finished{0};
   std::vector<std::thread> callbacks;
   for (int i = 0; i < 4; ++i) {
@@ -1310,8 +1310,8 @@ TEST_CASE_TEMPLATE("store contract: sessions are found, touched, ended, and purg
 
   // Idle since before the cutoff, or created before the other: gone.
   const std::string cutoff = "2021-01-01T00:00:00.000000Z";
-  s.store.put_sign_in(PendingSignIn{hash_of("old sign-in"), hash_of("b"), "/", kLongAgo});
-  s.store.put_sign_in(PendingSignIn{hash_of("new sign-in"), hash_of("b"), "/", now});
+  s.store.put_sign_in(WebSignIn{hash_of("old sign-in"), hash_of("b"), "/", kLongAgo});
+  s.store.put_sign_in(WebSignIn{hash_of("new sign-in"), hash_of("b"), "/", now});
   CHECK(s.store.purge_web_state(cutoff, cutoff, cutoff) == 3);
   CHECK(s.store.find_session(hash_of("fresh")));
   CHECK_FALSE(s.store.find_session(hash_of("idle")));
