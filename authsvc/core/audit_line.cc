@@ -48,4 +48,26 @@ std::string to_json_line(const AuditEvent& e) {
   return out;
 }
 
+std::string to_json_line(const WebRecord& r) {
+  Rfc3339Buffer ts;
+  format_rfc3339_utc(r.ts, &ts);
+  std::string out;
+  JsonLine line(&out);
+  line.add("ts", ts.view())
+      .add("actor", "web")
+      .add("operator", r.operator_name)
+      .add("via", r.via)
+      .add("from", r.from)
+      .add("method", r.method)
+      .add("path", r.path)
+      .add("action", r.action)
+      .add("user", r.user)
+      .add("detail", r.detail)
+      .add("decision", r.ok ? "ok" : "denied")
+      .add("status", r.status)
+      .add("reason", r.reason)
+      .finish();
+  return out;
+}
+
 }  // namespace authsvc

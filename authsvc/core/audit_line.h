@@ -7,8 +7,10 @@
 // rule, reason, us (microseconds from request to answer).
 // A user-management line has: ts, actor, operator, action, user, detail,
 // decision ("ok").
+// A web line has: ts, actor ("web"), operator, via, from, method, path,
+// action, user, detail, decision ("ok" or "denied"), status, reason.
 // Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds
-// a password or token: neither record has a field for one.
+// a password or token: no record has a field for one.
 
 #include <string>
 
@@ -20,5 +22,6 @@ std::string to_json_line(const DecisionRecord& record);
 // The same into *out (cleared first), so a thread can reuse one buffer.
 void write_json_line(const DecisionRecord& record, std::string* out);
 std::string to_json_line(const AuditEvent& event);
+std::string to_json_line(const WebRecord& record);
 
 }  // namespace authsvc

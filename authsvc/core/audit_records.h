@@ -44,4 +44,22 @@ struct AuditEvent {
   std::string detail;
 };
 
+// A request to the web (authsvc web): who, from where, what, and how it
+// ended. Never its query string (a sign-in's code is there), a cookie, or a
+// secret it showed.
+struct WebRecord {
+  std::chrono::system_clock::time_point ts;
+  std::string_view operator_name;  // the verified address; "" when nobody is signed in
+  std::string_view via;            // "session", "apikey 12", or ""
+  std::string_view from;           // the client's address
+  std::string_view method;
+  std::string_view path;
+  std::string_view action;  // "sign-in", "account create", "page", ...
+  std::string_view user;    // the account acted on, if any
+  std::string_view detail;
+  bool ok = false;  // done as asked (or shown); false: refused or failed
+  int status = 200;
+  std::string_view reason;  // why not, when not ok
+};
+
 }  // namespace authsvc
