@@ -16,6 +16,7 @@ struct QueueInfo {
   // report it (absent or null: stats not in yet, or the queue's node is
   // down): unknown is not empty, and the caller decides.
   std::optional<std::int64_t> messages;
+  std::optional<std::int64_t> consumers;  // the same: nullopt when not reported
   bool durable = false;
   bool auto_delete = false;
   bool exclusive = false;

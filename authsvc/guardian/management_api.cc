@@ -221,13 +221,14 @@ std::vector<T> parse_listing(const json& items, const char* what, ParseOne parse
 std::vector<QueueInfo> ManagementApi::queues() {
   const std::string path =
       "/api/queues?disable_stats=true&enable_queue_totals=true"
-      "&columns=vhost,name,messages,durable,auto_delete,exclusive";
+      "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive";
   json items = parse_array(get(path), "management API GET " + url_ + path);
   return parse_listing<QueueInfo>(items, "queue listing", [](const Item& item) {
     QueueInfo q;
     q.vhost = item.string("vhost", true);
     q.name = item.string("name", true);
     q.messages = item.integer("messages");
+    q.consumers = item.integer("consumers");
     q.durable = item.boolean("durable");
     q.auto_delete = item.boolean("auto_delete");
     q.exclusive = item.boolean("exclusive");

@@ -121,7 +121,7 @@ TEST_SUITE("management_api") {
     // As 3.10.8 answers, plus a queue whose count is not known yet.
     broker.answer(200, R"([
     {"auto_delete":false,"durable":false,"exclusive":true,"messages":0,"name":"amq.gen-4MImDbrq","vhost":"/"},
-    {"auto_delete":false,"durable":true,"exclusive":false,"messages":5,"name":"queue/alice/with space>x","vhost":"/"},
+    {"auto_delete":false,"consumers":2,"durable":true,"exclusive":false,"messages":5,"name":"queue/alice/with space>x","vhost":"/"},
     {"auto_delete":true,"durable":false,"exclusive":false,"messages":null,"name":"q in v2","vhost":"v2"},
     {"name":"fresh","vhost":"/"}])");
     ManagementApi api(options(broker.url()));
@@ -132,7 +132,7 @@ TEST_SUITE("management_api") {
     CHECK(seen[0].method == "GET");
     CHECK(seen[0].target ==
           "/api/queues?disable_stats=true&enable_queue_totals=true"
-          "&columns=vhost,name,messages,durable,auto_delete,exclusive");
+          "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive");
     CHECK(seen[0].authorization == kBasicAuth);
 
     REQUIRE(queues.size() == 4);
@@ -143,6 +143,8 @@ TEST_SUITE("management_api") {
     CHECK_FALSE(queues[0].durable);
     CHECK(queues[1].name == "queue/alice/with space>x");
     CHECK(queues[1].messages == 5);
+    CHECK(queues[1].consumers == 2);
+    CHECK(queues[0].consumers == std::nullopt);
     CHECK(queues[1].durable);
     CHECK(queues[2].vhost == "v2");
     CHECK(queues[2].messages == std::nullopt);
