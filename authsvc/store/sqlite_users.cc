@@ -16,9 +16,6 @@
 namespace authsvc {
 namespace {
 
-// The longest grace a rotation may give the previous credential.
-constexpr std::chrono::seconds kMaxGrace = std::chrono::days(7);
-
 void bind_credential(SQLite::Statement& q, int first, const Credential& credential) {
   q.bind(first, std::string(to_string(credential.scheme)));
   q.bind(first + 1, credential.hash.data(), static_cast<int>(credential.hash.size()));
@@ -153,11 +150,7 @@ void SqliteStore::import_users(const std::vector<ImportedUser>& users) {
 }
 
 std::string SqliteStore::rotate_token(const std::string& name, std::chrono::seconds grace) {
-  if (grace < std::chrono::seconds(0) || grace > kMaxGrace) {
-    throw StoreError(
-        fmt::format("a grace is 0 to {}; got {}", format_duration(kMaxGrace),
-                    grace < std::chrono::seconds(0) ? "a negative one" : format_duration(grace)));
-  }
+  check_rotation_grace(grace);
   std::string token = generate_token();
   Credential fresh = token_credential(token);
   guarded(fmt::format("rotate the token of '{}'", printable(name)), [&] {

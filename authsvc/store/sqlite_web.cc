@@ -68,7 +68,7 @@ std::optional<WebSignIn> SqliteStore::take_sign_in(const TokenHash& state_hash) 
     bind_hash(q, 1, state_hash);
     if (!q.executeStep()) return std::nullopt;
     WebSignIn sign_in{state_hash, hash_column(q.getColumn(0)), q.getColumn(1).getString(),
-                          q.getColumn(2).getString()};
+                      q.getColumn(2).getString()};
     while (q.executeStep()) {
     }
     txn.commit();

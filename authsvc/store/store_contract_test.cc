@@ -1259,8 +1259,7 @@ TEST_CASE_TEMPLATE("store contract: a sign-in is found by its state once, howeve
                    AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;
   const std::string created = rfc3339_utc(std::chrono::system_clock::now());
-  s.store.put_sign_in(
-      WebSignIn{hash_of("state-1"), hash_of("browser-1"), "/accounts", created});
+  s.store.put_sign_in(WebSignIn{hash_of("state-1"), hash_of("browser-1"), "/accounts", created});
   s.store.put_sign_in(WebSignIn{hash_of("state-2"), hash_of("browser-2"), "/", created});
 
   CHECK_FALSE(s.store.take_sign_in(hash_of("state-3")));

@@ -4,6 +4,7 @@
 
 #include <set>
 
+#include "authsvc/core/duration.h"
 #include "authsvc/core/names.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
@@ -79,6 +80,16 @@ void check_expiry(const std::string& expires_at, const std::string& now) {
   }
   if (*rfc3339_to_unix_ms(expires_at) <= *rfc3339_to_unix_ms(now)) {
     throw StoreError(fmt::format("the expiry {} is not in the future", expires_at));
+  }
+}
+
+void check_rotation_grace(std::chrono::seconds grace) {
+  // The longest a previous credential may go on logging in.
+  constexpr std::chrono::seconds kMaxGrace = std::chrono::days(7);
+  if (grace < std::chrono::seconds(0) || grace > kMaxGrace) {
+    throw StoreError(
+        fmt::format("a grace is 0 to {}; got {}", format_duration(kMaxGrace),
+                    grace < std::chrono::seconds(0) ? "a negative one" : format_duration(grace)));
   }
 }
 

@@ -4,6 +4,7 @@
 // one line for the operator; a value quoted in it has its control
 // characters escaped, so a name with a newline cannot break that line.
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,6 +29,8 @@ std::vector<std::string> checked_owners(const std::vector<std::string>& owners);
 // An expiry as the store keeps it: "" (never), or an RFC 3339 UTC time
 // (timestamp.h) after `now`.
 void check_expiry(const std::string& expires_at, const std::string& now);
+// A rotation's grace: 0 to 7 days.
+void check_rotation_grace(std::chrono::seconds grace);
 // An API key's label: at most 100 bytes of UTF-8 without control
 // characters; "" is allowed.
 void check_api_key_label(const std::string& label);

@@ -1,0 +1,138 @@
+#include "authsvc/web/self_service.h"
+
+#include <fmt/format.h>
+#include <re2/re2.h>
+
+#include <algorithm>
+
+#include "authsvc/core/duration.h"
+#include "authsvc/core/names.h"
+#include "authsvc/core/text.h"
+#include "authsvc/core/timestamp.h"
+#include "authsvc/store/validation.h"
+#include "authsvc/web/web_error.h"
+
+namespace authsvc {
+namespace {
+
+// The store's checks say what is wrong with a value someone typed: a 400.
+template <typename Check>
+void as_bad_request(Check&& check) {
+  try {
+    check();
+  } catch (const StoreError& e) {
+    throw WebError(400, e.what());
+  }
+}
+
+WebError no_such_account(const std::string& name) {
+  return WebError(404, fmt::format("no such account '{}'", printable(name)));
+}
+
+}  // namespace
+
+bool owned_by(const UserInfo& info, const std::string& address) {
+  std::string wanted = ascii_lower(address);
+  return std::any_of(info.owners.begin(), info.owners.end(),
+                     [&](const std::string& owner) { return ascii_lower(owner) == wanted; });
+}
+
+SelfService::SelfService(Store& store, Person person, const WebOptions& options,
+                         std::chrono::system_clock::time_point now)
+    : store_(store), person_(std::move(person)), options_(options), now_(now) {}
+
+std::vector<UserInfo> SelfService::my_accounts() { return store_.users_owned_by(person_.address); }
+
+UserInfo SelfService::my_account(const std::string& name) {
+  std::optional<UserInfo> info = store_.find_user(name);
+  if (!info || !owned_by(*info, person_.address)) throw no_such_account(name);
+  return *info;
+}
+
+std::string SelfService::create(const std::string& name, const std::string& expires) {
+  std::string problem = user_name_problem(name);
+  if (!problem.empty()) {
+    throw WebError(400, fmt::format("the name '{}' cannot be used: {}", printable(name), problem));
+  }
+  for (const std::string& pattern : options_.reserve) {
+    if (!person_.admin && RE2::FullMatch(name, pattern)) {
+      throw WebError(403, fmt::format("the name '{}' is reserved: only an admin may create it",
+                                      printable(name)));
+    }
+  }
+  std::string expires_at;
+  if (!expires.empty()) {
+    std::string error;
+    std::optional<When> when = parse_when(expires, now_, &error);
+    if (!when) throw WebError(400, "expires: " + error);
+    if (const auto* at = std::get_if<std::chrono::system_clock::time_point>(&*when)) {
+      expires_at = rfc3339_utc(*at);
+    }
+    as_bad_request([&] { check_expiry(expires_at, rfc3339_utc(now_)); });
+  }
+  if (store_.find_user(name)) {
+    throw WebError(409, fmt::format("the name '{}' is taken", printable(name)));
+  }
+  NewUser user{name, {person_.address}, {}, options_.vhosts, expires_at};
+  try {
+    return store_.add_user(user);
+  } catch (const StoreError&) {
+    // Checked above; taken in between by someone else.
+    if (store_.find_user(name)) {
+      throw WebError(409, fmt::format("the name '{}' is taken", printable(name)));
+    }
+    throw;
+  }
+}
+
+std::string SelfService::rotate(const std::string& name, const std::string& grace) {
+  my_account(name);
+  std::optional<std::chrono::seconds> parsed = parse_duration(grace.empty() ? "0" : grace);
+  if (!parsed) {
+    throw WebError(
+        400, fmt::format("grace: '{}' is not a duration (0, 90s, 30m, 2h, 7d)", printable(grace)));
+  }
+  as_bad_request([&] { check_rotation_grace(*parsed); });
+  return store_.rotate_token(name, *parsed);
+}
+
+void SelfService::add_owner(const std::string& name, const std::string& address) {
+  my_account(name);
+  as_bad_request([&] { check_owner_address(address); });
+  store_.add_owner(name, address);
+}
+
+void SelfService::remove_owner(const std::string& name, const std::string& address) {
+  UserInfo info = my_account(name);
+  if (!owned_by(info, address)) {
+    throw WebError(
+        404, fmt::format("'{}' is not an owner of '{}'", printable(address), printable(name)));
+  }
+  if (info.owners.size() == 1) {
+    throw WebError(409, fmt::format("'{}' is the last owner of '{}': add another owner first",
+                                    printable(address), printable(name)));
+  }
+  store_.remove_owner(name, address);
+}
+
+void SelfService::remove(const std::string& name) {
+  my_account(name);
+  store_.delete_user(name);
+}
+
+void SelfService::require_admin() {
+  if (!person_.admin) throw WebError(404, "no such page");
+}
+
+std::vector<UserInfo> SelfService::all_accounts() {
+  require_admin();
+  return store_.list_users();
+}
+
+void SelfService::set_active(const std::string& name, bool active) {
+  require_admin();
+  if (!store_.find_user(name)) throw no_such_account(name);
+  store_.set_active(name, active);
+}
+
+}  // namespace authsvc

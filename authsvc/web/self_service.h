@@ -1,0 +1,66 @@
+#pragma once
+// What a signed-in person may do with accounts, for the pages and the JSON
+// API alike: one set of rules, each action checked here.
+//
+// - A person sees and changes only the accounts they own. Another's account
+//   is "no such account" (404), as one that does not exist, so that names
+//   cannot be probed. Admins see every account on the admin page, and
+//   disable and enable any; they own no more than anyone else.
+// - A new account's only owner is its creator; its vhosts are the web's.
+//   Its name follows the naming rules (400, saying why), is not taken
+//   (409), and is not reserved (--reserve) unless an admin creates it.
+// - Times come in as people type them: an expiry as "30d" or an RFC 3339
+//   time, a grace as "0", "30m", "2h" (at most 7 days).
+//
+// Every change goes through the store, in one transaction with its audit
+// event, as the person (Actor "web", their address). Errors are WebErrors
+// with the status to answer.
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "authsvc/store/store.h"
+#include "authsvc/web/web_options.h"
+
+namespace authsvc {
+
+struct Person {
+  std::string address;  // verified
+  bool admin = false;
+};
+
+class SelfService {
+ public:
+  SelfService(Store& store, Person person, const WebOptions& options,
+              std::chrono::system_clock::time_point now);
+
+  std::vector<UserInfo> my_accounts();
+  // One of mine; 404 otherwise.
+  UserInfo my_account(const std::string& name);
+  // The new account's token.
+  std::string create(const std::string& name, const std::string& expires);
+  // The new token; the old one logs in for `grace` more.
+  std::string rotate(const std::string& name, const std::string& grace);
+  void add_owner(const std::string& name, const std::string& address);
+  // Removing the last owner is a 409: an account always has someone to tell.
+  void remove_owner(const std::string& name, const std::string& address);
+  void remove(const std::string& name);
+
+  // Admins only (404 for anyone else, as if there were no such thing).
+  std::vector<UserInfo> all_accounts();
+  void set_active(const std::string& name, bool active);
+
+ private:
+  void require_admin();
+
+  Store& store_;
+  Person person_;
+  const WebOptions& options_;
+  std::chrono::system_clock::time_point now_;
+};
+
+// Whether `info` lists `address` among its owners (compared without case).
+bool owned_by(const UserInfo& info, const std::string& address);
+
+}  // namespace authsvc

@@ -1,0 +1,43 @@
+#pragma once
+// What `authsvc web` is told on its command line (cli/web_command.cc), as
+// the app uses it.
+
+#include <chrono>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace authsvc {
+
+struct WebOptions {
+  // Where people reach the web, without a trailing slash, e.g.
+  // "https://pulse.example.org": the redirect URI is public_url + "/callback",
+  // and an https URL makes the cookies Secure.
+  std::string public_url;
+  // "Sign in as ADDRESS" instead of OpenID Connect, on loopback only.
+  bool dev_login = false;
+  // Who may sign in, beyond a verified e-mail address: one of these domains
+  // (none: any), and every one of these claim values.
+  std::vector<std::string> allow_domains;
+  std::vector<std::pair<std::string, std::string>> require_claims;
+  std::vector<std::string> admins;       // addresses, compared without case
+  std::vector<std::string> reserve;      // RE2 patterns for whole names only admins may create
+  std::string broker_url;                // shown next to a new token
+  std::vector<std::string> vhosts{"/"};  // the vhosts of an account made here
+  // The client's address comes from X-Forwarded-For only when the request
+  // comes from one of these addresses (a reverse proxy).
+  std::vector<std::string> trusted_proxies;
+
+  std::chrono::seconds session_idle{std::chrono::hours(2)};
+  std::chrono::seconds session_lifetime{std::chrono::hours(12)};
+  std::chrono::seconds sign_in_lifetime{std::chrono::minutes(10)};
+  // Accounts created plus tokens rotated per person a minute; failed
+  // sign-ins per client address a minute.
+  unsigned changes_per_minute = 20;
+  unsigned failed_sign_ins_per_minute = 20;
+
+  bool secure_cookies() const { return public_url.rfind("https://", 0) == 0; }
+  std::string redirect_uri() const { return public_url + "/callback"; }
+};
+
+}  // namespace authsvc
