@@ -44,6 +44,7 @@ int run_cli(int argc, char** argv) {
   add_user_commands(app, cli);
   add_import_commands(app, cli);
   add_check_command(app, cli);
+  add_web_command(app, cli);
   add_guardian_commands(app, cli.db_path, operator_name, cli.action);
 
   try {

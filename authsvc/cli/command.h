@@ -36,5 +36,7 @@ void add_user_commands(CLI::App& app, CommandLine& cli);
 void add_import_commands(CLI::App& app, CommandLine& cli);
 // `check`: check_command.cc.
 void add_check_command(CLI::App& app, CommandLine& cli);
+// `web`: web_command.cc.
+void add_web_command(CLI::App& app, CommandLine& cli);
 
 }  // namespace authsvc

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "authsvc/guardian/guardian_policy.h"
+
 namespace authsvc {
 
 struct WebOptions {
@@ -27,6 +29,9 @@ struct WebOptions {
   // The client's address comes from X-Forwarded-For only when the request
   // comes from one of these addresses (a reverse proxy).
   std::vector<std::string> trusted_proxies;
+  // The guardian's default queue thresholds, shown beside each queue (an
+  // account's own thresholds, where set, win).
+  QueueLimits queue_limits;
 
   std::chrono::seconds session_idle{std::chrono::hours(2)};
   std::chrono::seconds session_lifetime{std::chrono::hours(12)};

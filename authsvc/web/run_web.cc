@@ -1,0 +1,166 @@
+#include "authsvc/web/run_web.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <thread>
+
+#include "authsvc/server/audit_log.h"
+#include "authsvc/server/http_server.h"
+#include "authsvc/server/signal_waiter.h"
+#include "authsvc/store/store.h"
+#include "authsvc/web/oidc_identity_provider.h"
+#include "authsvc/web/web_app.h"
+
+namespace authsvc {
+namespace {
+
+// The host of "http://host[:port]" or "https://[v6]:port", or "" if the
+// URL is not of that shape (no path, query, user or fragment).
+std::string origin_host(const std::string& url, bool* https) {
+  std::string_view rest = url;
+  if (rest.rfind("https://", 0) == 0) {
+    *https = true;
+    rest.remove_prefix(8);
+  } else if (rest.rfind("http://", 0) == 0) {
+    *https = false;
+    rest.remove_prefix(7);
+  } else {
+    return "";
+  }
+  if (rest.empty() || rest.find_first_of("/?#@ \\") != std::string_view::npos) return "";
+  if (rest.front() == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string_view::npos) return "";
+    return std::string(rest.substr(1, close - 1));
+  }
+  return std::string(rest.substr(0, rest.find(':')));
+}
+
+// Removes sign-ins and sessions past their time, once a minute, on a
+// thread of its own, until stopped.
+class Purger {
+ public:
+  explicit Purger(const WebApp& app) : thread_([this, &app] { run(app); }) {}
+  ~Purger() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    thread_.join();
+  }
+
+ private:
+  void run(const WebApp& app) {
+    std::unique_lock lock(mutex_);
+    while (!wake_.wait_for(lock, std::chrono::minutes(1), [&] { return stopping_; })) {
+      lock.unlock();
+      try {
+        app.purge();
+      } catch (const std::exception& e) {
+        fmt::print(stderr, "authsvc web: could not remove old sessions: {}\n", e.what());
+      }
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
+bool is_loopback_host(const std::string& host) {
+  if (host == "localhost" || host == "::1") return true;
+  in_addr v4{};
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
+}
+
+std::string web_options_problem(const WebRunOptions& options) {
+  std::optional<ListenAddress> listen = parse_listen_address(options.listen);
+  if (!listen) return fmt::format("--listen '{}' is not HOST:PORT", options.listen);
+  bool https = false;
+  std::string host = origin_host(options.web.public_url, &https);
+  if (host.empty()) {
+    return fmt::format("--public-url '{}' is not http(s)://HOST[:PORT] (no path)",
+                       options.web.public_url);
+  }
+  if (!https && !is_loopback_host(host)) {
+    return "--public-url must be https (plain http only on a loopback host): the session "
+           "cookie would cross the network in clear";
+  }
+  if (options.web.dev_login) {
+    if (options.oidc) return "--dev-login replaces OpenID Connect: give one or the other";
+    if (!is_loopback_host(listen->host)) {
+      return fmt::format(
+          "--dev-login lets anyone sign in as anyone: it listens on a loopback address only "
+          "(127.0.0.0/8, ::1, localhost), not {}",
+          listen->host);
+    }
+  } else if (!options.oidc) {
+    return "give --oidc-issuer, --oidc-client-id and --oidc-client-secret-file, or --dev-login";
+  }
+  return "";
+}
+
+int run_web(WebRunOptions options) {
+  if (std::string problem = web_options_problem(options); !problem.empty()) {
+    fmt::print(stderr, "authsvc web: {}\n", problem);
+    return 1;
+  }
+  std::optional<ListenAddress> listen = parse_listen_address(options.listen);
+  try {
+    // Before any thread starts: they all inherit the blocked signals.
+    SignalWaiter signals;
+    // Opened once here, so that a missing or newer database stops the start.
+    std::unique_ptr<Store> first = open_store(options.db_path, Actor{"web", ""});
+    AuditLog audit(options.audit_log);
+    WebDependencies deps;
+    const std::string db_path = options.db_path;
+    deps.open_store = [db_path] { return open_store(db_path, Actor{"web", ""}); };
+    if (options.oidc) {
+      OidcClientOptions oidc;
+      oidc.issuer = options.oidc->issuer;
+      oidc.client_id = options.oidc->client_id;
+      oidc.client_secret = options.oidc->client_secret;
+      oidc.redirect_uri = options.web.redirect_uri();
+      deps.identity = std::make_shared<OidcIdentityProvider>(oidc);
+    }
+    if (options.management) {
+      ManagementOptions management = *options.management;
+      ManagementApi check(management);  // refuses bad settings now
+      deps.open_broker = [management] { return std::make_unique<ManagementApi>(management); };
+    }
+    deps.audit = &audit;
+    WebApp app(options.web, deps);
+    HttpServerOptions http_options;
+    http_options.threads = options.threads;
+    HttpServer server(app, http_options);
+    server.bind(listen->host, listen->port);
+    Purger purger(app);
+    signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc web"); });
+    StopWaitingOnExit stop_waiting(signals);
+    fmt::print(stderr, "authsvc web: listening on {}:{} for {} ({}; audit to {})\n", listen->host,
+               server.port(), options.web.public_url,
+               options.web.dev_login ? "DEVELOPMENT SIGN-IN: anyone can sign in as anyone"
+                                     : "sign-in at " + options.oidc->issuer,
+               options.audit_log == "-" ? "stdout" : options.audit_log);
+    server.run();
+    if (!audit.flush_for(std::chrono::seconds(5))) {
+      fmt::print(stderr, "authsvc web: stopped with audit lines unwritten\n");
+      return 1;
+    }
+    fmt::print(stderr, "authsvc web: stopped\n");
+    return 0;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "authsvc web: {}\n", e.what());
+    return 1;
+  }
+}
+
+}  // namespace authsvc

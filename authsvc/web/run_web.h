@@ -1,0 +1,43 @@
+#pragma once
+// `authsvc web`: the web app (web_app.h) on its own listener, in a process
+// of its own, until SIGINT or SIGTERM; SIGHUP reopens its audit log. It
+// shares the database with serve and the CLI: what it changes reaches the
+// broker's answers as the CLI's changes do.
+
+#include <optional>
+#include <string>
+
+#include "authsvc/guardian/management_api.h"
+#include "authsvc/web/web_options.h"
+
+namespace authsvc {
+
+struct OidcSettings {
+  std::string issuer;
+  std::string client_id;
+  std::string client_secret;  // read from --oidc-client-secret-file
+};
+
+struct WebRunOptions {
+  std::string db_path;
+  std::string listen = "127.0.0.1:8080";
+  std::string audit_log = "-";
+  unsigned threads = 2;
+  WebOptions web;
+  std::optional<OidcSettings> oidc;             // nullopt: --dev-login
+  std::optional<ManagementOptions> management;  // nullopt: no queue pages
+};
+
+// Why the options cannot run, one line; "" if they can: a dev login only on
+// a loopback listener, a public URL that is http(s)://host[:port] (plain
+// http only on a loopback host), OpenID Connect settings or a dev login.
+std::string web_options_problem(const WebRunOptions& options);
+
+// Whether `host` is 127.0.0.0/8, ::1 or localhost.
+bool is_loopback_host(const std::string& host);
+
+// Returns the exit code; start-up failures print one line to stderr and
+// return 1.
+int run_web(WebRunOptions options);
+
+}  // namespace authsvc

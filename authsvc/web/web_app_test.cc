@@ -1,0 +1,686 @@
+// The web app in process: a real SQLite store, a provider and a broker of
+// the tests' own, and browsers that keep their cookies. The browser and
+// provider end to end are tests/e2e/web_e2e.py.
+#include "authsvc/web/web_app.h"
+
+#include <doctest/doctest.h>
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+
+#include "authsvc/core/form.h"
+#include "authsvc/core/text.h"
+#include "authsvc/web/web_error.h"
+#include "tests/test_support.h"
+
+namespace authsvc {
+namespace {
+
+using nlohmann::json;
+
+class Headers : public HttpHeaders {
+ public:
+  std::string_view get(std::string_view name) const override {
+    auto found = fields.find(ascii_lower(name));
+    return found == fields.end() ? std::string_view() : std::string_view(found->second);
+  }
+  std::map<std::string, std::string> fields;
+};
+
+// Signs in whoever the code names ("code-for:alice@x.org"), if the nonce
+// and verifier are the ones the authorization URL was made with.
+class FakeProvider : public IdentityProvider {
+ public:
+  std::string authorization_url(const SignInSecrets& secrets) override {
+    std::lock_guard lock(mutex_);
+    begun_[secrets.nonce] = secrets.code_verifier;
+    return "https://idp.example/authorize?state=" + form_encoded(secrets.state) +
+           "&nonce=" + form_encoded(secrets.nonce);
+  }
+  VerifiedIdentity finish(std::string_view code, const SignInSecrets& secrets,
+                          std::chrono::system_clock::time_point) override {
+    std::lock_guard lock(mutex_);
+    auto begun = begun_.find(secrets.nonce);
+    if (begun == begun_.end() || begun->second != secrets.code_verifier) {
+      throw Error("ID token nonce is not this sign-in's");
+    }
+    constexpr std::string_view kPrefix = "code-for:";
+    if (code.rfind(kPrefix, 0) != 0) throw Error("the token endpoint refused the code (HTTP 400)");
+    std::string email(code.substr(kPrefix.size()));
+    return VerifiedIdentity{"sub-" + email, email, verified, claims};
+  }
+  bool verified = true;
+  std::map<std::string, std::vector<std::string>> claims;
+
+ private:
+  std::mutex mutex_;
+  std::map<std::string, std::string> begun_;
+};
+
+class FakeBroker : public Broker {
+ public:
+  explicit FakeBroker(std::vector<QueueInfo>* queues) : queues_(queues) {}
+  std::vector<QueueInfo> queues() override { return *queues_; }
+  std::vector<ExchangeInfo> exchanges() override { return {}; }
+  std::vector<ConnectionInfo> connections() override { return {}; }
+  std::vector<std::string> internal_users() override { return {}; }
+  bool delete_queue(const std::string& vhost, const std::string& name) override {
+    auto found = std::find_if(queues_->begin(), queues_->end(), [&](const QueueInfo& q) {
+      return q.vhost == vhost && q.name == name;
+    });
+    if (found == queues_->end()) return false;
+    queues_->erase(found);
+    return true;
+  }
+  bool delete_exchange(const std::string&, const std::string&) override { return false; }
+  bool close_connection(const std::string&, const std::string&) override { return false; }
+
+ private:
+  std::vector<QueueInfo>* queues_;
+};
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  std::string content_type;
+  std::multimap<std::string, std::string> headers;
+
+  std::string header(const std::string& name) const {
+    auto found = headers.find(name);
+    return found == headers.end() ? "" : found->second;
+  }
+  json as_json() const { return json::parse(body); }
+};
+
+// The value of the element with id="token", as the page shows it.
+std::string token_on(const Answer& page) {
+  std::smatch m;
+  static const std::regex kToken(R"(id="token"[^>]*>([^<]+)<)");
+  if (!std::regex_search(page.body, m, kToken)) return "";
+  std::string token = m[1];
+  testing::record_issued_token(token);
+  return token;
+}
+
+std::string csrf_on(const Answer& page) {
+  std::smatch m;
+  static const std::regex kCsrf(R"(name="csrf" value="([^"]+)\")");
+  return std::regex_search(page.body, m, kCsrf) ? std::string(m[1]) : "";
+}
+
+struct World {
+  testing::TempDir dir{testing::TempDir::Keep::nothing};
+  std::string db = dir.file("authsvc.db");
+  std::unique_ptr<Store> setup = open_store(db, Actor{"cli", "test"}, OpenMode::create_if_missing);
+  testing::AuditLines audit;
+  std::shared_ptr<FakeProvider> provider = std::make_shared<FakeProvider>();
+  std::vector<QueueInfo> queues;
+  std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
+  WebOptions options;
+  std::unique_ptr<WebApp> app;
+
+  World() {
+    options.public_url = "https://pulse.example.org";
+    options.broker_url = "amqps://pulse.example.org:5671";
+    options.admins = {"root@x.org"};
+    start();
+  }
+
+  void start() {
+    WebDependencies deps;
+    deps.open_store = [this] { return open_store(db, Actor{"web", ""}); };
+    deps.identity = provider;
+    deps.open_broker = [this] { return std::make_unique<FakeBroker>(&queues); };
+    deps.audit = &audit;
+    deps.clock = [this] { return now; };
+    app = std::make_unique<WebApp>(options, deps);
+  }
+
+  std::vector<json> audit_lines() { return testing::parse_json_lines<json>(audit.lines()); }
+};
+
+// A browser: keeps the cookies it is given, sends them back.
+struct Browser {
+  World& world;
+  std::string peer = "203.0.113.7:50000";
+  std::map<std::string, std::string> cookies;
+  std::string last_location;
+
+  Answer request(const std::string& method, const std::string& target, const std::string& body = "",
+                 std::map<std::string, std::string> extra = {}) {
+    std::size_t question = target.find('?');
+    std::string path = target.substr(0, question);
+    std::string query = question == std::string::npos ? "" : target.substr(question + 1);
+    Headers headers;
+    std::string cookie_header;
+    for (const auto& [name, value] : cookies) {
+      cookie_header += (cookie_header.empty() ? "" : "; ") + name + "=" + value;
+    }
+    if (!cookie_header.empty()) headers.fields["cookie"] = cookie_header;
+    for (auto& [name, value] : extra) headers.fields[ascii_lower(name)] = value;
+    std::string content_type = body.empty() ? "" : "application/x-www-form-urlencoded";
+    HttpCall call{method, path, query, content_type, body, peer, &headers};
+    HttpAnswer raw = world.app->handle(call);
+    Answer answer{raw.status, raw.body, raw.content_type, {}};
+    for (const auto& [name, value] : raw.headers) {
+      answer.headers.emplace(name, value);
+      if (name != "Set-Cookie") continue;
+      std::string pair = value.substr(0, value.find(';'));
+      std::string cookie = pair.substr(0, pair.find('='));
+      std::string cookie_value = pair.substr(pair.find('=') + 1);
+      if (value.find("Max-Age=0") != std::string::npos) {
+        cookies.erase(cookie);
+      } else {
+        cookies[cookie] = cookie_value;
+        testing::record_issued_token(cookie_value);
+      }
+    }
+    last_location = answer.header("Location");
+    return answer;
+  }
+  Answer get(const std::string& target) { return request("GET", target); }
+  Answer post(const std::string& target, const std::string& body) {
+    return request("POST", target, body);
+  }
+
+  // The whole sign-in: /login, the provider, /callback. Returns the
+  // callback's answer.
+  Answer sign_in(const std::string& email, const std::string& next = "") {
+    Answer login = get(next.empty() ? "/login" : "/login?next=" + form_encoded(next));
+    REQUIRE(login.status == 303);
+    std::string state = state_in(login.header("Location"));
+    return get("/callback?code=" + form_encoded("code-for:" + email) +
+               "&state=" + form_encoded(state));
+  }
+  static std::string state_in(const std::string& location) {
+    std::smatch m;
+    static const std::regex kState(R"(state=([^&]+))");
+    REQUIRE(std::regex_search(location, m, kState));
+    std::string error;
+    std::optional<Form> form = Form::decode("s=" + std::string(m[1]), &error);
+    return std::string(*form->find("s"));
+  }
+  std::string csrf() { return csrf_on(get("/accounts")); }
+  // A form post with this session's CSRF token.
+  Answer submit(const std::string& target, const std::string& fields = "") {
+    return post(target, "csrf=" + form_encoded(csrf()) + (fields.empty() ? "" : "&" + fields));
+  }
+};
+
+std::string created_token(Browser& b, const std::string& name) {
+  Answer page = b.submit("/accounts", "name=" + name + "&expires=");
+  REQUIRE(page.status == 200);
+  std::string token = token_on(page);
+  REQUIRE(!token.empty());
+  return token;
+}
+
+}  // namespace
+
+TEST_CASE("web: sign-in through the provider gives a session; a replayed state gives nothing") {
+  World w;
+  Browser alice{w};
+  Answer login = alice.get("/login?next=/queues");
+  CHECK(login.status == 303);
+  CHECK(login.header("Location").rfind("https://idp.example/authorize?state=", 0) == 0);
+  std::string set_cookie = login.header("Set-Cookie");
+  CHECK(set_cookie.rfind("__Host-authsvc_signin=", 0) == 0);
+  CHECK(set_cookie.find("SameSite=Lax") != std::string::npos);  // survives the way back
+  CHECK(set_cookie.find("HttpOnly") != std::string::npos);
+  CHECK(set_cookie.find("Secure") != std::string::npos);
+  std::string state = Browser::state_in(login.header("Location"));
+
+  std::string callback =
+      "/callback?code=" + form_encoded("code-for:alice@x.org") + "&state=" + form_encoded(state);
+  Browser attacker{w};
+  attacker.cookies = {};  // another browser: no sign-in cookie
+  Answer stolen = attacker.get(callback);
+  CHECK(stolen.status == 400);  // and the state is used up now
+  CHECK(attacker.cookies.empty());
+
+  Answer again = alice.get(callback);
+  CHECK(again.status == 400);  // replayed: taken by the attempt above
+  CHECK(alice.cookies.count("__Host-authsvc_session") == 0);
+
+  Answer done = alice.sign_in("alice@x.org", "/queues");
+  CHECK(done.status == 303);
+  CHECK(done.header("Location") == "/queues");
+  CHECK(alice.cookies.count("__Host-authsvc_session") == 1);
+  CHECK(alice.cookies.count("__Host-authsvc_signin") == 0);  // cleared
+  CHECK(alice.get("/accounts").status == 200);
+  CHECK(alice.get("/").header("Location") == "/accounts");
+
+  // Each bad callback: 400, no session.
+  Browser mallory{w};
+  for (const std::string& bad :
+       {std::string("/callback?code=x"), std::string("/callback?code=x&state="),
+        std::string("/callback?code=x&state=forged"), std::string("/callback?state=a&state=b")}) {
+    CAPTURE(bad);
+    CHECK(mallory.get(bad).status == 400);
+  }
+  CHECK(mallory.cookies.empty());
+  Answer refused_code =
+      mallory.get("/callback?code=bogus&state=" +
+                  form_encoded(Browser::state_in(mallory.get("/login").header("Location"))));
+  CHECK(refused_code.status == 400);
+  CHECK(refused_code.body.find("the token endpoint refused the code") != std::string::npos);
+  CHECK(mallory.cookies.count("__Host-authsvc_session") == 0);
+}
+
+TEST_CASE("web: the sign-in cookie is never SameSite=Strict, and plain http drops Secure") {
+  World w;
+  w.options.public_url = "http://127.0.0.1:8080";
+  w.start();
+  Browser b{w};
+  std::string set_cookie = b.get("/login").header("Set-Cookie");
+  CHECK(set_cookie.rfind("authsvc_signin=", 0) == 0);
+  CHECK(set_cookie.find("Strict") == std::string::npos);
+  CHECK(set_cookie.find("Secure") == std::string::npos);
+  CHECK(b.sign_in("a@x.org").status == 303);
+  CHECK(b.cookies.count("authsvc_session") == 1);
+}
+
+TEST_CASE("web: who may sign in: a verified address, the allowed domains, the required claims") {
+  World w;
+  w.options.allow_domains = {"x.org"};
+  w.options.require_claims = {{"groups", "pulse"}};
+  w.start();
+  Browser outsider{w};
+  w.provider->claims = {{"groups", {"pulse"}}};
+  Answer refused = outsider.sign_in("eve@evil.example");
+  CHECK(refused.status == 403);
+  CHECK(refused.body.find("the domain evil.example may not sign in here") != std::string::npos);
+  CHECK(outsider.cookies.count("__Host-authsvc_session") == 0);
+
+  w.provider->claims = {{"groups", {"staff"}}};
+  CHECK(outsider.sign_in("bob@x.org").status == 403);
+  w.provider->claims = {{"groups", {"staff", "pulse"}}};
+  w.provider->verified = false;
+  CHECK(outsider.sign_in("bob@x.org").status == 403);
+  w.provider->verified = true;
+  CHECK(outsider.sign_in("bob@x.org").status == 303);
+  CHECK(outsider.cookies.count("__Host-authsvc_session") == 1);
+}
+
+TEST_CASE("web: a next parameter only ever leads inside the site") {
+  World w;
+  for (const std::string& next :
+       {std::string("https://evil.example/"), std::string("//evil.example/x"),
+        std::string("/\\evil.example"), std::string("javascript:alert(1)")}) {
+    CAPTURE(next);
+    Browser b{w};
+    CHECK(b.sign_in("a@x.org", next).header("Location") == "/accounts");
+  }
+  Browser b{w};
+  CHECK(b.sign_in("a@x.org", "/accounts/new").header("Location") == "/accounts/new");
+}
+
+TEST_CASE("web: every change needs the session's CSRF token; one token serves every form") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  Browser bob{w};
+  bob.sign_in("bob@x.org");
+  std::string bobs_csrf = bob.csrf();
+
+  CHECK(alice.post("/accounts", "name=alice-app").status == 403);
+  CHECK(alice.post("/accounts", "name=alice-app&csrf=").status == 403);
+  CHECK(alice.post("/accounts", "name=alice-app&csrf=" + form_encoded(bobs_csrf)).status == 403);
+  CHECK_FALSE(w.setup->find_user("alice-app"));
+
+  // The same token on two pages, for two actions, and after a repeated one.
+  std::string csrf = alice.csrf();
+  CHECK(csrf == csrf_on(alice.get("/apikeys")));
+  CHECK(alice.post("/accounts", "name=alice-app&csrf=" + form_encoded(csrf)).status == 200);
+  CHECK(alice.post("/accounts", "name=alice-two&csrf=" + form_encoded(csrf)).status == 200);
+  CHECK(alice.post("/accounts/alice-app/delete", "confirm=alice-app&csrf=" + form_encoded(csrf))
+            .status == 303);
+  // Deleting again: gone, and said so; never a CSRF error.
+  Answer twice =
+      alice.post("/accounts/alice-app/delete", "confirm=alice-app&csrf=" + form_encoded(csrf));
+  CHECK(twice.status == 404);
+  CHECK(twice.body.find("no such account") != std::string::npos);
+
+  // Signed out, a form post is refused before anything is looked at.
+  Browser nobody{w};
+  CHECK(nobody.post("/accounts", "name=x&csrf=" + form_encoded(csrf)).status == 403);
+  CHECK(nobody.get("/accounts").status == 303);
+  CHECK(nobody.last_location == "/login?next=%2Faccounts");
+}
+
+TEST_CASE("web: the whole account story through the pages") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  Answer created = alice.submit("/accounts", "name=alice-app&expires=30d");
+  REQUIRE(created.status == 200);
+  std::string token = token_on(created);
+  CHECK(token.size() == 43);
+  CHECK(created.header("Cache-Control") == "no-store");
+  CHECK(created.body.find("amqps://alice-app:") != std::string::npos);
+  UserInfo info = *w.setup->find_user("alice-app");
+  CHECK(info.owners == std::vector<std::string>{"alice@x.org"});
+  CHECK_FALSE(info.expires_at.empty());
+
+  Answer mine = alice.get("/accounts");
+  CHECK(mine.body.find("/accounts/alice-app") != std::string::npos);
+
+  Answer rotated = alice.submit("/accounts/alice-app/rotate", "grace=1m");
+  REQUIRE(rotated.status == 200);
+  std::string second = token_on(rotated);
+  CHECK(second != token);
+  CHECK_FALSE(w.setup->find_user("alice-app")->previous_valid_until.empty());
+  CHECK(alice.submit("/accounts/alice-app/rotate", "grace=8d").status == 400);
+
+  CHECK(alice.submit("/accounts/alice-app/owners", "email=bob%40x.org").status == 303);
+  CHECK(alice.last_location == "/accounts/alice-app?notice=owner-added");
+  Browser bob{w};
+  bob.sign_in("bob@x.org");
+  CHECK(bob.get("/accounts/alice-app").status == 200);
+
+  // The delete form's confirm must be the name: otherwise nothing changes.
+  Answer unconfirmed = bob.submit("/accounts/alice-app/delete", "confirm=alice");
+  CHECK(unconfirmed.status == 400);
+  CHECK(unconfirmed.body.find("name=\"confirm\"") != std::string::npos);
+  CHECK(w.setup->find_user("alice-app"));
+  CHECK(bob.submit("/accounts/alice-app/delete", "confirm=alice-app").status == 303);
+  CHECK_FALSE(w.setup->find_user("alice-app"));
+}
+
+TEST_CASE("web: another person's account and queues are 404, exactly as missing ones") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  w.queues = {QueueInfo{"/", "queue/alice-app/jobs", 5, 1, true, false, false},
+              QueueInfo{"/", "queue/someone/else", 7, 0, true, false, false}};
+  Browser carol{w};
+  carol.sign_in("carol@x.org");
+
+  Answer theirs = carol.get("/accounts/alice-app");
+  Answer missing = carol.get("/accounts/no-such-app");
+  CHECK(theirs.status == 404);
+  CHECK(missing.status == 404);
+  CHECK(theirs.body.find("alice@x.org") == std::string::npos);
+  for (const std::string& action : {"rotate", "owners", "owners/remove", "delete"}) {
+    CAPTURE(action);
+    CHECK(carol.submit("/accounts/alice-app/" + action, "email=carol%40x.org&confirm=alice-app")
+              .status == 404);
+  }
+  CHECK(carol.get("/queues").body.find("queue/alice-app/jobs") == std::string::npos);
+  CHECK(carol.submit("/queues/delete", "vhost=%2F&name=queue%2Falice-app%2Fjobs").status == 404);
+  CHECK(w.queues.size() == 2);
+  CHECK(carol.get("/admin").status == 404);
+  CHECK(carol.submit("/admin/accounts/alice-app/disable").status == 404);
+  CHECK(w.setup->find_user("alice-app")->active);
+
+  Answer queues = alice.get("/queues");
+  CHECK(queues.body.find("queue/alice-app/jobs") != std::string::npos);
+  CHECK(queues.body.find("queue/someone/else") == std::string::npos);
+  CHECK(alice.submit("/queues/delete", "vhost=%2F&name=queue%2Falice-app%2Fjobs").status == 303);
+  CHECK(w.queues.size() == 1);
+}
+
+TEST_CASE("web: an admin disables and enables any account, and sees unowned queues") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  w.queues = {QueueInfo{"/", "queue/ghost/q", 3, 0, true, false, false}};
+  Browser root{w};
+  root.sign_in("ROOT@x.org");
+  Answer admin = root.get("/admin");
+  CHECK(admin.status == 200);
+  CHECK(admin.body.find("alice-app") != std::string::npos);
+  CHECK(admin.body.find("queue/ghost/q") != std::string::npos);
+  CHECK(root.submit("/admin/accounts/alice-app/disable").status == 303);
+  CHECK_FALSE(w.setup->find_user("alice-app")->active);
+  CHECK(root.submit("/admin/accounts/alice-app/enable").status == 303);
+  CHECK(w.setup->find_user("alice-app")->active);
+  CHECK(root.submit("/admin/accounts/ghost/enable").status == 404);
+}
+
+TEST_CASE("web: every answer has the security headers; names are checked and escaped") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  for (const std::string& target : {"/", "/accounts", "/accounts/new", "/nope", "/static/style.css",
+                                    "/api/v1/openapi.json", "/api/v1/accounts"}) {
+    CAPTURE(target);
+    Answer a = alice.get(target);
+    CHECK(a.header("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
+    CHECK(a.header("Content-Security-Policy").find("'unsafe-inline'") == std::string::npos);
+    CHECK(a.header("X-Frame-Options") == "DENY");
+    CHECK(a.header("Referrer-Policy") == "no-referrer");
+    CHECK(a.header("X-Content-Type-Options") == "nosniff");
+  }
+  Answer bad = alice.submit("/accounts", "name=" + form_encoded("<script>alert(\"x\")</script>"));
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("cannot be used") != std::string::npos);
+  CHECK(bad.body.find("<script>alert") == std::string::npos);
+  Answer path = alice.get("/accounts/" + form_encoded("<img src=x onerror=alert(1)>"));
+  CHECK(path.status == 404);
+  CHECK(path.body.find("<img") == std::string::npos);
+}
+
+TEST_CASE("web: creations and rotations are limited per person, not for everyone") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::string csrf = alice.csrf();
+  int created = 0;
+  int limited = 0;
+  for (int i = 0; i < 25; ++i) {
+    Answer a =
+        alice.post("/accounts", "csrf=" + form_encoded(csrf) + "&name=app-" + std::to_string(i));
+    if (a.status == 200) {
+      token_on(a);
+      ++created;
+    }
+    if (a.status == 429) ++limited;
+  }
+  CHECK(created >= 10);
+  CHECK(limited > 0);
+  CHECK(created + limited == 25);
+  Browser bob{w};
+  bob.sign_in("bob@x.org");
+  CHECK(bob.submit("/accounts", "name=bob-app").status == 200);
+  // A minute later, alice may again.
+  w.now += std::chrono::seconds(61);
+  CHECK(alice.submit("/accounts", "name=alice-late").status == 200);
+}
+
+TEST_CASE("web: failed callbacks are limited per client address, not globally") {
+  World w;
+  Browser mallory{w};
+  mallory.peer = "198.51.100.9:4000";
+  int refused = 0;
+  for (int i = 0; i < 30; ++i) {
+    if (mallory.get("/callback?code=x&state=forged-" + std::to_string(i)).status == 429) ++refused;
+  }
+  CHECK(refused > 0);
+  Browser alice{w};
+  CHECK(alice.sign_in("alice@x.org").status == 303);
+}
+
+TEST_CASE("web: sessions end when idle, when old, and at sign-out, on the server") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::string session = alice.cookies.at("__Host-authsvc_session");
+  CHECK(alice.get("/accounts").status == 200);
+
+  // Sign-out ends it in the store: the old cookie is worth nothing.
+  CHECK(alice.submit("/logout").status == 303);
+  CHECK(alice.cookies.count("__Host-authsvc_session") == 0);
+  Browser replay{w};
+  replay.cookies["__Host-authsvc_session"] = session;
+  CHECK(replay.get("/accounts").status == 303);
+
+  alice.sign_in("alice@x.org");
+  w.now += w.options.session_idle - std::chrono::seconds(1);
+  CHECK(alice.get("/accounts").status == 200);  // seen: the idle clock starts again
+  w.now += w.options.session_idle + std::chrono::seconds(1);
+  CHECK(alice.get("/accounts").status == 303);
+
+  alice.sign_in("alice@x.org");
+  for (auto t = std::chrono::seconds(0); t < w.options.session_lifetime;
+       t += w.options.session_idle / 2) {
+    w.now += w.options.session_idle / 2;
+  }
+  CHECK(alice.get("/accounts").status == 303);
+}
+
+TEST_CASE("web: the JSON API with an API key, and with a session plus X-CSRF-Token") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  Answer key_page = alice.submit("/apikeys", "label=ci");
+  REQUIRE(key_page.status == 200);
+  std::string key = token_on(key_page);
+  REQUIRE(key.rfind("ak_", 0) == 0);
+  Browser script{w};
+  std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + key}};
+
+  Answer created =
+      script.request("POST", "/api/v1/accounts", R"({"name":"alice-bot","expires":"30d"})", bearer);
+  CHECK(created.status == 201);
+  CHECK(created.as_json()["name"] == "alice-bot");
+  std::string token = created.as_json()["token"];
+  testing::record_issued_token(token);
+  CHECK(token.size() == 43);
+  CHECK(w.setup->find_user("alice-bot")->owners == std::vector<std::string>{"alice@x.org"});
+
+  json list = script.request("GET", "/api/v1/accounts", "", bearer).as_json();
+  REQUIRE(list["accounts"].size() == 1);
+  CHECK(list["accounts"][0]["name"] == "alice-bot");
+  CHECK(list["accounts"][0]["owners"] == json::array({"alice@x.org"}));
+  CHECK(list["accounts"][0]["active"] == true);
+  CHECK(list["accounts"][0]["legacy"] == false);
+  CHECK(list["accounts"][0]["expires"].is_string());
+
+  Answer rotated =
+      script.request("POST", "/api/v1/accounts/alice-bot/rotate", R"({"grace":"30m"})", bearer);
+  CHECK(rotated.status == 200);
+  testing::record_issued_token(rotated.as_json()["token"]);
+  CHECK(rotated.as_json()["token"] != token);
+  CHECK(script.request("PUT", "/api/v1/accounts/alice-bot/owners/bob%40x.org", "", bearer).status ==
+        204);
+  CHECK(script.request("DELETE", "/api/v1/accounts/alice-bot/owners/bob%40x.org", "", bearer)
+            .status == 204);
+  Answer last =
+      script.request("DELETE", "/api/v1/accounts/alice-bot/owners/alice%40x.org", "", bearer);
+  CHECK(last.status == 409);
+  CHECK(last.as_json()["error"].get<std::string>().find("last owner") != std::string::npos);
+
+  w.queues = {QueueInfo{"/", "queue/alice-bot/in", 2, 1, true, false, false}};
+  json queues = script.request("GET", "/api/v1/queues", "", bearer).as_json();
+  REQUIRE(queues["queues"].size() == 1);
+  CHECK(queues["queues"][0]["messages"] == 2);
+  CHECK(queues["queues"][0]["consumers"] == 1);
+  CHECK(script.request("DELETE", "/api/v1/queues/%2F/queue%2Falice-bot%2Fin", "", bearer).status ==
+        204);
+  CHECK(script.request("DELETE", "/api/v1/queues/%2F/queue%2Falice-bot%2Fin", "", bearer).status ==
+        404);
+
+  CHECK(script.request("DELETE", "/api/v1/accounts/alice-bot", "", bearer).status == 204);
+  CHECK(script.request("DELETE", "/api/v1/accounts/alice-bot", "", bearer).status == 404);
+  CHECK(script.request("GET", "/api/v1/accounts/alice-bot", "", bearer).status == 404);
+
+  // Without a key: 401, with a JSON error. A revoked key is no key.
+  Answer anonymous = script.request("GET", "/api/v1/accounts");
+  CHECK(anonymous.status == 401);
+  CHECK(anonymous.as_json().contains("error"));
+  CHECK(anonymous.header("WWW-Authenticate") == "Bearer");
+  CHECK(script.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer nope"}}).status ==
+        401);
+  long long id = w.setup->api_keys_of("alice@x.org").at(0).id;
+  CHECK(alice.submit("/apikeys/" + std::to_string(id) + "/revoke").status == 303);
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 401);
+
+  // A session works for reading; a change needs the header.
+  CHECK(alice.request("GET", "/api/v1/accounts").status == 200);
+  CHECK(alice.request("POST", "/api/v1/accounts", R"({"name":"alice-web"})").status == 403);
+  std::string csrf = alice.csrf();
+  CHECK(
+      alice.request("POST", "/api/v1/accounts", R"({"name":"alice-web"})", {{"X-CSRF-Token", csrf}})
+          .status == 201);
+  CHECK(alice.request("POST", "/api/v1/accounts", "[1]", {{"X-CSRF-Token", csrf}}).status == 400);
+
+  Answer openapi = script.request("GET", "/api/v1/openapi.json");
+  CHECK(openapi.status == 200);
+  json document = openapi.as_json();
+  CHECK(document["openapi"] == "3.0.3");
+  for (const char* path :
+       {"/accounts", "/accounts/{name}", "/accounts/{name}/rotate",
+        "/accounts/{name}/owners/{address}", "/queues", "/queues/{vhost}/{name}"}) {
+    CAPTURE(path);
+    CHECK(document["paths"].contains(path));
+  }
+}
+
+TEST_CASE("web: every request is audited with who, from where, what and the outcome; no secret") {
+  World w;
+  Browser alice{w};
+  Answer signed_in = alice.sign_in("alice@x.org");
+  std::string session = alice.cookies.at("__Host-authsvc_session");
+  std::string token = created_token(alice, "alice-app");
+  alice.post("/accounts", "name=x");  // no CSRF token
+  std::vector<json> lines = w.audit_lines();
+  REQUIRE(lines.size() >= 5);
+  bool saw_sign_in = false;
+  bool saw_create = false;
+  bool saw_refusal = false;
+  for (const json& line : lines) {
+    CHECK(line["actor"] == "web");
+    CHECK(line["from"] == "203.0.113.7");
+    if (line["action"] == "sign-in" && line["decision"] == "ok") {
+      saw_sign_in = true;
+      CHECK(line["operator"] == "alice@x.org");
+    }
+    if (line["action"] == "account create" && line["decision"] == "ok") {
+      saw_create = true;
+      CHECK(line["user"] == "alice-app");
+      CHECK(line["operator"] == "alice@x.org");
+      CHECK(line["via"] == "session");
+    }
+    if (line["action"] == "account create" && line["status"] == 403) {
+      saw_refusal = true;
+      CHECK(line["decision"] == "denied");
+      CHECK(line["reason"] == "the form has no CSRF token: reload the page and try again");
+    }
+  }
+  CHECK(saw_sign_in);
+  CHECK(saw_create);
+  CHECK(saw_refusal);
+  for (const std::string& line : w.audit.lines()) {
+    CHECK(line.find(session) == std::string::npos);
+    CHECK(line.find(token) == std::string::npos);
+    CHECK(line.find("code-for") == std::string::npos);  // the callback's query
+  }
+}
+
+TEST_CASE("web: --dev-login signs in through a form, bound to the browser like a real sign-in") {
+  World w;
+  w.options.dev_login = true;
+  w.options.public_url = "http://127.0.0.1:8080";
+  w.start();
+  Browser dev{w};
+  Answer form = dev.get("/login");
+  CHECK(form.status == 200);
+  CHECK(form.body.find("name=\"address\"") != std::string::npos);
+  std::smatch m;
+  REQUIRE(std::regex_search(form.body, m, std::regex(R"(name="state" value="([^"]+)\")")));
+  std::string state = m[1];
+  Browser other{w};
+  CHECK(other.post("/login", "address=root%40x.org&state=" + form_encoded(state)).status == 400);
+  Answer again = dev.get("/login");
+  REQUIRE(std::regex_search(again.body, m, std::regex(R"(name="state" value="([^"]+)\")")));
+  Answer done = dev.post("/login", "address=alice%40x.org&state=" + form_encoded(m[1]));
+  CHECK(done.status == 303);
+  CHECK(dev.get("/accounts").status == 200);
+  CHECK(dev.get("/callback?code=x&state=y").status == 404);
+}
+
+}  // namespace authsvc
