@@ -1,0 +1,16 @@
+#pragma once
+// The web's files, compiled into the binary by cmake/embed.cmake (see
+// authsvc/web/CMakeLists.txt), so that the pages cannot drift from the
+// files they were built with.
+
+#include <cstddef>
+
+#include "authsvc/core/embedded_file.h"
+
+namespace authsvc {
+
+// authsvc/web/static/*: what /static/ serves (find_static_file, pages.h).
+extern const EmbeddedFile embedded_web_static[];
+extern const std::size_t embedded_web_static_count;
+
+}  // namespace authsvc
