@@ -1,13 +1,18 @@
 #pragma once
 // The web's files, compiled into the binary by cmake/embed.cmake (see
 // authsvc/web/CMakeLists.txt), so that the pages cannot drift from the
-// files they were built with.
+// templates and static files they were built with.
 
 #include <cstddef>
 
 #include "authsvc/core/embedded_file.h"
 
 namespace authsvc {
+
+// authsvc/web/templates/*.mustache: a page each, the layout around them,
+// and the partials they share (named with a leading '_').
+extern const EmbeddedFile embedded_web_templates[];
+extern const std::size_t embedded_web_templates_count;
 
 // authsvc/web/static/*: what /static/ serves (find_static_file, pages.h).
 extern const EmbeddedFile embedded_web_static[];
