@@ -6,9 +6,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "authsvc/core/embedded_file.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/web/embedded_web_files.h"
 #include "authsvc/web/web_error.h"
 #include "authsvc/web/web_queues.h"
 #include "authsvc/web/web_request.h"

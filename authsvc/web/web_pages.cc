@@ -11,6 +11,7 @@
 #include "authsvc/core/json_line.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/web/path_segment.h"
 #include "authsvc/web/web_error.h"
 #include "authsvc/web/web_queues.h"
 #include "authsvc/web/web_request.h"
@@ -80,7 +81,7 @@ PageFrame frame_with_notice(const Request& request, std::string title) {
   return frame;
 }
 
-std::string account_href(const std::string& name) { return "/accounts/" + form_encoded(name); }
+std::string account_href(const std::string& name) { return "/accounts/" + path_segment(name); }
 
 // The broker URL with the user in it, e.g. amqps://alice-app:TOKEN@host:5671/.
 std::string connection_url(const std::string& broker_url, const std::string& user,

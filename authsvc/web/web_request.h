@@ -11,7 +11,6 @@
 #include <utility>
 #include <vector>
 
-#include "authsvc/core/embedded_file.h"
 #include "authsvc/core/form.h"
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/web/cookies.h"
@@ -49,10 +48,6 @@ struct WebApp::State {
   LoginThrottle changes;
   LoginThrottle failures;
 };
-
-// authsvc/web/api/openapi.json, compiled in: the JSON API's description.
-extern const EmbeddedFile embedded_web_api[];
-extern const std::size_t embedded_web_api_count;
 
 // The names of the web's cookies (before the __Host- prefix).
 inline constexpr std::string_view kSessionCookie = "authsvc_session";
