@@ -6,6 +6,8 @@
 
 #include <stdexcept>
 
+#include "authsvc/core/base64url.h"
+
 namespace authsvc {
 
 std::string generate_token() {
@@ -13,17 +15,9 @@ std::string generate_token() {
   if (RAND_bytes(random.data(), static_cast<int>(random.size())) != 1) {
     throw std::runtime_error("OpenSSL RAND_bytes failed: no token was generated");
   }
-  // EVP_EncodeBlock writes standard base64 with padding and a NUL.
-  std::array<unsigned char, 4 * ((32 + 2) / 3) + 1> encoded{};
-  int n = EVP_EncodeBlock(encoded.data(), random.data(), static_cast<int>(random.size()));
+  std::string token = base64url_encode(
+      std::string_view(reinterpret_cast<const char*>(random.data()), random.size()));
   OPENSSL_cleanse(random.data(), random.size());
-  std::string token(reinterpret_cast<const char*>(encoded.data()), static_cast<std::size_t>(n));
-  OPENSSL_cleanse(encoded.data(), encoded.size());
-  while (!token.empty() && token.back() == '=') token.pop_back();
-  for (char& c : token) {
-    if (c == '+') c = '-';
-    if (c == '/') c = '_';
-  }
   return token;
 }
 
