@@ -9,7 +9,7 @@ core alone. This check says the same earlier and in words, and checks what
 the linker cannot:
 
 1. Layers. The folders are ordered core < store < import < guardian < server
-   < cli;
+   < web < cli;
    a file includes project headers from its own folder or from those before
    it, never after. Within store/, only the store itself and tests include
    the SQLite implementation (sqlite_store.h): everyone else goes through
@@ -28,7 +28,7 @@ import os
 import re
 import sys
 
-LAYERS = ["core", "store", "import", "guardian", "server", "cli"]
+LAYERS = ["core", "store", "import", "guardian", "server", "web", "cli"]
 
 # The C++ standard library's headers (C++20), the C headers among them
 # spelled <cstdio>, <cstring> and so on.
