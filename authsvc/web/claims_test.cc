@@ -7,7 +7,7 @@
 namespace authsvc {
 
 TEST_SUITE("claims") {
-  TEST_CASE("strings, booleans and arrays of strings are claims; other values are left out") {
+  TEST_CASE("strings, booleans and arrays of strings are claims, other values are left out") {
     IdentityClaims c = parse_identity_claims(R"({
       "sub": "248289761001", "email": "Jane@Example.org", "email_verified": true,
       "groups": ["admins", "pulse"], "empty": [], "hd": "example.org", "active": false,
@@ -27,7 +27,7 @@ TEST_SUITE("claims") {
     CHECK(c.claims == expected);
   }
 
-  TEST_CASE("email_verified may be the strings true and false; anything else is unknown") {
+  TEST_CASE("email_verified may be the strings true and false, anything else is unknown") {
     auto verified = [](const std::string& value) {
       return parse_identity_claims(R"({"sub":"s","email_verified":)" + value + "}", "userinfo")
           .email_verified;

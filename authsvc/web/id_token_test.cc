@@ -214,7 +214,7 @@ TEST_SUITE("id_token") {
           "ID token issuer 'https://evil.example.org' is not 'https://id.example.org'");
   }
 
-  TEST_CASE("the audience must include the client; several need azp to be the client") {
+  TEST_CASE("the audience must include the client, and several need azp to be the client") {
     CHECK(failure_of(with(good_claims(), "aud", "someone-else")) == IdTokenFailure::wrong_audience);
     CHECK(failure_of(without(good_claims(), "aud")) == IdTokenFailure::wrong_audience);
     CHECK(failure_of(with(good_claims(), "aud", json::array({"a", "b"}))) ==
@@ -257,7 +257,7 @@ TEST_SUITE("id_token") {
           kNow + seconds(100));
   }
 
-  TEST_CASE("iat after now + skew is not_yet_valid; iat is required") {
+  TEST_CASE("iat after now + skew is not_yet_valid, and iat is required") {
     CHECK(failure_of(with(good_claims(), "iat", kNowSeconds + 61)) ==
           IdTokenFailure::not_yet_valid);
     CHECK(message_of(with(good_claims(), "iat", kNowSeconds + 100)) ==

@@ -115,7 +115,7 @@ TEST_SUITE("jwks") {
     CHECK_FALSE(set.has_kid("nobody"));
   }
 
-  TEST_CASE("keys of different types may share a kid; each is found by its algorithm") {
+  TEST_CASE("keys of different types may share a kid, each found by its algorithm") {
     const TestKey ec_named_like_rsa = TestKey::ec("rsa-1");
     JwkSet set = parse_jwks(jwks_of({rsa_key().jwk(), ec_named_like_rsa.jwk()}));
     REQUIRE(set.size() == 2);

@@ -349,7 +349,7 @@ TEST_SUITE("oidc_client") {
     CHECK(provider.hits("token") == 2);
   }
 
-  TEST_CASE("a code is redeemed once; the provider's refusal is an OidcError" *
+  TEST_CASE("a code is redeemed once, and the provider's refusal is an OidcError" *
             doctest::test_suite("threaded")) {
     FakeProvider provider;
     OidcClient client(options(provider.issuer()));

@@ -125,7 +125,7 @@ TEST_SUITE("oidc_flow") {
         OidcError);
   }
 
-  TEST_CASE("endpoints must be absolute URLs; the lists must allow what the flow uses") {
+  TEST_CASE("endpoints must be absolute URLs, and the lists must allow what the flow uses") {
     const std::vector<std::pair<std::string, std::string>> bad = {
         {"jwks_uri", ""},
         {"token_endpoint", R"("token_endpoint": "/token")"},
