@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   cmake g++ make pkg-config
   libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
-  libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev
+  libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
   libkainjow-mustache-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then

@@ -11,7 +11,7 @@
 #include "authsvc/server/http_server.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/store/store.h"
-#include "authsvc/web/oidc_identity_provider.h"
+#include "authsvc/web/oidc_client.h"
 #include "authsvc/web/web_app.h"
 
 namespace authsvc {
@@ -129,7 +129,7 @@ int run_web(WebRunOptions options) {
       oidc.client_id = options.oidc->client_id;
       oidc.client_secret = options.oidc->client_secret;
       oidc.redirect_uri = options.web.redirect_uri();
-      deps.identity = std::make_shared<OidcIdentityProvider>(oidc);
+      deps.identity = std::make_shared<OidcClient>(oidc);
     }
     if (options.management) {
       ManagementOptions management = *options.management;

@@ -17,7 +17,7 @@ bool same_address(const std::string& a, const std::string& b) {
 
 }  // namespace
 
-std::string sign_in_refusal(const VerifiedIdentity& who, const WebOptions& options) {
+std::string sign_in_refusal(const SignedIn& who, const WebOptions& options) {
   if (who.email.empty()) return "the provider gave no e-mail address";
   if (!who.email_verified) {
     return fmt::format("the e-mail address {} is not verified by the provider",

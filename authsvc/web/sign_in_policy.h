@@ -14,7 +14,7 @@ namespace authsvc {
 
 // Why `who` may not sign in, one line for the audit log and the page; ""
 // if they may.
-std::string sign_in_refusal(const VerifiedIdentity& who, const WebOptions& options);
+std::string sign_in_refusal(const SignedIn& who, const WebOptions& options);
 
 // Whether `address` is one of the admins (compared without case).
 bool is_admin(const std::string& address, const WebOptions& options);

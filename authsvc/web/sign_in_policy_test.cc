@@ -6,23 +6,23 @@ namespace authsvc {
 
 TEST_CASE("sign-in needs a verified address, an allowed domain, and every required claim") {
   WebOptions options;
-  VerifiedIdentity alice{"sub-1", "alice@example.org", true, {{"groups", {"staff", "pulse"}}}};
+  SignedIn alice{"sub-1", "alice@example.org", true, {{"groups", {"staff", "pulse"}}}};
   CHECK(sign_in_refusal(alice, options).empty());
 
-  VerifiedIdentity unverified = alice;
+  SignedIn unverified = alice;
   unverified.email_verified = false;
   CHECK(sign_in_refusal(unverified, options) ==
         "the e-mail address alice@example.org is not verified by the provider");
-  VerifiedIdentity nobody = alice;
+  SignedIn nobody = alice;
   nobody.email = "";
   CHECK(sign_in_refusal(nobody, options) == "the provider gave no e-mail address");
-  VerifiedIdentity odd = alice;
+  SignedIn odd = alice;
   odd.email = "<script>@x";
   CHECK(sign_in_refusal(odd, options).rfind("the e-mail address cannot own accounts", 0) == 0);
 
   options.allow_domains = {"Example.org", "mozilla.com"};
   CHECK(sign_in_refusal(alice, options).empty());
-  VerifiedIdentity outsider = alice;
+  SignedIn outsider = alice;
   outsider.email = "mallory@evil.example";
   CHECK(sign_in_refusal(outsider, options) == "the domain evil.example may not sign in here");
   // A subdomain is another domain.

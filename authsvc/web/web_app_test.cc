@@ -32,13 +32,13 @@ class Headers : public HttpHeaders {
 // and verifier are the ones the authorization URL was made with.
 class FakeProvider : public IdentityProvider {
  public:
-  std::string authorization_url(const SignInSecrets& secrets) override {
+  std::string authorization_url(const PendingSignIn& secrets) override {
     std::lock_guard lock(mutex_);
     begun_[secrets.nonce] = secrets.code_verifier;
     return "https://idp.example/authorize?state=" + form_encoded(secrets.state) +
            "&nonce=" + form_encoded(secrets.nonce);
   }
-  VerifiedIdentity finish(std::string_view code, const SignInSecrets& secrets,
+  SignedIn finish_sign_in(std::string_view code, const PendingSignIn& secrets,
                           std::chrono::system_clock::time_point) override {
     std::lock_guard lock(mutex_);
     auto begun = begun_.find(secrets.nonce);
@@ -48,7 +48,7 @@ class FakeProvider : public IdentityProvider {
     constexpr std::string_view kPrefix = "code-for:";
     if (code.rfind(kPrefix, 0) != 0) throw Error("the token endpoint refused the code (HTTP 400)");
     std::string email(code.substr(kPrefix.size()));
-    return VerifiedIdentity{"sub-" + email, email, verified, claims};
+    return SignedIn{"sub-" + email, email, verified, claims};
   }
   bool verified = true;
   std::map<std::string, std::vector<std::string>> claims;

@@ -45,7 +45,7 @@ HttpAnswer begin_sign_in(Request& request) {
     DevLoginPage page{request.frame("Sign in"), sign_in_state};
     return html_answer(200, render(page));
   }
-  SignInSecrets secrets{sign_in_state, sign_in_nonce(browser_secret),
+  PendingSignIn secrets{sign_in_state, sign_in_nonce(browser_secret),
                         sign_in_code_verifier(browser_secret)};
   return redirect_answer(state.deps.identity->authorization_url(secrets));
 }
@@ -70,7 +70,7 @@ std::pair<WebSignIn, std::string> take_sign_in(Request& request, const std::stri
   return {*sign_in, std::string(*secret)};
 }
 
-HttpAnswer finish_sign_in(Request& request, const WebSignIn& sign_in, const VerifiedIdentity& who) {
+HttpAnswer finish_sign_in(Request& request, const WebSignIn& sign_in, const SignedIn& who) {
   request.detail = who.email.empty() ? "" : fmt::format("as {}", printable(who.email));
   std::string refusal = sign_in_refusal(who, request.state.options);
   if (!refusal.empty()) throw WebError(403, refusal);
@@ -105,10 +105,10 @@ HttpAnswer callback(Request& request) {
     }
     std::string code = query_parameter(request, "code");
     if (code.empty()) throw WebError(400, "the provider's answer has no code");
-    SignInSecrets secrets{"", sign_in_nonce(secret), sign_in_code_verifier(secret)};
-    VerifiedIdentity who;
+    PendingSignIn secrets{"", sign_in_nonce(secret), sign_in_code_verifier(secret)};
+    SignedIn who;
     try {
-      who = request.state.deps.identity->finish(code, secrets, request.now);
+      who = request.state.deps.identity->finish_sign_in(code, secrets, request.now);
     } catch (const Error& e) {
       throw WebError(400, fmt::format("the provider's answer was refused: {}", e.what()));
     }
@@ -119,7 +119,7 @@ HttpAnswer callback(Request& request) {
 HttpAnswer dev_sign_in(Request& request) {
   return counted(request, [&] {
     auto [sign_in, secret] = take_sign_in(request, request.field("state"));
-    VerifiedIdentity who{"", request.field("address"), true, {}};
+    SignedIn who{"", request.field("address"), true, {}};
     return finish_sign_in(request, sign_in, who);
   });
 }
