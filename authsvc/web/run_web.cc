@@ -1,6 +1,5 @@
 #include "authsvc/web/run_web.h"
 
-#include <arpa/inet.h>
 #include <fmt/format.h>
 
 #include <condition_variable>
@@ -12,6 +11,7 @@
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/store/store.h"
 #include "authsvc/web/oidc_client.h"
+#include "authsvc/web/provider_url.h"
 #include "authsvc/web/web_app.h"
 
 namespace authsvc {
@@ -74,12 +74,6 @@ class Purger {
 };
 
 }  // namespace
-
-bool is_loopback_host(const std::string& host) {
-  if (host == "localhost" || host == "::1") return true;
-  in_addr v4{};
-  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
-}
 
 std::string web_options_problem(const WebRunOptions& options) {
   std::optional<ListenAddress> listen = parse_listen_address(options.listen);

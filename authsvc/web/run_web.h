@@ -33,9 +33,6 @@ struct WebRunOptions {
 // http only on a loopback host), OpenID Connect settings or a dev login.
 std::string web_options_problem(const WebRunOptions& options);
 
-// Whether `host` is 127.0.0.0/8, ::1 or localhost.
-bool is_loopback_host(const std::string& host);
-
 // Returns the exit code; start-up failures print one line to stderr and
 // return 1.
 int run_web(WebRunOptions options);

@@ -115,6 +115,16 @@ HttpAnswer static_answer(const Request& request) {
   return HttpAnswer{200, std::string(file->content), std::string(file->content_type)};
 }
 
+// The limits measure time on the app's clock, so that a test that moves it
+// moves them too; they only ever take differences of it.
+std::function<LoginThrottle::Clock::time_point()> limit_clock(
+    std::function<std::chrono::system_clock::time_point()> clock) {
+  return [clock = std::move(clock)] {
+    return LoginThrottle::Clock::time_point(
+        std::chrono::duration_cast<LoginThrottle::Clock::duration>(clock().time_since_epoch()));
+  };
+}
+
 }  // namespace
 
 std::unique_ptr<Store> StorePool::take() {
@@ -140,9 +150,11 @@ WebApp::State::State(WebOptions o, WebDependencies d)
       cookies{options.secure_cookies()},
       stores(deps.open_store),
       changes(LoginThrottleOptions{options.changes_per_minute, std::chrono::seconds(60),
-                                   std::chrono::seconds(60)}),
+                                   std::chrono::seconds(60)},
+              limit_clock(deps.clock)),
       failures(LoginThrottleOptions{options.failed_sign_ins_per_minute, std::chrono::seconds(60),
-                                    std::chrono::seconds(60)}) {}
+                                    std::chrono::seconds(60)},
+               limit_clock(deps.clock)) {}
 
 WebApp::WebApp(WebOptions options, WebDependencies dependencies)
     : state_(std::make_unique<State>(std::move(options), std::move(dependencies))) {}

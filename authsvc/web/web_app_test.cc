@@ -142,6 +142,8 @@ struct World {
 
 // A browser: keeps the cookies it is given, sends them back.
 struct Browser {
+  explicit Browser(World& w) : world(w) {}
+
   World& world;
   std::string peer = "203.0.113.7:50000";
   std::map<std::string, std::string> cookies;
@@ -403,7 +405,7 @@ TEST_CASE("web: another person's account and queues are 404, exactly as missing 
   CHECK(theirs.status == 404);
   CHECK(missing.status == 404);
   CHECK(theirs.body.find("alice@x.org") == std::string::npos);
-  for (const std::string& action : {"rotate", "owners", "owners/remove", "delete"}) {
+  for (std::string action : {"rotate", "owners", "owners/remove", "delete"}) {
     CAPTURE(action);
     CHECK(carol.submit("/accounts/alice-app/" + action, "email=carol%40x.org&confirm=alice-app")
               .status == 404);
@@ -445,7 +447,7 @@ TEST_CASE("web: every answer has the security headers; names are checked and esc
   World w;
   Browser alice{w};
   alice.sign_in("alice@x.org");
-  for (const std::string& target : {"/", "/accounts", "/accounts/new", "/nope", "/static/style.css",
+  for (std::string target : {"/", "/accounts", "/accounts/new", "/nope", "/static/style.css",
                                     "/api/v1/openapi.json", "/api/v1/accounts"}) {
     CAPTURE(target);
     Answer a = alice.get(target);
@@ -677,7 +679,7 @@ TEST_CASE("web: --dev-login signs in through a form, bound to the browser like a
   CHECK(other.post("/login", "address=root%40x.org&state=" + form_encoded(state)).status == 400);
   Answer again = dev.get("/login");
   REQUIRE(std::regex_search(again.body, m, std::regex(R"(name="state" value="([^"]+)\")")));
-  Answer done = dev.post("/login", "address=alice%40x.org&state=" + form_encoded(m[1]));
+  Answer done = dev.post("/login", "address=alice%40x.org&state=" + form_encoded(m[1].str()));
   CHECK(done.status == 303);
   CHECK(dev.get("/accounts").status == 200);
   CHECK(dev.get("/callback?code=x&state=y").status == 404);
