@@ -24,7 +24,8 @@ import time
 import urllib.parse
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        WebDriverException)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 
@@ -78,10 +79,21 @@ def without_query(url):
     return urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
+def _vanished(error):
+    """Whether a WebDriverException says that the element, or its page, is
+    gone. Besides selenium's stale and missing element errors, chromedriver
+    answers "unhandled inspector error: ... Node with given id does not
+    belong to the document" when the document is replaced while a command
+    on one of its elements runs (seen with Chromium 156, now and then, on a
+    command right after a form's submit)."""
+    return (isinstance(error, (NoSuchElementException, StaleElementReferenceException))
+            or "does not belong to the document" in str(error.msg))
+
+
 def wait_for(driver, condition, timeout=10, what="the page", interval=0.05):
     """Calls condition(driver) until it returns something true, and returns
     that. An element that is missing or has gone stale (the page changed
-    under it) counts as not yet. Raises AssertionError naming `what`, the
+    under it: see _vanished) counts as not yet. Raises AssertionError naming `what`, the
     page's URL (without its query) and title after `timeout` seconds
     (scaled); the condition is tried once more after the deadline."""
     deadline = time.monotonic() + scaled(timeout)
@@ -89,7 +101,9 @@ def wait_for(driver, condition, timeout=10, what="the page", interval=0.05):
         late = time.monotonic() > deadline
         try:
             value = condition(driver)
-        except (NoSuchElementException, StaleElementReferenceException):
+        except WebDriverException as e:
+            if not _vanished(e):
+                raise
             value = None
         if value:
             return value
@@ -105,7 +119,9 @@ def _gone(element):
     try:
         element.is_enabled()
         return False
-    except (StaleElementReferenceException, NoSuchElementException):
+    except WebDriverException as e:
+        if not _vanished(e):
+            raise
         return True
 
 
