@@ -189,6 +189,17 @@ provider.on('grant.success', (ctx) => log(`grant.success: client ${ctx.oidc.clie
 provider.on('grant.revoked', () => log('grant.revoked'));
 provider.on('authorization_code.consumed', (code) => log(`authorization_code.consumed: client ${code.clientId}`));
 
+// oidc-provider checks a static client's metadata when the client is first
+// used; a mistake in the test's configuration should stop the start instead.
+for (const { client_id: clientId } of config.clients) {
+  try {
+    if (!await provider.Client.find(clientId)) throw new Error('not found');
+  } catch (e) {
+    log(`client ${clientId}: ${e.error_description ?? e.message}`);
+    process.exit(1);
+  }
+}
+
 server.on('request', provider.callback());
 
 let stopping = false;
