@@ -11,7 +11,8 @@ written here (an http.server on 127.0.0.1 serving the redirect URI).
      code, state and iss at its callback, exchanges the code with
      client_secret_basic and the PKCE verifier, and verifies the ID token
      with PyJWT against the provider's JWKS (RS256, the provider's kid):
-     email and email_verified present, the nonce echoed, no groups.
+     email and email_verified present, the nonce echoed, no groups, the
+     lifetime the fixture's ttl option set.
   b. The same with a client whose ID tokens are ES256, as an account set
      up with an unverified email and groups, which the ID token carries.
   c. The forging helpers: tokens signed with the provider's own keys verify
@@ -54,6 +55,7 @@ from suite_runner import run_suite  # noqa: E402
 from timing import scaled  # noqa: E402
 
 LABEL = "oidc-selftest"
+ID_TOKEN_TTL = 120  # not oidc-provider's default (an hour): the ttl option works
 ARGS = None
 ARTIFACTS = None
 
@@ -119,8 +121,8 @@ class OidcSelfTest(unittest.TestCase):
     def setUpClass(cls):
         cls.rp = RelyingParty()
         cls.addClassCleanup(cls.rp.close)
-        cls.op = OidcProvider(label=LABEL, artifacts=ARTIFACTS and os.path.join(ARTIFACTS,
-                                                                               "provider"))
+        cls.op = OidcProvider(label=LABEL, ttl={"IdToken": ID_TOKEN_TTL},
+                              artifacts=ARTIFACTS and os.path.join(ARTIFACTS, "provider"))
         redirect = [cls.rp.url("/callback")]
         cls.rs_client = cls.op.register_client("selftest-rs256", redirect_uris=redirect,
                                                id_token_signed_response_alg="RS256")
@@ -222,6 +224,7 @@ class OidcSelfTest(unittest.TestCase):
         claims = self.verify_id_token(body["id_token"], client, alg)
         self.assertEqual(claims["nonce"], nonce)
         self.assertEqual(claims["sub"], login)
+        self.assertEqual(claims["exp"] - claims["iat"], ID_TOKEN_TTL)
         # The access token works at userinfo, which says the same.
         request = urllib.request.Request(self.op.endpoint("userinfo_endpoint"),
                                          headers={"Authorization": "Bearer "
