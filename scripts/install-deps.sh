@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages authsvc needs, only those that are missing.
 #   scripts/install-deps.sh          what building and serving need
-#   scripts/install-deps.sh --test   also what the tests need (a real RabbitMQ, AMQP clients)
+#   scripts/install-deps.sh --test   also what the tests need (a real RabbitMQ, AMQP clients,
+#                                    headless Chromium, and the OpenID Connect provider the
+#                                    web tests sign in at: scripts/install-oidc-provider.sh)
 #   scripts/install-deps.sh --bench  that, and what tests/bench needs (nginx, wrk, rabbitmq-c)
 set -euo pipefail
 
@@ -14,9 +16,12 @@ packages=(
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
   # runtimes come with g++; openssl makes the HTTPS tests' certificates;
-  # aiosmtpd is the guardian tests' mail server.
+  # aiosmtpd is the guardian tests' mail server; Chromium, its driver and
+  # selenium are the web tests' browser, PyJWT and cryptography check and
+  # forge the test OpenID Connect provider's ID tokens (its Node.js comes
+  # with scripts/install-oidc-provider.sh, below).
   packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps clang libclang-rt-14-dev
-    openssl)
+    openssl chromium chromium-driver python3-selenium python3-jwt python3-cryptography)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light wrk librabbitmq-dev)
@@ -26,23 +31,27 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]} > 0)); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  # Debian's rabbitmq-server package starts a system broker on install; the
+  # tests start their own, so keep the package from starting services.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [[ ! -e $policy ]]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
+    $sudo chmod +x $policy
+    created_policy=1
+  fi
+  trap 'if [[ $created_policy == 1 ]]; then $sudo rm -f $policy; fi' EXIT
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "install-deps: installing ${missing[*]}" >&2
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-# Debian's rabbitmq-server package starts a system broker on install; the
-# tests start their own, so keep the package from starting services.
-policy=/usr/sbin/policy-rc.d
-created_policy=0
-if [[ ! -e $policy ]]; then
-  printf '#!/bin/sh\nexit 101\n' | $sudo tee $policy >/dev/null
-  $sudo chmod +x $policy
-  created_policy=1
+# Last, the npm packages of the web tests' OpenID Connect provider (and
+# Node.js if missing), in a cache outside the clone; a no-op once there.
+if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  "$(dirname "$0")/install-oidc-provider.sh" >/dev/null
 fi
-trap 'if [[ $created_policy == 1 ]]; then $sudo rm -f $policy; fi' EXIT
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
