@@ -5,9 +5,11 @@
 
 #include <doctest/doctest.h>
 
+#include <atomic>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <thread>
 
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
@@ -448,7 +450,7 @@ TEST_CASE("web: every answer has the security headers, and names are checked and
   Browser alice{w};
   alice.sign_in("alice@x.org");
   for (std::string target : {"/", "/accounts", "/accounts/new", "/nope", "/static/style.css",
-                                    "/api/v1/openapi.json", "/api/v1/accounts"}) {
+                             "/api/v1/openapi.json", "/api/v1/accounts"}) {
     CAPTURE(target);
     Answer a = alice.get(target);
     CHECK(a.header("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
@@ -622,7 +624,8 @@ TEST_CASE("web: the JSON API with an API key, and with a session plus X-CSRF-Tok
   }
 }
 
-TEST_CASE("web: every request is audited with who, from where, what and the outcome, and no secret") {
+TEST_CASE(
+    "web: every request is audited with who, from where, what and the outcome, and no secret") {
   World w;
   Browser alice{w};
   Answer signed_in = alice.sign_in("alice@x.org");
@@ -683,6 +686,56 @@ TEST_CASE("web: --dev-login signs in through a form, bound to the browser like a
   CHECK(done.status == 303);
   CHECK(dev.get("/accounts").status == 200);
   CHECK(dev.get("/callback?code=x&state=y").status == 404);
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("web: purge drops sign-ins and sessions past their lifetimes") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  Browser half{w};
+  REQUIRE(half.get("/login").status == 303);  // begun, never finished
+  CHECK(w.app->purge() == 0);
+  w.now += w.options.sign_in_lifetime + std::chrono::seconds(1);
+  CHECK(w.app->purge() == 1);  // the unfinished sign-in
+  CHECK(alice.get("/accounts").status == 200);
+  w.now += w.options.session_idle + std::chrono::seconds(1);
+  CHECK(w.app->purge() == 1);  // alice's session, idle too long
+}
+
+TEST_SUITE("threaded") {
+  TEST_CASE("web: people signing in and making accounts at once, each sees only their own") {
+    World w;
+    constexpr int kPeople = 4;
+    constexpr int kAccounts = 5;
+    std::vector<std::thread> people;
+    std::atomic<int> failures{0};
+    for (int p = 0; p < kPeople; ++p) {
+      people.emplace_back([&, p] {
+        Browser b{w};
+        b.peer = "203.0.113." + std::to_string(p) + ":4000";
+        std::string email = "person" + std::to_string(p) + "@x.org";
+        if (b.sign_in(email).status != 303) ++failures;
+        for (int a = 0; a < kAccounts; ++a) {
+          std::string name = "p" + std::to_string(p) + "-app" + std::to_string(a);
+          Answer created = b.submit("/accounts", "name=" + name);
+          if (created.status != 200 || token_on(created).empty()) ++failures;
+        }
+        Answer mine = b.get("/accounts");
+        for (int other = 0; other < kPeople; ++other) {
+          bool shown =
+              mine.body.find("/accounts/p" + std::to_string(other) + "-app") != std::string::npos;
+          if (shown != (other == p)) ++failures;
+        }
+      });
+    }
+    for (std::thread& t : people) t.join();
+    CHECK(failures == 0);
+    CHECK(w.setup->list_users().size() == kPeople * kAccounts);
+  }
 }
 
 }  // namespace authsvc
