@@ -44,4 +44,8 @@ bool is_valid_utf8(std::string_view text);
 // case; none that Pulse's users have does).
 std::string ascii_lower(std::string_view text);
 
+// `text` without the spaces and tabs at either end (HTTP's optional
+// whitespace, a CSV field's padding).
+std::string_view trim_blanks(std::string_view text);
+
 }  // namespace authsvc

@@ -66,3 +66,14 @@ TEST_CASE("ascii_lower folds A-Z alone, as e-mail addresses are compared") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("trim_blanks drops spaces and tabs at both ends, nothing else") {
+  CHECK(trim_blanks("  a b\t") == "a b");
+  CHECK(trim_blanks("\t \t") == "");
+  CHECK(trim_blanks("") == "");
+  CHECK(trim_blanks("\na\r") == "\na\r");
+}
+
+}  // namespace authsvc

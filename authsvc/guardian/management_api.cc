@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authsvc/core/text.h"
+#include "authsvc/guardian/http_failure.h"
 #include "authsvc/guardian/url.h"
 
 namespace authsvc {
@@ -32,27 +33,6 @@ ServerUrl parse_management_url(const std::string& url) {
     throw bad("the path may only be a plain prefix");
   }
   return *u;
-}
-
-std::string describe(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "cannot connect";
-    case httplib::Error::ConnectionTimeout:
-      return "timed out connecting";
-    case httplib::Error::Read:
-      return "no complete answer (connection closed or timed out)";
-    case httplib::Error::Write:
-      return "sending the request failed";
-    case httplib::Error::SSLConnection:
-      return "TLS handshake failed";
-    case httplib::Error::SSLLoadingCerts:
-      return "cannot load the system's CA certificates";
-    case httplib::Error::SSLServerVerification:
-      return "the broker's certificate does not verify";
-    default:
-      return "request failed (" + httplib::to_string(error) + ")";
-  }
 }
 
 // The broker's own explanation of an error answer, e.g. {"error":
@@ -139,7 +119,9 @@ class Item {
 
 // Throws unless `r` is an answer with a 2xx status; `what` names the request.
 void require_success(const std::string& what, const httplib::Result& r) {
-  if (!r) throw ManagementError(what + ": " + describe(r.error()));
+  if (!r)
+    throw ManagementError(what + ": " +
+                          describe_http_failure(static_cast<int>(r.error()), "the broker"));
   if (r->status < 200 || r->status > 299) {
     throw ManagementError(what + ": HTTP " + std::to_string(r->status) + reason_of(r->body));
   }

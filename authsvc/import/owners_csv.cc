@@ -13,12 +13,6 @@
 namespace authsvc {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
-  return s;
-}
-
 // The fields of one CSV line, or nullopt with *error set.
 std::optional<std::vector<std::string>> fields_of(std::string_view line, std::string* error) {
   std::vector<std::string> fields;
@@ -26,7 +20,8 @@ std::optional<std::vector<std::string>> fields_of(std::string_view line, std::st
   while (true) {
     std::string field;
     std::size_t end = line.find(',', i);
-    std::string_view raw = trim(line.substr(i, end == std::string_view::npos ? end : end - i));
+    std::string_view raw =
+        trim_blanks(line.substr(i, end == std::string_view::npos ? end : end - i));
     if (!raw.empty() && raw.front() == '"') {
       // A quoted field: it may hold commas, so it is read to its closing quote.
       std::size_t start = line.find('"', i) + 1;
@@ -93,7 +88,7 @@ OwnersFile parse_owners_csv(std::string_view text) {
     start = end + 1;
     ++number;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (trim(line).empty()) continue;
+    if (trim_blanks(line).empty()) continue;
     auto error = [&](const std::string& reason) {
       file.errors.push_back(OwnersError{number, reason});
     };

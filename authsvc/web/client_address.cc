@@ -2,14 +2,10 @@
 
 #include <algorithm>
 
+#include "authsvc/core/text.h"
+
 namespace authsvc {
 namespace {
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 bool trusted(std::string_view address, const std::vector<std::string>& proxies) {
   return std::find(proxies.begin(), proxies.end(), address) != proxies.end();
@@ -25,8 +21,8 @@ std::string client_address(std::string_view peer, std::string_view forwarded_for
   // Right to left: each hop appended the address it saw.
   while (!forwarded_for.empty()) {
     std::size_t comma = forwarded_for.rfind(',');
-    std::string_view hop =
-        trimmed(comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
+    std::string_view hop = trim_blanks(
+        comma == std::string_view::npos ? forwarded_for : forwarded_for.substr(comma + 1));
     forwarded_for =
         comma == std::string_view::npos ? std::string_view() : forwarded_for.substr(0, comma);
     if (hop.empty() || hop.size() > 45) break;

@@ -2,29 +2,21 @@
 
 #include <fmt/format.h>
 
+#include "authsvc/core/text.h"
+
 namespace authsvc {
-namespace {
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-}  // namespace
-
 std::optional<std::string_view> cookie_value(std::string_view cookie_header,
                                              std::string_view name) {
   std::optional<std::string_view> found;
   while (!cookie_header.empty()) {
     std::size_t semicolon = cookie_header.find(';');
-    std::string_view pair = trimmed(cookie_header.substr(0, semicolon));
+    std::string_view pair = trim_blanks(cookie_header.substr(0, semicolon));
     cookie_header.remove_prefix(semicolon == std::string_view::npos ? cookie_header.size()
                                                                     : semicolon + 1);
     std::size_t equals = pair.find('=');
-    if (equals == std::string_view::npos || trimmed(pair.substr(0, equals)) != name) continue;
+    if (equals == std::string_view::npos || trim_blanks(pair.substr(0, equals)) != name) continue;
     if (found) return std::nullopt;
-    std::string_view value = trimmed(pair.substr(equals + 1));
+    std::string_view value = trim_blanks(pair.substr(equals + 1));
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
       value = value.substr(1, value.size() - 2);
     }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "authsvc/core/form.h"
+#include "authsvc/guardian/http_failure.h"
 
 namespace authsvc {
 namespace {
@@ -13,27 +14,6 @@ namespace {
 // than this is broken or hostile, and must not make authsvc hold it all.
 constexpr std::size_t kMaxAnswerBytes = 1024 * 1024;
 constexpr std::size_t kMaxCodeBytes = 4096;
-
-std::string describe(httplib::Error error) {
-  switch (error) {
-    case httplib::Error::Connection:
-      return "cannot connect";
-    case httplib::Error::ConnectionTimeout:
-      return "timed out connecting";
-    case httplib::Error::Read:
-      return "no complete answer (connection closed or timed out)";
-    case httplib::Error::Write:
-      return "sending the request failed";
-    case httplib::Error::SSLConnection:
-      return "TLS handshake failed";
-    case httplib::Error::SSLLoadingCerts:
-      return "cannot load the system's CA certificates";
-    case httplib::Error::SSLServerVerification:
-      return "the provider's certificate does not verify";
-    default:
-      return "request failed (" + httplib::to_string(error) + ")";
-  }
-}
 
 // The OAuth error code of an error answer (RFC 6749 5.2), e.g.
 // " (invalid_grant)", or "". Only a plain code: error_description may
@@ -113,7 +93,9 @@ std::string exchange(const ProviderUrl& url, const Request& request, const std::
     throw OidcError(where + ": the answer is larger than " + std::to_string(kMaxAnswerBytes) +
                     " bytes");
   }
-  if (!result) throw OidcError(where + ": " + describe(result.error()));
+  if (!result)
+    throw OidcError(where + ": " +
+                    describe_http_failure(static_cast<int>(result.error()), "the provider"));
   if (result->status < 200 || result->status > 299) {
     throw OidcError(where + ": HTTP " + std::to_string(result->status) + oauth_error_of(body));
   }
