@@ -14,21 +14,15 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 using std::chrono::system_clock;
+using testing::ec_key;
 using testing::jwks_of;
+using testing::rsa_key;
 using testing::sign_jwt;
 using testing::TestKey;
 
 const system_clock::time_point kNow{seconds(1'800'000'000)};
 const std::int64_t kNowSeconds = 1'800'000'000;
 
-const TestKey& rsa_key() {
-  static const TestKey key = TestKey::rsa("rsa-1");
-  return key;
-}
-const TestKey& ec_key() {
-  static const TestKey key = TestKey::ec("ec-1");
-  return key;
-}
 // Another pair under rsa_key()'s name: what a forger would sign with.
 const TestKey& impostor_key() {
   static const TestKey key = TestKey::rsa("rsa-1");

@@ -12,7 +12,9 @@
 namespace authsvc {
 namespace {
 
+using testing::ec_key;
 using testing::jwks_of;
+using testing::rsa_key;
 using testing::TestKey;
 
 // The key in `pem`, private or public.
@@ -64,15 +66,6 @@ std::string with_kid(const TestKey& key, const std::string& kid, std::string_vie
   std::string jwk = key.jwk(extra);
   std::string from = "\"kid\":\"" + key.kid() + "\"";
   return jwk.replace(jwk.find(from), from.size(), "\"kid\":\"" + kid + "\"");
-}
-
-const TestKey& rsa_key() {
-  static const TestKey key = TestKey::rsa("rsa-1");
-  return key;
-}
-const TestKey& ec_key() {
-  static const TestKey key = TestKey::ec("ec-1");
-  return key;
 }
 
 }  // namespace

@@ -139,4 +139,14 @@ std::string jwks_of(const std::vector<std::string>& jwks) {
   return out + "]}";
 }
 
+const TestKey& rsa_key() {
+  static const TestKey key = TestKey::rsa("rsa-1");
+  return key;
+}
+
+const TestKey& ec_key() {
+  static const TestKey key = TestKey::ec("ec-1");
+  return key;
+}
+
 }  // namespace authsvc::testing

@@ -46,4 +46,9 @@ std::string sign_jwt(std::string_view claims_json, std::string_view alg, std::st
 // {"keys":[JWK, ...]}
 std::string jwks_of(const std::vector<std::string>& jwks);
 
+// One RSA and one EC P-256 pair a test executable shares ("rsa-1",
+// "ec-1"): making an RSA pair takes a while.
+const TestKey& rsa_key();
+const TestKey& ec_key();
+
 }  // namespace authsvc::testing
