@@ -787,8 +787,8 @@ class WebE2E(BrokerSuite):
 
         def row():
             for tr in root.find_elements(By.CSS_SELECTOR, "table.data tbody tr"):
-                links = tr.find_elements(By.CSS_SELECTOR, "a.account-link")
-                if links and links[0].text == "dana-app":
+                names = tr.find_elements(By.CSS_SELECTOR, ".account-link")
+                if names and names[0].text == "dana-app":
                     return tr
             self.fail("dana-app is not listed on /admin")
 
@@ -1169,7 +1169,7 @@ class WebE2E(BrokerSuite):
         self.open(driver, "/apikeys")
         self.shot(driver, "apikeys")
         self.open(driver, "/admin")
-        self.assertIn("root-app", self.texts(driver, "a.account-link"))
+        self.assertIn("root-app", self.texts(driver, ".account-link"))
         self.shot(driver, "admin")
         self.open(driver, "/no-such-page")
         self.assertEqual(self.error_status(driver), 404)
