@@ -220,7 +220,7 @@ std::string created_token(Browser& b, const std::string& name) {
 
 }  // namespace
 
-TEST_CASE("web: sign-in through the provider gives a session; a replayed state gives nothing") {
+TEST_CASE("web: sign-in through the provider gives a session, a replayed state gives nothing") {
   World w;
   Browser alice{w};
   Answer login = alice.get("/login?next=/queues");
@@ -318,7 +318,7 @@ TEST_CASE("web: a next parameter only ever leads inside the site") {
   CHECK(b.sign_in("a@x.org", "/accounts/new").header("Location") == "/accounts/new");
 }
 
-TEST_CASE("web: every change needs the session's CSRF token; one token serves every form") {
+TEST_CASE("web: every change needs the session's CSRF token, and one token serves every form") {
   World w;
   Browser alice{w};
   alice.sign_in("alice@x.org");
@@ -443,7 +443,7 @@ TEST_CASE("web: an admin disables and enables any account, and sees unowned queu
   CHECK(root.submit("/admin/accounts/ghost/enable").status == 404);
 }
 
-TEST_CASE("web: every answer has the security headers; names are checked and escaped") {
+TEST_CASE("web: every answer has the security headers, and names are checked and escaped") {
   World w;
   Browser alice{w};
   alice.sign_in("alice@x.org");
@@ -622,7 +622,7 @@ TEST_CASE("web: the JSON API with an API key, and with a session plus X-CSRF-Tok
   }
 }
 
-TEST_CASE("web: every request is audited with who, from where, what and the outcome; no secret") {
+TEST_CASE("web: every request is audited with who, from where, what and the outcome, and no secret") {
   World w;
   Browser alice{w};
   Answer signed_in = alice.sign_in("alice@x.org");
