@@ -435,6 +435,7 @@ class WebE2E(BrokerSuite):
         link = wait_for(driver, lambda d: d.find_element(By.CSS_SELECTOR, "a[href='/login']"),
                         10, "the home page's sign-in link")
         link.click()
+        self.record_sign_in_cookie(driver, login)
         sign_in_at_provider(driver, login)
         wait_for(driver, lambda d: urllib.parse.urlsplit(d.current_url).path == next_path
                  and d.find_elements(By.CLASS_NAME, "session-address"), 15,
@@ -444,6 +445,13 @@ class WebE2E(BrokerSuite):
         self.assertIsNotNone(cookie, "no session cookie after signing in")
         record(cookie["value"], "session cookie of " + login)
         return cookie["value"]
+
+    def record_sign_in_cookie(self, driver, login):
+        """Records the sign-in cookie /login set (the browser is on its way
+        to the provider, on the same host: the cookie is visible there)."""
+        cookie = wait_for(driver, lambda d: d.get_cookie("authsvc_signin"), 10,
+                          "the sign-in cookie from /login")
+        record(cookie["value"], "sign-in cookie of " + login)
 
     def signed_in_as(self, driver):
         """The address the page header names (its text content: selenium's
@@ -930,6 +938,7 @@ class WebE2E(BrokerSuite):
         self.proxy.set_forgery(what, forge)
         try:
             self.open(driver, "/login")
+            self.record_sign_in_cookie(driver, "mallory@example.org")
             sign_in_at_provider(driver, "mallory@example.org")
             wait_for(driver, lambda d: self.error_status(d), 15,
                      "the web's error page (%s)" % what)
