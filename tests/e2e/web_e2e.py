@@ -757,6 +757,9 @@ class WebE2E(BrokerSuite):
                              ["Type the account's name to delete it."])
             self.assertEqual(bob.find_element(By.TAG_NAME, "h1").text, "alice-app")
             self.web_line("POST", "/accounts/alice-app/delete", 400, since=mark[0])
+            # The field's error is at the end of the page: in the picture.
+            bob.execute_script("arguments[0].scrollIntoView({block: 'center'})",
+                               bob.find_element(By.ID, "confirm-error"))
             self.shot(bob, "delete-wrong-confirm")
             saw(bob, "bob types 'alice-ap' to delete alice-app: the form again", method="POST")
             self.assertTrue(self.login("alice-app", token2), "alice-app after a wrong confirm")
