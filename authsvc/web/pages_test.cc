@@ -453,6 +453,10 @@ TEST_CASE("the queues, API keys, admin and error pages have their forms and word
   CHECK(contains(html, "queue/deleted-user/events"));
   CHECK(contains(html, ">no owner<"));
   CHECK(contains(html, "aria-current=\"page\">Admin</a>"));
+  // The accounts are listed, not linked: /accounts/NAME is their owners'
+  // page, a 404 for an admin who is not one.
+  CHECK(contains(html, "<span class=\"account-link\">alice-app</span>"));
+  CHECK_FALSE(contains(html, "href=\"/accounts/"));
 
   for (auto [status, title] :
        std::vector<std::pair<int, std::string>>{{400, "Bad request"},

@@ -7,6 +7,7 @@
     op.set_account("bob@example.org", email="bob@example.org", email_verified=False)
     with op:                      # start(): waits for the discovery document
         op.issuer                 # http://127.0.0.1:PORT
+        op.url                    # where it listens: the issuer, unless issuer= was given
         op.discovery["token_endpoint"]
         client["client_secret"]
         op.sign({...}, alg="RS256")                 # with the provider's own key
@@ -164,6 +165,14 @@ class OidcProvider:
     port:     0 (default): the provider binds a free port itself at the
               first start (nothing can take it in between) and keeps it for
               later starts, so the issuer does not change
+    issuer:   the issuer it names (in ID tokens and its discovery document);
+              default its own address. Give the URL of something in front
+              of it, such as a test's intercepting proxy, to have it sign
+              tokens for that issuer: the discovery document it serves names
+              endpoints on the origin each request came to (its Host), and
+              start() reads it at the provider's own address, `url`, so
+              self.discovery's endpoints are there (the proxy is not needed
+              to start).
     label:    names its artifacts folder under CTest
     artifacts: a folder to keep its logs in (default: under CTest, one of
               the test artifacts; else none)
@@ -172,9 +181,10 @@ class OidcProvider:
     """
 
     def __init__(self, clients=(), accounts=None, ttl=None, port=0, label="oidc-provider",
-                 artifacts=None, node=None, node_modules=None):
+                 artifacts=None, node=None, node_modules=None, issuer=None):
         self.label = label
         self.port = port
+        self.configured_issuer = issuer
         self.ttl = dict(ttl or {})
         self.clients = []
         self.accounts = {}
@@ -182,6 +192,7 @@ class OidcProvider:
         self.node = node or os.environ.get("AUTHSVC_TEST_NODE") or shutil.which("node")
         self.node_modules = node_modules or node_modules_dir()
         self.issuer = None
+        self.url = None
         self.discovery = None
         self.workdir = None
         self._proc = None
@@ -324,9 +335,12 @@ class OidcProvider:
         return self._proc is not None and self._proc.poll() is None
 
     def _config(self):
-        return {"node_modules": self.node_modules, "port": self.port,
-                "clients": self.clients, "jwks": {"keys": self._jwks},
-                "accounts": self.accounts, "ttl": self.ttl}
+        config = {"node_modules": self.node_modules, "port": self.port,
+                  "clients": self.clients, "jwks": {"keys": self._jwks},
+                  "accounts": self.accounts, "ttl": self.ttl}
+        if self.configured_issuer:
+            config["issuer"] = self.configured_issuer
+        return config
 
     def _public_config(self):
         config = copy.deepcopy(self._config())
@@ -369,9 +383,9 @@ class OidcProvider:
         try:
             while True:
                 with open(self._out, "rb") as f:
-                    m = re.search(rb"^ready (\S+)\n", f.read(), re.M)
+                    m = re.search(rb"^ready (\S+) (\S+)\n", f.read(), re.M)
                 if m:
-                    self.issuer = m.group(1).decode()
+                    self.issuer, self.url = m.group(1).decode(), m.group(2).decode()
                     break
                 if self._proc.poll() is not None:
                     raise OidcProviderError("the provider exited at start (%s)%s"
@@ -381,7 +395,7 @@ class OidcProvider:
                     raise OidcProviderError("the provider printed no ready line within %.0f s%s"
                                             % (scaled(timeout), self._stderr_tail()))
                 time.sleep(0.02)
-            self.port = int(self.issuer.rsplit(":", 1)[1])
+            self.port = int(self.url.rsplit(":", 1)[1])
             self.discovery = self._wait_for_discovery(deadline)
         except BaseException:
             self.stop(expect_exit=None)
@@ -390,7 +404,7 @@ class OidcProvider:
         return self
 
     def _wait_for_discovery(self, deadline):
-        url = self.issuer + "/.well-known/openid-configuration"
+        url = self.url + "/.well-known/openid-configuration"
         while True:
             try:
                 with urllib.request.urlopen(url, timeout=scaled(5)) as r:

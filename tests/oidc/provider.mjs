@@ -5,7 +5,9 @@
 //
 //   node tests/oidc/provider.mjs CONFIG.json
 //
-// Prints one line, "ready <issuer>", on stdout once it accepts connections;
+// Prints one line, "ready <issuer> <url>", on stdout once it accepts
+// connections (<url>: where it listens, http://127.0.0.1:<port>, which is
+// the issuer unless the configuration names another);
 // logs each request (method, path without the query, status) and the
 // provider's events to stderr, never a secret; exits 0 on SIGTERM or
 // SIGINT once its connections are closed. tests/e2e/oidc_provider.py writes
@@ -17,7 +19,10 @@
 //                 by absolute path; its own imports resolve beside it.
 //   port          on 127.0.0.1; 0 or absent: any free port, chosen here, so
 //                 nothing can take it between choosing and listening
-//   issuer        default http://127.0.0.1:<port>
+//   issuer        default http://127.0.0.1:<port>; another (e.g. a test's
+//                 proxy in front of this port) is taken as it is: the ID
+//                 tokens name it, and the discovery document's endpoints
+//                 are on the origin each request came to (its Host)
 //   clients       client metadata as oidc-provider takes it, e.g.
 //                 {client_id, client_secret, redirect_uris,
 //                  token_endpoint_auth_method: "client_secret_basic",
@@ -226,4 +231,4 @@ process.on('SIGTERM', () => stop('SIGTERM'));
 process.on('SIGINT', () => stop('SIGINT'));
 
 log(`oidc-provider ${packageJson.version} on node ${process.version}`);
-process.stdout.write(`ready ${issuer}\n`);
+process.stdout.write(`ready ${issuer} http://127.0.0.1:${port}\n`);
