@@ -187,6 +187,7 @@ void check_page(const std::string& html, std::string_view csrf) {
   CHECK(html.starts_with("<!doctype html>\n<html lang=\"en\">"));
   CHECK(contains(html, "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"));
   CHECK(contains(html, "<link rel=\"stylesheet\" href=\"/static/style.css\">"));
+  CHECK(contains(html, "<link rel=\"icon\" href=\"/static/favicon.svg\" type=\"image/svg+xml\">"));
   CHECK(contains(html, "<main id=\"main\""));
   CHECK_FALSE(contains(html, "<style"));
   std::vector<Tag> tags = tags_of(html);

@@ -4,7 +4,7 @@
 
 namespace authsvc {
 
-TEST_CASE("find_static_file gives the style sheet and the script, and nothing else") {
+TEST_CASE("find_static_file gives the style sheet, the script and the icon, and nothing else") {
   const StaticFile* style = find_static_file("style.css");
   REQUIRE(style != nullptr);
   CHECK(style->name == "style.css");
@@ -15,6 +15,10 @@ TEST_CASE("find_static_file gives the style sheet and the script, and nothing el
   REQUIRE(script != nullptr);
   CHECK(script->content_type == "text/javascript; charset=utf-8");
   CHECK(script->content.find("getElementById(\"token\")") != std::string_view::npos);
+
+  const StaticFile* icon = find_static_file("favicon.svg");
+  REQUIRE(icon != nullptr);
+  CHECK(icon->content_type == "image/svg+xml");
 
   CHECK(find_static_file("style.css") == style);  // the same entry each time
   for (std::string_view bad :
