@@ -739,3 +739,42 @@ TEST_SUITE("threaded") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("web: an API key that expired is no key, and guessing keys is limited per address") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  Answer page = alice.submit("/apikeys", "label=short&expires=1h");
+  REQUIRE(page.status == 200);
+  std::string key = token_on(page);
+  Browser script{w};
+  std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + key}};
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
+  std::string expires = w.setup->api_keys_of("alice@x.org").at(0).expires_at;
+  CHECK_FALSE(expires.empty());
+
+  w.now += std::chrono::hours(1) + std::chrono::seconds(1);
+  Answer expired = script.request("GET", "/api/v1/accounts", "", bearer);
+  CHECK(expired.status == 401);
+  CHECK(expired.as_json()["error"].get<std::string>().find("expired") != std::string::npos);
+  CHECK(alice.submit("/apikeys", "label=bad&expires=soon").status == 400);
+
+  // Wrong keys from one address: refused unchecked past the limit; another
+  // address is not affected.
+  Browser guesser{w};
+  guesser.peer = "198.51.100.3:1000";
+  int limited = 0;
+  for (int i = 0; i < 30; ++i) {
+    Answer a = guesser.request("GET", "/api/v1/accounts", "",
+                               {{"Authorization", "Bearer ak_guess" + std::to_string(i)}});
+    if (a.status == 429) ++limited;
+  }
+  CHECK(limited > 0);
+  Answer other =
+      script.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer ak_wrong"}});
+  CHECK(other.status == 401);
+}
+
+}  // namespace authsvc
