@@ -79,6 +79,12 @@ std::size_t Form::count(std::string_view key) const {
   return n;
 }
 
+std::string path_segment(std::string_view value) {
+  if (value == ".") return "%2E";
+  if (value == "..") return "%2E%2E";
+  return form_encoded(value);
+}
+
 std::string form_encoded(std::string_view value) {
   std::string out;
   out.reserve(value.size());

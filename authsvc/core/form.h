@@ -29,6 +29,12 @@ struct FormField {
 // ones as %XX, so that decode() gives back exactly these bytes. What a
 // broker's request looks like, for `authsvc check` and the tests.
 std::string form_encoded(std::string_view value);
+// `value` as one segment of a URL path, in the links the web writes and the
+// management API's paths (/api/queues/VHOST/NAME): form_encoded(), so that
+// '/', '?' and '#' stay inside it, and "." and ".." as %2E and %2E%2E,
+// which a browser or a server would otherwise resolve as the current and
+// the parent folder.
+std::string path_segment(std::string_view value);
 
 class Form {
  public:

@@ -1,12 +1,12 @@
 #include "authsvc/guardian/management_api.h"
 
-#include <curl/curl.h>
 #include <httplib.h>
 
 #include <climits>
 #include <new>
 #include <nlohmann/json.hpp>
 
+#include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
 #include "authsvc/guardian/http_failure.h"
 #include "authsvc/guardian/url.h"
@@ -136,16 +136,6 @@ json parse_array(const std::string& body, const std::string& what) {
 
 }  // namespace
 
-std::string encode_path_segment(const std::string& s) {
-  // libcurl escapes all but RFC 3986's unreserved characters, in upper-case
-  // hex; the handle argument is unused since 7.82. Length 0 would mean
-  // strlen(), which is also right for "".
-  std::unique_ptr<char, decltype(&curl_free)> escaped(
-      curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size())), curl_free);
-  if (!escaped) throw std::bad_alloc();
-  return escaped.get();
-}
-
 ManagementApi::ManagementApi(ManagementOptions options) {
   ServerUrl u = parse_management_url(options.url);
   url_ = u.origin() + u.path;
@@ -258,19 +248,18 @@ std::vector<std::string> ManagementApi::internal_users() {
 }
 
 bool ManagementApi::delete_queue(const std::string& vhost, const std::string& name) {
-  return remove("/api/queues/" + encode_path_segment(vhost) + "/" + encode_path_segment(name), "");
+  return remove("/api/queues/" + path_segment(vhost) + "/" + path_segment(name), "");
 }
 
 bool ManagementApi::delete_exchange(const std::string& vhost, const std::string& name) {
-  return remove("/api/exchanges/" + encode_path_segment(vhost) + "/" + encode_path_segment(name),
-                "");
+  return remove("/api/exchanges/" + path_segment(vhost) + "/" + path_segment(name), "");
 }
 
 bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {
   if (has_control(reason)) {
     throw ManagementError("close_connection: the reason has a control character");
   }
-  return remove("/api/connections/" + encode_path_segment(name), reason);
+  return remove("/api/connections/" + path_segment(name), reason);
 }
 
 }  // namespace authsvc

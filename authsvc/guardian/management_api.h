@@ -95,9 +95,4 @@ class ManagementApi : public Broker {
   std::unique_ptr<httplib::ClientImpl> client_;
 };
 
-// `s` percent-encoded as one URL path segment: everything but RFC 3986's
-// unreserved characters (A-Z a-z 0-9 - . _ ~) becomes %XX, '/' included,
-// so vhost "/" is "%2F" and "a b->c" is "a%20b-%3Ec".
-std::string encode_path_segment(const std::string& s);
-
 }  // namespace authsvc

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <thread>
 
+#include "authsvc/core/form.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -82,15 +83,16 @@ const char kBasicAuth[] = "Basic Z3VhcmRpYW46czNjcmV0OnB3";
 }  // namespace
 
 TEST_SUITE("management_api") {
-  TEST_CASE("encode_path_segment encodes all but unreserved characters") {
-    CHECK(encode_path_segment("/") == "%2F");
-    CHECK(encode_path_segment("queue/alice/jobs") == "queue%2Falice%2Fjobs");
-    CHECK(encode_path_segment("127.0.0.1:53012 -> 127.0.0.1:5672") ==
+  TEST_CASE("paths to the management API keep each name one segment") {
+    CHECK(path_segment("/") == "%2F");
+    CHECK(path_segment("queue/alice/jobs") == "queue%2Falice%2Fjobs");
+    CHECK(path_segment("127.0.0.1:53012 -> 127.0.0.1:5672") ==
           "127.0.0.1%3A53012%20-%3E%20127.0.0.1%3A5672");
-    CHECK(encode_path_segment("a-Z_0.~") == "a-Z_0.~");
-    CHECK(encode_path_segment("%+?#&=") == "%25%2B%3F%23%26%3D");
-    CHECK(encode_path_segment("\xc3\xa9") == "%C3%A9");
-    CHECK(encode_path_segment("") == "");
+    CHECK(path_segment("a-Z_0.~") == "a-Z_0.~");
+    CHECK(path_segment("%+?#&=") == "%25%2B%3F%23%26%3D");
+    CHECK(path_segment("\xc3\xa9") == "%C3%A9");
+    CHECK(path_segment("") == "");
+    CHECK(path_segment("..") == "%2E%2E");
   }
 
   TEST_CASE("management URLs are validated at construction") {

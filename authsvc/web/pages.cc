@@ -4,8 +4,8 @@
 #include <kainjow/mustache.hpp>
 #include <stdexcept>
 
+#include "authsvc/core/form.h"
 #include "authsvc/web/embedded_web_files.h"
-#include "authsvc/web/path_segment.h"
 #include "authsvc/web/safe_next.h"
 
 namespace authsvc {

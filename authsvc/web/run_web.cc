@@ -12,6 +12,7 @@
 #include "authsvc/store/store.h"
 #include "authsvc/web/oidc_client.h"
 #include "authsvc/web/provider_url.h"
+#include "authsvc/web/self_service.h"
 #include "authsvc/web/web_app.h"
 
 namespace authsvc {
@@ -88,8 +89,18 @@ std::string web_options_problem(const WebRunOptions& options) {
     return "--public-url must be https (plain http only on a loopback host): the session "
            "cookie would cross the network in clear";
   }
+  for (const std::string& pattern : options.web.reserve) {
+    if (std::string problem = reserve_pattern_problem(pattern); !problem.empty()) {
+      return fmt::format("--reserve '{}' is not a pattern: {}", pattern, problem);
+    }
+  }
   if (options.web.dev_login) {
     if (options.oidc) return "--dev-login replaces OpenID Connect: give one or the other";
+    // Published through a proxy, anyone could sign in as an admin.
+    if (!is_loopback_host(host) || !options.web.trusted_proxies.empty()) {
+      return "--dev-login lets anyone sign in as anyone: its --public-url must be a loopback "
+             "address, with no --trusted-proxy";
+    }
     if (!is_loopback_host(listen->host)) {
       return fmt::format(
           "--dev-login lets anyone sign in as anyone: it listens on a loopback address only "

@@ -25,11 +25,34 @@ void as_bad_request(Check&& check) {
   }
 }
 
+// Names differ by case (the broker's do), but "Taskcluster-x" is meant by
+// "taskcluster-.*" as much as "taskcluster-x" is.
+RE2::Options reserve_options() {
+  RE2::Options options;
+  options.set_case_sensitive(false);
+  options.set_log_errors(false);
+  return options;
+}
+
 WebError no_such_account(const std::string& name) {
   return WebError(404, fmt::format("no such account '{}'", printable(name)));
 }
 
 }  // namespace
+
+std::string reserve_pattern_problem(const std::string& pattern) {
+  RE2 re(pattern, reserve_options());
+  return re.ok() ? "" : re.error();
+}
+
+bool is_reserved(const std::string& name, const std::vector<std::string>& patterns) {
+  for (const std::string& pattern : patterns) {
+    RE2 re(pattern, reserve_options());
+    // A pattern that does not compile reserves everything: fail closed.
+    if (!re.ok() || RE2::FullMatch(name, re)) return true;
+  }
+  return false;
+}
 
 bool owned_by(const UserInfo& info, const std::string& address) {
   std::string wanted = ascii_lower(address);
@@ -54,11 +77,14 @@ std::string SelfService::create(const std::string& name, const std::string& expi
   if (!problem.empty()) {
     throw WebError(400, fmt::format("the name '{}' cannot be used: {}", printable(name), problem));
   }
-  for (const std::string& pattern : options_.reserve) {
-    if (!person_.admin && RE2::FullMatch(name, pattern)) {
-      throw WebError(403, fmt::format("the name '{}' is reserved: only an admin may create it",
-                                      printable(name)));
-    }
+  if (name == "new") {
+    throw WebError(400,
+                   "the name 'new' cannot be used here: /accounts/new is the form for a new "
+                   "account");
+  }
+  if (!person_.admin && is_reserved(name, options_.reserve)) {
+    throw WebError(403, fmt::format("the name '{}' is reserved: only an admin may create it",
+                                    printable(name)));
   }
   std::string expires_at;
   if (!expires.empty()) {

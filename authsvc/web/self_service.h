@@ -3,12 +3,14 @@
 // API alike: one set of rules, each action checked here.
 //
 // - A person sees and changes only the accounts they own. Another's account
-//   is "no such account" (404), as one that does not exist, so that names
-//   cannot be probed. Admins see every account on the admin page, and
+//   is "no such account" (404), as one that does not exist, so that what
+//   an account holds cannot be probed. Admins see every account on the admin page, and
 //   disable and enable any; they own no more than anyone else.
 // - A new account's only owner is its creator; its vhosts are the web's.
-//   Its name follows the naming rules (400, saying why), is not taken
-//   (409), and is not reserved (--reserve) unless an admin creates it.
+//   Its name follows the naming rules (400, saying why), is not "new" (the
+//   form's path), is not taken (409: creating tells whether a name exists,
+//   limited per person by the app), and is not reserved (--reserve, any
+//   case) unless an admin creates it.
 // - Times come in as people type them: an expiry as "30d" or an RFC 3339
 //   time, a grace as "0", "30m", "2h" (at most 7 days).
 //
@@ -62,5 +64,11 @@ class SelfService {
 
 // Whether `info` lists `address` among its owners (compared without case).
 bool owned_by(const UserInfo& info, const std::string& address);
+
+// --reserve: whether `name` matches one of `patterns` (RE2, the whole name,
+// without regard to case); a pattern that does not compile matches every
+// name. Why a pattern does not compile, or "" (checked at start-up).
+bool is_reserved(const std::string& name, const std::vector<std::string>& patterns);
+std::string reserve_pattern_problem(const std::string& pattern);
 
 }  // namespace authsvc

@@ -72,6 +72,23 @@ TEST_CASE("self-service: names follow the rules, are not taken, and reserved one
   CHECK(status_of([&] { w.as("root@x.org", true).create("taskcluster-queue", ""); }, &why) == 409);
   CHECK(why == "the name 'taskcluster-queue' is taken");
   CHECK(status_of([&] { w.as("a@x.org").create("my-taskcluster-queue", ""); }) == 409);
+  // Any case; and "new" is the form's path.
+  CHECK(status_of([&] { w.as("a@x.org").create("TaskCluster-Other", ""); }) == 403);
+  CHECK(status_of([&] { w.as("a@x.org").create("new", ""); }, &why) == 400);
+  CHECK(why.find("/accounts/new") != std::string::npos);
+}
+
+TEST_CASE("self-service: a reserve pattern that does not compile reserves every name") {
+  CHECK(reserve_pattern_problem("taskcluster-.*").empty());
+  CHECK_FALSE(reserve_pattern_problem("taskcluster-(.*").empty());
+  CHECK(is_reserved("anything", {"taskcluster-(.*"}));
+  CHECK(is_reserved("TASKCLUSTER-x", {"taskcluster-.*"}));
+  CHECK_FALSE(is_reserved("my-taskcluster-x", {"taskcluster-.*"}));
+  CHECK_FALSE(is_reserved("anything", {}));
+  World w;
+  w.options.reserve = {"taskcluster-(.*"};
+  CHECK(status_of([&] { w.as("a@x.org").create("alice-app", ""); }) == 403);
+  created(w.as("root@x.org", true), "alice-app");
 }
 
 TEST_CASE("self-service: an expiry is a duration or a time in the future") {

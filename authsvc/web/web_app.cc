@@ -45,6 +45,10 @@ bool is_api(const Request& request) {
   return !request.segments.empty() && request.segments[0] == "api";
 }
 
+bool is_api_description(const Request& request) {
+  return request.segments == std::vector<std::string>{"api", "v1", "openapi.json"};
+}
+
 // The session the cookie names, if it is one and still alive.
 void identify_by_session(Request& request) {
   std::optional<std::string_view> id =
@@ -154,6 +158,9 @@ WebApp::State::State(WebOptions o, WebDependencies d)
               limit_clock(deps.clock)),
       failures(LoginThrottleOptions{options.failed_sign_ins_per_minute, std::chrono::seconds(60),
                                     std::chrono::seconds(60)},
+               limit_clock(deps.clock)),
+      sign_ins(LoginThrottleOptions{options.sign_ins_per_minute, std::chrono::seconds(60),
+                                    std::chrono::seconds(60)},
                limit_clock(deps.clock)) {}
 
 WebApp::WebApp(WebOptions options, WebDependencies dependencies)
@@ -238,13 +245,21 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
   std::unique_ptr<Store> store;
   HttpAnswer answer;
   std::string reason;
+  std::optional<std::pair<int, std::string>> refusal;
   bool store_failed = false;
   try {
     if (!segments) throw WebError(400, "the path cannot be read");
     store = state.stores.take();
     store->set_actor(Actor{"web", ""});
     request.store = store.get();
-    if (is_api(request)) identify_by_api_key(request);
+    // A browser that reached this site under another name (DNS rebinding,
+    // a proxy sending the wrong Host) gets nothing: the pages' origin is
+    // public_url's alone.
+    std::string_view host = call.header("Host");
+    if (!host.empty() && !state.options.is_public_host(host)) {
+      throw WebError(421, "this site is " + state.options.public_url);
+    }
+    if (is_api(request) && !is_api_description(request)) identify_by_api_key(request);
     if (!request.person) identify_by_session(request);
     if (request.person) store->set_actor(Actor{"web", request.person->address});
 
@@ -254,14 +269,25 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
     answer = std::move(*routed);
   } catch (const WebError& e) {
     reason = e.what();
-    answer = error_answer(request, e.status(), e.what());
+    refusal = {e.status(), e.what()};
   } catch (const StoreError& e) {
     store_failed = true;
     reason = e.what();
-    answer = error_answer(request, 500, "the database failed: try again later");
-  } catch (const Error& e) {
+    refusal = {500, "the database failed: try again later"};
+  } catch (const std::exception& e) {
+    // Whatever it is (a bug, memory), it must not unwind into
+    // libmicrohttpd: the process would end.
+    store_failed = !dynamic_cast<const Error*>(&e);
     reason = e.what();
-    answer = error_answer(request, 500, "something failed: try again later");
+    refusal = {500, "something failed: try again later"};
+  }
+  if (refusal) {
+    try {
+      answer = error_answer(request, refusal->first, refusal->second);
+    } catch (const std::exception& e) {
+      reason += std::string("; the error page failed too: ") + e.what();
+      answer = HttpAnswer{refusal->first, refusal->second + "\n", "text/plain; charset=utf-8"};
+    }
   }
   if (store && !store_failed) state.stores.give_back(std::move(store));
 
@@ -302,8 +328,10 @@ HttpAnswer WebApp::refuse(const HttpCall& call, int status, std::string_view rea
     record.reason = reason;
     state_->deps.audit->append(to_json_line(record));
   }
-  return HttpAnswer{status == 0 ? 400 : status, std::string(reason) + "\n",
+  HttpAnswer answer{status == 0 ? 400 : status, std::string(reason) + "\n",
                     "text/plain; charset=utf-8"};
+  add_security_headers(answer, false);
+  return answer;
 }
 
 std::size_t WebApp::purge() const {

@@ -778,3 +778,68 @@ TEST_CASE("web: an API key that expired is no key, and guessing keys is limited 
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("web: a request under another Host gets nothing (DNS rebinding)") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  CHECK(alice.request("GET", "/accounts", "", {{"Host", "pulse.example.org"}}).status == 200);
+  CHECK(alice.request("GET", "/accounts", "", {{"Host", "PULSE.example.org:443"}}).status == 200);
+  Answer rebound = alice.request("GET", "/accounts", "", {{"Host", "rebind.attacker.example"}});
+  CHECK(rebound.status == 421);
+  CHECK(rebound.body.find("/accounts/") == std::string::npos);
+  CHECK(alice
+            .request("POST", "/accounts", "csrf=" + form_encoded(alice.csrf()) + "&name=x",
+                     {{"Host", "127.0.0.1:8080"}})
+            .status == 421);
+  CHECK_FALSE(w.setup->find_user("x"));
+}
+
+TEST_CASE("web: pages answer their own methods, and HEAD /login begins nothing") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  CHECK(alice.request("DELETE", "/accounts/alice-app").status == 405);
+  CHECK(w.setup->find_user("alice-app"));
+  CHECK(alice.request("PUT", "/accounts").status == 405);
+  CHECK(alice.request("POST", "/queues").status == 405);
+  CHECK(alice.request("POST", "/admin").status == 404);  // not an admin: no such page
+  CHECK(alice.request("HEAD", "/accounts").status == 200);
+  CHECK(alice.request("HEAD", "/login").status == 405);
+  // The API description needs no key, whatever Authorization says.
+  CHECK(
+      alice.request("GET", "/api/v1/openapi.json", "", {{"Authorization", "Bearer nope"}}).status ==
+      200);
+}
+
+TEST_CASE("web: sign-ins begun are limited per client address") {
+  World w;
+  Browser flood{w};
+  flood.peer = "198.51.100.20:5000";
+  int limited = 0;
+  for (int i = 0; i < 40; ++i) {
+    if (flood.get("/login").status == 429) ++limited;
+  }
+  CHECK(limited >= 10);
+  Browser alice{w};
+  CHECK(alice.sign_in("alice@x.org").status == 303);
+}
+
+TEST_CASE("web: a queue is deleted only in one of its account's vhosts") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  w.queues = {QueueInfo{"other", "queue/alice-app/q", 1, 0, true, false, false},
+              QueueInfo{"/", "queue/alice-app/q", 1, 0, true, false, false}};
+  CHECK(alice.submit("/queues/delete", "vhost=other&name=queue%2Falice-app%2Fq").status == 404);
+  CHECK(alice.submit("/queues/delete", "vhost=..&name=queue%2Falice-app%2Fq").status == 404);
+  CHECK(w.queues.size() == 2);
+  CHECK(alice.submit("/queues/delete", "vhost=%2F&name=queue%2Falice-app%2Fq").status == 303);
+  CHECK(w.queues.size() == 1);
+}
+
+}  // namespace authsvc

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -41,7 +42,15 @@ struct WebOptions {
   unsigned changes_per_minute = 20;
   unsigned failed_sign_ins_per_minute = 20;
 
+  unsigned sign_ins_per_minute = 30;  // sign-ins begun per client address
+
   bool secure_cookies() const { return public_url.rfind("https://", 0) == 0; }
+  // What a browser sends as Host for public_url: "pulse.example.org",
+  // "127.0.0.1:8080" (the scheme's default port left out).
+  std::string public_authority() const;
+  // Whether a request's Host names public_url (any case, the default port
+  // written or not).
+  bool is_public_host(std::string_view host) const;
   std::string redirect_uri() const { return public_url + "/callback"; }
 };
 

@@ -11,7 +11,6 @@
 #include "authsvc/core/json_line.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
-#include "authsvc/web/path_segment.h"
 #include "authsvc/web/web_error.h"
 #include "authsvc/web/web_queues.h"
 #include "authsvc/web/web_request.h"
@@ -115,6 +114,12 @@ SecretPage token_page(Request& request, std::string heading, const UserInfo& acc
   return page;
 }
 
+// The pages that show something answer GET (and HEAD) alone.
+void require_read(const Request& request, const char* allowed) {
+  if (!request.is("GET") && !request.is("HEAD"))
+    throw WebError(405, fmt::format("use {}", allowed));
+}
+
 HttpAnswer signed_in_only(Request& request) {
   if (request.is("GET") || request.is("HEAD")) {
     return redirect_answer("/login?next=" + form_encoded(std::string(request.call.path)));
@@ -211,18 +216,20 @@ HttpAnswer accounts(Request& request) {
   const std::vector<std::string>& s = request.segments;
   if (s.size() == 1) {
     if (request.is("POST")) return create_account(request);
+    require_read(request, "GET or POST");
     AccountsPage page{frame_with_notice(request, "My accounts"),
                       rows_of(request.self_service().my_accounts(), request.now)};
     return html_answer(200, render(page));
   }
-  if (s.size() == 2 && s[1] == "new" && !request.is("POST")) {
+  if (s.size() == 2 && s[1] == "new") {
+    require_read(request, "GET");
     NewAccountPage page;
     page.frame = request.frame("New account");
     return html_answer(200, render(page));
   }
   const std::string& name = s[1];
   if (s.size() == 2) {
-    if (request.is("POST")) throw WebError(405, "use GET");
+    require_read(request, "GET");
     request.user = name;
     return html_answer(200, render(account_page(request, request.self_service().my_account(name))));
   }
@@ -236,7 +243,8 @@ HttpAnswer accounts(Request& request) {
 
 HttpAnswer queues(Request& request) {
   const std::vector<std::string>& s = request.segments;
-  if (s.size() == 1 && !request.is("POST")) {
+  if (s.size() == 1) {
+    require_read(request, "GET");
     QueueListing listing = queues_of(request, request.self_service().my_accounts());
     QueuesPage page{frame_with_notice(request, "My queues"), std::move(listing.rows),
                     std::move(listing.unavailable)};
@@ -265,6 +273,7 @@ std::vector<ApiKeyRow> key_rows(Request& request) {
 HttpAnswer api_keys(Request& request) {
   const std::vector<std::string>& s = request.segments;
   if (s.size() == 1 && !request.is("POST")) {
+    require_read(request, "GET or POST");
     ApiKeysPage page{frame_with_notice(request, "API keys"), key_rows(request)};
     return html_answer(200, render(page));
   }
@@ -314,8 +323,11 @@ HttpAnswer api_keys(Request& request) {
 
 HttpAnswer admin(Request& request) {
   const std::vector<std::string>& s = request.segments;
+  // For anyone else, there is no such thing: before any other answer.
+  if (!request.person->admin) throw WebError(404, "no such page");
   SelfService self = request.self_service();
-  if (s.size() == 1 && !request.is("POST")) {
+  if (s.size() == 1) {
+    require_read(request, "GET");
     AdminPage page;
     page.frame = frame_with_notice(request, "Admin");
     page.accounts = rows_of(self.all_accounts(), request.now);
@@ -332,7 +344,6 @@ HttpAnswer admin(Request& request) {
     bool enable = s[3] == "enable";
     request.action = enable ? "account enable" : "account disable";
     request.user = s[2];
-    self.all_accounts();  // 404 for anyone but an admin, before the CSRF check says more
     require_csrf(request, request.field("csrf"));
     self.set_active(s[2], enable);
     return redirect_answer(enable ? "/admin?notice=account-enabled"

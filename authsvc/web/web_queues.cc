@@ -88,8 +88,12 @@ void delete_queue_of(Request& request, const std::vector<UserInfo>& accounts,
                      const std::string& vhost, const std::string& name) {
   request.user = owner_of("queue", name).value_or("");
   request.detail = fmt::format("queue {} in vhost {}", printable(name), printable(vhost));
-  bool mine = std::any_of(accounts.begin(), accounts.end(),
-                          [&](const UserInfo& u) { return u.name == request.user; });
+  // The queue's account must be one of `accounts`, and the vhost one of
+  // that account's: nothing else reaches the management API.
+  bool mine = std::any_of(accounts.begin(), accounts.end(), [&](const UserInfo& u) {
+    return u.name == request.user &&
+           std::find(u.vhosts.begin(), u.vhosts.end(), vhost) != u.vhosts.end();
+  });
   WebError no_such_queue(404, fmt::format("no such queue '{}'", printable(name)));
   if (!mine) throw no_such_queue;
   if (!request.state.deps.open_broker) {

@@ -47,6 +47,9 @@ struct WebApp::State {
   // failures: past the limit within a minute, refused for a minute.
   LoginThrottle changes;
   LoginThrottle failures;
+  // Sign-ins begun, per client address: each is a row in the store until
+  // it is finished or purged.
+  LoginThrottle sign_ins;
 };
 
 // The names of the web's cookies (before the __Host- prefix).

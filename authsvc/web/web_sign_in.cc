@@ -34,6 +34,11 @@ std::string query_parameter(const Request& request, std::string_view name) {
 HttpAnswer begin_sign_in(Request& request) {
   request.action = "sign-in start";
   WebApp::State& state = request.state;
+  // Each begun sign-in is a row until it is finished or purged.
+  if (state.sign_ins.throttled(request.client)) {
+    throw WebError(429, "too many sign-ins begun from this address: try again in a minute");
+  }
+  state.sign_ins.record(request.client, false);
   std::string browser_secret = generate_token();
   std::string sign_in_state = generate_token();
   std::string next = safe_next(query_parameter(request, "next"));
@@ -155,7 +160,7 @@ std::optional<HttpAnswer> route_sign_in(Request& request) {
   }
   if (s.size() != 1) return std::nullopt;
   if (s[0] == "login") {
-    if (request.is("GET") || request.is("HEAD")) return begin_sign_in(request);
+    if (request.is("GET")) return begin_sign_in(request);
     if (request.is("POST") && request.state.options.dev_login) return dev_sign_in(request);
     throw WebError(405, "use GET");
   }

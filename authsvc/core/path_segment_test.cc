@@ -1,6 +1,6 @@
-#include "authsvc/web/path_segment.h"
-
 #include <doctest/doctest.h>
+
+#include "authsvc/core/form.h"
 
 namespace authsvc {
 
