@@ -28,11 +28,9 @@ std::string sign_in_refusal(const SignedIn& who, const WebOptions& options) {
   } catch (const Error& e) {
     return fmt::format("the e-mail address cannot own accounts: {}", e.what());
   }
-  if (!options.allow_domains.empty()) {
-    std::string domain = ascii_lower(who.email.substr(who.email.rfind('@') + 1));
-    bool allowed = std::any_of(options.allow_domains.begin(), options.allow_domains.end(),
-                               [&](const std::string& d) { return ascii_lower(d) == domain; });
-    if (!allowed) return fmt::format("the domain {} may not sign in here", printable(domain));
+  if (!domain_allowed(who.email, options)) {
+    return fmt::format("the domain {} may not sign in here",
+                       printable(ascii_lower(who.email.substr(who.email.rfind('@') + 1))));
   }
   for (const auto& [name, value] : options.require_claims) {
     auto claim = who.claims.find(name);
@@ -43,6 +41,15 @@ std::string sign_in_refusal(const SignedIn& who, const WebOptions& options) {
     }
   }
   return "";
+}
+
+bool domain_allowed(const std::string& address, const WebOptions& options) {
+  if (options.allow_domains.empty()) return true;
+  std::size_t at = address.rfind('@');
+  if (at == std::string::npos) return false;
+  std::string domain = ascii_lower(address.substr(at + 1));
+  return std::any_of(options.allow_domains.begin(), options.allow_domains.end(),
+                     [&](const std::string& d) { return ascii_lower(d) == domain; });
 }
 
 bool is_admin(const std::string& address, const WebOptions& options) {

@@ -16,6 +16,11 @@ namespace authsvc {
 // if they may.
 std::string sign_in_refusal(const SignedIn& who, const WebOptions& options);
 
+// Whether `address` is in one of the allowed domains (any, with none set).
+// Checked on every request too: a session or an API key from before a
+// --allow-domain change stops working with it.
+bool domain_allowed(const std::string& address, const WebOptions& options);
+
 // Whether `address` is one of the admins (compared without case).
 bool is_admin(const std::string& address, const WebOptions& options);
 

@@ -61,7 +61,8 @@ void identify_by_session(Request& request) {
   auto last_seen = parse_time(session->last_seen_at);
   auto created = parse_time(session->created_at);
   if (request.now - last_seen >= options.session_idle ||
-      request.now - created >= options.session_lifetime) {
+      request.now - created >= options.session_lifetime ||
+      !domain_allowed(session->address, options)) {
     request.store->end_session(hash);
     request.headers.emplace_back("Set-Cookie", request.state.cookies.clear(kSessionCookie));
     return;
@@ -98,6 +99,9 @@ void identify_by_api_key(Request& request) {
     problem = fmt::format("API key {} was revoked", info->id);
   } else if (!info->expires_at.empty() && parse_time(info->expires_at) <= request.now) {
     problem = fmt::format("API key {} expired", info->id);
+  } else if (!domain_allowed(info->address, request.state.options)) {
+    problem =
+        fmt::format("API key {} acts as an address that may no longer sign in here", info->id);
   }
   if (!problem.empty()) {
     request.state.failures.record(request.client, false);

@@ -843,3 +843,25 @@ TEST_CASE("web: a queue is deleted only in one of its account's vhosts") {
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("web: narrowing --allow-domain ends the sessions and keys it no longer allows") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::string key = token_on(alice.submit("/apikeys", "label=ci"));
+  Browser script{w};
+  std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + key}};
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
+
+  w.options.allow_domains = {"y.org"};  // a restart with the new setting, same database
+  w.start();
+  CHECK(alice.get("/accounts").status == 303);  // signed out
+  Answer refused = script.request("GET", "/api/v1/accounts", "", bearer);
+  CHECK(refused.status == 401);
+  CHECK(refused.as_json()["error"].get<std::string>().find("may no longer sign in") !=
+        std::string::npos);
+}
+
+}  // namespace authsvc
