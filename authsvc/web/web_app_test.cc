@@ -865,3 +865,36 @@ TEST_CASE("web: narrowing --allow-domain ends the sessions and keys it no longer
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("web: a refused owner change shows the account's page with why, at the top") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  Answer bad =
+      alice.submit("/accounts/alice-app/owners", "email=" + form_encoded("not an address"));
+  CHECK(bad.status == 400);
+  CHECK(bad.body.find("invalid owner address") != std::string::npos);
+  CHECK(bad.body.find("name=\"email\"") != std::string::npos);  // the form is there
+  Answer last = alice.submit("/accounts/alice-app/owners/remove", "email=alice%40x.org");
+  CHECK(last.status == 409);
+  CHECK(last.body.find("last owner") != std::string::npos);
+  Answer unconfirmed = alice.submit("/accounts/alice-app/delete", "confirm=nope");
+  CHECK(unconfirmed.body.find("Nothing was deleted") != std::string::npos);
+}
+
+TEST_CASE("web: signing in again in the same browser ends its old session") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::string first = alice.cookies.at("__Host-authsvc_session");
+  alice.sign_in("alice@x.org");
+  CHECK(alice.cookies.at("__Host-authsvc_session") != first);
+  Browser replay{w};
+  replay.cookies["__Host-authsvc_session"] = first;
+  CHECK(replay.get("/accounts").status == 303);
+}
+
+}  // namespace authsvc

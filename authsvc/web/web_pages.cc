@@ -138,6 +138,14 @@ AccountPage account_page(Request& request, const UserInfo& account) {
   return page;
 }
 
+// The account's page again, saying why a change to it was refused (a
+// malformed address, the last owner): the forms are where the person is.
+HttpAnswer account_page_with_error(Request& request, const UserInfo& account, const WebError& e) {
+  AccountPage page = account_page(request, account);
+  page.frame.error = e.what();
+  return html_answer(e.status(), render(page));
+}
+
 // POST /accounts: on a refusal, the form again with what was typed.
 HttpAnswer create_account(Request& request) {
   request.action = "account create";
@@ -182,7 +190,12 @@ HttpAnswer account_action(Request& request, const std::string& name,
     require_csrf(request, request.field("csrf"));
     std::string address = request.field("email");
     request.detail = printable(address);
-    self.add_owner(name, address);
+    UserInfo account = self.my_account(name);
+    try {
+      self.add_owner(name, address);
+    } catch (const WebError& e) {
+      return account_page_with_error(request, account, e);
+    }
     return redirect_answer(account_href(name) + "?notice=owner-added");
   }
   if (what == "owners/remove") {
@@ -190,7 +203,12 @@ HttpAnswer account_action(Request& request, const std::string& name,
     require_csrf(request, request.field("csrf"));
     std::string address = request.field("email");
     request.detail = printable(address);
-    self.remove_owner(name, address);
+    UserInfo account = self.my_account(name);
+    try {
+      self.remove_owner(name, address);
+    } catch (const WebError& e) {
+      return account_page_with_error(request, account, e);
+    }
     // Having removed themselves, the account is no longer theirs to see.
     bool removed_self = ascii_lower(address) == ascii_lower(request.person->address);
     return redirect_answer(removed_self ? "/accounts?notice=owner-removed"
@@ -202,7 +220,8 @@ HttpAnswer account_action(Request& request, const std::string& name,
     UserInfo account = self.my_account(name);
     if (request.field("confirm") != name) {
       AccountPage page = account_page(request, account);
-      page.delete_error = "Type the account's name to delete it.";
+      page.delete_error = "Type the account’s name to delete it.";
+      page.frame.error = "Nothing was deleted: the name typed was not the account’s.";
       request.detail = "the name was not typed";
       return html_answer(400, render(page));
     }

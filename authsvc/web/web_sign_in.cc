@@ -141,6 +141,8 @@ HttpAnswer sign_out(Request& request) {
 
 void start_session(Request& request, const std::string& address) {
   WebApp::State& state = request.state;
+  // Signing in again in the same browser replaces its session.
+  if (!request.session_id.empty()) request.store->end_session(hash_token(request.session_id));
   std::string id = generate_token();
   const std::string now = rfc3339_utc(request.now);
   request.store->put_session(WebSession{hash_token(id), address, now, now});
