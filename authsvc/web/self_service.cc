@@ -119,13 +119,13 @@ std::string SelfService::rotate(const std::string& name, const std::string& grac
         400, fmt::format("grace: '{}' is not a duration (0, 90s, 30m, 2h, 7d)", printable(grace)));
   }
   as_bad_request([&] { check_rotation_grace(*parsed); });
-  return store_.rotate_token(name, *parsed);
+  return on_mine(name, [&] { return store_.rotate_token(name, *parsed); });
 }
 
 void SelfService::add_owner(const std::string& name, const std::string& address) {
   my_account(name);
   as_bad_request([&] { check_owner_address(address); });
-  store_.add_owner(name, address);
+  on_mine(name, [&] { store_.add_owner(name, address); });
 }
 
 void SelfService::remove_owner(const std::string& name, const std::string& address) {
@@ -138,12 +138,23 @@ void SelfService::remove_owner(const std::string& name, const std::string& addre
     throw WebError(409, fmt::format("'{}' is the last owner of '{}': add another owner first",
                                     printable(address), printable(name)));
   }
-  store_.remove_owner(name, address);
+  on_mine(name, [&] {
+    try {
+      store_.remove_owner(name, address);
+    } catch (const StoreError&) {
+      // Another owner was removed meanwhile: this one is the last now.
+      if (my_account(name).owners.size() == 1) {
+        throw WebError(409, fmt::format("'{}' is the last owner of '{}': add another owner first",
+                                        printable(address), printable(name)));
+      }
+      throw;
+    }
+  });
 }
 
 void SelfService::remove(const std::string& name) {
   my_account(name);
-  store_.delete_user(name);
+  on_mine(name, [&] { store_.delete_user(name); });
 }
 
 void SelfService::require_admin() {

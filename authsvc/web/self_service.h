@@ -55,6 +55,19 @@ class SelfService {
 
  private:
   void require_admin();
+  // Runs a change to one of my accounts, checked as mine just before. The
+  // check and the change are two transactions: if the change fails because
+  // the account went, or stopped being mine, in between, that is the 404 it
+  // would have been a moment later, not a failure of the store.
+  template <typename Change>
+  auto on_mine(const std::string& name, Change&& change) {
+    try {
+      return change();
+    } catch (const StoreError&) {
+      my_account(name);
+      throw;
+    }
+  }
 
   Store& store_;
   Person person_;
