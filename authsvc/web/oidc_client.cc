@@ -142,11 +142,23 @@ const ProviderMetadata& OidcClient::metadata() {
     std::lock_guard lock(mutex_);
     if (metadata_) return *metadata_;  // fetched while this thread waited
   }
-  ProviderMetadata fetched =
-      parse_discovery(exchange(discovery_url_, {"GET", {}, ""}, "OIDC discovery", options_.timeout),
-                      options_.issuer);
+  const auto now = std::chrono::steady_clock::now();
+  if (discovery_failed_at_ && now - *discovery_failed_at_ < options_.discovery_retry_interval) {
+    throw OidcError(discovery_error_);
+  }
+  std::optional<ProviderMetadata> fetched;
+  try {
+    fetched = parse_discovery(
+        exchange(discovery_url_, {"GET", {}, ""}, "OIDC discovery", options_.timeout),
+        options_.issuer);
+  } catch (const OidcError& e) {
+    discovery_failed_at_ = now;
+    discovery_error_ = e.what();
+    throw;
+  }
+  discovery_failed_at_.reset();
   std::lock_guard lock(mutex_);
-  metadata_ = std::move(fetched);
+  metadata_ = std::move(*fetched);
   return *metadata_;
 }
 

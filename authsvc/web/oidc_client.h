@@ -64,6 +64,10 @@ struct OidcClientOptions {
   std::chrono::milliseconds timeout{10000};
   // The shortest time between two fetches of the JWKS for an unknown key.
   std::chrono::seconds jwks_refetch_interval{60};
+  // After a failed discovery, how long every sign-in is refused with that
+  // failure before the provider is asked again: while it is down, each
+  // /login would otherwise hold a listener thread for a whole timeout.
+  std::chrono::seconds discovery_retry_interval{5};
 };
 
 class OidcClient : public IdentityProvider {
@@ -109,6 +113,9 @@ class OidcClient : public IdentityProvider {
   std::optional<ProviderMetadata> metadata_;  // set once, never changed after
   std::shared_ptr<const JwkSet> keys_;
   std::optional<std::chrono::steady_clock::time_point> last_refetch_;
+  // The last failed discovery, while it is kept (under fetch_mutex_).
+  std::optional<std::chrono::steady_clock::time_point> discovery_failed_at_;
+  std::string discovery_error_;
 };
 
 }  // namespace authsvc

@@ -516,7 +516,9 @@ TEST_SUITE("oidc_client") {
             doctest::test_suite("threaded")) {
     FakeProvider provider;
     provider.discovery_answer(std::make_pair(200, std::string(1024 * 1024 + 1, ' ')));
-    OidcClient client(options(provider.issuer()));
+    OidcClientOptions at_once = options(provider.issuer());
+    at_once.discovery_retry_interval = std::chrono::seconds(0);
+    OidcClient client(at_once);
     CHECK(oidc_error_of([&] { client.metadata(); }) ==
           "OIDC discovery GET " + provider.issuer() +
               "/.well-known/openid-configuration: the answer is larger than 1048576 bytes");
@@ -586,6 +588,20 @@ TEST_SUITE("oidc_client") {
     CHECK_FALSE(
         with([](OidcClientOptions& o) { o.redirect_uri = "http://pulse.example.org/cb"; }).empty());
     CHECK_FALSE(with([](OidcClientOptions& o) { o.redirect_uri = "/auth/callback"; }).empty());
+  }
+
+  TEST_CASE("a failed discovery is kept for a while, so an outage does not hold every sign-in" *
+            doctest::test_suite("threaded")) {
+    FakeProvider provider;
+    provider.discovery_answer(std::make_pair(503, "{}"));
+    OidcClientOptions settings = options(provider.issuer());
+    settings.discovery_retry_interval = std::chrono::seconds(3600);
+    OidcClient client(settings);
+    std::string first = oidc_error_of([&] { client.metadata(); });
+    CHECK(first.find("OIDC discovery GET") != std::string::npos);
+    provider.discovery_answer(std::nullopt);  // back, but not asked yet
+    CHECK(oidc_error_of([&] { client.metadata(); }) == first);
+    CHECK(provider.hits("discovery") == 1);
   }
 
   TEST_CASE("a discovery document for another issuer is refused" *
