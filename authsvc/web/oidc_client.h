@@ -79,8 +79,9 @@ class OidcClient : public IdentityProvider {
   OidcClient& operator=(const OidcClient&) = delete;
 
   // The provider's discovery document, <issuer>/.well-known/openid-configuration,
-  // fetched on the first call (a failure is not kept: the next call tries
-  // again). The reference stays valid as long as the client.
+  // fetched on the first call; a failure is kept for
+  // discovery_retry_interval, then the next call tries again. The
+  // reference stays valid as long as the client.
   const ProviderMetadata& metadata();
 
   // Where to send the browser for this sign-in (oidc_flow.h).
