@@ -13,7 +13,10 @@
 #include <thread>
 
 #include "authsvc/core/embedded_file.h"
+#include "authsvc/core/timestamp.h"
+#include "authsvc/core/token.h"
 #include "authsvc/core/words.h"
+#include "authsvc/store/store.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -567,6 +570,39 @@ TEST_CASE("user set that fails leaves everything as it was, also what it was giv
   CHECK(after.out.find("tags:          monitoring\n") != std::string::npos);
   CHECK(after.out.find("queue warn:    100 messages\n") != std::string::npos);
   CHECK(after.out.find("queue delete:  200 messages\n") != std::string::npos);
+}
+
+TEST_CASE("web-access revoke ends a person's web sessions and API keys, audited, nobody else's") {
+  Cli cli;
+  {
+    std::unique_ptr<Store> store = open_store(cli.db, Actor{"web", "bob@example.org"});
+    const std::string at = rfc3339_utc(std::chrono::system_clock::now());
+    store->put_session(WebSession{hash_token("bob-session"), "bob@example.org", at, at});
+    store->put_session(WebSession{hash_token("carol-session"), "carol@example.org", at, at});
+    NewApiKey bobs = store->add_api_key("bob@example.org", "ci", "");
+    NewApiKey carols = store->add_api_key("carol@example.org", "ci", "");
+    testing::record_issued_tokens({bobs.key, carols.key});
+  }
+  CommandResult r = cli({"web-access", "revoke", "Bob@example.org"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == "Bob@example.org: 1 sessions ended, 1 API keys revoked\n");
+  std::unique_ptr<Store> store = open_store(cli.db, Actor{"cli", "test"});
+  CHECK_FALSE(store->find_session(hash_token("bob-session")));
+  CHECK(store->find_session(hash_token("carol-session")));
+  CHECK_FALSE(store->api_keys_of("bob@example.org").at(0).revoked_at.empty());
+  CHECK(store->api_keys_of("carol@example.org").at(0).revoked_at.empty());
+  std::vector<AuditEvent> events = store->unexported_audit_events(0);
+  REQUIRE_FALSE(events.empty());
+  CHECK(events.back().action == "web revoke");
+  CHECK(events.back().actor == "cli");
+  CHECK(events.back().detail == "Bob@example.org: 1 sessions ended, 1 API keys revoked");
+
+  CommandResult bad = cli({"web-access", "revoke", "not an address"});
+  CHECK(bad.exit_code == 1);
+  CHECK(is_one_line(bad.err));
+  CHECK(bad.err.rfind("authsvc: invalid owner address", 0) == 0);
+  CHECK(cli({"web-access", "revoke"}).exit_code == 2);
+  CHECK(cli({"web-access"}).exit_code == 2);
 }
 
 }  // namespace authsvc

@@ -38,5 +38,7 @@ void add_import_commands(CLI::App& app, CommandLine& cli);
 void add_check_command(CLI::App& app, CommandLine& cli);
 // `web`: web_command.cc.
 void add_web_command(CLI::App& app, CommandLine& cli);
+// `web-access revoke`: web_access_command.cc.
+void add_web_access_command(CLI::App& app, CommandLine& cli);
 
 }  // namespace authsvc

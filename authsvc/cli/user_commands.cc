@@ -23,21 +23,16 @@ namespace {
 // The CLI takes lists separated by spaces, tabs or commas.
 std::vector<std::string> words(const std::string& text) { return split_words(text, " \t,"); }
 
-bool passed(const std::string& time, std::chrono::system_clock::time_point now) {
-  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(time);
-  return ms && std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)) <= now;
-}
-
 std::string status_of(const UserInfo& u, std::chrono::system_clock::time_point now) {
   if (!u.active) return "disabled";
-  if (!u.expires_at.empty() && passed(u.expires_at, now)) return "expired";
+  if (!u.expires_at.empty() && has_passed(u.expires_at, now)) return "expired";
   return "active";
 }
 
 // "token", "legacy", or "token+grace" while a previous credential logs in.
 std::string credential_of(const UserInfo& u, std::chrono::system_clock::time_point now) {
   std::string text = u.credential == CredentialScheme::token ? "token" : "legacy";
-  if (!u.previous_valid_until.empty() && !passed(u.previous_valid_until, now)) text += "+grace";
+  if (!u.previous_valid_until.empty() && !has_passed(u.previous_valid_until, now)) text += "+grace";
   return text;
 }
 
@@ -59,11 +54,11 @@ void print_user(const UserInfo& u, std::chrono::system_clock::time_point now) {
   }
   if (!u.previous_valid_until.empty()) {
     fmt::print("previous:      {} {}\n",
-               passed(u.previous_valid_until, now) ? "grace ended" : "logs in until",
+               has_passed(u.previous_valid_until, now) ? "grace ended" : "logs in until",
                u.previous_valid_until);
   }
   std::string expires = u.expires_at.empty() ? "never" : u.expires_at;
-  if (!u.expires_at.empty() && passed(u.expires_at, now)) expires += " (expired)";
+  if (!u.expires_at.empty() && has_passed(u.expires_at, now)) expires += " (expired)";
   fmt::print("expires:       {}\n", expires);
   if (u.expiry_notice_lead) {
     fmt::print("expiry notice: sent {} before\n",

@@ -31,6 +31,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
     std::vector<std::string> require_claims;
     std::string session_idle = "2h";
     std::string session_lifetime = "12h";
+    std::string api_key_lifetime = "90d";
     GuardianSetup management;
   };
   auto args = std::make_shared<WebArgs>();
@@ -77,6 +78,16 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
   cmd->add_option("--session-lifetime", args->session_lifetime,
                   "A session ends this long after sign-in, used or not")
       ->capture_default_str();
+  cmd->add_option("--api-key-lifetime", args->api_key_lifetime,
+                  "The longest an API key lives, and how long one lives unless asked for less")
+      ->capture_default_str();
+  cmd->add_option("--max-accounts", web.accounts_per_person,
+                  "Accounts one person may own (admins: any number)")
+      ->check(CLI::Range(1u, 100000u))
+      ->capture_default_str();
+  cmd->add_option("--max-api-keys", web.api_keys_per_person, "Live API keys one person may hold")
+      ->check(CLI::Range(1u, 10000u))
+      ->capture_default_str();
   cmd->add_option("--audit-log", options.audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
   cmd->add_option("--threads", options.threads, "HTTP event-loop threads")
@@ -99,6 +110,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
     }
     web_options.session_idle = duration_option(args->session_idle, "--session-idle");
     web_options.session_lifetime = duration_option(args->session_lifetime, "--session-lifetime");
+    web_options.api_key_lifetime = duration_option(args->api_key_lifetime, "--api-key-lifetime");
     while (!web_options.public_url.empty() && web_options.public_url.back() == '/') {
       web_options.public_url.pop_back();
     }

@@ -96,4 +96,9 @@ std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text) {
   return seconds * 1000 + millis;
 }
 
+bool has_passed(std::string_view rfc3339, std::chrono::system_clock::time_point now) {
+  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(rfc3339);
+  return ms && std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)) <= now;
+}
+
 }  // namespace authsvc

@@ -27,4 +27,8 @@ void format_rfc3339_utc(std::chrono::system_clock::time_point t, Rfc3339Buffer* 
 // nullopt for anything else.
 std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text);
 
+// Whether `rfc3339` (in that shape) is at or before `now`; "" or any other
+// shape has not passed.
+bool has_passed(std::string_view rfc3339, std::chrono::system_clock::time_point now);
+
 }  // namespace authsvc

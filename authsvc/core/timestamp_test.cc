@@ -32,4 +32,14 @@ TEST_CASE("rfc3339_to_unix_ms reads the store's timestamps and nothing else") {
   CHECK(rfc3339_to_unix_ms(rfc3339_utc(t)) == 1795821529123);
 }
 
+TEST_CASE("has_passed: at or before now, and nothing that is not a timestamp") {
+  using std::chrono::system_clock;
+  system_clock::time_point now = system_clock::time_point(std::chrono::seconds(1'800'000'000));
+  CHECK(has_passed(rfc3339_utc(now), now));
+  CHECK(has_passed(rfc3339_utc(now - std::chrono::seconds(1)), now));
+  CHECK_FALSE(has_passed(rfc3339_utc(now + std::chrono::seconds(1)), now));
+  CHECK_FALSE(has_passed("", now));
+  CHECK_FALSE(has_passed("yesterday", now));
+}
+
 }  // namespace authsvc

@@ -4,6 +4,7 @@
 // No I/O here: the pure guardian planner and the audit formatter include
 // this, never the store's implementation.
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -128,6 +129,12 @@ struct ApiKeyInfo {
 struct NewApiKey {
   ApiKeyInfo info;
   std::string key;
+};
+
+// What end_web_access ended.
+struct WebAccessEnded {
+  std::size_t sessions = 0;
+  std::size_t api_keys = 0;
 };
 
 // A queue or exchange, as the broker names it.

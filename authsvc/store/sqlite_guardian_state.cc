@@ -37,6 +37,16 @@ std::vector<std::string> SqliteStore::deleted_user_names() {
   });
 }
 
+bool SqliteStore::was_deleted(const std::string& name) {
+  return guarded("look for a deleted user", [&] {
+    SQLite::Statement q(db(),
+                        "SELECT 1 FROM audit_events WHERE action = 'user delete' AND user = ? "
+                        "LIMIT 1");
+    q.bind(1, name);
+    return q.executeStep();
+  });
+}
+
 std::vector<ResourceKey> SqliteStore::queue_exemptions() {
   return guarded("read the queue exemptions", [&] {
     SQLite::Statement q(db(), "SELECT vhost, name FROM queue_exemptions ORDER BY vhost, name");

@@ -48,6 +48,7 @@ class SqliteStore : public Store {
   std::vector<UserInfo> list_users() override;
   std::vector<UserInfo> users_owned_by(const std::string& address) override;
   std::vector<std::string> deleted_user_names() override;
+  bool was_deleted(const std::string& name) override;
 
   // UserFeed
   std::int64_t data_version() override;
@@ -91,6 +92,7 @@ class SqliteStore : public Store {
   std::optional<ApiKeyInfo> find_api_key(const TokenHash& hash) override;
   bool revoke_api_key(std::int64_t id, const std::string& address) override;
   void touch_api_key(std::int64_t id, const std::string& at) override;
+  WebAccessEnded end_web_access(const std::string& address) override;
 
   // Store
   void set_actor(Actor actor) override;

@@ -216,4 +216,26 @@ void SqliteStore::touch_api_key(std::int64_t id, const std::string& at) {
   });
 }
 
+WebAccessEnded SqliteStore::end_web_access(const std::string& address) {
+  check_owner_address(address);
+  return guarded("end a person's web access", [&] {
+    SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
+    WebAccessEnded ended;
+    SQLite::Statement sessions(db(), "DELETE FROM web_sessions WHERE address = ?");
+    sessions.bind(1, address);
+    ended.sessions = static_cast<std::size_t>(sessions.exec());
+    SQLite::Statement keys(db(),
+                           "UPDATE api_keys SET revoked_at = ? "
+                           "WHERE address = ? AND revoked_at IS NULL");
+    keys.bind(1, now());
+    keys.bind(2, address);
+    ended.api_keys = static_cast<std::size_t>(keys.exec());
+    record_event("web revoke", "",
+                 fmt::format("{}: {} sessions ended, {} API keys revoked", address, ended.sessions,
+                             ended.api_keys));
+    txn.commit();
+    return ended;
+  });
+}
+
 }  // namespace authsvc

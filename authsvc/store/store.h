@@ -83,6 +83,10 @@ class UserStore {
   // their connections (a name authsvc never knew is a broker-internal
   // account, left alone).
   virtual std::vector<std::string> deleted_user_names() = 0;
+  // Whether an account of this name (exactly) was ever deleted, created
+  // again since or not: its queues and exchanges may still be on the broker,
+  // and its old owners' scripts may still try its name.
+  virtual bool was_deleted(const std::string& name) = 0;
 };
 
 // What `serve` follows to keep its snapshot current.
@@ -199,6 +203,10 @@ class WebStore {
   virtual bool revoke_api_key(std::int64_t id, const std::string& address) = 0;
   // Records `at` as its last use.
   virtual void touch_api_key(std::int64_t id, const std::string& at) = 0;
+  // Ends every session of `address` and revokes every live key acting as
+  // it, in one transaction, audited as "web revoke" (an operator's answer
+  // to a person who left, or whose provider stopped vouching for them).
+  virtual WebAccessEnded end_web_access(const std::string& address) = 0;
 };
 
 class Store : public UserStore,

@@ -508,6 +508,13 @@ TEST_CASE_TEMPLATE("store contract: deleted user names are those deleted and not
   // Seen alike through another connection.
   CHECK(s.under_test->connect(kGuardian)->deleted_user_names() ==
         std::vector<std::string>{"alice", "carol"});
+  // Once deleted, a name stays marked, created again or not; by its exact
+  // spelling (the broker's names differ by case).
+  CHECK(s.store.was_deleted("carol"));
+  CHECK(s.store.was_deleted("bob"));
+  CHECK_FALSE(s.store.was_deleted("Carol"));
+  CHECK_FALSE(s.store.was_deleted("dave"));
+  CHECK_FALSE(s.store.was_deleted("erin"));
 }
 
 // ---- the audit trail ----
@@ -934,6 +941,8 @@ TEST_CASE_TEMPLATE(
       {"find_user", [](Store& c) { c.find_user("alice"); }},
       {"list_users", [](Store& c) { c.list_users(); }},
       {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
+      {"was_deleted", [](Store& c) { c.was_deleted("alice"); }},
+      {"end_web_access", [](Store& c) { c.end_web_access("alice@example.org"); }},
       {"data_version", [](Store& c) { c.data_version(); }},
       {"load_users", [&](Store& c) { c.load_users(&last); }},
       {"changed_users_since", [&](Store& c) { c.changed_users_since(0, 10, last); }},
@@ -1392,6 +1401,51 @@ TEST_CASE_TEMPLATE("store contract: an API key is shown once, kept as a hash, re
           s.store.add_api_key("a@example.org", "", kLongAgo);
         }).rfind("the expiry 2020-01-01", 0) == 0);
   CHECK(events(s.store).size() == 4);
+}
+
+TEST_CASE_TEMPLATE("store contract: ending a person's web access ends their sessions and keys only",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  const std::string at = rfc3339_utc(std::chrono::system_clock::now());
+  WebSession alices{hash_token("session-of-alice"), "alice@example.org", at, at};
+  WebSession bobs{hash_token("session-of-bob"), "bob@example.org", at, at};
+  s.store.put_session(alices);
+  s.store.put_session(WebSession{hash_token("alice-laptop"), "Alice@Example.org", at, at});
+  s.store.put_session(bobs);
+  NewApiKey live = s.store.add_api_key("alice@example.org", "", "");
+  NewApiKey revoked = s.store.add_api_key("alice@example.org", "", "");
+  NewApiKey bobs_key = s.store.add_api_key("bob@example.org", "", "");
+  testing::record_issued_tokens({live.key, revoked.key, bobs_key.key});
+  REQUIRE(s.store.revoke_api_key(revoked.info.id, "alice@example.org"));
+  const std::string revoked_at = s.store.find_api_key(hash_token(revoked.key))->revoked_at;
+
+  s.store.set_actor(Actor{"cli", "root"});
+  WebAccessEnded ended = s.store.end_web_access("ALICE@example.org");
+  CHECK(ended.sessions == 2);
+  CHECK(ended.api_keys == 1);
+  CHECK_FALSE(s.store.find_session(alices.id_hash));
+  CHECK_FALSE(s.store.find_session(hash_token("alice-laptop")));
+  CHECK(looks_like_timestamp(s.store.find_api_key(hash_token(live.key))->revoked_at));
+  // A key revoked before keeps when it was.
+  CHECK(s.store.find_api_key(hash_token(revoked.key))->revoked_at == revoked_at);
+  // Bob keeps his.
+  CHECK(s.store.find_session(bobs.id_hash));
+  CHECK(s.store.find_api_key(hash_token(bobs_key.key))->revoked_at.empty());
+
+  std::vector<AuditEvent> log = events(s.store);
+  REQUIRE_FALSE(log.empty());
+  CHECK(log.back().action == "web revoke");
+  CHECK(log.back().actor == "cli");
+  CHECK(log.back().detail == "ALICE@example.org: 2 sessions ended, 1 API keys revoked");
+
+  // Nothing left to end is not an error, and is audited too.
+  ended = s.store.end_web_access("alice@example.org");
+  CHECK(ended.sessions == 0);
+  CHECK(ended.api_keys == 0);
+  CHECK(events(s.store).size() == log.size() + 1);
+  CHECK(store_error([&] {
+          s.store.end_web_access("not an address");
+        }).rfind("invalid owner address", 0) == 0);
 }
 
 TEST_CASE_TEMPLATE("store contract: set_actor changes who later changes are audited as", Impl,

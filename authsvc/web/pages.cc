@@ -318,7 +318,9 @@ std::string render(const QueuesPage& page) {
 
 std::string render(const ApiKeysPage& page) {
   Values values = frame_values(page.frame, "API keys", Section::kApiKeys);
-  values.flag("has_keys", !page.keys.empty()).list("keys", list_of(page.keys, api_key_values));
+  values.flag("has_keys", !page.keys.empty())
+      .list("keys", list_of(page.keys, api_key_values))
+      .text("key_lifetime", page.key_lifetime);
   return render_page("apikeys.mustache", std::move(values));
 }
 

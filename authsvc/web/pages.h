@@ -120,6 +120,7 @@ struct ApiKeyRow {
 struct ApiKeysPage {
   PageFrame frame;
   std::vector<ApiKeyRow> keys;
+  std::string key_lifetime;  // "90d": the longest, and the default
 };
 
 struct ExemptionRow {

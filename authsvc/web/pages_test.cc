@@ -655,6 +655,8 @@ TEST_CASE("every text a page shows is escaped, in text and in attributes") {
                       [key](ApiKeysPage& p, const std::string& s) { key(p).last_used = s; }});
     fields.push_back(
         {"keys[0].revoked", [key](ApiKeysPage& p, const std::string& s) { key(p).revoked = s; }});
+    fields.push_back(
+        {"key_lifetime", [](ApiKeysPage& p, const std::string& s) { p.key_lifetime = s; }});
     check_fields_escaped(sample_api_keys(), fields);
   }
   SUBCASE("admin") {

@@ -86,18 +86,20 @@ std::string SelfService::create(const std::string& name, const std::string& expi
     throw WebError(403, fmt::format("the name '{}' is reserved: only an admin may create it",
                                     printable(name)));
   }
-  std::string expires_at;
-  if (!expires.empty()) {
-    std::string error;
-    std::optional<When> when = parse_when(expires, now_, &error);
-    if (!when) throw WebError(400, "expires: " + error);
-    if (const auto* at = std::get_if<std::chrono::system_clock::time_point>(&*when)) {
-      expires_at = rfc3339_utc(*at);
-    }
-    as_bad_request([&] { check_expiry(expires_at, rfc3339_utc(now_)); });
-  }
+  std::string expires_at = expiry_from(expires);
   if (store_.find_user(name)) {
     throw WebError(409, fmt::format("the name '{}' is taken", printable(name)));
+  }
+  if (!person_.admin && store_.was_deleted(name)) {
+    throw WebError(409, fmt::format("the name '{}' belonged to an account that was deleted: its "
+                                    "queues and old scripts may still be about, so only an admin "
+                                    "may create it again",
+                                    printable(name)));
+  }
+  if (!person_.admin && my_accounts().size() >= options_.accounts_per_person) {
+    throw WebError(403, fmt::format("you own {} accounts, the most one person may own here: "
+                                    "delete one, or ask an admin",
+                                    options_.accounts_per_person));
   }
   NewUser user{name, {person_.address}, {}, options_.vhosts, expires_at};
   try {
@@ -155,6 +157,51 @@ void SelfService::remove_owner(const std::string& name, const std::string& addre
 void SelfService::remove(const std::string& name) {
   my_account(name);
   on_mine(name, [&] { store_.delete_user(name); });
+}
+
+NewApiKey SelfService::create_api_key(const std::string& label, const std::string& expires) {
+  const std::chrono::system_clock::time_point longest = now_ + options_.api_key_lifetime;
+  std::string expires_at = expiry_from(expires);
+  if (expires_at.empty() && !expires.empty()) {
+    throw WebError(400, fmt::format("expires: an API key must end, within {}",
+                                    format_duration(options_.api_key_lifetime)));
+  }
+  if (expires_at.empty()) {
+    expires_at = rfc3339_utc(longest);
+  } else if (!has_passed(expires_at, longest)) {
+    throw WebError(400, fmt::format("expires: an API key lives at most {}",
+                                    format_duration(options_.api_key_lifetime)));
+  }
+  std::size_t live = 0;
+  for (const ApiKeyInfo& key : store_.api_keys_of(person_.address)) {
+    if (key.revoked_at.empty() && !has_passed(key.expires_at, now_)) ++live;
+  }
+  if (live >= options_.api_keys_per_person) {
+    throw WebError(403, fmt::format("you have {} live API keys, the most one person may have: "
+                                    "revoke one first",
+                                    options_.api_keys_per_person));
+  }
+  as_bad_request([&] { check_api_key_label(label); });
+  return store_.add_api_key(person_.address, label, expires_at);
+}
+
+WebAccessEnded SelfService::end_web_access(const std::string& address) {
+  require_admin();
+  as_bad_request([&] { check_owner_address(address); });
+  return store_.end_web_access(address);
+}
+
+std::string SelfService::expiry_from(const std::string& expires) {
+  if (expires.empty()) return "";
+  std::string error;
+  std::optional<When> when = parse_when(expires, now_, &error);
+  if (!when) throw WebError(400, "expires: " + error);
+  std::string expires_at;
+  if (const auto* at = std::get_if<std::chrono::system_clock::time_point>(&*when)) {
+    expires_at = rfc3339_utc(*at);
+  }
+  as_bad_request([&] { check_expiry(expires_at, rfc3339_utc(now_)); });
+  return expires_at;
 }
 
 void SelfService::require_admin() {

@@ -10,7 +10,13 @@
 //   Its name follows the naming rules (400, saying why), is not "new" (the
 //   form's path), is not taken (409: creating tells whether a name exists,
 //   limited per person by the app), and is not reserved (--reserve, any
-//   case) unless an admin creates it.
+//   case) unless an admin creates it. Nor, unless an admin creates it, is
+//   it the name of an account that was deleted: the broker may still hold
+//   its queues and exchanges, and its old owners' scripts may still log in
+//   as it. A person owns at most accounts_per_person accounts.
+// - API keys act as the person who made them; each ends (at most
+//   api_key_lifetime, which is also the default), and a person holds at
+//   most api_keys_per_person live ones.
 // - Times come in as people type them: an expiry as "30d" or an RFC 3339
 //   time, a grace as "0", "30m", "2h" (at most 7 days).
 //
@@ -49,12 +55,20 @@ class SelfService {
   void remove_owner(const std::string& name, const std::string& address);
   void remove(const std::string& name);
 
+  // A new key acting as me; `expires` as for an account ("": the longest
+  // life allowed).
+  NewApiKey create_api_key(const std::string& label, const std::string& expires);
+
   // Admins only (404 for anyone else, as if there were no such thing).
   std::vector<UserInfo> all_accounts();
   void set_active(const std::string& name, bool active);
+  // Ends the sessions and revokes the keys of `address`.
+  WebAccessEnded end_web_access(const std::string& address);
 
  private:
   void require_admin();
+  // An expiry as typed, as RFC 3339 ("" for "never"), in the future.
+  std::string expiry_from(const std::string& expires);
   // Runs a change to one of my accounts, checked as mine just before. The
   // check and the change are two transactions: if the change fails because
   // the account went, or stopped being mine, in between, that is the 404 it

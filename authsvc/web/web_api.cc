@@ -22,18 +22,13 @@ json optional_time(const std::string& rfc3339) {
   return rfc3339.empty() ? json(nullptr) : json(rfc3339);
 }
 
-bool passed(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
-  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(rfc3339);
-  return ms && std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)) <= now;
-}
-
 json account_json(const UserInfo& u, std::chrono::system_clock::time_point now) {
-  bool in_grace = !u.previous_valid_until.empty() && !passed(u.previous_valid_until, now);
+  bool in_grace = !u.previous_valid_until.empty() && !has_passed(u.previous_valid_until, now);
   return json{{"name", u.name},
               {"owners", u.owners},
               {"active", u.active},
               {"expires", optional_time(u.expires_at)},
-              {"expired", !u.expires_at.empty() && passed(u.expires_at, now)},
+              {"expired", !u.expires_at.empty() && has_passed(u.expires_at, now)},
               {"legacy", u.credential != CredentialScheme::token},
               {"grace_until", in_grace ? json(u.previous_valid_until) : json(nullptr)},
               {"credential_issued", optional_time(u.credential_issued_at)},

@@ -13,6 +13,7 @@
 
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
+#include "authsvc/core/timestamp.h"
 #include "authsvc/web/web_error.h"
 #include "tests/test_support.h"
 
@@ -895,6 +896,135 @@ TEST_CASE("web: signing in again in the same browser ends its old session") {
   Browser replay{w};
   replay.cookies["__Host-authsvc_session"] = first;
   CHECK(replay.get("/accounts").status == 303);
+}
+
+TEST_CASE("web: every API key ends: the longest life is the default, and longer is refused") {
+  World w;
+  w.options.api_key_lifetime = std::chrono::days(30);
+  w.start();
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  CHECK(alice.get("/apikeys").body.find("30d") != std::string::npos);
+  REQUIRE(token_on(alice.submit("/apikeys", "label=default")).rfind("ak_", 0) == 0);
+  ApiKeyInfo made = w.setup->api_keys_of("alice@x.org").at(0);
+  CHECK(made.expires_at == rfc3339_utc(w.now + std::chrono::days(30)));
+
+  Answer never = alice.submit("/apikeys", "label=forever&expires=never");
+  CHECK(never.status == 400);
+  CHECK(never.body.find("must end") != std::string::npos);
+  Answer longer = alice.submit("/apikeys", "label=long&expires=31d");
+  CHECK(longer.status == 400);
+  CHECK(longer.body.find("at most 30d") != std::string::npos);
+  CHECK(alice.submit("/apikeys", "label=exact&expires=30d").status == 200);
+  CHECK(w.setup->api_keys_of("alice@x.org").size() == 2);
+}
+
+TEST_CASE("web: one person holds a bounded number of live API keys and of accounts") {
+  World w;
+  w.options.api_keys_per_person = 2;
+  w.options.accounts_per_person = 2;
+  w.start();
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::string first = token_on(alice.submit("/apikeys", "label=one"));
+  REQUIRE_FALSE(first.empty());
+  REQUIRE_FALSE(token_on(alice.submit("/apikeys", "label=two&expires=1h")).empty());
+  Answer third = alice.submit("/apikeys", "label=three");
+  CHECK(third.status == 403);
+  CHECK(third.body.find("2 live API keys") != std::string::npos);
+  // A revoked key, or one that expired, makes room.
+  long long id = w.setup->api_keys_of("alice@x.org").back().id;
+  REQUIRE(alice.submit("/apikeys/" + std::to_string(id) + "/revoke").status == 303);
+  CHECK(alice.submit("/apikeys", "label=three").status == 200);
+  CHECK(alice.submit("/apikeys", "label=four").status == 403);
+  w.now += std::chrono::hours(1) + std::chrono::seconds(1);
+  CHECK(alice.submit("/apikeys", "label=four").status == 200);
+
+  created_token(alice, "alice-a");
+  created_token(alice, "alice-b");
+  Answer over = alice.submit("/accounts", "name=alice-c&expires=");
+  CHECK(over.status == 403);
+  CHECK(over.body.find("you own 2 accounts") != std::string::npos);
+  CHECK_FALSE(w.setup->find_user("alice-c"));
+  // Through the API alike, with its JSON error.
+  Answer api = alice.request("POST", "/api/v1/accounts", R"({"name":"alice-c"})",
+                             {{"X-CSRF-Token", alice.csrf()}});
+  CHECK(api.status == 403);
+  CHECK(api.as_json()["error"].get<std::string>().find("you own 2 accounts") != std::string::npos);
+  // Bob is not counted against alice; an admin is not limited.
+  Browser bob{w};
+  bob.sign_in("bob@x.org");
+  created_token(bob, "bob-a");
+  Browser root{w};
+  root.sign_in("root@x.org");
+  for (const char* name : {"root-a", "root-b", "root-c"}) created_token(root, name);
+}
+
+TEST_CASE("web: a deleted account's name is not claimed again, except by an admin") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "shared-app");
+  REQUIRE(alice.submit("/accounts/shared-app/delete", "confirm=shared-app").status == 303);
+  w.queues = {QueueInfo{"/", "queue/shared-app/left-behind", 5, 0, true, false, false}};
+
+  Browser mallory{w};
+  mallory.sign_in("mallory@x.org");
+  Answer claimed = mallory.submit("/accounts", "name=shared-app&expires=");
+  CHECK(claimed.status == 409);
+  CHECK(claimed.body.find("was deleted") != std::string::npos);
+  CHECK_FALSE(w.setup->find_user("shared-app"));
+  // Its former owner neither: the queues may be someone else's by now.
+  CHECK(alice.submit("/accounts", "name=shared-app&expires=").status == 409);
+  // A name that differs only in case is another name on the broker.
+  created_token(mallory, "Shared-App");
+
+  Browser root{w};
+  root.sign_in("root@x.org");
+  created_token(root, "shared-app");
+  CHECK(w.setup->find_user("shared-app")->owners == std::vector<std::string>{"root@x.org"});
+}
+
+TEST_CASE("web: an admin ends a person's sessions and API keys; no one else can") {
+  World w;
+  Browser bob{w};
+  bob.sign_in("bob@x.org");
+  created_token(bob, "bob-app");
+  std::string key = token_on(bob.submit("/apikeys", "label=ci"));
+  REQUIRE_FALSE(key.empty());
+  Browser script{w};
+  std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + key}};
+  REQUIRE(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+
+  // Not an admin: as if there were no such page, and nothing ends.
+  CHECK(alice.submit("/admin/access/revoke", "email=bob%40x.org").status == 404);
+  CHECK(bob.get("/accounts").status == 200);
+
+  Browser root{w};
+  root.sign_in("root@x.org");
+  CHECK(root.get("/admin").body.find("action=\"/admin/access/revoke\"") != std::string::npos);
+  CHECK(root.post("/admin/access/revoke", "email=bob%40x.org").status == 403);  // no CSRF
+  CHECK(bob.get("/accounts").status == 200);
+  CHECK(root.submit("/admin/access/revoke", "email=not-an-address").status == 400);
+  Answer ended = root.submit("/admin/access/revoke", "email=BOB%40x.org");
+  CHECK(ended.status == 303);
+  CHECK(ended.header("Location") == "/admin?notice=access-ended");
+
+  CHECK(bob.get("/accounts").status == 303);  // back to signing in
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 401);
+  CHECK(alice.get("/accounts").status == 200);
+  CHECK(w.setup->find_user("bob-app"));  // the accounts stay
+  bool audited = false;
+  for (const json& line : w.audit_lines()) {
+    if (line["action"] == "web revoke" && line["decision"] == "ok") {
+      audited = true;
+      CHECK(line["operator"] == "root@x.org");
+      CHECK(line["detail"] == "BOB@x.org: 1 sessions ended, 1 API keys revoked");
+    }
+  }
+  CHECK(audited);
 }
 
 }  // namespace authsvc

@@ -44,6 +44,15 @@ struct WebOptions {
 
   unsigned sign_ins_per_minute = 30;  // sign-ins begun per client address
 
+  // An API key acts as its person without the provider vouching again, so
+  // every key ends: this is its longest life, and its life when none is
+  // asked for.
+  std::chrono::seconds api_key_lifetime{std::chrono::days(90)};
+  // What one person may hold: accounts owned (admins: no limit), and keys
+  // neither revoked nor expired.
+  unsigned accounts_per_person = 50;
+  unsigned api_keys_per_person = 20;
+
   bool secure_cookies() const { return public_url.rfind("https://", 0) == 0; }
   // What a browser sends as Host for public_url: "pulse.example.org",
   // "127.0.0.1:8080" (the scheme's default port left out).

@@ -18,11 +18,6 @@
 namespace authsvc {
 namespace {
 
-bool passed(const std::string& rfc3339, std::chrono::system_clock::time_point now) {
-  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(rfc3339);
-  return ms && std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms)) <= now;
-}
-
 // "2026-12-31T00:00:00.000000Z" -> "2026-12-31 00:00 UTC"; "" stays "".
 std::string human_time(const std::string& rfc3339) {
   if (rfc3339.size() < 16) return rfc3339;
@@ -32,12 +27,12 @@ std::string human_time(const std::string& rfc3339) {
 AccountRow row_of(const UserInfo& u, std::chrono::system_clock::time_point now) {
   AccountRow row;
   row.name = u.name;
-  row.state = !u.active                                            ? "disabled"
-              : !u.expires_at.empty() && passed(u.expires_at, now) ? "expired"
-                                                                   : "active";
+  row.state = !u.active                                                ? "disabled"
+              : !u.expires_at.empty() && has_passed(u.expires_at, now) ? "expired"
+                                                                       : "active";
   row.expires = human_time(u.expires_at);
   row.legacy = u.credential != CredentialScheme::token;
-  if (!u.previous_valid_until.empty() && !passed(u.previous_valid_until, now)) {
+  if (!u.previous_valid_until.empty() && !has_passed(u.previous_valid_until, now)) {
     row.grace_until = human_time(u.previous_valid_until);
   }
   row.owners = u.owners;
@@ -67,6 +62,7 @@ std::string notice_text(const Request& request) {
       {"key-revoked", "The API key was revoked."},
       {"account-disabled", "The account was disabled."},
       {"account-enabled", "The account was enabled."},
+      {"access-ended", "Their sessions were ended and their API keys revoked."},
   };
   for (const auto& [key, text] : kNotices) {
     if (*code == key) return std::string(text);
@@ -107,7 +103,8 @@ SecretPage token_page(Request& request, std::string heading, const UserInfo& acc
   page.example_pika = fmt::format(
       "import os, pika\nconnection = pika.BlockingConnection(pika.URLParameters(f\"{}\"))", url);
   page.example_kombu = fmt::format("import os, kombu\nconnection = kombu.Connection(f\"{}\")", url);
-  if (!account.previous_valid_until.empty() && !passed(account.previous_valid_until, request.now)) {
+  if (!account.previous_valid_until.empty() &&
+      !has_passed(account.previous_valid_until, request.now)) {
     page.grace_until = human_time(account.previous_valid_until);
   }
   page.back_href = account_href(account.name);
@@ -293,30 +290,16 @@ HttpAnswer api_keys(Request& request) {
   const std::vector<std::string>& s = request.segments;
   if (s.size() == 1 && !request.is("POST")) {
     require_read(request, "GET or POST");
-    ApiKeysPage page{frame_with_notice(request, "API keys"), key_rows(request)};
+    ApiKeysPage page{frame_with_notice(request, "API keys"), key_rows(request),
+                     format_duration(request.state.options.api_key_lifetime)};
     return html_answer(200, render(page));
   }
   if (s.size() == 1) {
     request.action = "apikey create";
     require_csrf(request, request.field("csrf"));
     count_change(request);
-    std::string label = request.field("label");
-    std::string expires = request.field("expires");
-    std::string expires_at;
-    if (!expires.empty()) {
-      std::string error;
-      std::optional<When> when = parse_when(expires, request.now, &error);
-      if (!when) throw WebError(400, "expires: " + error);
-      if (const auto* at = std::get_if<std::chrono::system_clock::time_point>(&*when)) {
-        expires_at = rfc3339_utc(*at);
-      }
-    }
-    NewApiKey key;
-    try {
-      key = request.store->add_api_key(request.person->address, label, expires_at);
-    } catch (const StoreError& e) {
-      throw WebError(400, e.what());
-    }
+    NewApiKey key =
+        request.self_service().create_api_key(request.field("label"), request.field("expires"));
     request.detail = fmt::format("key {}", key.info.id);
     SecretPage page;
     page.frame = request.frame("New API key");
@@ -367,6 +350,15 @@ HttpAnswer admin(Request& request) {
     self.set_active(s[2], enable);
     return redirect_answer(enable ? "/admin?notice=account-enabled"
                                   : "/admin?notice=account-disabled");
+  }
+  if (s.size() == 3 && s[1] == "access" && s[2] == "revoke" && request.is("POST")) {
+    request.action = "web revoke";
+    require_csrf(request, request.field("csrf"));
+    const std::string address = request.field("email");
+    WebAccessEnded ended = self.end_web_access(address);
+    request.detail = fmt::format("{}: {} sessions ended, {} API keys revoked", printable(address),
+                                 ended.sessions, ended.api_keys);
+    return redirect_answer("/admin?notice=access-ended");
   }
   throw WebError(404, "no such page");
 }
