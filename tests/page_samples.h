@@ -102,6 +102,7 @@ inline AccountPage sample_account_page() {
   page.frame = sample_frame();
   page.account = sample_accounts()[0];
   page.credential_issued = "2025-05-28 09:12 UTC";
+  page.credential_version = "2025-05-28T09:12:40.123456Z";
   std::vector<QueueRow> queues = sample_queues();
   page.queues = {queues[0], queues[1]};
   return page;

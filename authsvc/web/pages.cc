@@ -284,6 +284,7 @@ std::string render(const AccountPage& page) {
   values.object("account", account_values(page.account))
       .flag("has_credential_issued", !page.credential_issued.empty())
       .text("credential_issued", page.credential_issued)
+      .text("credential_version", page.credential_version)
       .flag("has_delete_error", !page.delete_error.empty())
       .text("delete_error", page.delete_error);
   add_queue_table(values, page.queues, page.queues_unavailable, false, false);

@@ -78,6 +78,10 @@ struct AccountPage {
   PageFrame frame;
   AccountRow account;
   std::string credential_issued;  // "" for an imported password
+  // Which credential the rotate form replaces (its issue time, or
+  // "imported"): a reload of the token page, which posts the form again,
+  // must not rotate a second time.
+  std::string credential_version;
   std::vector<QueueRow> queues;
   // Why the queues are not shown (the management API is not configured or
   // did not answer); "" when they are.

@@ -343,7 +343,7 @@ TEST_CASE("the sign-in and account pages have their forms, with the exact paths 
   AccountPage page = sample_account_page();
   html = checked(page);
   forms = forms_of(html);
-  CHECK(only_form(forms, "/accounts/alice-app/rotate", {"csrf", "grace"})
+  CHECK(only_form(forms, "/accounts/alice-app/rotate", {"csrf", "replaces", "grace"})
             .field("grace")
             ->get("type") == "text");
   CHECK(only_form(forms, "/accounts/alice-app/owners", {"csrf", "email"})
@@ -449,6 +449,8 @@ TEST_CASE("the queues, API keys, admin and error pages have their forms and word
   forms = forms_of(html);
   only_form(forms, "/admin/accounts/alice-app/disable", {"csrf"});
   only_form(forms, "/admin/accounts/alice-nightly/enable", {"csrf"});
+  CHECK(only_form(forms, "/admin/access/revoke", {"csrf", "email"}).field("email")->get("type") ==
+        "email");
   CHECK(forms_to(forms, "/admin/accounts/alice-nightly/disable").empty());
   CHECK(contains(html, "queue/taskcluster/claims"));
   CHECK(contains(html, "queue/deleted-user/events"));
@@ -611,6 +613,8 @@ TEST_CASE("every text a page shows is escaped, in text and in attributes") {
         fields, "queues[1].", [](AccountPage& p) -> QueueRow& { return p.queues[1]; }, false);
     fields.push_back({"credential_issued",
                       [](AccountPage& p, const std::string& s) { p.credential_issued = s; }});
+    fields.push_back({"credential_version",
+                      [](AccountPage& p, const std::string& s) { p.credential_version = s; }});
     fields.push_back({"queues_unavailable",
                       [](AccountPage& p, const std::string& s) { p.queues_unavailable = s; }});
     fields.push_back(

@@ -1027,4 +1027,37 @@ TEST_CASE("web: an admin ends a person's sessions and API keys; no one else can"
   CHECK(audited);
 }
 
+TEST_CASE("web: the rotate form posted again (a reload of the token page) rotates nothing") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  std::smatch m;
+  std::string page = alice.get("/accounts/alice-app").body;
+  REQUIRE(std::regex_search(page, m, std::regex(R"(name="replaces" value="([^"]+)\")")));
+  const std::string form = "replaces=" + form_encoded(m[1].str()) + "&grace=1m";
+  CHECK(m[1].str() == w.setup->find_user("alice-app")->credential_issued_at);
+
+  Answer rotated = alice.submit("/accounts/alice-app/rotate", form);
+  REQUIRE(rotated.status == 200);
+  std::string second = token_on(rotated);
+  REQUIRE_FALSE(second.empty());
+  const std::string issued = w.setup->find_user("alice-app")->credential_issued_at;
+
+  Answer again = alice.submit("/accounts/alice-app/rotate", form);
+  CHECK(again.status == 409);
+  CHECK(again.body.find("rotated already") != std::string::npos);
+  CHECK(token_on(again).empty());
+  CHECK(w.setup->find_user("alice-app")->credential_issued_at == issued);
+  // The first token is still in its grace: the reload did not end it.
+  CHECK(w.setup->find_user("alice-app")->previous_issued_at == m[1].str());
+
+  // A form from the page as it is now rotates.
+  page = alice.get("/accounts/alice-app").body;
+  REQUIRE(std::regex_search(page, m, std::regex(R"(name="replaces" value="([^"]+)\")")));
+  CHECK(alice.submit("/accounts/alice-app/rotate", "replaces=" + form_encoded(m[1].str())).status ==
+        200);
+  CHECK(w.setup->find_user("alice-app")->credential_issued_at != issued);
+}
+
 }  // namespace authsvc

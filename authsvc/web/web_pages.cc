@@ -124,11 +124,16 @@ HttpAnswer signed_in_only(Request& request) {
   throw WebError(403, "not signed in: sign in, then try again");
 }
 
+std::string credential_version(const UserInfo& account) {
+  return account.credential_issued_at.empty() ? "imported" : account.credential_issued_at;
+}
+
 AccountPage account_page(Request& request, const UserInfo& account) {
   AccountPage page;
   page.frame = frame_with_notice(request, account.name);
   page.account = row_of(account, request.now);
   page.credential_issued = human_time(account.credential_issued_at);
+  page.credential_version = credential_version(account);
   QueueListing queues = queues_of(request, {account});
   page.queues = std::move(queues.rows);
   page.queues_unavailable = std::move(queues.unavailable);
@@ -175,7 +180,17 @@ HttpAnswer account_action(Request& request, const std::string& name,
     request.action = "account rotate";
     require_csrf(request, request.field("csrf"));
     std::string grace = request.field("grace");
-    self.my_account(name);
+    UserInfo account = self.my_account(name);
+    // A form without the field (a script's) rotates whatever is current.
+    std::string replaces = request.field("replaces");
+    if (!replaces.empty() && replaces != credential_version(account)) {
+      return account_page_with_error(
+          request, account,
+          WebError(409,
+                   "The token was rotated already, after the form you sent was shown (a "
+                   "reload of the new token's page?): nothing was changed. The newest "
+                   "token is the one shown then."));
+    }
     count_change(request);
     std::string token = self.rotate(name, grace);
     request.detail = "grace " + printable(grace.empty() ? "0" : grace);
