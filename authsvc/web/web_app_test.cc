@@ -6,9 +6,11 @@
 #include <doctest/doctest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <stdexcept>
 #include <thread>
 
 #include "authsvc/core/form.h"
@@ -122,6 +124,10 @@ struct World {
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
   WebOptions options;
   std::unique_ptr<WebApp> app;
+  // How the app opens its store connections (replaceable to make it fail).
+  std::function<std::unique_ptr<Store>()> open_app_store = [this] {
+    return open_store(db, Actor{"web", ""});
+  };
 
   World() {
     options.public_url = "https://pulse.example.org";
@@ -132,7 +138,7 @@ struct World {
 
   void start() {
     WebDependencies deps;
-    deps.open_store = [this] { return open_store(db, Actor{"web", ""}); };
+    deps.open_store = [this] { return open_app_store(); };
     deps.identity = provider;
     deps.open_broker = [this] { return std::make_unique<FakeBroker>(&queues); };
     deps.audit = &audit;
@@ -1058,6 +1064,46 @@ TEST_CASE("web: the rotate form posted again (a reload of the token page) rotate
   CHECK(alice.submit("/accounts/alice-app/rotate", "replaces=" + form_encoded(m[1].str())).status ==
         200);
   CHECK(w.setup->find_user("alice-app")->credential_issued_at != issued);
+}
+
+TEST_CASE("web: a failure of any kind is a 500 with the security headers, as are refusals") {
+  World w;
+  Browser alice{w};
+  auto check_headers = [](const Answer& a) {
+    CHECK(a.header("Content-Security-Policy").find("default-src 'none'") != std::string::npos);
+    CHECK(a.header("X-Frame-Options") == "DENY");
+    CHECK(a.header("Referrer-Policy") == "no-referrer");
+    CHECK(a.header("Cache-Control") == "no-store");
+  };
+  // Not one of authsvc's errors (a bug, memory): it must not unwind into
+  // the HTTP library, which would end the process.
+  w.open_app_store = []() -> std::unique_ptr<Store> { throw std::logic_error("secret detail"); };
+  Answer failed = alice.get("/accounts");
+  CHECK(failed.status == 500);
+  CHECK(failed.body.find("something failed") != std::string::npos);
+  CHECK(failed.body.find("secret detail") == std::string::npos);
+  check_headers(failed);
+  Answer api = alice.get("/api/v1/accounts");
+  CHECK(api.status == 500);
+  CHECK(api.as_json()["error"] == "something failed: try again later");
+  std::vector<json> lines = w.audit_lines();
+  REQUIRE(lines.size() == 2);
+  CHECK(lines[0]["status"] == 500);
+  CHECK(lines[0]["reason"] == "secret detail");  // for the operator, in the audit log only
+
+  // What the listener refuses before the app reads it (413 and the like).
+  Headers none;
+  HttpCall call{"POST", "/accounts", "", "", "", "203.0.113.9:4000", &none};
+  HttpAnswer raw = w.app->refuse(call, 413, "request body too large");
+  Answer refused{raw.status, raw.body, raw.content_type, {}};
+  for (const auto& [name, value] : raw.headers) refused.headers.emplace(name, value);
+  CHECK(refused.status == 413);
+  check_headers(refused);
+  lines = w.audit_lines();
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[2]["action"] == "refused");
+  CHECK(lines[2]["from"] == "203.0.113.9");
+  CHECK(lines[2]["reason"] == "request body too large");
 }
 
 }  // namespace authsvc
