@@ -117,6 +117,18 @@ std::int64_t SqliteStore::user_id(const std::string& name) {
   return q.getColumn(0).getInt64();
 }
 
+std::int64_t SqliteStore::owned_user_id(const std::string& name) {
+  if (owner_limit_.empty()) return user_id(name);
+  // user_owners.address compares without case (COLLATE NOCASE).
+  SQLite::Statement q(db(),
+                      "SELECT u.id FROM users u WHERE u.name = ? AND EXISTS "
+                      "(SELECT 1 FROM user_owners o WHERE o.user_id = u.id AND o.address = ?)");
+  q.bind(1, name);
+  q.bind(2, owner_limit_);
+  if (!q.executeStep()) throw StoreError(fmt::format("no such user '{}'", printable(name)));
+  return q.getColumn(0).getInt64();
+}
+
 std::string SqliteStore::now() { return rfc3339_utc(std::chrono::system_clock::now()); }
 
 void SqliteStore::record_event(const std::string& action, const std::string& user,

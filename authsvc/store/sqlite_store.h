@@ -96,6 +96,7 @@ class SqliteStore : public Store {
 
   // Store
   void set_actor(Actor actor) override;
+  void limit_changes_to_owner(std::string address) override;
   int schema_version() override;
   void reopen() override;
 
@@ -121,6 +122,9 @@ class SqliteStore : public Store {
   SQLite::Database& db();
   void migrate();
   std::int64_t user_id(const std::string& name);
+  // user_id, for what an owner does: under limit_changes_to_owner, only an
+  // account that address owns is found.
+  std::int64_t owned_user_id(const std::string& name);
   void record_event(const std::string& action, const std::string& user, const std::string& detail);
   // Inserts an account with its current credential and vhosts, in the
   // caller's transaction; a taken name throws. The credential's
@@ -150,6 +154,7 @@ class SqliteStore : public Store {
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
   Actor actor_;
+  std::string owner_limit_;
 };
 
 }  // namespace authsvc

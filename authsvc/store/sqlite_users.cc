@@ -155,7 +155,7 @@ std::string SqliteStore::rotate_token(const std::string& name, std::chrono::seco
   Credential fresh = token_credential(token);
   guarded(fmt::format("rotate the token of '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
+    std::int64_t id = owned_user_id(name);
     auto now_point = std::chrono::system_clock::now();
     std::string t = rfc3339_utc(now_point);
     // A previous credential still in its grace ends now: with the new one
@@ -224,7 +224,7 @@ void SqliteStore::set_active(const std::string& name, bool active) {
 void SqliteStore::delete_user(const std::string& name) {
   guarded(fmt::format("delete user '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
+    std::int64_t id = owned_user_id(name);
     SQLite::Statement q(db(), "DELETE FROM users WHERE id = ?");
     q.bind(1, id);
     q.exec();
@@ -242,7 +242,7 @@ void SqliteStore::update_user(const std::string& name, const UserUpdate& update)
   if (update.expires_at) check_expiry(*update.expires_at, now());
   guarded(fmt::format("change user '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
+    std::int64_t id = owned_user_id(name);
     std::string detail;
     if (clean_tags) {
       SQLite::Statement q(db(), "UPDATE users SET tags = ? WHERE id = ?");
@@ -315,7 +315,7 @@ void SqliteStore::add_owner(const std::string& name, const std::string& address)
   check_owner_address(address);
   guarded(fmt::format("add an owner to '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
+    std::int64_t id = owned_user_id(name);
     if (insert_owner(id, address)) {
       record_event("user owner add", name, fmt::format("owner='{}'", address));
       txn.commit();
@@ -326,7 +326,7 @@ void SqliteStore::add_owner(const std::string& name, const std::string& address)
 void SqliteStore::remove_owner(const std::string& name, const std::string& address) {
   guarded(fmt::format("remove an owner of '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-    std::int64_t id = user_id(name);
+    std::int64_t id = owned_user_id(name);
     SQLite::Statement owners(db(), "SELECT address FROM user_owners WHERE user_id = ?");
     owners.bind(1, id);
     std::vector<std::string> current;

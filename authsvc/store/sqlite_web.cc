@@ -46,6 +46,8 @@ ApiKeyInfo api_key_from_row(SQLite::Statement& q) {
 
 void SqliteStore::set_actor(Actor actor) { actor_ = std::move(actor); }
 
+void SqliteStore::limit_changes_to_owner(std::string address) { owner_limit_ = std::move(address); }
+
 void SqliteStore::put_sign_in(const WebSignIn& sign_in) {
   guarded("record a sign-in", [&] {
     SQLite::Statement q(db(),

@@ -218,6 +218,14 @@ class Store : public UserStore,
   // From now on, the changes made through this connection are audited as
   // `actor`'s: the web signs in a different person on every request.
   virtual void set_actor(Actor actor) = 0;
+  // From now on, what an owner does through this connection (rotate_token,
+  // update_user, delete_user, add_owner, remove_owner) changes an account
+  // only if `address` owns it (without regard to case) when the change's
+  // own transaction runs; otherwise the call fails as for no such user.
+  // The web checks ownership first, for its answer; this closes the moment
+  // between that check and the change. "" lifts the limit. set_active is an
+  // operator's or admin's, never limited.
+  virtual void limit_changes_to_owner(std::string address) = 0;
   // The schema version the data is at (the last migration applied).
   virtual int schema_version() = 0;
   // Drops the connection and opens it again. A connection that once read a

@@ -1448,6 +1448,54 @@ TEST_CASE_TEMPLATE("store contract: ending a person's web access ends their sess
         }).rfind("invalid owner address", 0) == 0);
 }
 
+TEST_CASE_TEMPLATE(
+    "store contract: limited to an owner, a connection changes only that owner's accounts", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  NewUser alices = new_user("alice");
+  alices.owners = {"alice@example.org"};
+  NewUser bobs = new_user("bob");
+  bobs.owners = {"bob@example.org"};
+  add(s.store, alices);
+  add(s.store, bobs);
+  const UserInfo bob_before = *s.store.find_user("bob");
+  const std::size_t events_before = events(s.store).size();
+
+  s.store.limit_changes_to_owner("ALICE@example.org");
+  UserUpdate update;
+  update.expires_at = kFarAhead;
+  const std::vector<std::pair<std::string, std::function<void(const std::string&)>>> changes = {
+      {"rotate_token", [&](const std::string& n) { rotate(s.store, n); }},
+      {"update_user", [&](const std::string& n) { s.store.update_user(n, update); }},
+      {"add_owner", [&](const std::string& n) { s.store.add_owner(n, "carol@example.org"); }},
+      {"remove_owner", [&](const std::string& n) { s.store.remove_owner(n, "carol@example.org"); }},
+      {"delete_user", [&](const std::string& n) { s.store.delete_user(n); }},
+  };
+  for (const auto& [method, change] : changes) {
+    CAPTURE(method);
+    CHECK(store_error([&] { change("bob"); }).find("no such user 'bob'") != std::string::npos);
+  }
+  const UserInfo bob_after = *s.store.find_user("bob");
+  CHECK(bob_after.owners == bob_before.owners);
+  CHECK(bob_after.credential_issued_at == bob_before.credential_issued_at);
+  CHECK(bob_after.expires_at == bob_before.expires_at);
+  CHECK(events(s.store).size() == events_before);
+  // An operator's or admin's change is not an owner's.
+  s.store.set_active("bob", false);
+  CHECK_FALSE(s.store.find_user("bob")->active);
+  // Alice's own account, her address in any case.
+  for (const auto& [method, change] : changes) {
+    CAPTURE(method);
+    change("alice");
+  }
+  CHECK_FALSE(s.store.find_user("alice"));
+  // Lifted: everything again.
+  s.store.limit_changes_to_owner("");
+  rotate(s.store, "bob");
+  s.store.delete_user("bob");
+  CHECK_FALSE(s.store.find_user("bob"));
+}
+
 TEST_CASE_TEMPLATE("store contract: set_actor changes who later changes are audited as", Impl,
                    AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;

@@ -255,6 +255,7 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
     if (!segments) throw WebError(400, "the path cannot be read");
     store = state.stores.take();
     store->set_actor(Actor{"web", ""});
+    store->limit_changes_to_owner("");
     request.store = store.get();
     // A browser that reached this site under another name (DNS rebinding,
     // a proxy sending the wrong Host) gets nothing: the pages' origin is
@@ -265,7 +266,10 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
     }
     if (is_api(request) && !is_api_description(request)) identify_by_api_key(request);
     if (!request.person) identify_by_session(request);
-    if (request.person) store->set_actor(Actor{"web", request.person->address});
+    if (request.person) {
+      store->set_actor(Actor{"web", request.person->address});
+      store->limit_changes_to_owner(request.person->address);
+    }
 
     std::optional<HttpAnswer> routed = route_sign_in(request);
     if (!routed) routed = is_api(request) ? route_api(request) : route_pages(request);
