@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <thread>
@@ -17,6 +19,11 @@
 
 namespace authsvc {
 namespace {
+
+// A page that calls out (the provider at sign-in, the management API for
+// queues) holds a listener thread until the answer or this: shorter than
+// the guardian's, which runs in the background.
+constexpr std::chrono::milliseconds kOutboundTimeout{5000};
 
 // The host of "http://host[:port]" or "https://[v6]:port", or "" if the
 // URL is not of that shape (no path, query, user or fragment).
@@ -134,10 +141,12 @@ int run_web(WebRunOptions options) {
       oidc.client_id = options.oidc->client_id;
       oidc.client_secret = options.oidc->client_secret;
       oidc.redirect_uri = options.web.redirect_uri();
+      oidc.timeout = kOutboundTimeout;
       deps.identity = std::make_shared<OidcClient>(oidc);
     }
     if (options.management) {
       ManagementOptions management = *options.management;
+      management.timeout = std::min(management.timeout, kOutboundTimeout);
       ManagementApi check(management);  // refuses bad settings now
       deps.open_broker = [management] { return std::make_unique<ManagementApi>(management); };
     }

@@ -22,7 +22,9 @@ struct WebRunOptions {
   std::string db_path;
   std::string listen = "127.0.0.1:8080";
   std::string audit_log = "-";
-  unsigned threads = 2;
+  // More than serve's: a page may wait on the management API or the
+  // provider, and holds its thread meanwhile.
+  unsigned threads = 8;
   WebOptions web;
   std::optional<OidcSettings> oidc;             // nullopt: --dev-login
   std::optional<ManagementOptions> management;  // nullopt: no queue pages

@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "authsvc/core/error.h"
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
@@ -63,10 +64,22 @@ class FakeProvider : public IdentityProvider {
   std::map<std::string, std::string> begun_;
 };
 
+// The broker's queue list is `queues`, read `calls` times; while `down`,
+// its management API does not answer.
+struct FakeBrokerState {
+  std::vector<QueueInfo> queues;
+  int calls = 0;
+  bool down = false;
+};
+
 class FakeBroker : public Broker {
  public:
-  explicit FakeBroker(std::vector<QueueInfo>* queues) : queues_(queues) {}
-  std::vector<QueueInfo> queues() override { return *queues_; }
+  explicit FakeBroker(FakeBrokerState* state) : state_(state), queues_(&state->queues) {}
+  std::vector<QueueInfo> queues() override {
+    ++state_->calls;
+    if (state_->down) throw Error("management API: connection refused");
+    return *queues_;
+  }
   std::vector<ExchangeInfo> exchanges() override { return {}; }
   std::vector<ConnectionInfo> connections() override { return {}; }
   std::vector<std::string> internal_users() override { return {}; }
@@ -82,6 +95,7 @@ class FakeBroker : public Broker {
   bool close_connection(const std::string&, const std::string&) override { return false; }
 
  private:
+  FakeBrokerState* state_;
   std::vector<QueueInfo>* queues_;
 };
 
@@ -120,7 +134,8 @@ struct World {
   std::unique_ptr<Store> setup = open_store(db, Actor{"cli", "test"}, OpenMode::create_if_missing);
   testing::AuditLines audit;
   std::shared_ptr<FakeProvider> provider = std::make_shared<FakeProvider>();
-  std::vector<QueueInfo> queues;
+  FakeBrokerState broker;
+  std::vector<QueueInfo>& queues = broker.queues;
   std::chrono::system_clock::time_point now = std::chrono::system_clock::now();
   WebOptions options;
   std::unique_ptr<WebApp> app;
@@ -133,6 +148,8 @@ struct World {
     options.public_url = "https://pulse.example.org";
     options.broker_url = "amqps://pulse.example.org:5671";
     options.admins = {"root@x.org"};
+    // Each test sees the broker as it set it (the reuse has a test of its own).
+    options.queue_list_max_age = std::chrono::milliseconds(0);
     start();
   }
 
@@ -140,7 +157,7 @@ struct World {
     WebDependencies deps;
     deps.open_store = [this] { return open_app_store(); };
     deps.identity = provider;
-    deps.open_broker = [this] { return std::make_unique<FakeBroker>(&queues); };
+    deps.open_broker = [this] { return std::make_unique<FakeBroker>(&broker); };
     deps.audit = &audit;
     deps.clock = [this] { return now; };
     app = std::make_unique<WebApp>(options, deps);
@@ -1104,6 +1121,42 @@ TEST_CASE("web: a failure of any kind is a 500 with the security headers, as are
   CHECK(lines[2]["action"] == "refused");
   CHECK(lines[2]["from"] == "203.0.113.9");
   CHECK(lines[2]["reason"] == "request body too large");
+}
+
+TEST_CASE(
+    "web: queue pages reuse the broker's list, and its failure, for a while; a deletion shows") {
+  World w;
+  w.options.queue_list_max_age = std::chrono::seconds(5);
+  w.start();
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  w.queues = {QueueInfo{"/", "queue/alice-app/a", 1, 0, true, false, false},
+              QueueInfo{"/", "queue/alice-app/b", 2, 0, true, false, false}};
+  Answer first = alice.get("/queues");
+  CHECK(first.body.find("queue/alice-app/a") != std::string::npos);
+  CHECK(w.broker.calls == 1);
+  CHECK(alice.get("/accounts/alice-app").body.find("queue/alice-app/b") != std::string::npos);
+  CHECK(w.broker.calls == 1);
+
+  REQUIRE(alice.submit("/queues/delete", "vhost=%2F&name=queue%2Falice-app%2Fa").status == 303);
+  Answer after = alice.get("/queues");
+  CHECK(after.body.find("queue/alice-app/a") == std::string::npos);
+  CHECK(after.body.find("queue/alice-app/b") != std::string::npos);
+  CHECK(w.broker.calls == 2);
+
+  // Down: one page waits for it, the next ones are told at once.
+  w.broker.down = true;
+  w.now += std::chrono::seconds(5);
+  CHECK(alice.get("/queues").body.find("did not answer") != std::string::npos);
+  CHECK(w.broker.calls == 3);
+  w.broker.down = false;
+  CHECK(alice.get("/queues").body.find("did not answer") != std::string::npos);
+  CHECK(alice.request("GET", "/api/v1/queues").status == 503);
+  CHECK(w.broker.calls == 3);
+  w.now += std::chrono::seconds(5);
+  CHECK(alice.get("/queues").body.find("queue/alice-app/b") != std::string::npos);
+  CHECK(w.broker.calls == 4);
 }
 
 }  // namespace authsvc

@@ -40,7 +40,8 @@ std::optional<std::vector<QueueStatus>> statuses(Request& request,
   }
   GuardianInput input;
   try {
-    input.queues = request.state.deps.open_broker()->queues();
+    input.queues =
+        request.state.broker_queues.get([&] { return request.state.deps.open_broker()->queues(); });
   } catch (const Error& e) {
     request.detail = fmt::format("management API: {}", e.what());
     *unavailable = "Queues cannot be shown: the broker's management API did not answer.";
@@ -103,8 +104,11 @@ void delete_queue_of(Request& request, const std::vector<UserInfo>& accounts,
   try {
     deleted = request.state.deps.open_broker()->delete_queue(vhost, name);
   } catch (const Error& e) {
+    request.state.broker_queues.forget();
     throw WebError(503, fmt::format("the broker did not delete the queue: {}", e.what()));
   }
+  // The page this leads to must not list the queue still.
+  request.state.broker_queues.forget();
   if (!deleted) throw no_such_queue;
 }
 

@@ -15,6 +15,7 @@
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/web/cookies.h"
 #include "authsvc/web/pages.h"
+#include "authsvc/web/queue_list_cache.h"
 #include "authsvc/web/self_service.h"
 #include "authsvc/web/web_app.h"
 
@@ -50,6 +51,7 @@ struct WebApp::State {
   // Sign-ins begun, per client address: each is a row in the store until
   // it is finished or purged.
   LoginThrottle sign_ins;
+  QueueListCache broker_queues;
 };
 
 // The names of the web's cookies (before the __Host- prefix).
