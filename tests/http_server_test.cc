@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "tests/in_process_server.h"
 #include "tests/test_support.h"
@@ -159,6 +160,39 @@ TEST_CASE("listen addresses parse as HOST:PORT") {
     CAPTURE(bad);
     CHECK_FALSE(parse_listen_address(bad));
   }
+}
+
+TEST_CASE("a header sent on several lines: get gives the first, get_all every one, in order" *
+          doctest::test_suite("threaded")) {
+  // What a proxy that adds its own X-Forwarded-For line (HAProxy does)
+  // after the client's sends: the client's line is not the whole story.
+  class EchoForwardedFor : public HttpHandler {
+   public:
+    HttpAnswer handle(const HttpCall& call) const override {
+      std::string first(call.header("X-Forwarded-For"));
+      return HttpAnswer{200, first + "|" + call.headers->get_all("x-forwarded-for")};
+    }
+    HttpAnswer refuse(const HttpCall&, int status, std::string_view reason,
+                      std::string_view) const override {
+      return HttpAnswer{status == 0 ? 400 : status, std::string(reason)};
+    }
+  } echo;
+  HttpServer server(echo, HttpServerOptions{});
+  server.bind("127.0.0.1", 0);
+  std::thread running([&] { server.run(); });
+  httplib::Client client("127.0.0.1", server.port());
+  httplib::Headers two{{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "198.51.100.1"}};
+  httplib::Result r = client.Get("/", two);
+  httplib::Result one = client.Get("/", httplib::Headers{{"X-Forwarded-For", "198.51.100.2"}});
+  httplib::Result none = client.Get("/");
+  server.stop();
+  running.join();
+  REQUIRE(r);
+  CHECK(r->body == "6.6.6.6|6.6.6.6, 198.51.100.1");
+  REQUIRE(one);
+  CHECK(one->body == "198.51.100.2|198.51.100.2");
+  REQUIRE(none);
+  CHECK(none->body == "|");
 }
 
 }  // namespace authsvc

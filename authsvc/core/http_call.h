@@ -16,7 +16,11 @@ class HttpHeaders {
  public:
   virtual ~HttpHeaders() = default;
   // The value of the field `name` (compared without case); "" if absent.
+  // Of a field sent on several lines, the first.
   virtual std::string_view get(std::string_view name) const = 0;
+  // Every line of the field `name`, joined with ", " (RFC 9110 5.3), for a
+  // list a proxy may extend with a line of its own (X-Forwarded-For).
+  virtual std::string get_all(std::string_view name) const { return std::string(get(name)); }
 };
 
 struct HttpCall {

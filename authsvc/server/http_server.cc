@@ -11,6 +11,8 @@
 #include <cstring>
 #include <vector>
 
+#include "authsvc/core/text.h"
+
 namespace authsvc {
 
 // One request, from its request line to its completion.
@@ -103,6 +105,24 @@ class ConnectionHeaders : public HttpHeaders {
     const char* value =
         MHD_lookup_connection_value(connection_, MHD_HEADER_KIND, std::string(name).c_str());
     return value ? std::string_view(value) : std::string_view();
+  }
+  std::string get_all(std::string_view name) const override {
+    struct Wanted {
+      std::string_view name;
+      std::string joined;
+    } wanted{name, {}};
+    MHD_get_connection_values(
+        connection_, MHD_HEADER_KIND,
+        [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
+          auto* w = static_cast<Wanted*>(cls);
+          if (key && value && ascii_lower(key) == ascii_lower(w->name)) {
+            if (!w->joined.empty()) w->joined += ", ";
+            w->joined += value;
+          }
+          return MHD_YES;
+        },
+        &wanted);
+    return wanted.joined;
   }
 
  private:

@@ -8,10 +8,12 @@
 #include <mutex>
 #include <thread>
 
+#include "authsvc/core/text.h"
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/http_server.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/store/store.h"
+#include "authsvc/web/client_address.h"
 #include "authsvc/web/oidc_client.h"
 #include "authsvc/web/provider_url.h"
 #include "authsvc/web/self_service.h"
@@ -95,6 +97,12 @@ std::string web_options_problem(const WebRunOptions& options) {
   if (!https && !is_loopback_host(host)) {
     return "--public-url must be https (plain http only on a loopback host): the session "
            "cookie would cross the network in clear";
+  }
+  for (const std::string& proxy : options.web.trusted_proxies) {
+    if (std::string problem = trusted_proxy_problem(proxy); !problem.empty()) {
+      return fmt::format("--trusted-proxy '{}' is not an address or ADDRESS/BITS: {}",
+                         printable(proxy), problem);
+    }
   }
   for (const std::string& pattern : options.web.reserve) {
     if (std::string problem = reserve_pattern_problem(pattern); !problem.empty()) {

@@ -55,6 +55,13 @@ TEST_CASE("authsvc web wants an https public URL, a provider, and patterns that 
   reserved.web.reserve = {"taskcluster-(.*"};
   CHECK(web_options_problem(reserved).rfind("--reserve 'taskcluster-(.*' is not a pattern", 0) ==
         0);
+  WebRunOptions proxied = oidc("127.0.0.1:8080", "https://pulse.example.org");
+  proxied.web.trusted_proxies = {"10.0.0.0/8", "::1"};
+  CHECK(web_options_problem(proxied).empty());
+  proxied.web.trusted_proxies.push_back("proxy.internal");
+  CHECK(web_options_problem(proxied) ==
+        "--trusted-proxy 'proxy.internal' is not an address or ADDRESS/BITS: not an IPv4 or IPv6 "
+        "address");
 }
 
 TEST_CASE("the public authority is what a browser sends as Host") {

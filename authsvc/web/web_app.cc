@@ -87,7 +87,7 @@ void identify_by_api_key(Request& request) {
       ascii_lower(authorization.substr(0, kBearer.size())) != "bearer ") {
     throw WebError(401, "the Authorization header must be: Bearer <API key>");
   }
-  if (request.state.failures.throttled(request.client)) {
+  if (request.state.failures.throttled(limit_key(request.client))) {
     throw WebError(429, "too many failed sign-ins from this address: try again in a minute");
   }
   std::string_view key = authorization.substr(kBearer.size());
@@ -104,7 +104,7 @@ void identify_by_api_key(Request& request) {
         fmt::format("API key {} acts as an address that may no longer sign in here", info->id);
   }
   if (!problem.empty()) {
-    request.state.failures.record(request.client, false);
+    request.state.failures.record(limit_key(request.client), false);
     throw WebError(401, problem);
   }
   if (info->last_used_at.empty() || request.now - parse_time(info->last_used_at) >= kTouchEvery) {
@@ -238,7 +238,8 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
   State& state = *state_;
   Request request{call, state, state.deps.clock()};
   request.client =
-      client_address(call.peer, call.header("X-Forwarded-For"), state.options.trusted_proxies);
+      client_address(call.peer, call.headers ? call.headers->get_all("X-Forwarded-For") : "",
+                     state.options.trusted_proxies);
   std::optional<std::vector<std::string>> segments = path_segments(call.path);
   if (segments) request.segments = std::move(*segments);
   if (segments && !request.segments.empty() && request.segments[0] == "static") {

@@ -1159,4 +1159,22 @@ TEST_CASE(
   CHECK(w.broker.calls == 4);
 }
 
+TEST_CASE("web: an IPv6 client is limited by its /64, however many of its addresses it uses") {
+  World w;
+  int limited = 0;
+  for (int i = 0; i < 30; ++i) {
+    Browser guesser{w};
+    guesser.peer = "2001:db8:1:2::" + std::to_string(i + 1) + ":4000";
+    Answer a = guesser.request("GET", "/api/v1/accounts", "",
+                               {{"Authorization", "Bearer ak_guess" + std::to_string(i)}});
+    if (a.status == 429) ++limited;
+  }
+  CHECK(limited > 0);
+  // Another /64 is another client.
+  Browser neighbour{w};
+  neighbour.peer = "2001:db8:1:3::1:4000";
+  CHECK(neighbour.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer ak_x"}})
+            .status == 401);
+}
+
 }  // namespace authsvc

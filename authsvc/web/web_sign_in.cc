@@ -12,6 +12,7 @@
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
+#include "authsvc/web/client_address.h"
 #include "authsvc/web/safe_next.h"
 #include "authsvc/web/sign_in_policy.h"
 #include "authsvc/web/web_error.h"
@@ -35,10 +36,10 @@ HttpAnswer begin_sign_in(Request& request) {
   request.action = "sign-in start";
   WebApp::State& state = request.state;
   // Each begun sign-in is a row until it is finished or purged.
-  if (state.sign_ins.throttled(request.client)) {
+  if (state.sign_ins.throttled(limit_key(request.client))) {
     throw WebError(429, "too many sign-ins begun from this address: try again in a minute");
   }
-  state.sign_ins.record(request.client, false);
+  state.sign_ins.record(limit_key(request.client), false);
   std::string browser_secret = generate_token();
   std::string sign_in_state = generate_token();
   std::string next = safe_next(query_parameter(request, "next"));
@@ -89,13 +90,13 @@ template <typename Finish>
 HttpAnswer counted(Request& request, Finish&& finish) {
   request.action = "sign-in";
   WebApp::State& state = request.state;
-  if (state.failures.throttled(request.client)) {
+  if (state.failures.throttled(limit_key(request.client))) {
     throw WebError(429, "too many failed sign-ins from this address: try again in a minute");
   }
   try {
     return finish();
   } catch (const WebError& e) {
-    if (e.status() != 403) state.failures.record(request.client, false);
+    if (e.status() != 403) state.failures.record(limit_key(request.client), false);
     throw;
   }
 }
