@@ -24,7 +24,7 @@ TEST_CASE("the client is the peer, unless the peer is a trusted proxy") {
   CHECK(client_address("10.0.0.2:40000", "999.1.1.1", proxies) == "10.0.0.2");
 }
 
-TEST_CASE("trusted proxies may be networks; a dual-stack peer's IPv4 is IPv4") {
+TEST_CASE("trusted proxies may be networks, and a dual-stack peer's IPv4 is IPv4") {
   const std::vector<std::string> proxies{"10.0.0.0/8", "fd00::/8", "192.0.2.1"};
   CHECK(client_address("10.200.3.4:1", "198.51.100.1", proxies) == "198.51.100.1");
   CHECK(client_address("11.0.0.1:1", "198.51.100.1", proxies) == "11.0.0.1");

@@ -1008,7 +1008,7 @@ TEST_CASE("web: a deleted account's name is not claimed again, except by an admi
   CHECK(w.setup->find_user("shared-app")->owners == std::vector<std::string>{"root@x.org"});
 }
 
-TEST_CASE("web: an admin ends a person's sessions and API keys; no one else can") {
+TEST_CASE("web: an admin ends a person's sessions and API keys, and no one else can") {
   World w;
   Browser bob{w};
   bob.sign_in("bob@x.org");
@@ -1124,7 +1124,7 @@ TEST_CASE("web: a failure of any kind is a 500 with the security headers, as are
 }
 
 TEST_CASE(
-    "web: queue pages reuse the broker's list, and its failure, for a while; a deletion shows") {
+    "web: queue pages reuse the broker's list, and its failure, for a while, but show a deletion") {
   World w;
   w.options.queue_list_max_age = std::chrono::seconds(5);
   w.start();
@@ -1173,8 +1173,9 @@ TEST_CASE("web: an IPv6 client is limited by its /64, however many of its addres
   // Another /64 is another client.
   Browser neighbour{w};
   neighbour.peer = "2001:db8:1:3::1:4000";
-  CHECK(neighbour.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer ak_x"}})
-            .status == 401);
+  CHECK(
+      neighbour.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer ak_x"}}).status ==
+      401);
 }
 
 }  // namespace authsvc
