@@ -561,8 +561,11 @@ class WebE2E(BrokerSuite):
     # -- the logs ------------------------------------------------------------
 
     def web_lines(self):
+        """The web's audit lines written so far: a line its writer has not
+        finished (no newline yet) is left for the next read."""
         text = read(self.web_audit)
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
+        finished = text[:text.rfind("\n") + 1]
+        return [json.loads(line) for line in finished.splitlines() if line.strip()]
 
     def web_line(self, method, path, status=None, since=0, timeout=5):
         """The web's first audit line for METHOD PATH (after the first
@@ -838,6 +841,30 @@ class WebE2E(BrokerSuite):
                                  {"csrf": self.csrf_of(dana)}, cookie=dana_session)
         self.assertEqual(status, 404)
         self.assertTrue(self.login("dana-app", token), "a non-admin's disable changed nothing")
+
+        # The admin ends dana's access: her session and her API key go, her
+        # account stays.
+        self.open(dana, "/apikeys")
+        self.fill(dana, "label", "dana's script")
+        self.submit(dana, self.button_of(dana.find_element(By.ID, "label")))
+        dana_key = self.read_secret(dana, "API key of dana@example.org")
+        status, body, _ = self.api("GET", "/accounts", dana_key)
+        self.assertEqual(status, 200, body)
+        self.open(root, "/admin")
+        self.fill(root, "end-access-email", "dana@example.org")
+        self.submit(root, self.button_of(root.find_element(By.ID, "end-access-email")))
+        self.assertEqual(self.texts(root, ".flash-notice"),
+                         ["Their sessions were ended and their API keys revoked."])
+        status, body, _ = self.api("GET", "/accounts", dana_key)
+        self.assertEqual(status, 401, body)
+        status, headers, _ = self.http("GET", "/accounts", cookie=dana_session)
+        self.assertEqual(status, 303)
+        self.assertTrue(dict(headers).get("Location", "").startswith("/login"), headers)
+        self.assertTrue(self.login("dana-app", token), "dana-app logs in still")
+        ended = self.web_line("POST", "/admin/access/revoke", status=303)
+        self.assertEqual((ended["action"], ended["operator"], ended["detail"]),
+                         ("web revoke", ADMIN,
+                          "dana@example.org: 1 sessions ended, 1 API keys revoked"))
 
     # -- 3 -------------------------------------------------------------------
 
