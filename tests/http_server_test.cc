@@ -195,4 +195,36 @@ TEST_CASE("a header sent on several lines: get gives the first, get_all every on
   CHECK(none->body == "|");
 }
 
+TEST_CASE("a handler that throws gets a 500, and the listener goes on" *
+          doctest::test_suite("threaded")) {
+  class Throwing : public HttpHandler {
+   public:
+    HttpAnswer handle(const HttpCall& call) const override {
+      if (call.path == "/bad") throw std::bad_alloc();
+      if (call.path == "/odd") throw 42;
+      return HttpAnswer{200, "fine"};
+    }
+    HttpAnswer refuse(const HttpCall&, int status, std::string_view reason,
+                      std::string_view) const override {
+      return HttpAnswer{status == 0 ? 400 : status, std::string(reason)};
+    }
+  } handler;
+  HttpServer server(handler, HttpServerOptions{});
+  server.bind("127.0.0.1", 0);
+  std::thread running([&] { server.run(); });
+  httplib::Client client("127.0.0.1", server.port());
+  httplib::Result bad = client.Get("/bad");
+  httplib::Result odd = client.Get("/odd");
+  httplib::Result fine = client.Get("/");
+  server.stop();
+  running.join();
+  REQUIRE(bad);
+  CHECK(bad->status == 500);
+  CHECK(bad->body == "internal error\n");
+  REQUIRE(odd);
+  CHECK(odd->status == 500);
+  REQUIRE(fine);
+  CHECK(fine->body == "fine");
+}
+
 }  // namespace authsvc

@@ -148,6 +148,7 @@ inline ApiKeysPage sample_api_keys() {
       3, "old CI", "2024-11-12 08:00 UTC", "", "2025-02-01 12:00 UTC", "2025-02-14 09:30 UTC"};
   page.keys = {deploy, laptop, old};
   page.key_lifetime = "90d";
+  page.newest_key = 9;
   return page;
 }
 

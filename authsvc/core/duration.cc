@@ -70,6 +70,8 @@ std::optional<When> parse_when(std::string_view text, std::chrono::system_clock:
   if (text == "never") return When(Never{});
   if (std::optional<seconds> d = parse_duration(text)) return When(now + *d);
   std::string utc(text);
+  // A date alone, as people type one: its start, in UTC.
+  if (utc.size() == 10 && utc[4] == '-' && utc[7] == '-') utc += "T00:00:00Z";
   std::int64_t offset = 0;
   if (std::optional<std::int64_t> east = trailing_offset(text)) {
     offset = *east;
@@ -78,8 +80,8 @@ std::optional<When> parse_when(std::string_view text, std::chrono::system_clock:
   std::optional<std::int64_t> ms = rfc3339_to_unix_ms(utc);
   if (!ms) {
     *error = "'" + printable(text) +
-             "' is not a time: give an RFC 3339 time (2027-01-31T12:00:00Z), a duration from now "
-             "(90d, 12h, 30m, 90s) or 'never'";
+             "' is not a time: give an RFC 3339 time (2027-01-31T12:00:00Z), a date (2027-01-31, "
+             "its start in UTC), a duration from now (90d, 12h, 30m, 90s) or 'never'";
     return std::nullopt;
   }
   return When(

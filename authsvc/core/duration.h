@@ -21,9 +21,9 @@ std::string format_duration(std::chrono::seconds d);
 struct Never {};
 using When = std::variant<Never, std::chrono::system_clock::time_point>;
 
-// "never"; a duration from `now`; or an RFC 3339 time with a "Z" or a
+// "never"; a duration from `now`; an RFC 3339 time with a "Z" or a
 // numeric offset ("2027-01-31T12:00:00Z", "2027-01-31T13:00:00+01:00",
-// fraction optional). nullopt (and `error` set to one line) for anything
+// fraction optional); or a date ("2027-01-31": its start in UTC). nullopt (and `error` set to one line) for anything
 // else. Whether the time is in the future is the caller's to check.
 std::optional<When> parse_when(std::string_view text, std::chrono::system_clock::time_point now,
                                std::string* error);

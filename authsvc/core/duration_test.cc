@@ -48,7 +48,7 @@ TEST_CASE("a duration is written back in its largest whole unit") {
   }
 }
 
-TEST_CASE("a time is never, a duration from now, or RFC 3339 with Z or an offset") {
+TEST_CASE("a time is never, a duration from now, RFC 3339 with Z or an offset, or a date") {
   CHECK(when_text("never") == "never");
   CHECK(when_text("90d") == "2027-02-28T12:00:00.000000Z");
   CHECK(when_text("12h") == "2026-12-01T00:00:00.000000Z");
@@ -56,9 +56,12 @@ TEST_CASE("a time is never, a duration from now, or RFC 3339 with Z or an offset
   CHECK(when_text("2027-01-31T12:00:00.25Z") == "2027-01-31T12:00:00.250000Z");
   CHECK(when_text("2027-01-31T13:30:00+01:30") == "2027-01-31T12:00:00.000000Z");
   CHECK(when_text("2027-01-31T02:00:00-10:00") == "2027-01-31T12:00:00.000000Z");
-  for (const char* bad : {"", "Never", "tomorrow", "2027-01-31", "2027-01-31 12:00:00Z",
-                          "2027-02-30T00:00:00Z", "2027-01-31T12:00:00", "2027-01-31T12:00:00+1:00",
-                          "2027-01-31T12:00:00+24:00", "2027-01-31T25:00:00Z", "-5d"}) {
+  // A date, as people type one in a form: its start in UTC.
+  CHECK(when_text("2027-01-31") == "2027-01-31T00:00:00.000000Z");
+  for (const char* bad :
+       {"", "Never", "tomorrow", "2027-1-31", "2027-02-30", "2027/01/31", "31-01-2027",
+        "2027-01-31 12:00:00Z", "2027-02-30T00:00:00Z", "2027-01-31T12:00:00",
+        "2027-01-31T12:00:00+1:00", "2027-01-31T12:00:00+24:00", "2027-01-31T25:00:00Z", "-5d"}) {
     CAPTURE(bad);
     std::string text = when_text(bad);
     CHECK(text.rfind("error: ", 0) == 0);

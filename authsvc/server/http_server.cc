@@ -9,6 +9,7 @@
 #include <charconv>
 #include <climits>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "authsvc/core/text.h"
@@ -108,20 +109,28 @@ class ConnectionHeaders : public HttpHeaders {
   }
   std::string get_all(std::string_view name) const override {
     struct Wanted {
-      std::string_view name;
+      std::string name;
       std::string joined;
-    } wanted{name, {}};
+      bool failed = false;
+    } wanted{ascii_lower(name), {}};
     MHD_get_connection_values(
         connection_, MHD_HEADER_KIND,
         [](void* cls, MHD_ValueKind, const char* key, const char* value) -> MHD_Result {
           auto* w = static_cast<Wanted*>(cls);
-          if (key && value && ascii_lower(key) == ascii_lower(w->name)) {
-            if (!w->joined.empty()) w->joined += ", ";
-            w->joined += value;
+          // Nothing may unwind through libmicrohttpd's C frames.
+          try {
+            if (key && value && ascii_lower(key) == w->name) {
+              if (!w->joined.empty()) w->joined += ", ";
+              w->joined += value;
+            }
+            return MHD_YES;
+          } catch (...) {
+            w->failed = true;
+            return MHD_NO;
           }
-          return MHD_YES;
         },
         &wanted);
+    if (wanted.failed) throw std::bad_alloc();
     return wanted.joined;
   }
 
@@ -177,9 +186,16 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/
   HttpCall call = call_of(*request, method ? method : "", content_type ? content_type : "");
   ConnectionHeaders headers(connection);
   call.headers = &headers;
-  HttpAnswer answer = request->too_large
-                          ? server->handler().refuse(call, 413, "request body too large")
-                          : server->handler().handle(call);
+  HttpAnswer answer;
+  try {
+    answer = request->too_large ? server->handler().refuse(call, 413, "request body too large")
+                                : server->handler().handle(call);
+  } catch (...) {
+    // A handler that failed in a way it could not answer (memory): nothing
+    // may unwind into libmicrohttpd, which would end the process. The
+    // broker's plugin takes anything but "allow" as a refusal.
+    answer = HttpAnswer{500, "internal error\n"};
+  }
   request->answered = true;
   return send(connection, answer, server->canned());
 }

@@ -281,6 +281,21 @@ TEST_CASE("a database of each older schema version is migrated, with every row, 
       CHECK(store.outbox(10).empty());
     }
 
+    // The web's state: a session, and API keys (one from before keys had
+    // to end, which the web now refuses past --api-key-lifetime).
+    if (version >= 5) {
+      std::vector<ApiKeyInfo> keys = store.api_keys_of("alice@example.org");
+      REQUIRE(keys.size() == 2);
+      CHECK(keys[0].label == "old");
+      CHECK(keys[0].revoked_at == "2024-05-02T00:00:00.000000Z");
+      CHECK(keys[1].label == "nightly");
+      CHECK(keys[1].expires_at.empty());
+      CHECK(keys[1].created_at == "2024-05-01T09:01:00.000000Z");
+      CHECK(store.find_session(hash_token("fixture session of alice")));
+    } else {
+      CHECK(store.api_keys_of("alice@example.org").empty());
+    }
+
     // And it takes changes, numbered after what it held.
     std::string token = store.add_user(NewUser{"erin", {"erin@example.org"}, {}, {"/"}, ""});
     testing::record_issued_token(token);

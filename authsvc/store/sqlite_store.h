@@ -36,7 +36,8 @@ class SqliteStore : public Store {
   std::vector<std::string> add_users(const std::vector<NewUser>& users,
                                      const std::string& action) override;
   void import_users(const std::vector<ImportedUser>& users) override;
-  std::string rotate_token(const std::string& name, std::chrono::seconds grace) override;
+  std::string rotate_token(const std::string& name, std::chrono::seconds grace,
+                           const std::optional<std::string>& replacing) override;
   using UserStore::rotate_token;
   void set_active(const std::string& name, bool active) override;
   void delete_user(const std::string& name) override;
@@ -93,6 +94,7 @@ class SqliteStore : public Store {
   bool revoke_api_key(std::int64_t id, const std::string& address) override;
   void touch_api_key(std::int64_t id, const std::string& at) override;
   WebAccessEnded end_web_access(const std::string& address) override;
+  std::size_t accounts_created_by(const std::string& address) override;
 
   // Store
   void set_actor(Actor actor) override;

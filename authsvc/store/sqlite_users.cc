@@ -149,13 +149,24 @@ void SqliteStore::import_users(const std::vector<ImportedUser>& users) {
   });
 }
 
-std::string SqliteStore::rotate_token(const std::string& name, std::chrono::seconds grace) {
+std::string SqliteStore::rotate_token(const std::string& name, std::chrono::seconds grace,
+                                      const std::optional<std::string>& replacing) {
   check_rotation_grace(grace);
   std::string token = generate_token();
   Credential fresh = token_credential(token);
   guarded(fmt::format("rotate the token of '{}'", printable(name)), [&] {
     SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
     std::int64_t id = owned_user_id(name);
+    if (replacing) {
+      SQLite::Statement current(db(),
+                                "SELECT COALESCE(issued_at, '') FROM credentials "
+                                "WHERE user_id = ? AND slot = 'current'");
+      current.bind(1, id);
+      if (!current.executeStep() || current.getColumn(0).getString() != *replacing) {
+        throw StoreError(fmt::format("the credential of '{}' was replaced already: nothing changed",
+                                     printable(name)));
+      }
+    }
     auto now_point = std::chrono::system_clock::now();
     std::string t = rfc3339_utc(now_point);
     // A previous credential still in its grace ends now: with the new one

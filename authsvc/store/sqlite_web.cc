@@ -240,4 +240,20 @@ WebAccessEnded SqliteStore::end_web_access(const std::string& address) {
   });
 }
 
+std::size_t SqliteStore::accounts_created_by(const std::string& address) {
+  return guarded("count a person's accounts", [&] {
+    // audit_events_by_user finds each account's events by its name.
+    SQLite::Statement q(db(),
+                        "SELECT COUNT(*) FROM users u WHERE EXISTS ("
+                        "SELECT 1 FROM audit_events e WHERE e.user = u.name "
+                        "AND e.action = 'user add' AND e.actor = 'web' "
+                        "AND e.operator = ? COLLATE NOCASE "
+                        "AND e.id > (SELECT COALESCE(MAX(d.id), 0) FROM audit_events d "
+                        "WHERE d.user = u.name AND d.action = 'user delete'))");
+    q.bind(1, address);
+    q.executeStep();
+    return static_cast<std::size_t>(q.getColumn(0).getInt64());
+  });
+}
+
 }  // namespace authsvc

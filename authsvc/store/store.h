@@ -55,7 +55,15 @@ class UserStore {
   // `grace` more (0: it stops at once); a previous credential still in its
   // grace stops at once: never more than two are valid. Audited as
   // "user rotate", with the grace's end.
-  virtual std::string rotate_token(const std::string& name, std::chrono::seconds grace) = 0;
+  // With `replacing`, only if the current credential is still the one
+  // issued then ("" for an imported password), checked in the rotation's
+  // own transaction; otherwise nothing changes and it throws StoreError:
+  // two rotations sent at once (a double click, two tabs) make one.
+  virtual std::string rotate_token(const std::string& name, std::chrono::seconds grace,
+                                   const std::optional<std::string>& replacing) = 0;
+  std::string rotate_token(const std::string& name, std::chrono::seconds grace) {
+    return rotate_token(name, grace, std::nullopt);
+  }
   std::string rotate_token(const std::string& name) {
     return rotate_token(name, std::chrono::seconds(0));
   }
@@ -203,6 +211,9 @@ class WebStore {
   virtual bool revoke_api_key(std::int64_t id, const std::string& address) = 0;
   // Records `at` as its last use.
   virtual void touch_api_key(std::int64_t id, const std::string& at) = 0;
+  // How many accounts `address` created on the web (compared without case)
+  // that exist now: the ones created since each name was last deleted.
+  virtual std::size_t accounts_created_by(const std::string& address) = 0;
   // Ends every session of `address` and revokes every live key acting as
   // it, in one transaction, audited as "web revoke" (an operator's answer
   // to a person who left, or whose provider stopped vouching for them).

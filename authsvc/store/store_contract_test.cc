@@ -942,6 +942,7 @@ TEST_CASE_TEMPLATE(
       {"list_users", [](Store& c) { c.list_users(); }},
       {"deleted_user_names", [](Store& c) { c.deleted_user_names(); }},
       {"was_deleted", [](Store& c) { c.was_deleted("alice"); }},
+      {"accounts_created_by", [](Store& c) { c.accounts_created_by("alice@example.org"); }},
       {"end_web_access", [](Store& c) { c.end_web_access("alice@example.org"); }},
       {"data_version", [](Store& c) { c.data_version(); }},
       {"load_users", [&](Store& c) { c.load_users(&last); }},
@@ -1494,6 +1495,62 @@ TEST_CASE_TEMPLATE(
   rotate(s.store, "bob");
   s.store.delete_user("bob");
   CHECK_FALSE(s.store.find_user("bob"));
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: a rotation replacing a credential that was replaced changes nothing", Impl,
+    AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  const std::string first = s.store.find_user("alice")->credential_issued_at;
+  REQUIRE_FALSE(first.empty());
+  std::string second =
+      s.store.rotate_token("alice", std::chrono::seconds(600), std::optional<std::string>(first));
+  testing::record_issued_token(second);
+  const UserInfo after_one = *s.store.find_user("alice");
+  const std::size_t events_before = events(s.store).size();
+  CHECK(store_error([&] {
+          s.store.rotate_token("alice", std::chrono::seconds(0), std::optional<std::string>(first));
+        }) == "the credential of 'alice' was replaced already: nothing changed");
+  const UserInfo after_two = *s.store.find_user("alice");
+  CHECK(after_two.credential_issued_at == after_one.credential_issued_at);
+  CHECK(after_two.previous_valid_until == after_one.previous_valid_until);
+  CHECK(events(s.store).size() == events_before);
+  CHECK(login_now(s.store, "alice", second).allow);
+  // An imported password has no issue time: "" names it.
+  CHECK(store_error([&] {
+          s.store.rotate_token("alice", std::chrono::seconds(0), std::optional<std::string>(""));
+        }).find("replaced already") != std::string::npos);
+}
+
+TEST_CASE_TEMPLATE("store contract: accounts a person created on the web count while they exist",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("by-cli"));
+  s.store.set_actor(Actor{"web", "alice@example.org"});
+  NewUser a = new_user("a1");
+  a.owners = {"alice@example.org"};
+  NewUser b = new_user("a2");
+  b.owners = {"alice@example.org"};
+  add(s.store, a);
+  add(s.store, b);
+  s.store.set_actor(Actor{"web", "bob@example.org"});
+  NewUser c = new_user("b1");
+  c.owners = {"bob@example.org"};
+  add(s.store, c);
+  CHECK(s.store.accounts_created_by("ALICE@example.org") == 2);
+  CHECK(s.store.accounts_created_by("bob@example.org") == 1);
+  CHECK(s.store.accounts_created_by("tester") == 0);  // the CLI's are not the web's
+  // Given away, still hers; deleted, no longer.
+  s.store.add_owner("a1", "bob@example.org");
+  s.store.remove_owner("a1", "alice@example.org");
+  CHECK(s.store.accounts_created_by("alice@example.org") == 2);
+  s.store.delete_user("a1");
+  CHECK(s.store.accounts_created_by("alice@example.org") == 1);
+  // Made again by someone else, it is theirs.
+  add(s.store, NewUser{"a1", {"bob@example.org"}, {}, {"/"}, ""});
+  CHECK(s.store.accounts_created_by("alice@example.org") == 1);
+  CHECK(s.store.accounts_created_by("bob@example.org") == 2);
 }
 
 TEST_CASE_TEMPLATE("store contract: set_actor changes who later changes are audited as", Impl,

@@ -321,7 +321,8 @@ std::string render(const ApiKeysPage& page) {
   Values values = frame_values(page.frame, "API keys", Section::kApiKeys);
   values.flag("has_keys", !page.keys.empty())
       .list("keys", list_of(page.keys, api_key_values))
-      .text("key_lifetime", page.key_lifetime);
+      .text("key_lifetime", page.key_lifetime)
+      .text("newest_key", std::to_string(page.newest_key));
   return render_page("apikeys.mustache", std::move(values));
 }
 

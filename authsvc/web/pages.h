@@ -125,6 +125,9 @@ struct ApiKeysPage {
   PageFrame frame;
   std::vector<ApiKeyRow> keys;
   std::string key_lifetime;  // "90d": the longest, and the default
+  // The newest key's id (0: none), which the form sends back: a form sent
+  // twice (a reload of the new key's page) makes one key.
+  std::int64_t newest_key = 0;
 };
 
 struct ExemptionRow {

@@ -438,7 +438,9 @@ TEST_CASE("the queues, API keys, admin and error pages have their forms and word
 
   html = checked(sample_api_keys());
   forms = forms_of(html);
-  only_form(forms, "/apikeys", {"csrf", "label", "expires"});
+  CHECK(only_form(forms, "/apikeys", {"csrf", "newest", "label", "expires"})
+            .field("newest")
+            ->get("value") == "9");
   only_form(forms, "/apikeys/7/revoke", {"csrf"});
   only_form(forms, "/apikeys/9/revoke", {"csrf"});
   CHECK(forms_to(forms, "/apikeys/3/revoke").empty());  // revoked already

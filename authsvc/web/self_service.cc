@@ -9,7 +9,9 @@
 #include "authsvc/core/names.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/core/words.h"
 #include "authsvc/store/validation.h"
+#include "authsvc/web/sign_in_policy.h"
 #include "authsvc/web/web_error.h"
 
 namespace authsvc {
@@ -96,9 +98,12 @@ std::string SelfService::create(const std::string& name, const std::string& expi
                                     "may create it again",
                                     printable(name)));
   }
-  if (!person_.admin && my_accounts().size() >= options_.accounts_per_person) {
-    throw WebError(403, fmt::format("you own {} accounts, the most one person may own here: "
-                                    "delete one, or ask an admin",
+  // Counted by who made them, not who owns them now: handing accounts to
+  // another owner makes no room, and nobody fills another's quota.
+  if (!person_.admin &&
+      store_.accounts_created_by(person_.address) >= options_.accounts_per_person) {
+    throw WebError(403, fmt::format("you have made {} accounts that still exist, the most one "
+                                    "person may make here: delete one, or ask an admin",
                                     options_.accounts_per_person));
   }
   NewUser user{name, {person_.address}, {}, options_.vhosts, expires_at};
@@ -113,7 +118,13 @@ std::string SelfService::create(const std::string& name, const std::string& expi
   }
 }
 
-std::string SelfService::rotate(const std::string& name, const std::string& grace) {
+std::string SelfService::rotate(const std::string& name, const std::string& grace,
+                                const std::optional<std::string>& replacing) {
+  WebError replaced(409,
+                    "The token was rotated already, after the form you sent was shown (a reload "
+                    "of the new token's page, or a second click?): nothing was changed. The "
+                    "newest token is the one shown then.");
+  if (replacing && my_account(name).credential_issued_at != *replacing) throw replaced;
   my_account(name);
   std::optional<std::chrono::seconds> parsed = parse_duration(grace.empty() ? "0" : grace);
   if (!parsed) {
@@ -121,12 +132,25 @@ std::string SelfService::rotate(const std::string& name, const std::string& grac
         400, fmt::format("grace: '{}' is not a duration (0, 90s, 30m, 2h, 7d)", printable(grace)));
   }
   as_bad_request([&] { check_rotation_grace(*parsed); });
-  return on_mine(name, [&] { return store_.rotate_token(name, *parsed); });
+  return on_mine(name, [&] {
+    try {
+      return store_.rotate_token(name, *parsed, replacing);
+    } catch (const StoreError&) {
+      // Another rotation got in first, in the moment since the check.
+      if (replacing && my_account(name).credential_issued_at != *replacing) throw replaced;
+      throw;
+    }
+  });
 }
 
 void SelfService::add_owner(const std::string& name, const std::string& address) {
   my_account(name);
   as_bad_request([&] { check_owner_address(address); });
+  // An owner is someone who could sign in here and see the account.
+  if (!domain_allowed(address, options_)) {
+    throw WebError(400, fmt::format("'{}' cannot be an owner: owners' addresses are in {}",
+                                    printable(address), join_words(options_.allow_domains, ", ")));
+  }
   on_mine(name, [&] { store_.add_owner(name, address); });
 }
 
@@ -159,7 +183,8 @@ void SelfService::remove(const std::string& name) {
   on_mine(name, [&] { store_.delete_user(name); });
 }
 
-NewApiKey SelfService::create_api_key(const std::string& label, const std::string& expires) {
+NewApiKey SelfService::create_api_key(const std::string& label, const std::string& expires,
+                                      std::optional<std::int64_t> newest_seen) {
   const std::chrono::system_clock::time_point longest = now_ + options_.api_key_lifetime;
   std::string expires_at = expiry_from(expires);
   if (expires_at.empty() && !expires.empty()) {
@@ -172,9 +197,20 @@ NewApiKey SelfService::create_api_key(const std::string& label, const std::strin
     throw WebError(400, fmt::format("expires: an API key lives at most {}",
                                     format_duration(options_.api_key_lifetime)));
   }
+  std::vector<ApiKeyInfo> keys = store_.api_keys_of(person_.address);  // newest first
+  if (newest_seen && (keys.empty() ? 0 : keys.front().id) != *newest_seen) {
+    throw WebError(409,
+                   "A key was made after the form you sent was shown (a reload of the new key's "
+                   "page, or a second click?): no other key was made.");
+  }
   std::size_t live = 0;
-  for (const ApiKeyInfo& key : store_.api_keys_of(person_.address)) {
-    if (key.revoked_at.empty() && !has_passed(key.expires_at, now_)) ++live;
+  for (const ApiKeyInfo& key : keys) {
+    std::optional<std::int64_t> created_ms = rfc3339_to_unix_ms(key.created_at);
+    bool too_old = !created_ms ||
+                   std::chrono::system_clock::time_point(std::chrono::milliseconds(*created_ms)) +
+                           options_.api_key_lifetime <=
+                       now_;
+    if (key.revoked_at.empty() && !has_passed(key.expires_at, now_) && !too_old) ++live;
   }
   if (live >= options_.api_keys_per_person) {
     throw WebError(403, fmt::format("you have {} live API keys, the most one person may have: "

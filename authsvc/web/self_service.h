@@ -13,7 +13,9 @@
 //   case) unless an admin creates it. Nor, unless an admin creates it, is
 //   it the name of an account that was deleted: the broker may still hold
 //   its queues and exchanges, and its old owners' scripts may still log in
-//   as it. A person owns at most accounts_per_person accounts.
+//   as it. A person makes at most accounts_per_person accounts (that still
+//   exist; counted by who made them, whoever owns them now). A co-owner's
+//   address is in --allow-domain, as a person's who signs in is.
 // - API keys act as the person who made them; each ends (at most
 //   api_key_lifetime, which is also the default), and a person holds at
 //   most api_keys_per_person live ones.
@@ -48,16 +50,22 @@ class SelfService {
   UserInfo my_account(const std::string& name);
   // The new account's token.
   std::string create(const std::string& name, const std::string& expires);
-  // The new token; the old one logs in for `grace` more.
-  std::string rotate(const std::string& name, const std::string& grace);
+  // The new token; the old one logs in for `grace` more. With `replacing`
+  // (the credential_issued_at the person saw), a 409 if the credential was
+  // replaced since: a form sent twice rotates once.
+  std::string rotate(const std::string& name, const std::string& grace,
+                     const std::optional<std::string>& replacing = std::nullopt);
   void add_owner(const std::string& name, const std::string& address);
   // Removing the last owner is a 409: an account always has someone to tell.
   void remove_owner(const std::string& name, const std::string& address);
   void remove(const std::string& name);
 
   // A new key acting as me; `expires` as for an account ("": the longest
-  // life allowed).
-  NewApiKey create_api_key(const std::string& label, const std::string& expires);
+  // life allowed). With `newest_seen` (the id of my newest key when the
+  // form was shown, 0 for none), a 409 if a key was made since: a form sent
+  // twice makes one key.
+  NewApiKey create_api_key(const std::string& label, const std::string& expires,
+                           std::optional<std::int64_t> newest_seen = std::nullopt);
 
   // Admins only (404 for anyone else, as if there were no such thing).
   std::vector<UserInfo> all_accounts();

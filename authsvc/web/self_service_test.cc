@@ -170,4 +170,27 @@ TEST_CASE("self-service: admins list every account and disable and enable any") 
   CHECK(status_of([&] { root.my_account("alice-app"); }) == 404);
 }
 
+TEST_CASE("self-service: a rotation from a form another rotation overtook changes nothing") {
+  World w;
+  created(w.as("alice@example.org"), "alice-app");
+  const std::string issued = w.store->find_user("alice-app")->credential_issued_at;
+  // The other tab's rotation, with a grace for the clients still on the
+  // first token.
+  testing::record_issued_token(w.store->rotate_token("alice-app", std::chrono::seconds(600)));
+  std::string message;
+  CHECK(status_of(
+            [&] {
+              testing::record_issued_token(
+                  w.as("alice@example.org").rotate("alice-app", "0", issued));
+            },
+            &message) == 409);
+  CHECK(message.find("rotated already") != std::string::npos);
+  // The first token's grace did not end.
+  UserInfo info = *w.store->find_user("alice-app");
+  CHECK(info.previous_issued_at == issued);
+  CHECK_FALSE(info.previous_valid_until.empty());
+  // Without a form's version (a script), it rotates what is current.
+  testing::record_issued_token(w.as("alice@example.org").rotate("alice-app", "0"));
+}
+
 }  // namespace authsvc

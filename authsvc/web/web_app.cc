@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "authsvc/core/audit_line.h"
+#include "authsvc/core/duration.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
@@ -99,6 +100,11 @@ void identify_by_api_key(Request& request) {
     problem = fmt::format("API key {} was revoked", info->id);
   } else if (!info->expires_at.empty() && parse_time(info->expires_at) <= request.now) {
     problem = fmt::format("API key {} expired", info->id);
+  } else if (parse_time(info->created_at) + request.state.options.api_key_lifetime <= request.now) {
+    // Whatever its own expiry says: a key from before keys had to end
+    // (none), or from when --api-key-lifetime was longer.
+    problem = fmt::format("API key {} expired: keys live at most {} here", info->id,
+                          format_duration(request.state.options.api_key_lifetime));
   } else if (!domain_allowed(info->address, request.state.options)) {
     problem =
         fmt::format("API key {} acts as an address that may no longer sign in here", info->id);
@@ -237,6 +243,8 @@ void count_change(Request& request) {
 HttpAnswer WebApp::handle(const HttpCall& call) const {
   State& state = *state_;
   Request request{call, state, state.deps.clock()};
+  // Outside the try below, so that every audit line has it: what could
+  // throw here (memory) the listener answers with a bare 500.
   request.client =
       client_address(call.peer, call.headers ? call.headers->get_all("X-Forwarded-For") : "",
                      state.options.trusted_proxies);

@@ -967,17 +967,28 @@ TEST_CASE("web: one person holds a bounded number of live API keys and of accoun
   created_token(alice, "alice-b");
   Answer over = alice.submit("/accounts", "name=alice-c&expires=");
   CHECK(over.status == 403);
-  CHECK(over.body.find("you own 2 accounts") != std::string::npos);
+  CHECK(over.body.find("you have made 2 accounts") != std::string::npos);
   CHECK_FALSE(w.setup->find_user("alice-c"));
   // Through the API alike, with its JSON error.
   Answer api = alice.request("POST", "/api/v1/accounts", R"({"name":"alice-c"})",
                              {{"X-CSRF-Token", alice.csrf()}});
   CHECK(api.status == 403);
-  CHECK(api.as_json()["error"].get<std::string>().find("you own 2 accounts") != std::string::npos);
-  // Bob is not counted against alice; an admin is not limited.
+  CHECK(api.as_json()["error"].get<std::string>().find("you have made 2 accounts") !=
+        std::string::npos);
+  // Handing an account to someone else makes no room: what counts is who
+  // made it. And bob, given it, is not counted for it.
+  REQUIRE(alice.submit("/accounts/alice-a/owners", "email=bob%40x.org").status == 303);
+  REQUIRE(alice.submit("/accounts/alice-a/owners/remove", "email=alice%40x.org").status == 303);
+  CHECK(w.setup->find_user("alice-a")->owners == std::vector<std::string>{"bob@x.org"});
+  CHECK(alice.submit("/accounts", "name=alice-c&expires=").status == 403);
   Browser bob{w};
   bob.sign_in("bob@x.org");
   created_token(bob, "bob-a");
+  created_token(bob, "bob-b");
+  // Deleted, by whoever owns it now, it no longer counts.
+  REQUIRE(bob.submit("/accounts/alice-a/delete", "confirm=alice-a").status == 303);
+  created_token(alice, "alice-c");
+  // An admin is not limited.
   Browser root{w};
   root.sign_in("root@x.org");
   for (const char* name : {"root-a", "root-b", "root-c"}) created_token(root, name);
@@ -1176,6 +1187,60 @@ TEST_CASE("web: an IPv6 client is limited by its /64, however many of its addres
   CHECK(
       neighbour.request("GET", "/api/v1/accounts", "", {{"Authorization", "Bearer ak_x"}}).status ==
       401);
+}
+
+TEST_CASE("web: a co-owner's address is in an allowed domain, as a signed-in person's is") {
+  World w;
+  w.options.allow_domains = {"x.org"};
+  w.start();
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  Answer refused = alice.submit("/accounts/alice-app/owners", "email=eve%40elsewhere.example");
+  CHECK(refused.status == 400);
+  CHECK(refused.body.find("addresses are in x.org") != std::string::npos);
+  CHECK(w.setup->find_user("alice-app")->owners == std::vector<std::string>{"alice@x.org"});
+  CHECK(alice.submit("/accounts/alice-app/owners", "email=bob%40x.org").status == 303);
+}
+
+TEST_CASE("web: a key older than --api-key-lifetime is refused, whatever its own expiry says") {
+  World w;
+  w.options.api_key_lifetime = std::chrono::days(30);
+  w.start();
+  // Made before keys had to end: no expiry of its own.
+  NewApiKey old = w.setup->add_api_key("alice@x.org", "from before", "");
+  testing::record_issued_token(old.key);
+  Browser script{w};
+  std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + old.key}};
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
+  w.now += std::chrono::days(30);
+  Answer expired = script.request("GET", "/api/v1/accounts", "", bearer);
+  CHECK(expired.status == 401);
+  CHECK(expired.as_json()["error"].get<std::string>().find("keys live at most 30d") !=
+        std::string::npos);
+}
+
+TEST_CASE("web: the new-key form sent again (a reload of the key's page) makes no other key") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  std::smatch m;
+  std::string page = alice.get("/apikeys").body;
+  REQUIRE(std::regex_search(page, m, std::regex(R"(name="newest" value="([0-9]+)\")")));
+  CHECK(m[1].str() == "0");
+  const std::string form = "label=ci&newest=0";
+  REQUIRE_FALSE(token_on(alice.submit("/apikeys", form)).empty());
+  Answer again = alice.submit("/apikeys", form);
+  CHECK(again.status == 409);
+  CHECK(again.body.find("no other key was made") != std::string::npos);
+  CHECK(token_on(again).empty());
+  CHECK(w.setup->api_keys_of("alice@x.org").size() == 1);
+  // The page shown then carries the new newest key: from it, one more.
+  REQUIRE(std::regex_search(again.body, m, std::regex(R"(name="newest" value="([0-9]+)\")")));
+  CHECK(m[1].str() == std::to_string(w.setup->api_keys_of("alice@x.org").at(0).id));
+  CHECK(alice.submit("/apikeys", "label=ci2&newest=" + m[1].str()).status == 200);
+  CHECK(alice.submit("/apikeys", "label=x&newest=abc").status == 400);
+  CHECK(w.setup->api_keys_of("alice@x.org").size() == 2);
 }
 
 }  // namespace authsvc

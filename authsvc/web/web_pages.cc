@@ -124,8 +124,13 @@ HttpAnswer signed_in_only(Request& request) {
   throw WebError(403, "not signed in: sign in, then try again");
 }
 
+// The rotate form's `replaces`: the current credential's issue time, or
+// this for an imported password (which has none).
+constexpr std::string_view kImported = "imported";
+
 std::string credential_version(const UserInfo& account) {
-  return account.credential_issued_at.empty() ? "imported" : account.credential_issued_at;
+  return account.credential_issued_at.empty() ? std::string(kImported)
+                                              : account.credential_issued_at;
 }
 
 AccountPage account_page(Request& request, const UserInfo& account) {
@@ -183,16 +188,16 @@ HttpAnswer account_action(Request& request, const std::string& name,
     UserInfo account = self.my_account(name);
     // A form without the field (a script's) rotates whatever is current.
     std::string replaces = request.field("replaces");
-    if (!replaces.empty() && replaces != credential_version(account)) {
-      return account_page_with_error(
-          request, account,
-          WebError(409,
-                   "The token was rotated already, after the form you sent was shown (a "
-                   "reload of the new token's page?): nothing was changed. The newest "
-                   "token is the one shown then."));
-    }
+    std::optional<std::string> replacing;
+    if (!replaces.empty()) replacing = replaces == kImported ? "" : replaces;
     count_change(request);
-    std::string token = self.rotate(name, grace);
+    std::string token;
+    try {
+      token = self.rotate(name, grace, replacing);
+    } catch (const WebError& e) {
+      if (e.status() != 409) throw;
+      return account_page_with_error(request, account, e);
+    }
     request.detail = "grace " + printable(grace.empty() ? "0" : grace);
     return html_answer(200, render(token_page(request, fmt::format("New token for {}", name),
                                               self.my_account(name), token)));
@@ -301,20 +306,43 @@ std::vector<ApiKeyRow> key_rows(Request& request) {
   return rows;
 }
 
+ApiKeysPage api_keys_page(Request& request) {
+  ApiKeysPage page{frame_with_notice(request, "API keys"), key_rows(request),
+                   format_duration(request.state.options.api_key_lifetime)};
+  page.newest_key = page.keys.empty() ? 0 : page.keys.front().id;
+  return page;
+}
+
 HttpAnswer api_keys(Request& request) {
   const std::vector<std::string>& s = request.segments;
   if (s.size() == 1 && !request.is("POST")) {
     require_read(request, "GET or POST");
-    ApiKeysPage page{frame_with_notice(request, "API keys"), key_rows(request),
-                     format_duration(request.state.options.api_key_lifetime)};
-    return html_answer(200, render(page));
+    return html_answer(200, render(api_keys_page(request)));
   }
   if (s.size() == 1) {
     request.action = "apikey create";
     require_csrf(request, request.field("csrf"));
     count_change(request);
-    NewApiKey key =
-        request.self_service().create_api_key(request.field("label"), request.field("expires"));
+    // A form without the field (a script's) makes a key whatever exists.
+    std::optional<std::int64_t> newest_seen;
+    if (std::string newest = request.field("newest"); !newest.empty()) {
+      std::int64_t id = 0;
+      auto [end, ec] = std::from_chars(newest.data(), newest.data() + newest.size(), id);
+      if (ec != std::errc() || end != newest.data() + newest.size()) {
+        throw WebError(400, "the form's newest key is not a number: reload the page");
+      }
+      newest_seen = id;
+    }
+    NewApiKey key;
+    try {
+      key = request.self_service().create_api_key(request.field("label"), request.field("expires"),
+                                                  newest_seen);
+    } catch (const WebError& e) {
+      if (e.status() != 409) throw;
+      ApiKeysPage page = api_keys_page(request);
+      page.frame.error = e.what();
+      return html_answer(409, render(page));
+    }
     request.detail = fmt::format("key {}", key.info.id);
     SecretPage page;
     page.frame = request.frame("New API key");

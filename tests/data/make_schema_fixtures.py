@@ -57,6 +57,10 @@ def token_hash(name):
     return hashlib.sha256(TOKENS[name].encode()).digest()
 
 
+def sha256(data):
+    return hashlib.sha256(data).digest()
+
+
 def fill(db, version):
     """The story, as far as `version` has a place for it."""
     users = [
@@ -156,6 +160,22 @@ def fill(db, version):
         ]:
             db.execute("INSERT INTO audit_events (ts, actor, operator, action, user, detail) "
                        "VALUES (?, 'cli', 'root', ?, ?, ?)", (ts, action, user, detail))
+
+    if version >= 5:
+        # alice is signed in on the web, and has two API keys: one that
+        # never expires (as keys could then), one revoked.
+        db.execute("INSERT INTO web_sessions (id_hash, address, created_at, last_seen_at) "
+                   "VALUES (?, 'alice@example.org', '2024-05-01T08:59:00.000000Z', "
+                   "'2024-05-01T09:00:00.000000Z')", (sha256(b"fixture session of alice"),))
+        for key_id, label, hash_of, expires, revoked in [
+            (1, "nightly", b"fixture key 1", None, None),
+            (2, "old", b"fixture key 2", "2024-06-01T00:00:00.000000Z",
+             "2024-05-02T00:00:00.000000Z"),
+        ]:
+            db.execute("INSERT INTO api_keys (id, address, label, hash, created_at, expires_at, "
+                       "revoked_at, last_used_at) VALUES (?, 'alice@example.org', ?, ?, "
+                       "'2024-05-01T09:01:00.000000Z', ?, ?, NULL)",
+                       (key_id, label, sha256(hash_of), expires, revoked))
 
 
 def dump(db, version, sources):

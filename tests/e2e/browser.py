@@ -68,8 +68,22 @@ def screenshot(driver, name):
     if not folder:
         return None
     path = os.path.join(folder, "%02d-%s.png" % (next(driver.authsvc_screenshots), name))
-    if not driver.save_screenshot(path):
-        raise RuntimeError("the screenshot %s was not saved" % path)
+    # The whole page, not the window's first screenful: the window grows to
+    # the page's height (at most 4000 px) for the shot, then shrinks back.
+    size = driver.get_window_size()
+    height = driver.execute_script(
+        "return Math.max(document.documentElement.scrollHeight,"
+        " document.body ? document.body.scrollHeight : 0)")
+    grown = min(max(size["height"], int(height) + (size["height"] - driver.execute_script(
+        "return window.innerHeight"))), 4000)
+    if grown != size["height"]:
+        driver.set_window_size(size["width"], grown)
+    try:
+        if not driver.save_screenshot(path):
+            raise RuntimeError("the screenshot %s was not saved" % path)
+    finally:
+        if grown != size["height"]:
+            driver.set_window_size(size["width"], size["height"])
     return path
 
 
