@@ -162,67 +162,83 @@ TEST_CASE("listen addresses parse as HOST:PORT") {
   }
 }
 
+namespace {
+
+// A handler of its own, for what the listener does with any handler; what
+// the HTTP layer refuses is answered plainly.
+class TestHandler : public HttpHandler {
+ public:
+  HttpAnswer refuse(const HttpCall&, int status, std::string_view reason,
+                    std::string_view) const override {
+    return HttpAnswer{status == 0 ? 400 : status, std::string(reason)};
+  }
+};
+
+// `handler` on a free loopback port, until this goes.
+class Listening {
+ public:
+  explicit Listening(const HttpHandler& handler) : server_(handler, HttpServerOptions{}) {
+    server_.bind("127.0.0.1", 0);
+    thread_ = std::thread([this] { server_.run(); });
+  }
+  ~Listening() {
+    server_.stop();
+    thread_.join();
+  }
+  httplib::Client client() { return httplib::Client("127.0.0.1", server_.port()); }
+
+ private:
+  HttpServer server_;
+  std::thread thread_;
+};
+
+}  // namespace
+
 TEST_CASE("a header sent on several lines: get gives the first, get_all every one, in order" *
           doctest::test_suite("threaded")) {
   // What a proxy that adds its own X-Forwarded-For line (HAProxy does)
   // after the client's sends: the client's line is not the whole story.
-  class EchoForwardedFor : public HttpHandler {
+  class EchoForwardedFor : public TestHandler {
    public:
     HttpAnswer handle(const HttpCall& call) const override {
       std::string first(call.header("X-Forwarded-For"));
       return HttpAnswer{200, first + "|" + call.headers->get_all("x-forwarded-for")};
     }
-    HttpAnswer refuse(const HttpCall&, int status, std::string_view reason,
-                      std::string_view) const override {
-      return HttpAnswer{status == 0 ? 400 : status, std::string(reason)};
-    }
   } echo;
-  HttpServer server(echo, HttpServerOptions{});
-  server.bind("127.0.0.1", 0);
-  std::thread running([&] { server.run(); });
-  httplib::Client client("127.0.0.1", server.port());
+  Listening listening(echo);
+  httplib::Client client = listening.client();
   httplib::Headers two{{"X-Forwarded-For", "6.6.6.6"}, {"X-Forwarded-For", "198.51.100.1"}};
   httplib::Result r = client.Get("/", two);
-  httplib::Result one = client.Get("/", httplib::Headers{{"X-Forwarded-For", "198.51.100.2"}});
-  httplib::Result none = client.Get("/");
-  server.stop();
-  running.join();
   REQUIRE(r);
   CHECK(r->body == "6.6.6.6|6.6.6.6, 198.51.100.1");
+  httplib::Result one = client.Get("/", httplib::Headers{{"X-Forwarded-For", "198.51.100.2"}});
   REQUIRE(one);
   CHECK(one->body == "198.51.100.2|198.51.100.2");
+  httplib::Result none = client.Get("/");
   REQUIRE(none);
   CHECK(none->body == "|");
 }
 
 TEST_CASE("a handler that throws gets a 500, and the listener goes on" *
           doctest::test_suite("threaded")) {
-  class Throwing : public HttpHandler {
+  class Throwing : public TestHandler {
    public:
     HttpAnswer handle(const HttpCall& call) const override {
       if (call.path == "/bad") throw std::bad_alloc();
       if (call.path == "/odd") throw 42;
       return HttpAnswer{200, "fine"};
     }
-    HttpAnswer refuse(const HttpCall&, int status, std::string_view reason,
-                      std::string_view) const override {
-      return HttpAnswer{status == 0 ? 400 : status, std::string(reason)};
-    }
   } handler;
-  HttpServer server(handler, HttpServerOptions{});
-  server.bind("127.0.0.1", 0);
-  std::thread running([&] { server.run(); });
-  httplib::Client client("127.0.0.1", server.port());
+  Listening listening(handler);
+  httplib::Client client = listening.client();
   httplib::Result bad = client.Get("/bad");
-  httplib::Result odd = client.Get("/odd");
-  httplib::Result fine = client.Get("/");
-  server.stop();
-  running.join();
   REQUIRE(bad);
   CHECK(bad->status == 500);
   CHECK(bad->body == "internal error\n");
+  httplib::Result odd = client.Get("/odd");
   REQUIRE(odd);
   CHECK(odd->status == 500);
+  httplib::Result fine = client.Get("/");
   REQUIRE(fine);
   CHECK(fine->body == "fine");
 }
