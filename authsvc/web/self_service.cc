@@ -124,8 +124,9 @@ std::string SelfService::rotate(const std::string& name, const std::string& grac
                     "The token was rotated already, after the form you sent was shown (a reload "
                     "of the new token's page, or a second click?): nothing was changed. The "
                     "newest token is the one shown then.");
-  if (replacing && my_account(name).credential_issued_at != *replacing) throw replaced;
-  my_account(name);
+  // Not mine: 404, before anything else is said about it.
+  const UserInfo account = my_account(name);
+  if (replacing && account.credential_issued_at != *replacing) throw replaced;
   std::optional<std::chrono::seconds> parsed = parse_duration(grace.empty() ? "0" : grace);
   if (!parsed) {
     throw WebError(
