@@ -17,6 +17,7 @@
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/core/token.h"
 #include "authsvc/web/web_error.h"
 #include "tests/test_support.h"
 
@@ -1213,7 +1214,15 @@ TEST_CASE("web: a key older than --api-key-lifetime is refused, whatever its own
   Browser script{w};
   std::map<std::string, std::string> bearer{{"Authorization", "Bearer " + old.key}};
   CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
-  w.now += std::chrono::days(30);
+  // The store stamped the key with the system clock, a little after the
+  // app's clock was set: 30 days from the stamp, by that clock.
+  std::optional<std::int64_t> created_ms =
+      rfc3339_to_unix_ms(w.setup->find_api_key(hash_token(old.key))->created_at);
+  REQUIRE(created_ms);
+  w.now = std::chrono::system_clock::time_point(std::chrono::milliseconds(*created_ms)) +
+          std::chrono::days(30) - std::chrono::seconds(1);
+  CHECK(script.request("GET", "/api/v1/accounts", "", bearer).status == 200);
+  w.now += std::chrono::seconds(1);
   Answer expired = script.request("GET", "/api/v1/accounts", "", bearer);
   CHECK(expired.status == 401);
   CHECK(expired.as_json()["error"].get<std::string>().find("keys live at most 30d") !=
