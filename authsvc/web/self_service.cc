@@ -56,6 +56,14 @@ bool is_reserved(const std::string& name, const std::vector<std::string>& patter
   return false;
 }
 
+bool outlived(const ApiKeyInfo& key, std::chrono::seconds lifetime,
+              std::chrono::system_clock::time_point now) {
+  std::optional<std::int64_t> created_ms = rfc3339_to_unix_ms(key.created_at);
+  return !created_ms ||
+         std::chrono::system_clock::time_point(std::chrono::milliseconds(*created_ms)) + lifetime <=
+             now;
+}
+
 bool owned_by(const UserInfo& info, const std::string& address) {
   std::string wanted = ascii_lower(address);
   return std::any_of(info.owners.begin(), info.owners.end(),
@@ -204,16 +212,13 @@ NewApiKey SelfService::create_api_key(const std::string& label, const std::strin
                    "A key was made after the form you sent was shown (a reload of the new key's "
                    "page, or a second click?): no other key was made.");
   }
-  std::size_t live = 0;
+  std::size_t live_keys = 0;
   for (const ApiKeyInfo& key : keys) {
-    std::optional<std::int64_t> created_ms = rfc3339_to_unix_ms(key.created_at);
-    bool too_old = !created_ms ||
-                   std::chrono::system_clock::time_point(std::chrono::milliseconds(*created_ms)) +
-                           options_.api_key_lifetime <=
-                       now_;
-    if (key.revoked_at.empty() && !has_passed(key.expires_at, now_) && !too_old) ++live;
+    bool live = key.revoked_at.empty() && !has_passed(key.expires_at, now_) &&
+                !outlived(key, options_.api_key_lifetime, now_);
+    if (live) ++live_keys;
   }
-  if (live >= options_.api_keys_per_person) {
+  if (live_keys >= options_.api_keys_per_person) {
     throw WebError(403, fmt::format("you have {} live API keys, the most one person may have: "
                                     "revoke one first",
                                     options_.api_keys_per_person));

@@ -97,6 +97,11 @@ class SelfService {
   std::chrono::system_clock::time_point now_;
 };
 
+// Whether `key` is older than `lifetime` (--api-key-lifetime), whatever its
+// own expiry says; a key whose creation time does not read is.
+bool outlived(const ApiKeyInfo& key, std::chrono::seconds lifetime,
+              std::chrono::system_clock::time_point now);
+
 // Whether `info` lists `address` among its owners (compared without case).
 bool owned_by(const UserInfo& info, const std::string& address);
 

@@ -100,7 +100,7 @@ void identify_by_api_key(Request& request) {
     problem = fmt::format("API key {} was revoked", info->id);
   } else if (!info->expires_at.empty() && parse_time(info->expires_at) <= request.now) {
     problem = fmt::format("API key {} expired", info->id);
-  } else if (parse_time(info->created_at) + request.state.options.api_key_lifetime <= request.now) {
+  } else if (outlived(*info, request.state.options.api_key_lifetime, request.now)) {
     // Whatever its own expiry says: a key from before keys had to end
     // (none), or from when --api-key-lifetime was longer.
     problem = fmt::format("API key {} expired: keys live at most {} here", info->id,
