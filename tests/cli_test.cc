@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <thread>
 
+#include "authsvc/core/build_info.h"
 #include "authsvc/core/embedded_file.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
@@ -98,6 +99,23 @@ TEST_CASE("the CLI refuses bad names, duplicates and unknown users with one line
     CHECK(is_one_line(r.err));
     CHECK(r.err.find(c.message) != std::string::npos);
   }
+}
+
+TEST_CASE("--version names the version and the commit built from") {
+  CommandResult r = run_authsvc({"--version"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err == "");
+  // The commit git gives for the source tree, whatever else the build adds.
+  FILE* git = popen(
+      ("git -C " + std::string(AUTHSVC_SOURCE_DIR) + " rev-parse --short=12 HEAD").c_str(), "r");
+  REQUIRE(git);
+  char head[64] = "";
+  bool read = fgets(head, sizeof head, git) != nullptr;
+  REQUIRE(pclose(git) == 0);
+  REQUIRE(read);
+  std::string commit = std::string(head).substr(0, 12);
+  CHECK(r.out.starts_with("authsvc " + std::string(kBuildVersion) + " (commit " + commit));
+  CHECK(r.out.ends_with(")\n"));
 }
 
 TEST_CASE("usage errors exit 2") {

@@ -512,6 +512,11 @@ ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& 
   port_ = std::stoi(process_.await_on_stderr("listening on 127.0.0.1:", std::chrono::seconds(5)));
 }
 
+int ServeProcess::metrics_port() {
+  return std::stoi(
+      process_.await_on_stderr("metrics on http://127.0.0.1:", std::chrono::seconds(5)));
+}
+
 namespace {
 
 void openssl(const std::string& args) {

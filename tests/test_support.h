@@ -127,6 +127,8 @@ class ServeProcess {
   // (5 s, scaled).
   ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
   int port() const { return port_; }
+  // The port of --metrics-listen 127.0.0.1:0, from serve's start-up line.
+  int metrics_port();
   int pid() const { return process_.pid(); }
   // Sends SIGTERM and returns the exit code.
   int stop() { return process_.stop(); }

@@ -9,6 +9,7 @@
 
 #include "authsvc/cli/command.h"
 #include "authsvc/cli/guardian_cli.h"
+#include "authsvc/core/build_info.h"
 
 namespace authsvc {
 namespace {
@@ -32,6 +33,9 @@ int run_cli(int argc, char** argv) {
   signal(SIGXFSZ, SIG_IGN);
 
   CLI::App app{"authsvc: RabbitMQ HTTP auth backend enforcing the Pulse security model"};
+  app.set_version_flag("--version",
+                       fmt::format("authsvc {} (commit {})", kBuildVersion, kBuildCommit),
+                       "Print the version and the git commit built from, and exit");
   app.require_subcommand(1);
   // Options like --db may follow a subcommand: `authsvc user add bob --db x.db`.
   app.fallthrough();
@@ -53,6 +57,8 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "authsvc: {}\n", e.what());

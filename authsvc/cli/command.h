@@ -3,8 +3,11 @@
 // command sets, and who runs it. run_cli (cli.cc) builds the app from the
 // add_*_command functions, one file each, and runs the action.
 
+#include <chrono>
 #include <functional>
 #include <string>
+
+#include "authsvc/server/ops_listener.h"
 
 namespace CLI {
 class App;
@@ -25,6 +28,20 @@ struct CommandLine {
 // Who runs the command, for the audit trail: the account behind sudo when
 // there is one.
 std::string operator_name();
+
+// A non-zero duration option ("30s", "2h", "7d"); a CLI::ValidationError
+// (exit 2) naming `option` otherwise.
+std::chrono::seconds duration_option(const std::string& text, const std::string& option);
+
+// The operators' listener's options (--metrics-listen, --ready-store-age),
+// which serve, guardian and web share.
+struct OpsOptions {
+  std::string metrics_listen;
+  std::string ready_store_age = "30s";
+};
+void add_ops_options(CLI::App* cmd, OpsOptions* options);
+// Their values checked (a usage error otherwise).
+OpsSettings ops_settings(const OpsOptions& options);
 
 // `init`: init_command.cc.
 void add_init_command(CLI::App& app, CommandLine& cli);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <map>
 
+#include "authsvc/cli/command.h"
 #include "authsvc/cli/password_file.h"
 #include "authsvc/core/error.h"
 #include "authsvc/guardian/expiry_notice.h"
@@ -175,6 +176,7 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
                            std::function<int()>& action) {
   auto setup = std::make_shared<GuardianSetup>();
   auto once = std::make_shared<bool>(false);
+  auto ops = std::make_shared<OpsOptions>();
   CLI::App* guardian =
       app.add_subcommand("guardian",
                          "Watch the broker: queue limits with owner e-mail, exchange compliance, "
@@ -183,10 +185,12 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
   guardian->add_option("--audit-log", setup->audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
   guardian->add_flag("--once", *once, "One look, its actions and mail, then exit");
-  guardian->callback([&db_path, &action, setup, once] {
-    action = [&db_path, setup, once] {
+  add_ops_options(guardian, ops.get());
+  guardian->callback([&db_path, &action, setup, once, ops] {
+    OpsSettings settings = ops_settings(*ops);
+    action = [&db_path, setup, once, settings] {
       complete_guardian_setup(setup.get());
-      return run_guardian(db_path, setup->config, setup->audit_log, *once);
+      return run_guardian(db_path, setup->config, setup->audit_log, *once, settings);
     };
   });
 

@@ -14,6 +14,7 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
     unsigned throttle_window = 60;
     unsigned throttle_cooloff = 60;
     bool with_guardian = false;
+    OpsOptions ops;
     GuardianSetup guardian;
   };
   auto args = std::make_shared<ServeArgs>();
@@ -51,12 +52,14 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
       ->add_option("--tls-client-ca", options.tls.client_ca_path,
                    "Answer only HTTPS clients with a certificate this CA (PEM) signed")
       ->needs(tls_cert);
+  add_ops_options(serve_cmd, &args->ops);
   serve_cmd->add_flag("--guardian", args->with_guardian,
                       "Also run the guardian's loop (options as for `authsvc guardian`)");
   add_guardian_options(serve_cmd, &args->guardian);
   serve_cmd->callback([&cli, args] {
     args->options.throttle.window = std::chrono::seconds(args->throttle_window);
     args->options.throttle.cooloff = std::chrono::seconds(args->throttle_cooloff);
+    args->options.ops = ops_settings(args->ops);
     cli.action = [&cli, args] {
       args->options.db_path = cli.db_path;
       if (args->with_guardian) {

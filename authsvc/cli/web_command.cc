@@ -10,18 +10,6 @@
 #include "authsvc/web/run_web.h"
 
 namespace authsvc {
-namespace {
-
-std::chrono::seconds duration_option(const std::string& text, const std::string& option) {
-  std::optional<std::chrono::seconds> d = parse_duration(text);
-  if (!d || d->count() == 0) {
-    throw CLI::ValidationError(option, "'" + printable(text) + "' is not a duration (30m, 2h, 7d)");
-  }
-  return *d;
-}
-
-}  // namespace
-
 void add_web_command(CLI::App& app, CommandLine& cli) {
   struct WebArgs {
     WebRunOptions options;
@@ -33,6 +21,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
     std::string session_lifetime = "12h";
     std::string api_key_lifetime = "90d";
     GuardianSetup management;
+    OpsOptions ops;
   };
   auto args = std::make_shared<WebArgs>();
   WebRunOptions& options = args->options;
@@ -94,6 +83,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   add_management_options(cmd, &args->management);
+  add_ops_options(cmd, &args->ops);
   cmd->add_option("--warn", web.queue_limits.warn, "The guardian's default warning threshold")
       ->capture_default_str();
   cmd->add_option("--delete", web.queue_limits.remove, "The guardian's default deletion threshold")
@@ -108,6 +98,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
       }
       web_options.require_claims.emplace_back(claim.substr(0, equals), claim.substr(equals + 1));
     }
+    args->options.ops = ops_settings(args->ops);
     web_options.session_idle = duration_option(args->session_idle, "--session-idle");
     web_options.session_lifetime = duration_option(args->session_lifetime, "--session-lifetime");
     web_options.api_key_lifetime = duration_option(args->api_key_lifetime, "--api-key-lifetime");

@@ -73,6 +73,12 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
     thread_local std::string line;
     write_json_line(record, &line);
     audit_.append(line);
+    if (metrics_) {
+      // After the audit line, which may wait for the writer: that wait is
+      // the broker's too.
+      auto took = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - started);
+      metrics_->record(record.endpoint, allow, rule, static_cast<std::uint64_t>(took.count()));
+    }
     return HttpAnswer{status, std::move(body)};
   };
 
@@ -138,6 +144,10 @@ HttpAnswer AuthService::refuse(const HttpCall& call, int status, std::string_vie
   record.rule = rule;
   record.reason = reason;
   audit_.append(to_json_line(record));
+  if (metrics_) {
+    std::optional<Endpoint> endpoint = endpoint_from_path(call.path);
+    metrics_->refused(endpoint ? to_string(*endpoint) : "other", rule);
+  }
   return HttpAnswer{status, "deny"};
 }
 

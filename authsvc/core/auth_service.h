@@ -15,6 +15,7 @@
 #include <string_view>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/decision_metrics.h"
 #include "authsvc/core/http_call.h"
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/core/snapshot_source.h"
@@ -23,9 +24,10 @@ namespace authsvc {
 
 class AuthService : public HttpHandler {
  public:
-  // `throttle` may be null: no login throttling.
-  AuthService(const SnapshotSource& snapshots, AuditSink& audit, LoginThrottle* throttle = nullptr)
-      : snapshots_(snapshots), audit_(audit), throttle_(throttle) {}
+  // `throttle` may be null: no login throttling; `metrics` null: none kept.
+  AuthService(const SnapshotSource& snapshots, AuditSink& audit, LoginThrottle* throttle = nullptr,
+              DecisionMetrics* metrics = nullptr)
+      : snapshots_(snapshots), audit_(audit), throttle_(throttle), metrics_(metrics) {}
 
   HttpAnswer handle(const HttpCall& call) const override;
   // Audits the refusal (the rule in the audit line), and answers "deny".
@@ -36,6 +38,7 @@ class AuthService : public HttpHandler {
   const SnapshotSource& snapshots_;
   AuditSink& audit_;
   LoginThrottle* throttle_;
+  DecisionMetrics* metrics_;
 };
 
 }  // namespace authsvc

@@ -177,9 +177,27 @@ void Guardian::pretend(const GuardianAction& a) {
 }
 
 std::vector<GuardianAction> Guardian::run_once() {
+  const auto started = std::chrono::steady_clock::now();
+  figures_.looks.fetch_add(1, std::memory_order_relaxed);
+  std::vector<GuardianAction> done;
+  try {
+    done = look();
+  } catch (...) {
+    figures_.failed_looks.fetch_add(1, std::memory_order_relaxed);
+    throw;
+  }
+  const auto ended = std::chrono::steady_clock::now();
+  figures_.look_duration.observe(static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(ended - started).count()));
+  figures_.last_look.store(ended.time_since_epoch().count(), std::memory_order_relaxed);
+  return done;
+}
+
+std::vector<GuardianAction> Guardian::look() {
   GuardianInput input;
   // The broker first: a store read after it sees every change made before.
   input.queues = broker_.queues();
+  figures_.queues_seen.store(input.queues.size(), std::memory_order_relaxed);
   input.exchanges = broker_.exchanges();
   input.connections = broker_.connections();
   input.internal_users = broker_.internal_users();
@@ -213,15 +231,19 @@ std::vector<GuardianAction> Guardian::run_once() {
   std::vector<GuardianAction> actions = plan_guardian(input);
   std::vector<GuardianAction> done;
   for (const GuardianAction& a : actions) {
+    auto& taken = figures_.actions[static_cast<std::size_t>(a.kind)];
     if (options_.dry_run) {
       pretend(a);
       done.push_back(a);
+      taken.fetch_add(1, std::memory_order_relaxed);
       continue;
     }
     try {
       execute(a);
       done.push_back(a);
+      taken.fetch_add(1, std::memory_order_relaxed);
     } catch (const std::exception& e) {
+      figures_.action_failures.fetch_add(1, std::memory_order_relaxed);
       // One failing action (a queue the broker refuses to delete) must not
       // hold up the others; the next look plans it again.
       fmt::print(stderr, "authsvc guardian: cannot {} '{}' (vhost '{}'): {}\n", to_string(a.kind),
@@ -242,9 +264,11 @@ void Guardian::audit_mail(const char* action, const std::string& detail) {
 }
 
 void Guardian::mail_failed(const OutboxMail& mail, const MailError& error) {
+  figures_.mails_failed.fetch_add(1, std::memory_order_relaxed);
   const std::int64_t attempts = mail.attempts + 1;
   const auto& delays = options_.mail_retry_delays;
   if (attempts > static_cast<std::int64_t>(delays.size())) {
+    figures_.mails_dropped.fetch_add(1, std::memory_order_relaxed);
     state_.remove_from_outbox(mail.id);
     mail_not_before_.erase(mail.id);
     audit_mail("mail dropped", fmt::format("to={} subject='{}' attempts={} last_error='{}'",
@@ -288,6 +312,7 @@ std::size_t Guardian::send_outbox() {
       server_failure = e.what();  // not a Mailer's own error: taken for the server's
     }
     if (server_failure) {
+      figures_.mails_failed.fetch_add(1, std::memory_order_relaxed);
       // The server cannot be used: every other mail would fail the same
       // way, and none of them is to blame.
       if (mail_error_reports_.should_report()) {
@@ -300,6 +325,7 @@ std::size_t Guardian::send_outbox() {
     mail_not_before_.erase(mail.id);
     mail_error_reports_.reset();
     ++sent;
+    figures_.mails_sent.fetch_add(1, std::memory_order_relaxed);
     audit_mail("mail sent", fmt::format("to={} subject='{}' attempts={}", mail.recipient,
                                         mail.subject, mail.attempts + 1));
   }

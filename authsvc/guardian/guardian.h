@@ -25,17 +25,20 @@
 // would take, and each mail with its recipient and subject, is printed once
 // to stderr, and the run keeps its would-be notices in memory.
 
+#include <array>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
-#include <set>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/core/metrics.h"
 #include "authsvc/core/report_limiter.h"
 #include "authsvc/guardian/broker.h"
 #include "authsvc/guardian/expiry_notice.h"
@@ -62,6 +65,28 @@ struct GuardianOptions {
       std::chrono::hours(2)};
 };
 
+// What the guardian has done, for metrics and readiness: read from any
+// thread while the loop runs.
+struct GuardianFigures {
+  static constexpr std::size_t kKinds =
+      static_cast<std::size_t>(GuardianAction::Kind::report_internal_user) + 1;
+  std::atomic<std::uint64_t> looks{0};
+  std::atomic<std::uint64_t> failed_looks{0};  // the broker or the store could not be read
+  std::atomic<std::uint64_t> queues_seen{0};   // at the last look
+  // Actions taken (in a dry run: that would have been), by kind.
+  std::array<std::atomic<std::uint64_t>, kKinds> actions{};
+  std::atomic<std::uint64_t> action_failures{0};
+  std::atomic<std::uint64_t> mails_sent{0};
+  std::atomic<std::uint64_t> mails_failed{0};   // attempts the server turned down
+  std::atomic<std::uint64_t> mails_dropped{0};  // after their last attempt
+  // The end of the last look that succeeded (steady clock); 0: none yet.
+  std::atomic<std::chrono::steady_clock::rep> last_look{0};
+  // Seconds a look takes, its mail included: 10 ms to 5 minutes.
+  Histogram look_duration{{10'000'000, 50'000'000, 100'000'000, 250'000'000, 500'000'000,
+                           1'000'000'000, 2'500'000'000, 5'000'000'000, 10'000'000'000,
+                           30'000'000'000, 60'000'000'000, 300'000'000'000}};
+};
+
 class Guardian {
  public:
   // `mailer` may be null only in a dry run. All must outlive the Guardian.
@@ -79,7 +104,11 @@ class Guardian {
   // Mails the outbox (see the top). Returns how many were sent.
   std::size_t send_outbox();
 
+  const GuardianFigures& figures() const { return figures_; }
+  const GuardianOptions& options() const { return options_; }
+
  private:
+  std::vector<GuardianAction> look();
   void execute(const GuardianAction& action);
   void pretend(const GuardianAction& action);
   void audit(const GuardianAction& action, const std::string& detail);
@@ -106,6 +135,8 @@ class Guardian {
   // Outbox ids of mails the server turned down, and when each may be tried
   // again. In memory: after a restart they are tried at once.
   std::map<std::int64_t, std::chrono::steady_clock::time_point> mail_not_before_;
+
+  GuardianFigures figures_;
 
   std::mutex mutex_;
   std::condition_variable wake_;

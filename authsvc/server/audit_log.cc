@@ -64,6 +64,9 @@ bool AuditLog::reopen() {
 void AuditLog::append(std::string_view line) {
   std::unique_lock lock(mutex_);
   progress_.wait(lock, [&] { return pending_lines_ < max_pending_; });
+  // The first line to wait starts the clock (one clock read per batch,
+  // not per line).
+  if (appended_ == written_) waiting_since_ = std::chrono::steady_clock::now();
   pending_.append(line);
   pending_.push_back('\n');
   ++pending_lines_;
@@ -112,6 +115,21 @@ std::uint64_t AuditLog::lines_written() const {
   return written_;
 }
 
+AuditLog::Figures AuditLog::figures() const {
+  std::lock_guard lock(mutex_);
+  Figures f;
+  f.written = written_;
+  f.waiting = appended_ - written_;
+  f.write_errors = write_errors_;
+  if (f.waiting > 0) f.oldest_wait = std::chrono::steady_clock::now() - waiting_since_;
+  return f;
+}
+
+std::uint64_t AuditLog::lines_lost() const {
+  std::lock_guard lock(mutex_);
+  return lost_;
+}
+
 bool AuditLog::write_all(const std::string& data, std::size_t* done) {
   while (*done < data.size()) {
     ssize_t n = ::write(fd_, data.data() + *done, data.size() - *done);
@@ -127,6 +145,7 @@ void AuditLog::run() {
   // and both keep their capacity, so steady state allocates nothing.
   std::string batch;
   std::size_t batch_lines = 0;
+  std::chrono::steady_clock::time_point taken_at;
   ReportLimiter error_reports;
   while (true) {
     {
@@ -149,6 +168,7 @@ void AuditLog::run() {
       batch.swap(pending_);
       batch_lines = pending_lines_;
       pending_lines_ = 0;
+      taken_at = std::chrono::steady_clock::now();
     }
     // Waiting appenders may go on: their lines now fit.
     progress_.notify_all();
@@ -157,6 +177,10 @@ void AuditLog::run() {
     while (!write_all(batch, &done)) {
       failed = true;
       int error = errno;
+      {
+        std::lock_guard lock(mutex_);
+        ++write_errors_;
+      }
       if (stopping()) {
         // The process is exiting and the caller has had its chance to wait
         // (serve waits a few seconds): say exactly what is lost.
@@ -166,6 +190,7 @@ void AuditLog::run() {
           lost += pending_lines_;
           pending_lines_ = 0;
           pending_.clear();
+          lost_ += lost;
         }
         fmt::print(stderr, "authsvc: cannot write the audit log ({}); {} lines lost at exit\n",
                    std::strerror(error), lost);
@@ -188,6 +213,8 @@ void AuditLog::run() {
     {
       std::lock_guard lock(mutex_);
       written_ += batch_lines;
+      // What waits now came after the batch was taken.
+      if (appended_ > written_) waiting_since_ = taken_at;
     }
     progress_.notify_all();
   }

@@ -63,6 +63,18 @@ class AuditLog : public AuditSink {
 
   std::uint64_t lines_written() const;
 
+  // For metrics and readiness, read at any time.
+  struct Figures {
+    std::uint64_t written = 0;
+    std::uint64_t waiting = 0;       // appended, not yet on disk
+    std::uint64_t write_errors = 0;  // failed write attempts (each retried)
+    // How long the oldest waiting line has waited, at most; zero if none.
+    std::chrono::steady_clock::duration oldest_wait{};
+  };
+  Figures figures() const;
+  // Lines given up on at exit (a disk still full): 0 while the log runs.
+  std::uint64_t lines_lost() const;
+
  private:
   void run();
   bool stopping() const;
@@ -79,6 +91,11 @@ class AuditLog : public AuditSink {
   std::size_t pending_lines_ = 0;
   std::uint64_t appended_ = 0;
   std::uint64_t written_ = 0;
+  std::uint64_t write_errors_ = 0;
+  std::uint64_t lost_ = 0;
+  // When the writer took the batch it is writing: every line waiting now
+  // was appended after the one before it was written, or after this.
+  std::chrono::steady_clock::time_point waiting_since_{};
   int reopened_fd_ = -1;  // from reopen(), for the writer to switch to
   bool flush_requested_ = false;
   bool stopping_ = false;

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include "authsvc/server/audit_log.h"
+#include "authsvc/server/guardian_metrics.h"
+#include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/signal_waiter.h"
 
 namespace authsvc {
@@ -19,11 +21,20 @@ GuardianProcess::GuardianProcess(const std::string& db_path, const GuardianConfi
 GuardianProcess::~GuardianProcess() = default;
 
 int run_guardian(const std::string& db_path, const GuardianConfig& config,
-                 const std::string& audit_log, bool once) {
+                 const std::string& audit_log, bool once, const OpsSettings& ops) {
   // Before any thread starts: they all inherit the blocked signals.
   SignalWaiter signals;
   AuditLog audit(audit_log);
   GuardianProcess process(db_path, config, audit);
+  MetricsRegistry metrics;
+  register_process_metrics(metrics);
+  register_guardian_metrics(metrics, process.guardian());
+  register_audit_metrics(metrics, audit);
+  std::unique_ptr<OpsListener> ops_listener =
+      start_ops_listener(ops.metrics_listen, metrics, [&]() -> std::string {
+        std::string problem = guardian_problem(process.guardian(), ops.ready_store_age);
+        return problem.empty() ? audit_problem(audit) : problem;
+      });
   if (once) {
     process.guardian().run_once();
     return audit.flush_for(std::chrono::seconds(5)) ? 0 : 1;
@@ -35,6 +46,10 @@ int run_guardian(const std::string& db_path, const GuardianConfig& config,
              "authsvc guardian: watching {} every {} ms (warn at {}, delete at {} messages{})\n",
              config.management.url, config.options.interval.count(), config.options.limits.warn,
              config.options.limits.remove, config.options.dry_run ? "; dry run" : "");
+  if (ops_listener) {
+    fmt::print(stderr, "authsvc guardian: metrics on {}\n",
+               metrics_url(ops.metrics_listen, ops_listener->port()));
+  }
   process.guardian().run();
   if (!audit.flush_for(std::chrono::seconds(5))) return 1;
   fmt::print(stderr, "authsvc guardian: stopped\n");

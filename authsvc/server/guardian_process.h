@@ -10,6 +10,7 @@
 #include "authsvc/guardian/guardian.h"
 #include "authsvc/guardian/mailer.h"
 #include "authsvc/guardian/management_api.h"
+#include "authsvc/server/ops_listener.h"
 #include "authsvc/store/store.h"
 
 namespace authsvc {
@@ -38,9 +39,10 @@ class GuardianProcess {
 };
 
 // `authsvc guardian`: the loop until SIGINT or SIGTERM (or one look, with
-// `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation).
+// `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation);
+// with `ops.metrics_listen`, its metrics and health there.
 // Returns the exit code.
 int run_guardian(const std::string& db_path, const GuardianConfig& config,
-                 const std::string& audit_log, bool once);
+                 const std::string& audit_log, bool once, const OpsSettings& ops = {});
 
 }  // namespace authsvc

@@ -364,6 +364,15 @@ void HttpServer::bind(const std::string& host, int port) {
   port_ = info ? info->port : port;
 }
 
+unsigned HttpServer::open_connections() const {
+  // libmicrohttpd sums its thread pool's workers; the daemon is gone once
+  // run() returns.
+  std::lock_guard lock(daemon_mutex_);
+  if (!daemon_) return 0;
+  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+  return info ? info->num_connections : 0;
+}
+
 void HttpServer::run() {
   {
     std::unique_lock lock(mutex_);
@@ -372,8 +381,12 @@ void HttpServer::run() {
   if (daemon_) {
     // Joins the event loops: the requests they are answering finish first;
     // then every connection, idle keep-alive ones included, is closed.
-    MHD_stop_daemon(daemon_);
-    daemon_ = nullptr;
+    MHD_Daemon* daemon = nullptr;
+    {
+      std::lock_guard lock(daemon_mutex_);
+      std::swap(daemon, daemon_);
+    }
+    MHD_stop_daemon(daemon);
   }
 }
 

@@ -68,6 +68,8 @@ class HttpServer {
   // ListenError if it cannot.
   void bind(const std::string& host, int port);
   int port() const { return port_; }
+  // Connections open now, across the event loops (for metrics).
+  unsigned open_connections() const;
   // Blocks until stop(); then closes every connection, after in-flight
   // requests are answered (and audited).
   void run();
@@ -88,6 +90,7 @@ class HttpServer {
   const HttpHandler& handler_;
   HttpServerOptions options_;
   CannedResponses canned_;
+  mutable std::mutex daemon_mutex_;  // daemon_, for open_connections() against run()
   MHD_Daemon* daemon_ = nullptr;
   int port_ = -1;
   std::mutex mutex_;

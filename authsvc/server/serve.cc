@@ -6,8 +6,11 @@
 
 #include "authsvc/core/auth_service.h"
 #include "authsvc/server/audit_log.h"
+#include "authsvc/server/guardian_metrics.h"
 #include "authsvc/server/http_server.h"
+#include "authsvc/server/ops_listener.h"
 #include "authsvc/server/rules_file.h"
+#include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/server/store_watcher.h"
 #include "authsvc/store/store.h"
@@ -38,19 +41,35 @@ int serve(ServeOptions options) {
     StoreWatcher watcher(*store, rules, snapshots, audit,
                          std::chrono::milliseconds(options.reload_interval_ms));
     LoginThrottle throttle(options.throttle);
-    AuthService service(snapshots, audit, &throttle);
+    DecisionMetrics decisions(*rules);
+    AuthService service(snapshots, audit, &throttle, &decisions);
     HttpServerOptions http_options;
     http_options.threads = options.threads;
     http_options.tls = tls;
     HttpServer server(service, http_options);
     server.bind(listen->host, listen->port);
-    watcher.start();
     std::unique_ptr<GuardianProcess> guardian;
-    std::thread guardian_thread;
     if (options.guardian) {
       guardian = std::make_unique<GuardianProcess>(options.db_path, *options.guardian, audit);
-      guardian_thread = std::thread([&] { guardian->guardian().run(); });
     }
+    MetricsRegistry metrics;
+    register_process_metrics(metrics);
+    decisions.register_in(metrics);
+    register_listener_metrics(metrics, server);
+    register_snapshot_metrics(metrics, snapshots, watcher);
+    register_audit_metrics(metrics, audit);
+    if (guardian) register_guardian_metrics(metrics, guardian->guardian());
+    std::unique_ptr<OpsListener> ops =
+        start_ops_listener(options.ops.metrics_listen, metrics, [&]() -> std::string {
+          std::string problem = snapshot_problem(snapshots, watcher, options.ops.ready_store_age);
+          if (problem.empty() && guardian) {
+            problem = guardian_problem(guardian->guardian(), options.ops.ready_store_age);
+          }
+          return problem.empty() ? audit_problem(audit) : problem;
+        });
+    watcher.start();
+    std::thread guardian_thread;
+    if (guardian) guardian_thread = std::thread([&] { guardian->guardian().run(); });
     signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc"); });
     StopWaitingOnExit stop_waiting(signals);
     std::string scheme = "http";
@@ -62,6 +81,10 @@ int serve(ServeOptions options) {
     fmt::print(stderr, "authsvc: listening on {}:{} ({}; {} users, rules from {}, audit to {})\n",
                listen->host, server.port(), scheme, snapshots.current()->user_count(),
                rules->source(), options.audit_log == "-" ? "stdout" : options.audit_log);
+    if (ops) {
+      fmt::print(stderr, "authsvc: metrics on {}\n",
+                 metrics_url(options.ops.metrics_listen, ops->port()));
+    }
     server.run();  // returns once SIGINT or SIGTERM has called stop()
     if (guardian) {
       guardian->guardian().stop();

@@ -8,6 +8,7 @@
 
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/server/guardian_process.h"
+#include "authsvc/server/ops_listener.h"
 #include "authsvc/server/tls.h"
 
 namespace authsvc {
@@ -20,7 +21,8 @@ struct ServeOptions {
   unsigned threads = 1;
   LoginThrottleOptions throttle;
   int reload_interval_ms = 200;
-  TlsFiles tls;  // no cert_path: plain HTTP
+  TlsFiles tls;     // no cert_path: plain HTTP
+  OpsSettings ops;  // /metrics, /healthz, /readyz
   // --guardian: the guardian's loop on a thread of the server, with the same
   // database and audit log.
   std::optional<GuardianConfig> guardian;

@@ -10,6 +10,7 @@
 // reopens the database, and the first that succeeds reloads every user and
 // says so.
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -42,9 +43,21 @@ class StoreWatcher {
   // errors are reported (rate-limited), never thrown.
   bool poll_once();
 
+  // For metrics and readiness, read from any thread.
+  struct Figures {
+    std::uint64_t full_reloads = 0;
+    std::uint64_t partial_reloads = 0;  // only the users that changed
+    std::uint64_t errors = 0;           // polls that could not read the database
+    // The last poll that read the database without error: the snapshot is
+    // known current as of then.
+    std::chrono::steady_clock::time_point last_read;
+  };
+  Figures figures() const;
+
  private:
   bool refresh();
   void mark_exported();
+  void mark_read();
   void run();
 
   Store& store_;
@@ -63,6 +76,11 @@ class StoreWatcher {
   std::int64_t exported_event_id_ = 0;
   std::chrono::steady_clock::time_point last_full_load_;
   ReportLimiter error_reports_;
+
+  std::atomic<std::uint64_t> full_reloads_{0};
+  std::atomic<std::uint64_t> partial_reloads_{0};
+  std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::chrono::steady_clock::rep> last_read_{0};
 
   std::mutex mutex_;
   std::condition_variable wake_;

@@ -11,6 +11,7 @@
 #include "authsvc/core/text.h"
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/http_server.h"
+#include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/store/store.h"
 #include "authsvc/web/client_address.h"
@@ -128,6 +129,29 @@ std::string web_options_problem(const WebRunOptions& options) {
   return "";
 }
 
+namespace {
+
+// Ready: the provider's discovery document is loaded (it is fetched now if
+// it is not), the database answers a read now, and the audit log keeps up.
+std::string web_problem(OidcClient* oidc, const std::function<std::unique_ptr<Store>()>& open,
+                        const AuditLog& audit) {
+  if (oidc) {
+    try {
+      oidc->metadata();
+    } catch (const std::exception& e) {
+      return std::string("the identity provider's configuration is not loaded: ") + e.what();
+    }
+  }
+  try {
+    open()->schema_version();
+  } catch (const std::exception& e) {
+    return std::string("the database cannot be read: ") + e.what();
+  }
+  return audit_problem(audit);
+}
+
+}  // namespace
+
 int run_web(WebRunOptions options) {
   if (std::string problem = web_options_problem(options); !problem.empty()) {
     fmt::print(stderr, "authsvc web: {}\n", problem);
@@ -141,6 +165,7 @@ int run_web(WebRunOptions options) {
     std::unique_ptr<Store> first = open_store(options.db_path, Actor{"web", ""});
     AuditLog audit(options.audit_log);
     WebDependencies deps;
+    std::shared_ptr<OidcClient> oidc_client;
     const std::string db_path = options.db_path;
     deps.open_store = [db_path] { return open_store(db_path, Actor{"web", ""}); };
     if (options.oidc) {
@@ -150,7 +175,8 @@ int run_web(WebRunOptions options) {
       oidc.client_secret = options.oidc->client_secret;
       oidc.redirect_uri = options.web.redirect_uri();
       oidc.timeout = kOutboundTimeout;
-      deps.identity = std::make_shared<OidcClient>(oidc);
+      oidc_client = std::make_shared<OidcClient>(oidc);
+      deps.identity = oidc_client;
     }
     if (options.management) {
       ManagementOptions management = *options.management;
@@ -159,11 +185,21 @@ int run_web(WebRunOptions options) {
       deps.open_broker = [management] { return std::make_unique<ManagementApi>(management); };
     }
     deps.audit = &audit;
+    WebMetrics web_metrics;
+    deps.metrics = &web_metrics;
     WebApp app(options.web, deps);
     HttpServerOptions http_options;
     http_options.threads = options.threads;
     HttpServer server(app, http_options);
     server.bind(listen->host, listen->port);
+    MetricsRegistry metrics;
+    register_process_metrics(metrics);
+    web_metrics.register_in(metrics);
+    register_listener_metrics(metrics, server);
+    register_audit_metrics(metrics, audit);
+    std::unique_ptr<OpsListener> ops = start_ops_listener(
+        options.ops.metrics_listen, metrics,
+        [&]() { return web_problem(oidc_client.get(), deps.open_store, audit); });
     Purger purger(app);
     signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc web"); });
     StopWaitingOnExit stop_waiting(signals);
@@ -172,6 +208,10 @@ int run_web(WebRunOptions options) {
                options.web.dev_login ? "DEVELOPMENT SIGN-IN: anyone can sign in as anyone"
                                      : "sign-in at " + options.oidc->issuer,
                options.audit_log == "-" ? "stdout" : options.audit_log);
+    if (ops) {
+      fmt::print(stderr, "authsvc web: metrics on {}\n",
+                 metrics_url(options.ops.metrics_listen, ops->port()));
+    }
     server.run();
     if (!audit.flush_for(std::chrono::seconds(5))) {
       fmt::print(stderr, "authsvc web: stopped with audit lines unwritten\n");

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "authsvc/guardian/management_api.h"
+#include "authsvc/server/ops_listener.h"
 #include "authsvc/web/web_options.h"
 
 namespace authsvc {
@@ -28,6 +29,7 @@ struct WebRunOptions {
   WebOptions web;
   std::optional<OidcSettings> oidc;             // nullopt: --dev-login
   std::optional<ManagementOptions> management;  // nullopt: no queue pages
+  OpsSettings ops;                              // /metrics, /healthz, /readyz
 };
 
 // Why the options cannot run, one line; "" if they can: a dev login only on

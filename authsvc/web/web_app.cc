@@ -312,6 +312,9 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
   for (auto& header : request.headers) answer.headers.push_back(std::move(header));
   add_security_headers(answer, false);
 
+  const std::string_view action = request.action.empty()
+                                      ? (call.method == "GET" ? "view" : "request")
+                                      : std::string_view(request.action);
   if (state.deps.audit) {
     WebRecord record;
     record.ts = request.now;
@@ -320,14 +323,16 @@ HttpAnswer WebApp::handle(const HttpCall& call) const {
     record.from = request.client;
     record.method = call.method;
     record.path = call.path;
-    record.action = request.action.empty() ? (call.method == "GET" ? "view" : "request")
-                                           : std::string_view(request.action);
+    record.action = action;
     record.user = request.user;
     record.detail = request.detail;
     record.ok = answer.status < 400;
     record.status = answer.status;
     record.reason = reason;
     state.deps.audit->append(to_json_line(record));
+  }
+  if (state.deps.metrics) {
+    state.deps.metrics->record(action, answer.status);
   }
   return answer;
 }
@@ -346,6 +351,7 @@ HttpAnswer WebApp::refuse(const HttpCall& call, int status, std::string_view rea
     record.reason = reason;
     state_->deps.audit->append(to_json_line(record));
   }
+  if (state_->deps.metrics) state_->deps.metrics->record("refused", status == 0 ? 400 : status);
   HttpAnswer answer{status == 0 ? 400 : status, std::string(reason) + "\n",
                     "text/plain; charset=utf-8"};
   add_security_headers(answer, false);

@@ -41,6 +41,7 @@
 #include "authsvc/guardian/broker.h"
 #include "authsvc/store/store.h"
 #include "authsvc/web/identity_provider.h"
+#include "authsvc/web/web_metrics.h"
 #include "authsvc/web/web_options.h"
 
 namespace authsvc {
@@ -55,6 +56,7 @@ struct WebDependencies {
   // queue pages then say so).
   std::function<std::unique_ptr<Broker>()> open_broker;
   AuditSink* audit = nullptr;
+  WebMetrics* metrics = nullptr;  // null: none kept
   std::function<std::chrono::system_clock::time_point()> clock = std::chrono::system_clock::now;
 };
 

@@ -19,12 +19,16 @@ What it does, all on 127.0.0.1:
      each round, the medians and their ratio;
   5. measures how long a CLI change (disable, rotate, add) takes to reach
      the running server, with all users loaded;
-  6. checks the audit log has exactly one line per request answered.
+  6. checks the audit log has exactly one line per request answered;
+  7. with a build that has metrics: serves them (--metrics-listen), scrapes
+     them every second during the rounds, and fails unless the decision
+     counter equals the audit log's decision lines.
 With --baseline, a second authsvc binary (another build, e.g. before a
 change: scripts/bench.sh http --baseline REV builds one) gets the same
 users, its own mix of the same shape, and its own rounds, interleaved with
 the others, so that "as fast as before" is measured in one run.
-Exit status 0 whatever the figures: targets are for people to judge.
+Exit status 0 whatever the figures (targets are for people to judge),
+unless a check fails.
 """
 
 import argparse
@@ -40,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -211,6 +216,11 @@ class Authsvc:
         self.audit = os.path.join(workdir, "audit.log")
         self.port = free_port()
         self.proc = None
+        # A build with metrics serves them, and is scraped during its rounds
+        # (metrics_scraper): the cost measured is the cost an operator pays.
+        help_text = subprocess.run([binary, "serve", "--help"], capture_output=True,
+                                   text=True).stdout
+        self.metrics_port = free_port() if "--metrics-listen" in help_text else None
         self.cli("init")
 
     def cli(self, *args, stdin=None):
@@ -230,14 +240,52 @@ class Authsvc:
         throttle = [] if self.throttle else ["--login-failures", "0"]
         self.proc = subprocess.Popen(
             [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
-             "--audit-log", self.audit, *throttle, *self.extra],
+             "--audit-log", self.audit, *throttle, *self.metrics_args(), *self.extra],
             stdout=subprocess.DEVNULL, stderr=err)
         wait_port(self.port, self.proc)
         return time.monotonic() - t0
 
+    def metrics_args(self):
+        return ["--metrics-listen", "127.0.0.1:%d" % self.metrics_port] if self.metrics_port else []
+
+    def metrics(self):
+        conn = http.client.HTTPConnection("127.0.0.1", self.metrics_port, timeout=10)
+        try:
+            conn.request("GET", "/metrics")
+            answer = conn.getresponse()
+            body = answer.read().decode()
+            if answer.status != 200:
+                raise RuntimeError("/metrics answered %d" % answer.status)
+            return body
+        finally:
+            conn.close()
+
+    def decisions_total(self):
+        return sum(float(line.rsplit(" ", 1)[1]) for line in self.metrics().splitlines()
+                   if line.startswith("authsvc_decisions_total{"))
+
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(30)
+
+
+class MetricsScraper:
+    """Scrapes a server's /metrics every second while it runs (Prometheus
+    would every 15 s): what metrics cost includes being read."""
+
+    def __init__(self, server):
+        self.server, self.scrapes, self.stopping = server, 0, threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.wait(1.0):
+            self.server.metrics()
+            self.scrapes += 1
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(15)
 
 
 def median(values):
@@ -334,6 +382,8 @@ def main():
         nginx = subprocess.Popen(["nginx", "-p", work, "-c", os.path.join(work, "nginx.conf")],
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(nginx_port, nginx)
+        scrapers = [MetricsScraper(server) for _, server, _ in targets
+                    if server and server.metrics_port]
 
         print("machine: %s, %d cores; users: %d; mix: %d requests; wrk -t1 -c%d, %d s rounds"
               % (os.uname().release, os.cpu_count(), args.users, len(mix), args.connections,
@@ -365,10 +415,13 @@ def main():
                 print("round %d %-8s %9.0f req/s  p50 %.3f ms  p99 %.3f ms  non-2xx %d%s %s"
                       % (r + 1, name, res["rps"], res["p50_ms"], res["p99_ms"], res["non2xx"],
                          cpu, res["socket_errors"]))
+        for scraper in scrapers:
+            scraper.stop()
         rss_load = rss_kb(svc.proc.pid)
         latency = change_latency(svc, users[len(users) // 2], tokens[users[len(users) // 2]])
         answered += 0  # change_latency's requests are counted from the audit log below
 
+        counted = svc.decisions_total() if svc.metrics_port else None
         svc.stop()
         with open(svc.audit) as f:
             audit_decisions = sum(1 for line in f if '"endpoint"' in line)
@@ -417,6 +470,13 @@ def main():
         print("audit decision lines %d, requests wrk and the checks sent at least %d "
               "(wrk does not count requests cut off when a round ends)"
               % (audit_decisions, answered))
+        if counted is not None:
+            print("authsvc_decisions_total %d (audit decision lines %d); /metrics scraped %s"
+                  % (counted, audit_decisions,
+                     ", ".join("%s %d times" % ("authsvc" if m.server is svc else "baseline",
+                                               m.scrapes) for m in scrapers)))
+            if counted != audit_decisions:
+                sys.exit("http_bench: the decision counter and the audit log disagree")
         if args.json:
             with open(args.json, "w") as f:
                 json.dump({"summary": summary, "rounds": rounds}, f, indent=2)

@@ -1,0 +1,77 @@
+#include "authsvc/server/guardian_metrics.h"
+
+#include <fmt/format.h>
+
+namespace authsvc {
+namespace {
+
+std::chrono::steady_clock::time_point last_look(const GuardianFigures& f) {
+  return std::chrono::steady_clock::time_point(
+      std::chrono::steady_clock::duration(f.last_look.load(std::memory_order_relaxed)));
+}
+
+double value(const std::atomic<std::uint64_t>& a) {
+  return static_cast<double>(a.load(std::memory_order_relaxed));
+}
+
+}  // namespace
+
+void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardian) {
+  using Type = MetricsRegistry::Type;
+  const GuardianFigures& f = guardian.figures();
+  registry.add("authsvc_guardian_looks_total", Type::counter,
+               "Looks at the broker and the store, by whether they could be made.",
+               {{"result", "ok"}}, [&f] { return value(f.looks) - value(f.failed_looks); });
+  registry.add("authsvc_guardian_looks_total", Type::counter, "", {{"result", "failed"}},
+               [&f] { return value(f.failed_looks); });
+  registry.add("authsvc_guardian_look_duration_seconds",
+               "How long a look and its actions and mail took.", {}, f.look_duration);
+  registry.add("authsvc_guardian_last_look_timestamp_seconds", Type::gauge,
+               "When the last look that succeeded ended, in seconds since the Unix epoch (0: "
+               "none yet).",
+               {}, [&f] {
+                 if (f.last_look.load(std::memory_order_relaxed) == 0) return 0.0;
+                 auto ago = std::chrono::steady_clock::now() - last_look(f);
+                 return std::chrono::duration<double>(
+                            (std::chrono::system_clock::now() - ago).time_since_epoch())
+                     .count();
+               });
+  registry.add("authsvc_guardian_queues_seen", Type::gauge,
+               "Queues the broker listed at the last look.", {},
+               [&f] { return value(f.queues_seen); });
+  for (std::size_t kind = 0; kind < GuardianFigures::kKinds; ++kind) {
+    registry.add("authsvc_guardian_actions_total", Type::counter,
+                 "Actions taken (in a dry run, that would have been), by kind: queue warn, "
+                 "queue delete, connection close...",
+                 {{"action", to_string(static_cast<GuardianAction::Kind>(kind))}},
+                 [&f, kind] { return value(f.actions[kind]); });
+  }
+  registry.add("authsvc_guardian_action_failures_total", Type::counter,
+               "Actions that failed (each is planned again at the next look).", {},
+               [&f] { return value(f.action_failures); });
+  registry.add("authsvc_guardian_mails_sent_total", Type::counter, "Mails the mail server took.",
+               {}, [&f] { return value(f.mails_sent); });
+  registry.add("authsvc_guardian_mails_failed_total", Type::counter,
+               "Attempts to send a mail that failed (turned down, or no usable server).", {},
+               [&f] { return value(f.mails_failed); });
+  registry.add("authsvc_guardian_mails_dropped_total", Type::counter,
+               "Mails given up on after their last attempt.", {},
+               [&f] { return value(f.mails_dropped); });
+}
+
+std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_age) {
+  const GuardianFigures& f = guardian.figures();
+  const auto limit = max_age + guardian.options().interval;
+  const double limit_s = std::chrono::duration<double>(limit).count();
+  if (f.last_look.load(std::memory_order_relaxed) == 0) {
+    return fmt::format("no look at the broker has succeeded yet ({} failed)",
+                       f.failed_looks.load(std::memory_order_relaxed));
+  }
+  auto age = std::chrono::steady_clock::now() - last_look(f);
+  if (age <= limit) return "";
+  return fmt::format(
+      "the last look at the broker that succeeded ended {:.0f} s ago (limit {:.0f} s)",
+      std::chrono::duration<double>(age).count(), limit_s);
+}
+
+}  // namespace authsvc

@@ -1,0 +1,80 @@
+#include "authsvc/server/serve_metrics.h"
+
+#include <fmt/format.h>
+
+namespace authsvc {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point then) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - then).count();
+}
+
+}  // namespace
+
+void register_audit_metrics(MetricsRegistry& registry, const AuditLog& audit) {
+  using Type = MetricsRegistry::Type;
+  registry.add("authsvc_audit_lines_written_total", Type::counter,
+               "Audit lines written to the audit log.", {},
+               [&audit] { return static_cast<double>(audit.figures().written); });
+  registry.add("authsvc_audit_lines_waiting", Type::gauge,
+               "Audit lines appended and not yet written (the backlog).", {},
+               [&audit] { return static_cast<double>(audit.figures().waiting); });
+  registry.add("authsvc_audit_oldest_wait_seconds", Type::gauge,
+               "How long the oldest waiting audit line has waited, at most.", {}, [&audit] {
+                 return std::chrono::duration<double>(audit.figures().oldest_wait).count();
+               });
+  registry.add("authsvc_audit_write_errors_total", Type::counter,
+               "Failed writes to the audit log (each is retried; no line is dropped).", {},
+               [&audit] { return static_cast<double>(audit.figures().write_errors); });
+  registry.add("authsvc_audit_lines_lost_total", Type::counter,
+               "Audit lines given up on: only at exit, with the disk still full.", {},
+               [&audit] { return static_cast<double>(audit.lines_lost()); });
+}
+
+void register_snapshot_metrics(MetricsRegistry& registry, const SnapshotSource& snapshots,
+                               const StoreWatcher& watcher) {
+  using Type = MetricsRegistry::Type;
+  registry.add("authsvc_snapshot_users", Type::gauge, "Users in the snapshot answers come from.",
+               {}, [&snapshots] {
+                 std::shared_ptr<const Snapshot> s = snapshots.current();
+                 return s ? static_cast<double>(s->user_count()) : 0.0;
+               });
+  registry.add("authsvc_snapshot_age_seconds", Type::gauge,
+               "Seconds since the database was last read: the snapshot is known current as of "
+               "then.",
+               {}, [&watcher] { return seconds_since(watcher.figures().last_read); });
+  registry.add("authsvc_snapshot_reloads_total", Type::counter,
+               "Snapshots rebuilt after a change: all users, or only those that changed.",
+               {{"kind", "full"}},
+               [&watcher] { return static_cast<double>(watcher.figures().full_reloads); });
+  registry.add("authsvc_snapshot_reloads_total", Type::counter, "", {{"kind", "partial"}},
+               [&watcher] { return static_cast<double>(watcher.figures().partial_reloads); });
+  registry.add("authsvc_store_errors_total", Type::counter,
+               "Polls of the database that failed (answers came from the last good snapshot).", {},
+               [&watcher] { return static_cast<double>(watcher.figures().errors); });
+}
+
+void register_listener_metrics(MetricsRegistry& registry, const HttpServer& server) {
+  registry.add("authsvc_http_connections", MetricsRegistry::Type::gauge,
+               "Connections open on the listener (the broker keeps them alive).", {},
+               [&server] { return static_cast<double>(server.open_connections()); });
+}
+
+std::string audit_problem(const AuditLog& audit) {
+  AuditLog::Figures f = audit.figures();
+  if (f.oldest_wait <= kAuditMaxWait) return "";
+  return fmt::format("{} audit lines wait to be written, the oldest for {:.0f} s (limit {} s)",
+                     f.waiting, std::chrono::duration<double>(f.oldest_wait).count(),
+                     kAuditMaxWait.count());
+}
+
+std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,
+                             std::chrono::seconds max_store_age) {
+  if (!snapshots.current()) return "no user snapshot is loaded";
+  double age = seconds_since(watcher.figures().last_read);
+  if (age <= static_cast<double>(max_store_age.count())) return "";
+  return fmt::format("the database was last read {:.0f} s ago (limit {} s)", age,
+                     max_store_age.count());
+}
+
+}  // namespace authsvc

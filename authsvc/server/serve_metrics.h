@@ -1,0 +1,33 @@
+#pragma once
+// What `serve` (and the other long-running commands, for the parts they
+// share) shows on its metrics listener, and when it calls itself ready.
+// Every figure is read from its component when scraped.
+
+#include <chrono>
+#include <string>
+
+#include "authsvc/core/metrics.h"
+#include "authsvc/core/snapshot_source.h"
+#include "authsvc/server/audit_log.h"
+#include "authsvc/server/http_server.h"
+#include "authsvc/server/store_watcher.h"
+
+namespace authsvc {
+
+// Beyond this, audit lines are not being written fast enough (the writer
+// writes every 20 ms): a full disk, a stalled file system.
+inline constexpr std::chrono::seconds kAuditMaxWait{5};
+
+void register_audit_metrics(MetricsRegistry& registry, const AuditLog& audit);
+void register_snapshot_metrics(MetricsRegistry& registry, const SnapshotSource& snapshots,
+                               const StoreWatcher& watcher);
+void register_listener_metrics(MetricsRegistry& registry, const HttpServer& server);
+
+// "" when the audit log keeps up, else why not.
+std::string audit_problem(const AuditLog& audit);
+// "" when a snapshot is loaded and the database was read within
+// `max_store_age`, else why not.
+std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,
+                             std::chrono::seconds max_store_age);
+
+}  // namespace authsvc
