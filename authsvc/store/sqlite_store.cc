@@ -38,13 +38,17 @@ SqliteStore::SqliteStore(const std::string& path, Actor actor, OpenMode mode)
   open_database(mode);
 }
 
-void SqliteStore::open_database(OpenMode mode) {
+void SqliteStore::require_exists(const std::string& path) {
   struct stat st {};
-  if (mode == OpenMode::existing && stat(path_.c_str(), &st) != 0) {
+  if (stat(path.c_str(), &st) != 0) {
     throw StoreError(
         fmt::format("database '{}' does not exist (create it with: authsvc init --db {})",
-                    printable(path_), printable(path_)));
+                    printable(path), printable(path)));
   }
+}
+
+void SqliteStore::open_database(OpenMode mode) {
+  if (mode == OpenMode::existing) require_exists(path_);
   try {
     guarded(fmt::format("open database '{}'", printable(path_)), [&] {
       int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
@@ -53,7 +57,7 @@ void SqliteStore::open_database(OpenMode mode) {
       db().exec("PRAGMA journal_mode = WAL");
       db().exec("PRAGMA foreign_keys = ON");
       db().exec("PRAGMA synchronous = NORMAL");
-      migrate();
+      migrate(db());
     });
   } catch (...) {
     // Whatever failed (SQLite, or migrate() refusing a newer schema), no
@@ -85,17 +89,24 @@ void SqliteStore::run_guarded(std::string_view what, const std::function<void()>
   }
 }
 
-void SqliteStore::migrate() {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  int version = db().execAndGet("PRAGMA user_version").getInt();
+int SqliteStore::latest_schema_version() {
   int latest = 0;
+  for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
+    latest = std::max(latest, migration_number(embedded_migrations[i].name));
+  }
+  return latest;
+}
+
+void SqliteStore::migrate(SQLite::Database& db) {
+  SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
+  int version = db.execAndGet("PRAGMA user_version").getInt();
+  int latest = latest_schema_version();
   for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
     const EmbeddedFile& migration = embedded_migrations[i];
     int number = migration_number(migration.name);
-    latest = std::max(latest, number);
     if (number <= version) continue;
-    db().exec(std::string(migration.content));
-    db().exec(fmt::format("PRAGMA user_version = {}", number));
+    db.exec(std::string(migration.content));
+    db.exec(fmt::format("PRAGMA user_version = {}", number));
   }
   if (version > latest) {
     throw StoreError(fmt::format(

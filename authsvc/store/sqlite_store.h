@@ -120,9 +120,16 @@ class SqliteStore : public Store {
   }
   static void run_guarded(std::string_view what, const std::function<void()>& fn);
 
+  // Throws the StoreError that says how to create a missing database.
+  static void require_exists(const std::string& path);
   void open_database(OpenMode mode);
   SQLite::Database& db();
-  void migrate();
+  // Applies the migrations `db` has not had yet, in one transaction; throws
+  // StoreError for a schema newer than this build's, SQLite's exception if
+  // a migration fails.
+  static void migrate(SQLite::Database& db);
+  // The number of the last migration compiled in.
+  static int latest_schema_version();
   std::int64_t user_id(const std::string& name);
   // user_id, for what an owner does: under limit_changes_to_owner, only an
   // account that address owns is found.
