@@ -20,8 +20,6 @@
 namespace authsvc {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
-
 // The leading number of a migration's file name: "002_x.sql" -> 2.
 int migration_number(std::string_view name) {
   int n = 0;
@@ -234,14 +232,19 @@ std::optional<std::vector<UserChange>> SqliteStore::changed_users_since(
     std::int64_t after, std::size_t limit, std::int64_t& last_event_id) {
   return guarded("read the changed users", [&]() -> std::optional<std::vector<UserChange>> {
     SQLite::Transaction txn(db());
-    SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
+    SQLite::Statement events(db(),
+                             "SELECT id, user, action FROM audit_events WHERE id > ? ORDER BY id");
     events.bind(1, after);
     std::set<std::string> names;
     std::int64_t last = after;
     while (events.executeStep()) {
       last = events.getColumn(0).getInt64();
       names.insert(events.getColumn(1).getString());
-      if (names.size() > limit) return std::nullopt;
+      // A restore replaced every user at once, under one event that names
+      // none of them.
+      if (names.size() > limit || events.getColumn(2).getString() == kRestoreAction) {
+        return std::nullopt;
+      }
     }
     SQLite::Statement one(db(), std::string(kUserRecordQuery) + "WHERE u.name = ?");
     std::vector<UserChange> changes;

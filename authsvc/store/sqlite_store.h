@@ -102,6 +102,11 @@ class SqliteStore : public Store {
   int schema_version() override;
   void reopen() override;
 
+  // back_up_store and restore_store (store.h), in sqlite_backup.cc.
+  BackupContents back_up(const std::string& target, bool replace);
+  static BackupContents restore(const std::string& location, const std::string& backup,
+                                const Actor& actor);
+
  private:
   // Runs `fn` and returns what it returns. SQLite's exceptions come out as
   // StoreError("cannot WHAT: SQLite's message"): every public method runs
@@ -159,6 +164,12 @@ class SqliteStore : public Store {
                      const std::vector<OutboxMail>& mails);
   // The time a row records: RFC 3339, UTC, microseconds.
   static std::string now();
+  // The audit event of a restore, which changed_users_since() answers with
+  // a reload of every user.
+  static constexpr const char* kRestoreAction = "restore";
+  // How long a connection waits for another's write lock (SQLite's busy
+  // timeout), the store's and a restore's alike.
+  static constexpr int kBusyTimeoutMs = 5000;
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;
