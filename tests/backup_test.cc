@@ -5,11 +5,13 @@
 #include <doctest/doctest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -112,6 +114,45 @@ TEST_CASE(
   CHECK(cli({"backup"}).exit_code == 2);
   CHECK(cli({"restore"}).exit_code == 2);
   CHECK(cli({"user", "list"}).out.find("carol") != std::string::npos);
+}
+
+TEST_CASE("a backup that fails part way leaves nothing under FILE, and no part of a copy") {
+  Cli cli;
+  std::string list = cli.dir.file("users.txt");
+  std::string lines;
+  for (int i = 0; i < 1000; ++i) lines += "user" + std::to_string(i) + " o@example.org\n";
+  testing::write_file(list, lines);
+  REQUIRE(cli({"user", "import", "--file", list}).exit_code == 0);
+  REQUIRE(std::filesystem::file_size(cli.db) > 256 * 1024);
+
+  // A file-size limit far below the copy's size: its writes fail part way
+  // (the CLI ignores SIGXFSZ, so a write fails with EFBIG). Only the backup
+  // runs under it, started in the background: this process writes its own
+  // files after the limit is lifted again.
+  std::string copy = cli.dir.file("copy.db");
+  rlimit saved{};
+  REQUIRE(getrlimit(RLIMIT_FSIZE, &saved) == 0);
+  rlimit limited = saved;
+  limited.rlim_cur = 64 * 1024;
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &limited) == 0);
+  std::optional<testing::ChildProcess> backup;
+  try {
+    backup.emplace(std::vector<std::string>{AUTHSVC_BINARY, "backup", copy, "--db", cli.db},
+                   cli.dir, "backup");
+  } catch (...) {
+    setrlimit(RLIMIT_FSIZE, &saved);
+    throw;
+  }
+  REQUIRE(setrlimit(RLIMIT_FSIZE, &saved) == 0);
+  CHECK(backup->wait() == 1);
+  std::string err = backup->stderr_text();
+  CHECK(is_one_line(err));
+  CHECK(err.rfind("authsvc: cannot back up to '" + copy + "': ", 0) == 0);
+  for (const auto& entry : std::filesystem::directory_iterator(cli.dir.path())) {
+    CHECK(entry.path().filename().string().find("copy.db") == std::string::npos);
+  }
+  // And without the limit, the same backup is taken.
+  CHECK(cli({"backup", copy}).exit_code == 0);
 }
 
 TEST_CASE(
