@@ -57,5 +57,7 @@ void add_check_command(CLI::App& app, CommandLine& cli);
 void add_web_command(CLI::App& app, CommandLine& cli);
 // `web-access revoke`: web_access_command.cc.
 void add_web_access_command(CLI::App& app, CommandLine& cli);
+// `backup` and `restore`: backup_commands.cc.
+void add_backup_commands(CLI::App& app, CommandLine& cli);
 
 }  // namespace authsvc

@@ -5,11 +5,13 @@
 #include <thread>
 
 #include "authsvc/core/auth_service.h"
+#include "authsvc/core/text.h"
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/guardian_metrics.h"
 #include "authsvc/server/http_server.h"
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/server/rules_file.h"
+#include "authsvc/server/serve_lock.h"
 #include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/server/store_watcher.h"
@@ -36,6 +38,16 @@ int serve(ServeOptions options) {
       }
     }
     std::unique_ptr<Store> store = open_store(options.db_path, Actor{"serve", ""});
+    // Held until serve returns: `authsvc restore` asks for it (serve_lock.h).
+    // Taken once the database is known to exist, so that a mistyped --db
+    // leaves no lock file behind. A restore under way holds it for a few
+    // seconds at most: wait, and load what it restored.
+    std::optional<ServeLock> lock = ServeLock::try_take(options.db_path, ServeLock::Holder::serve);
+    if (!lock) {
+      fmt::print(stderr, "authsvc: waiting for a restore of '{}' to finish\n",
+                 printable(options.db_path));
+      lock = ServeLock::take(options.db_path, ServeLock::Holder::serve);
+    }
     AuditLog audit(options.audit_log);
     SnapshotSource snapshots;
     StoreWatcher watcher(*store, rules, snapshots, audit,

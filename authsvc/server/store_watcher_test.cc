@@ -166,6 +166,43 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   CHECK(source.current()->changed_count() == 1);
 }
 
+TEST_CASE("a restore under the watcher reloads every user, and the changes after it are applied") {
+  testing::TempDir dir;
+  std::string db = dir.file("a.db");
+  SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
+  SqliteStore cli(db, Actor{"cli", "tester"});
+  std::string alice = cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""});
+  std::string bob = cli.add_user(NewUser{"bob", {"owner@example.org"}, {}, {"/"}, ""});
+  testing::record_issued_tokens({alice, bob});
+  back_up_store(db, dir.file("backup.db"), Actor{"cli", "tester"}, false);
+  cli.delete_user("bob");
+  std::string rotated = cli.rotate_token("alice");
+  testing::record_issued_token(rotated);
+
+  AuditLog audit(dir.file("audit.log"));
+  SnapshotSource source;
+  StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
+                       audit, std::chrono::milliseconds(10));
+  CHECK(source.current()->find_user("bob") == nullptr);
+
+  restore_store(db, dir.file("backup.db"), Actor{"cli", "tester"});
+  REQUIRE(watcher.poll_once());
+  std::shared_ptr<const Snapshot> s = source.current();
+  CHECK(s->changed_count() == 0);  // reloaded whole
+  REQUIRE(s->find_user("bob"));
+  CHECK(s->find_user("bob")->credential == token_credential(bob));
+  CHECK(s->find_user("alice")->credential == token_credential(alice));
+
+  cli.set_active("bob", false);
+  REQUIRE(watcher.poll_once());
+  CHECK(source.current()->changed_count() == 1);
+  CHECK_FALSE(source.current()->find_user("bob")->active);
+
+  audit.flush();
+  std::string log = testing::read_file(dir.file("audit.log"));
+  CHECK(log.find("\"action\":\"restore\"") != std::string::npos);
+}
+
 TEST_SUITE_END();
 
 }  // namespace authsvc

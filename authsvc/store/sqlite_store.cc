@@ -20,8 +20,6 @@
 namespace authsvc {
 namespace {
 
-constexpr int kBusyTimeoutMs = 5000;
-
 // The leading number of a migration's file name: "002_x.sql" -> 2.
 int migration_number(std::string_view name) {
   int n = 0;
@@ -38,13 +36,17 @@ SqliteStore::SqliteStore(const std::string& path, Actor actor, OpenMode mode)
   open_database(mode);
 }
 
-void SqliteStore::open_database(OpenMode mode) {
+void SqliteStore::require_exists(const std::string& path) {
   struct stat st {};
-  if (mode == OpenMode::existing && stat(path_.c_str(), &st) != 0) {
+  if (stat(path.c_str(), &st) != 0) {
     throw StoreError(
         fmt::format("database '{}' does not exist (create it with: authsvc init --db {})",
-                    printable(path_), printable(path_)));
+                    printable(path), printable(path)));
   }
+}
+
+void SqliteStore::open_database(OpenMode mode) {
+  if (mode == OpenMode::existing) require_exists(path_);
   try {
     guarded(fmt::format("open database '{}'", printable(path_)), [&] {
       int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
@@ -53,7 +55,7 @@ void SqliteStore::open_database(OpenMode mode) {
       db().exec("PRAGMA journal_mode = WAL");
       db().exec("PRAGMA foreign_keys = ON");
       db().exec("PRAGMA synchronous = NORMAL");
-      migrate();
+      migrate(db());
     });
   } catch (...) {
     // Whatever failed (SQLite, or migrate() refusing a newer schema), no
@@ -85,17 +87,24 @@ void SqliteStore::run_guarded(std::string_view what, const std::function<void()>
   }
 }
 
-void SqliteStore::migrate() {
-  SQLite::Transaction txn(db(), SQLite::TransactionBehavior::IMMEDIATE);
-  int version = db().execAndGet("PRAGMA user_version").getInt();
+int SqliteStore::latest_schema_version() {
   int latest = 0;
+  for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
+    latest = std::max(latest, migration_number(embedded_migrations[i].name));
+  }
+  return latest;
+}
+
+void SqliteStore::migrate(SQLite::Database& db) {
+  SQLite::Transaction txn(db, SQLite::TransactionBehavior::IMMEDIATE);
+  int version = db.execAndGet("PRAGMA user_version").getInt();
+  int latest = latest_schema_version();
   for (std::size_t i = 0; i < embedded_migrations_count; ++i) {
     const EmbeddedFile& migration = embedded_migrations[i];
     int number = migration_number(migration.name);
-    latest = std::max(latest, number);
     if (number <= version) continue;
-    db().exec(std::string(migration.content));
-    db().exec(fmt::format("PRAGMA user_version = {}", number));
+    db.exec(std::string(migration.content));
+    db.exec(fmt::format("PRAGMA user_version = {}", number));
   }
   if (version > latest) {
     throw StoreError(fmt::format(
@@ -223,14 +232,19 @@ std::optional<std::vector<UserChange>> SqliteStore::changed_users_since(
     std::int64_t after, std::size_t limit, std::int64_t& last_event_id) {
   return guarded("read the changed users", [&]() -> std::optional<std::vector<UserChange>> {
     SQLite::Transaction txn(db());
-    SQLite::Statement events(db(), "SELECT id, user FROM audit_events WHERE id > ? ORDER BY id");
+    SQLite::Statement events(db(),
+                             "SELECT id, user, action FROM audit_events WHERE id > ? ORDER BY id");
     events.bind(1, after);
     std::set<std::string> names;
     std::int64_t last = after;
     while (events.executeStep()) {
       last = events.getColumn(0).getInt64();
       names.insert(events.getColumn(1).getString());
-      if (names.size() > limit) return std::nullopt;
+      // A restore replaced every user at once, under one event that names
+      // none of them.
+      if (names.size() > limit || events.getColumn(2).getString() == kRestoreAction) {
+        return std::nullopt;
+      }
     }
     SQLite::Statement one(db(), std::string(kUserRecordQuery) + "WHERE u.name = ?");
     std::vector<UserChange> changes;

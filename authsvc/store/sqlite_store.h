@@ -102,6 +102,11 @@ class SqliteStore : public Store {
   int schema_version() override;
   void reopen() override;
 
+  // back_up_store and restore_store (store.h), in sqlite_backup.cc.
+  BackupContents back_up(const std::string& target, bool replace);
+  static BackupContents restore(const std::string& location, const std::string& backup,
+                                const Actor& actor);
+
  private:
   // Runs `fn` and returns what it returns. SQLite's exceptions come out as
   // StoreError("cannot WHAT: SQLite's message"): every public method runs
@@ -120,9 +125,16 @@ class SqliteStore : public Store {
   }
   static void run_guarded(std::string_view what, const std::function<void()>& fn);
 
+  // Throws the StoreError that says how to create a missing database.
+  static void require_exists(const std::string& path);
   void open_database(OpenMode mode);
   SQLite::Database& db();
-  void migrate();
+  // Applies the migrations `db` has not had yet, in one transaction; throws
+  // StoreError for a schema newer than this build's, SQLite's exception if
+  // a migration fails.
+  static void migrate(SQLite::Database& db);
+  // The number of the last migration compiled in.
+  static int latest_schema_version();
   std::int64_t user_id(const std::string& name);
   // user_id, for what an owner does: under limit_changes_to_owner, only an
   // account that address owns is found.
@@ -152,6 +164,12 @@ class SqliteStore : public Store {
                      const std::vector<OutboxMail>& mails);
   // The time a row records: RFC 3339, UTC, microseconds.
   static std::string now();
+  // The audit event of a restore, which changed_users_since() answers with
+  // a reload of every user.
+  static constexpr const char* kRestoreAction = "restore";
+  // How long a connection waits for another's write lock (SQLite's busy
+  // timeout), the store's and a restore's alike.
+  static constexpr int kBusyTimeoutMs = 5000;
 
   std::string path_;
   std::unique_ptr<SQLite::Database> db_;

@@ -18,6 +18,7 @@
 //   it; only its SHA-256 is stored.
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -111,7 +112,8 @@ class UserFeed {
   virtual std::vector<UserRecord> load_users(std::int64_t* last_event_id) = 0;
   // The users named by audit events after `after`, each as it is now: what
   // changed since a snapshot; and in last_event_id, the id to go on from.
-  // nullopt if more than `limit` users changed: reload them all.
+  // nullopt if more than `limit` users changed, or if the store was
+  // restored from a backup since (restore_store): reload them all.
   virtual std::optional<std::vector<UserChange>> changed_users_since(
       std::int64_t after, std::size_t limit, std::int64_t& last_event_id) = 0;
 };
@@ -255,5 +257,45 @@ enum class OpenMode { existing, create_if_missing };
 // `mode` is `existing`.
 std::unique_ptr<Store> open_store(const std::string& location, Actor actor,
                                   OpenMode mode = OpenMode::existing);
+
+// Backups (`authsvc backup`, `authsvc restore`): of the whole store, so
+// functions of its location, as open_store() is.
+
+// What a backup holds.
+struct BackupContents {
+  std::size_t users = 0;
+  // The backup's own schema version (a restored one is migrated from it).
+  int schema_version = 0;
+};
+
+// Copies the store at `location`, as one commit left it, to the file
+// `target`, while the server reads and the CLI writes. The copy is one
+// file, mode 0600 whatever the umask, written beside `target` under
+// another name and renamed to `target` only once complete and through
+// SQLite's integrity check: a failed backup leaves nothing under `target`.
+// An existing `target` is refused unless `replace`, and so is one of the
+// store's own files. Audited in the store as "backup" (the detail: the
+// target's absolute path) once the copy is in place, so the copy does not
+// hold that event; if it cannot be recorded, the copy stays and StoreError
+// says so. Throws StoreError.
+BackupContents back_up_store(const std::string& location, const std::string& target,
+                             const Actor& actor, bool replace);
+
+// Puts the backup at `backup` in place of the store at `location` (which
+// must exist, as for open_store), in one commit: a running server sees an
+// ordinary change, and reloads every user (changed_users_since).
+//
+// It is checked first, on a private copy (the file itself is only read):
+// it must pass SQLite's integrity and foreign key checks, have a schema
+// version this build knows (older ones are migrated, newer ones refused),
+// then have exactly this build's schema (its tables with their columns, its
+// indexes, no trigger or view of its own), and users a server can load.
+// Otherwise StoreError says why, and the store is left as it was.
+//
+// The restored store has the backup's audit trail and one more event,
+// "restore", numbered after every event the replaced store had: events
+// never go back, so a running server misses none made after the restore.
+BackupContents restore_store(const std::string& location, const std::string& backup,
+                             const Actor& actor);
 
 }  // namespace authsvc
