@@ -59,7 +59,14 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
   return std::string(buffer.view());
 }
 
-std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text) {
+namespace {
+
+struct UnixTime {
+  std::int64_t seconds;
+  std::int64_t micros;  // 0 to 999999: digits past the sixth are dropped
+};
+
+std::optional<UnixTime> parse_rfc3339(std::string_view text) {
   auto digits = [&](std::size_t at, std::size_t n, int* out) {
     if (at + n > text.size()) return false;
     int v = 0;
@@ -80,20 +87,33 @@ std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text) {
                                    std::chrono::day(day)};
   if (!date.ok() || hour > 23 || minute > 59 || second > 60) return std::nullopt;
   std::size_t at = 19;
-  int millis = 0;
+  std::int64_t micros = 0;
   if (text[at] == '.') {
     ++at;
-    int scale = 100;
+    std::int64_t scale = 100'000;
     while (at < text.size() && text[at] >= '0' && text[at] <= '9') {
-      millis += (text[at] - '0') * scale;
+      micros += (text[at] - '0') * scale;
       scale /= 10;
       ++at;
     }
   }
   if (at + 1 != text.size() || text[at] != 'Z') return std::nullopt;
   std::int64_t days = std::chrono::sys_days(date).time_since_epoch().count();
-  std::int64_t seconds = days * 86400 + hour * 3600 + minute * 60 + second;
-  return seconds * 1000 + millis;
+  return UnixTime{days * 86400 + hour * 3600 + minute * 60 + second, micros};
+}
+
+}  // namespace
+
+std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text) {
+  std::optional<UnixTime> t = parse_rfc3339(text);
+  if (!t) return std::nullopt;
+  return t->seconds * 1000 + t->micros / 1000;
+}
+
+std::optional<std::int64_t> rfc3339_to_unix_us(std::string_view text) {
+  std::optional<UnixTime> t = parse_rfc3339(text);
+  if (!t) return std::nullopt;
+  return t->seconds * 1'000'000 + t->micros;
 }
 
 bool has_passed(std::string_view rfc3339, std::chrono::system_clock::time_point now) {

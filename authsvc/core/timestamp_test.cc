@@ -32,6 +32,20 @@ TEST_CASE("rfc3339_to_unix_ms reads the store's timestamps and nothing else") {
   CHECK(rfc3339_to_unix_ms(rfc3339_utc(t)) == 1795821529123);
 }
 
+TEST_CASE("rfc3339_to_unix_us keeps the microseconds that audit lines carry") {
+  CHECK(rfc3339_to_unix_us("1970-01-01T00:00:00.000001Z") == 1);
+  CHECK(rfc3339_to_unix_us("2026-11-27T23:18:49.123456Z") == 1795821529123456);
+  CHECK(rfc3339_to_unix_us("2026-11-27T23:18:49.1234567Z") == 1795821529123456);
+  CHECK(rfc3339_to_unix_us("2026-11-27T23:18:49Z") == 1795821529000000);
+  CHECK(rfc3339_to_unix_us("1969-12-31T23:59:59.999999Z") == -1);
+  CHECK_FALSE(rfc3339_to_unix_us("2026-11-27T23:18:49.123456"));
+  CHECK_FALSE(rfc3339_to_unix_us("2026-11-27T23:18:49.123456+00:00"));
+  // Before 1970 the milliseconds still round down, as they did.
+  CHECK(rfc3339_to_unix_ms("1969-12-31T23:59:59.999999Z") == -1);
+  auto t = std::chrono::system_clock::time_point{std::chrono::microseconds(1795821529123456)};
+  CHECK(rfc3339_to_unix_us(rfc3339_utc(t)) == 1795821529123456);
+}
+
 TEST_CASE("has_passed: at or before now, and nothing that is not a timestamp") {
   using std::chrono::system_clock;
   system_clock::time_point now = system_clock::time_point(std::chrono::seconds(1'800'000'000));
