@@ -46,6 +46,7 @@ int run_cli(int argc, char** argv) {
   add_check_command(app, cli);
   add_web_command(app, cli);
   add_web_access_command(app, cli);
+  add_audit_command(app, cli);
   add_guardian_commands(app, cli.db_path, operator_name, cli.action);
 
   try {

@@ -40,5 +40,7 @@ void add_check_command(CLI::App& app, CommandLine& cli);
 void add_web_command(CLI::App& app, CommandLine& cli);
 // `web-access revoke`: web_access_command.cc.
 void add_web_access_command(CLI::App& app, CommandLine& cli);
+// `audit`: audit_command.cc.
+void add_audit_command(CLI::App& app, CommandLine& cli);
 
 }  // namespace authsvc
