@@ -203,6 +203,28 @@ TEST_CASE("a line that is no audit line says why in one line, without its conten
         "no \"user\"");
 }
 
+TEST_CASE("a byte that ends a plain run is seen at every offset of a long string") {
+  // The scanner passes plain bytes sixteen or eight at a time: each kind of
+  // byte that stops it, at each offset within those steps and the tail.
+  const std::vector<std::string> stops = {"\x01", "\x1f",     "\"",   "\\x",     "\\n",
+                                          "\xff", "\xc3\xa9", "\x7f", "\\u00e9", "\xed\xa0\x80"};
+  for (const std::string& stop : stops) {
+    for (std::size_t at = 0; at < 48; ++at) {
+      std::string reason = std::string(at, 'r') + stop + std::string(40, 'r');
+      std::string line = R"({"ts":"2026-11-27T23:18:49Z","endpoint":"user","user":"a",)"
+                         R"("decision":"allow","reason":")" +
+                         reason + R"("})";
+      CAPTURE(hex_encode(stop));
+      CAPTURE(at);
+      std::string error;
+      bool ours = scan_audit_line(line, &error).has_value();
+      bool theirs = nlohmann::json::accept(line);
+      CHECK(ours == theirs);
+      if (!ours) CHECK(error.rfind("invalid JSON at byte ", 0) == 0);
+    }
+  }
+}
+
 TEST_CASE("the scanner agrees with nlohmann on arbitrary changes to audit lines") {
   // A line is an object to us exactly when nlohmann parses it as one; when
   // it is an audit line, nlohmann reads the same fields from it.
