@@ -12,7 +12,9 @@
 //   "decision"  a string, and either
 //   "endpoint"  a string: a decision line, whose decision is allow or deny,
 //   "actor"     a string: a user-management line (decision ok), or, actor
-//               "web", a web line (decision ok or denied).
+//               "web", a web line (decision ok or denied; the changes the
+//               web made through the store, copied in by serve, read as
+//               web lines too).
 // "rule", if there, is a string too. Other fields are checked as JSON and
 // otherwise ignored, so that lines with more fields (a later version's)
 // still read.
