@@ -341,10 +341,11 @@ std::vector<std::string> child_environment(const std::vector<std::string>& extra
 namespace {
 
 pid_t spawn(const std::vector<std::string>& args, const std::vector<std::string>& env,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path,
+            const std::string& in_path = "/dev/null") {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 0, in_path.c_str(), O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT, 0600);
   posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT, 0600);
   std::vector<std::string> argv_strings = args;
@@ -416,11 +417,11 @@ std::string record_and_redact(Issuing kind, const std::string& out) {
 
 }  // namespace
 
-CommandResult run_authsvc(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env) {
+CommandResult run_authsvc(const std::vector<std::string>& args, const std::vector<std::string>& env,
+                          const std::string& input) {
   // Not kept as it is: stdout may hold new tokens; see below.
   TempDir capture(TempDir::Keep::nothing);
-  pid_t pid = spawn(authsvc_argv(args), env, capture.file("out"), capture.file("err"));
+  pid_t pid = spawn(authsvc_argv(args), env, capture.file("out"), capture.file("err"), input);
   CommandResult result;
   result.exit_code = wait_exit_code(pid);
   result.out = read_file(capture.file("out"));

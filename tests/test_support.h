@@ -75,11 +75,13 @@ struct CommandResult {
 };
 
 // Runs the built authsvc binary with `args` and `env` (NAME=VALUE added to
-// child_environment()), waits, and captures its output. The tokens that
-// `user add`, `user rotate` and `user import` print are recorded in the
-// ledger; everything else it printed is kept as an artifact.
+// child_environment()), its standard input the file at `input`, waits, and
+// captures its output. The tokens that `user add`, `user rotate` and `user
+// import` print are recorded in the ledger; everything else it printed is
+// kept as an artifact.
 CommandResult run_authsvc(const std::vector<std::string>& args,
-                          const std::vector<std::string>& env = {});
+                          const std::vector<std::string>& env = {},
+                          const std::string& input = "/dev/null");
 
 // Any program run in the background (argv[0] a path; child_environment()),
 // its output in `dir` as NAME.out and NAME.err; SIGTERMed and waited for when

@@ -51,6 +51,7 @@ int run_cli(int argc, char** argv) {
   add_web_command(app, cli);
   add_web_access_command(app, cli);
   add_backup_commands(app, cli);
+  add_audit_command(app, cli);
   add_guardian_commands(app, cli.db_path, operator_name, cli.action);
 
   try {

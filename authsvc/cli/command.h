@@ -59,5 +59,7 @@ void add_web_command(CLI::App& app, CommandLine& cli);
 void add_web_access_command(CLI::App& app, CommandLine& cli);
 // `backup` and `restore`: backup_commands.cc.
 void add_backup_commands(CLI::App& app, CommandLine& cli);
+// `audit`: audit_command.cc.
+void add_audit_command(CLI::App& app, CommandLine& cli);
 
 }  // namespace authsvc

@@ -4,13 +4,15 @@
 // A decision line has: ts, endpoint, user, vhost, resource, name,
 // permission, routing_key, ip (the AMQP client, when the broker says),
 // peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
-// rule, reason, us (microseconds from request to answer).
+// rule, reason, credential (which one a login matched: current, previous,
+// or ""), us (microseconds from request to answer).
 // A user-management line has: ts, actor, operator, action, user, detail,
 // decision ("ok").
 // A web line has: ts, actor ("web"), operator, via, from, method, path,
 // action, user, detail, decision ("ok" or "denied"), status, reason.
 // Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds
-// a password or token: no record has a field for one.
+// a password or token: no record has a field for one. audit_line_scan.h
+// reads the lines back (`authsvc audit`).
 
 #include <string>
 

@@ -77,15 +77,15 @@ std::optional<When> parse_when(std::string_view text, std::chrono::system_clock:
     offset = *east;
     utc.replace(utc.size() - 6, 6, "Z");
   }
-  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(utc);
-  if (!ms) {
+  std::optional<std::int64_t> us = rfc3339_to_unix_us(utc);
+  if (!us) {
     *error = "'" + printable(text) +
              "' is not a time: give an RFC 3339 time (2027-01-31T12:00:00Z), a date (2027-01-31, "
              "its start in UTC), a duration from now (90d, 12h, 30m, 90s) or 'never'";
     return std::nullopt;
   }
   return When(
-      std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms - offset * 1000)));
+      std::chrono::system_clock::time_point(std::chrono::microseconds(*us - offset * 1'000'000)));
 }
 
 }  // namespace authsvc

@@ -23,8 +23,9 @@ using When = std::variant<Never, std::chrono::system_clock::time_point>;
 
 // "never"; a duration from `now`; an RFC 3339 time with a "Z" or a
 // numeric offset ("2027-01-31T12:00:00Z", "2027-01-31T13:00:00+01:00",
-// fraction optional); or a date ("2027-01-31": its start in UTC). nullopt (and `error` set to one line) for anything
-// else. Whether the time is in the future is the caller's to check.
+// fraction optional, kept to the microsecond); or a date ("2027-01-31": its
+// start in UTC). nullopt (and `error` set to one line) for anything else.
+// Whether the time is in the future is the caller's to check.
 std::optional<When> parse_when(std::string_view text, std::chrono::system_clock::time_point now,
                                std::string* error);
 

@@ -54,6 +54,7 @@ TEST_CASE("a time is never, a duration from now, RFC 3339 with Z or an offset, o
   CHECK(when_text("12h") == "2026-12-01T00:00:00.000000Z");
   CHECK(when_text("2027-01-31T12:00:00Z") == "2027-01-31T12:00:00.000000Z");
   CHECK(when_text("2027-01-31T12:00:00.25Z") == "2027-01-31T12:00:00.250000Z");
+  CHECK(when_text("2027-01-31T12:00:00.123456Z") == "2027-01-31T12:00:00.123456Z");
   CHECK(when_text("2027-01-31T13:30:00+01:30") == "2027-01-31T12:00:00.000000Z");
   CHECK(when_text("2027-01-31T02:00:00-10:00") == "2027-01-31T12:00:00.000000Z");
   // A date, as people type one in a form: its start in UTC.

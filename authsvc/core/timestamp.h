@@ -26,6 +26,9 @@ void format_rfc3339_utc(std::chrono::system_clock::time_point t, Rfc3339Buffer* 
 // (YYYY-MM-DDTHH:MM:SS, an optional fraction of any length, then Z);
 // nullopt for anything else.
 std::optional<std::int64_t> rfc3339_to_unix_ms(std::string_view text);
+// The same in microseconds, the precision authsvc writes: for comparing
+// audit lines' times, where a millisecond holds many lines.
+std::optional<std::int64_t> rfc3339_to_unix_us(std::string_view text);
 
 // Whether `rfc3339` (in that shape) is at or before `now`; "" or any other
 // shape has not passed.
