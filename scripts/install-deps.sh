@@ -21,7 +21,7 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # forge the test OpenID Connect provider's ID tokens (its Node.js comes
   # with scripts/install-oidc-provider.sh, below); Prometheus scrapes the
   # metrics in the operations test, whose parser is python3-prometheus-client.
-  packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps clang libclang-rt-14-dev
+  packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps logrotate clang libclang-rt-14-dev
     openssl chromium chromium-driver python3-selenium python3-jwt python3-cryptography
     prometheus python3-prometheus-client)
 fi

@@ -380,6 +380,102 @@ TEST_CASE("SIGHUP under load reopens the audit log: every answered request in ex
                           << " in the new one");
 }
 
+// contrib/logrotate/authsvc as shipped, but for the paths, the user it
+// runs as (this test's) and its postrotate, which signals this serve
+// instead of reloading units.
+std::string logrotate_config_for(const std::string& dir, int serve_pid) {
+  std::string text =
+      testing::read_file(std::string(AUTHSVC_SOURCE_DIR) + "/contrib/logrotate/authsvc");
+  auto replace = [&](const std::string& from, const std::string& to) {
+    std::size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+  };
+  replace("/var/log/authsvc/*.log", dir + "/*.log");
+  replace("    su authsvc authsvc\n", "");
+  replace("create 0600 authsvc authsvc", "create 0600");
+  std::size_t begin = text.find("    postrotate\n");
+  std::size_t end = text.find("    endscript\n");
+  REQUIRE(begin != std::string::npos);
+  REQUIRE(end != std::string::npos);
+  text.replace(begin, end - begin,
+               "    postrotate\n        kill -HUP " + std::to_string(serve_pid) + "\n");
+  return text;
+}
+
+std::string decompressed(const std::string& path) {
+  FILE* gzip = popen(("gzip -dc '" + path + "'").c_str(), "r");
+  REQUIRE(gzip);
+  std::string text;
+  char buffer[65536];
+  std::size_t n = 0;
+  while ((n = fread(buffer, 1, sizeof buffer, gzip)) > 0) text.append(buffer, n);
+  REQUIRE(pclose(gzip) == 0);
+  return text;
+}
+
+TEST_CASE("logrotate -f with the shipped config, three times under load: every answer once") {
+  Users users;
+  std::string alice = users.add("alice");
+  std::string logs = users.dir.file("logs");
+  std::filesystem::create_directory(logs);
+  std::filesystem::permissions(logs, std::filesystem::perms::owner_all);
+  std::string audit_path = logs + "/audit.log";
+  testing::ServeProcess serve({"--db", users.db, "--audit-log", audit_path}, users.dir);
+  std::string config = users.dir.file("logrotate.conf");
+  {
+    std::ofstream out(config);
+    out << logrotate_config_for(logs, serve.pid());
+  }
+  VhostLoad load(serve.port());
+  for (int rotation = 1; rotation <= 3; ++rotation) {
+    CAPTURE(rotation);
+    REQUIRE(eventually([&] { return vhosts_written_so_far(audit_path).size() >= 200; },
+                       std::chrono::seconds(5)));
+    testing::ChildProcess logrotate(
+        {"/usr/sbin/logrotate", "-f", "-s", users.dir.file("logrotate.state"), config}, users.dir,
+        "logrotate" + std::to_string(rotation));
+    int code = logrotate.wait();
+    INFO(logrotate.stderr_text());
+    REQUIRE(code == 0);
+    // The postrotate's SIGHUP was taken: the new file fills.
+    REQUIRE(eventually(
+        [&] {
+          return std::filesystem::exists(audit_path) && !vhosts_written_so_far(audit_path).empty();
+        },
+        std::chrono::seconds(5)));
+  }
+  CHECK(serve.stop() == 0);
+  load.stop();
+
+  // delaycompress: the newest rotated file is plain, the older ones gzip.
+  CHECK(std::filesystem::exists(logs + "/audit.log.1"));
+  CHECK(std::filesystem::exists(logs + "/audit.log.2.gz"));
+  CHECK(std::filesystem::exists(logs + "/audit.log.3.gz"));
+  std::multiset<std::string> audited;
+  std::size_t lines = 0;
+  for (const std::string& text :
+       {decompressed(logs + "/audit.log.3.gz"), decompressed(logs + "/audit.log.2.gz"),
+        testing::read_file(logs + "/audit.log.1"), testing::read_file(audit_path)}) {
+    CHECK((!text.empty() && text.back() == '\n'));
+    std::vector<std::string> vhosts = vhosts_of(text);
+    lines += vhosts.size();
+    audited.insert(vhosts.begin(), vhosts.end());
+  }
+  std::vector<std::string> answered = load.answered();
+  for (const std::string& vhost : answered) {
+    CAPTURE(vhost);
+    CHECK(audited.count(vhost) == 1);
+  }
+  CHECK(std::set<std::string>(audited.begin(), audited.end()).size() == audited.size());
+  CHECK(audited.size() >= answered.size());
+  CHECK(audited.size() <= answered.size() + VhostLoad::kClients);
+  struct stat st {};
+  REQUIRE(stat(audit_path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  MESSAGE(answered.size() << " requests answered; " << lines << " lines across the four files");
+}
+
 TEST_CASE("SIGHUP with the audit log on stdout changes nothing, and says so") {
   Users users;
   std::string alice = users.add("alice");
