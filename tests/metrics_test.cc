@@ -175,7 +175,7 @@ TEST_CASE("readyz: not ready while audit lines cannot be written") {
       std::chrono::seconds(10)));
   CHECK(std::regex_match(answer.second,
                          std::regex(R"(not ready: \d+ audit lines wait to be written, the oldest )"
-                                    R"(for \d+ s \(limit 5 s\)\n)")));
+                                    R"(for \d+\.\d s \(limit 5 s\)\n)")));
   std::string m = probe.metrics();
   CHECK(sample(m, "authsvc_audit_write_errors_total") >= 1);
   CHECK(sample(m, "authsvc_audit_lines_waiting") >= 2);

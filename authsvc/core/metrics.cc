@@ -73,7 +73,10 @@ std::string format_value(double value) {
   if (value == std::floor(value) && std::fabs(value) < 9.007199254740992e15) {
     written = std::to_chars(text, text + sizeof text, static_cast<std::int64_t>(value));
   } else {
-    written = std::to_chars(text, text + sizeof text, value);  // shortest round trip
+    // The shortest that reads back the same, in %g's style ("1e-05",
+    // "0.0001"), as Prometheus's own clients write bucket bounds: a query
+    // for le="0.0001" must find this one.
+    written = std::to_chars(text, text + sizeof text, value, std::chars_format::general);
   }
   return std::string(text, written.ptr);
 }

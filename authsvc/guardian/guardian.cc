@@ -178,7 +178,6 @@ void Guardian::pretend(const GuardianAction& a) {
 
 std::vector<GuardianAction> Guardian::run_once() {
   const auto started = std::chrono::steady_clock::now();
-  figures_.looks.fetch_add(1, std::memory_order_relaxed);
   std::vector<GuardianAction> done;
   try {
     done = look();
@@ -190,6 +189,7 @@ std::vector<GuardianAction> Guardian::run_once() {
   figures_.look_duration.observe(static_cast<std::uint64_t>(
       std::chrono::duration_cast<std::chrono::nanoseconds>(ended - started).count()));
   figures_.last_look.store(ended.time_since_epoch().count(), std::memory_order_relaxed);
+  figures_.ok_looks.fetch_add(1, std::memory_order_relaxed);
   return done;
 }
 

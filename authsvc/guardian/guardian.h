@@ -70,7 +70,8 @@ struct GuardianOptions {
 struct GuardianFigures {
   static constexpr std::size_t kKinds =
       static_cast<std::size_t>(GuardianAction::Kind::report_internal_user) + 1;
-  std::atomic<std::uint64_t> looks{0};
+  // Counted when a look ends, so that neither count ever goes down.
+  std::atomic<std::uint64_t> ok_looks{0};
   std::atomic<std::uint64_t> failed_looks{0};  // the broker or the store could not be read
   std::atomic<std::uint64_t> queues_seen{0};   // at the last look
   // Actions taken (in a dry run: that would have been), by kind.

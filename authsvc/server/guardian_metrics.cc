@@ -21,7 +21,7 @@ void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardi
   const GuardianFigures& f = guardian.figures();
   registry.add("authsvc_guardian_looks_total", Type::counter,
                "Looks at the broker and the store, by whether they could be made.",
-               {{"result", "ok"}}, [&f] { return value(f.looks) - value(f.failed_looks); });
+               {{"result", "ok"}}, [&f] { return value(f.ok_looks); });
   registry.add("authsvc_guardian_looks_total", Type::counter, "", {{"result", "failed"}},
                [&f] { return value(f.failed_looks); });
   registry.add("authsvc_guardian_look_duration_seconds",
@@ -70,7 +70,7 @@ std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_
   auto age = std::chrono::steady_clock::now() - last_look(f);
   if (age <= limit) return "";
   return fmt::format(
-      "the last look at the broker that succeeded ended {:.0f} s ago (limit {:.0f} s)",
+      "the last look at the broker that succeeded ended {:.1f} s ago (limit {:.1f} s)",
       std::chrono::duration<double>(age).count(), limit_s);
 }
 

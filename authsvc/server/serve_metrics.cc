@@ -63,7 +63,7 @@ void register_listener_metrics(MetricsRegistry& registry, const HttpServer& serv
 std::string audit_problem(const AuditLog& audit) {
   AuditLog::Figures f = audit.figures();
   if (f.oldest_wait <= kAuditMaxWait) return "";
-  return fmt::format("{} audit lines wait to be written, the oldest for {:.0f} s (limit {} s)",
+  return fmt::format("{} audit lines wait to be written, the oldest for {:.1f} s (limit {} s)",
                      f.waiting, std::chrono::duration<double>(f.oldest_wait).count(),
                      kAuditMaxWait.count());
 }
@@ -73,7 +73,7 @@ std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher
   if (!snapshots.current()) return "no user snapshot is loaded";
   double age = seconds_since(watcher.figures().last_read);
   if (age <= static_cast<double>(max_store_age.count())) return "";
-  return fmt::format("the database was last read {:.0f} s ago (limit {} s)", age,
+  return fmt::format("the database was last read {:.1f} s ago (limit {} s)", age,
                      max_store_age.count());
 }
 

@@ -11,6 +11,10 @@ std::string result_of(int status) {
 
 }  // namespace
 
+WebMetrics::WebMetrics() {
+  for (const char* result : {"ok", "denied", "error"}) sign_ins_.add({result}, 0);
+}
+
 void WebMetrics::record(std::string_view action, int status) {
   std::string result = result_of(status);
   actions_.add({std::string(action), result});

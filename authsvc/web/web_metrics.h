@@ -11,6 +11,9 @@ namespace authsvc {
 
 class WebMetrics {
  public:
+  // Every sign-in result at 0 from the start: rate() and increase() miss a
+  // series' first count, which would hide the first failed sign-ins.
+  WebMetrics();
   // `status` is the answer's: ok below 400, denied below 500, else error.
   void record(std::string_view action, int status);
   void register_in(MetricsRegistry& registry) const;
