@@ -168,7 +168,7 @@ TEST_SUITE("config_file") {
          "2: unknown table [server] (tables: [serve], [guardian], [web])"},
         {"serve", "db = \"x.db\"\n",
          "1: 'db' is outside any table: keys go in [serve], [guardian] or [web]"},
-        {"serve", "[serve]\nthreads = \"4\"\n", "2: 'threads' in [serve] wants an integer"},
+        {"serve", "[serve]\nthreads = \"4\"\n", "2: 'threads' in [serve] wants a non-negative integer"},
         {"serve", "[serve]\nguardian = \"yes\"\n", "2: 'guardian' in [serve] wants true or false"},
         {"serve", "[serve]\nlisten = 8000\n", "2: 'listen' in [serve] wants a string"},
         {"serve", "[serve]\nlisten = [\"127.0.0.1:8000\"]\n",

@@ -24,7 +24,9 @@ enum class Kind { boolean, integer, unsigned_integer, number, string };
 
 Kind kind_of(const CLI::Option& option) {
   if (option.get_expected_min() == 0) return Kind::boolean;
-  const std::string type = option.get_type_name();
+  // A check adds to the name after a colon: "UINT:INT in [1 - 64]".
+  const std::string name = option.get_type_name();
+  const std::string type = name.substr(0, name.find(':'));
   if (type == "INT") return Kind::integer;
   if (type == "UINT") return Kind::unsigned_integer;
   if (type == "FLOAT") return Kind::number;
@@ -71,6 +73,20 @@ std::optional<std::string> as_text(const toml::node& value, Kind kind) {
   return std::nullopt;
 }
 
+// The table's entries as the file has them: toml++ keeps them sorted by
+// name, and the first mistake reported should be the first in the file.
+std::vector<std::pair<const toml::key*, const toml::node*>> in_file_order(
+    const toml::table& table) {
+  std::vector<std::pair<const toml::key*, const toml::node*>> entries;
+  for (const auto& [key, value] : table) entries.emplace_back(&key, &value);
+  std::sort(entries.begin(), entries.end(), [](const auto& a, const auto& b) {
+    const toml::source_position& x = a.first->source().begin;
+    const toml::source_position& y = b.first->source().begin;
+    return x.line != y.line ? x.line < y.line : x.column < y.column;
+  });
+  return entries;
+}
+
 class Reader {
  public:
   Reader(const CLI::App& app, const std::string& path) : app_(app), path_(path) {}
@@ -83,7 +99,9 @@ class Reader {
   void read_table(const std::string& command, const toml::table& table, bool wanted,
                   std::vector<CLI::ConfigItem>* items) const {
     const CLI::App* cmd = app_.get_subcommand(command);
-    for (const auto& [key, value] : table) {
+    for (const auto& [key_ptr, value_ptr] : in_file_order(table)) {
+      const toml::key& key = *key_ptr;
+      const toml::node& value = *value_ptr;
       const std::string name(key.str());
       // --db is the app's, not the command's: `db` sets it for this command.
       const CLI::App* owner = name == "db" ? &app_ : cmd;
@@ -145,10 +163,14 @@ std::vector<CLI::ConfigItem> read_config_file(const CLI::App& app, const std::st
   try {
     file = toml::parse(text, path);
   } catch (const toml::parse_error& e) {
-    reader.fail(e.source(), std::string(e.description()));
+    std::string description(e.description());
+    std::replace(description.begin(), description.end(), '\n', ' ');
+    reader.fail(e.source(), description);
   }
   std::vector<CLI::ConfigItem> items;
-  for (const auto& [key, value] : file) {
+  for (const auto& [key_ptr, value_ptr] : in_file_order(file)) {
+    const toml::key& key = *key_ptr;
+    const toml::node& value = *value_ptr;
     const std::string name(key.str());
     const auto& commands = config_file_commands();
     bool known = std::find(commands.begin(), commands.end(), name) != commands.end();
