@@ -120,6 +120,38 @@ TEST_SUITE("config_file") {
     CHECK(std::filesystem::exists(audit));
   }
 
+  TEST_CASE("flags take booleans, and a flag on the command line wins") {
+    testing::Cli cli;
+    std::string password = cli.dir.file("password");
+    testing::write_file(password, "secret\n");
+    chmod(password.c_str(), 0600);
+    // Where the broker would be: nothing listens, so a look fails at once.
+    testing::LoopbackSocket refusing(false);
+    const std::string guardian =
+        "[guardian]\nmanagement-user = \"guardian\"\n"
+        "management-url = \"http://127.0.0.1:" +
+        std::to_string(refusing.port()) + "\"\nmanagement-password-file = \"" + password + "\"\n";
+    std::string path = config(cli.dir, guardian + "dry-run = false\n");
+    // Not a dry run, and no mail server: refused before the broker is asked.
+    check_one_line_failure(
+        run_authsvc({"guardian", "--config", path, "--once", "--db", cli.db}),
+        "the guardian mails owners: give --smtp-url and --mail-from (or --dry-run)");
+    // --dry-run beats the file's false; the file's true counts alike (the
+    // absent broker is what stops each).
+    CommandResult r =
+        run_authsvc({"guardian", "--config", path, "--once", "--dry-run", "--db", cli.db});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("--smtp-url") == std::string::npos);
+    path = config(cli.dir, guardian + "dry-run = true\n[serve]\nguardian = true\n");
+    r = run_authsvc({"guardian", "--config", path, "--once", "--db", cli.db});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("--smtp-url") == std::string::npos);
+    // serve's guardian flag from [serve], which holds no management options.
+    check_one_line_failure(
+        run_authsvc({"serve", "--config", path, "--db", cli.db}),
+        "the management API needs --management-user and --management-password-file");
+  }
+
   TEST_CASE("db in the file beats $AUTHSVC_DB, and --db beats the file") {
     testing::Cli cli;
     std::string bad_db = cli.dir.file("no-such-folder/authsvc.db");
@@ -168,7 +200,8 @@ TEST_SUITE("config_file") {
          "2: unknown table [server] (tables: [serve], [guardian], [web])"},
         {"serve", "db = \"x.db\"\n",
          "1: 'db' is outside any table: keys go in [serve], [guardian] or [web]"},
-        {"serve", "[serve]\nthreads = \"4\"\n", "2: 'threads' in [serve] wants a non-negative integer"},
+        {"serve", "[serve]\nthreads = \"4\"\n",
+         "2: 'threads' in [serve] wants a non-negative integer"},
         {"serve", "[serve]\nguardian = \"yes\"\n", "2: 'guardian' in [serve] wants true or false"},
         {"serve", "[serve]\nlisten = 8000\n", "2: 'listen' in [serve] wants a string"},
         {"serve", "[serve]\nlisten = [\"127.0.0.1:8000\"]\n",

@@ -49,6 +49,23 @@ const char* describe(Kind kind) {
   return "";
 }
 
+// The same of an array's elements.
+const char* describe_elements(Kind kind) {
+  switch (kind) {
+    case Kind::boolean:
+      return "booleans";
+    case Kind::integer:
+      return "integers";
+    case Kind::unsigned_integer:
+      return "non-negative integers";
+    case Kind::number:
+      return "numbers";
+    case Kind::string:
+      return "strings";
+  }
+  return "";
+}
+
 // The value as CLI11 would have read it from the command line, or nothing
 // if it is not of `kind`.
 std::optional<std::string> as_text(const toml::node& value, Kind kind) {
@@ -126,14 +143,14 @@ class Reader {
       if (repeated) {
         const toml::array* array = value.as_array();
         if (!array) {
-          fail(key.source(),
-               fmt::format("'{}' in [{}] wants an array of {}s", name, command, describe(kind)));
+          fail(key.source(), fmt::format("'{}' in [{}] wants an array of {}", name, command,
+                                         describe_elements(kind)));
         }
         for (const toml::node& element : *array) {
           std::optional<std::string> text = as_text(element, kind);
           if (!text) {
-            fail(element.source(),
-                 fmt::format("'{}' in [{}] wants an array of {}s", name, command, describe(kind)));
+            fail(element.source(), fmt::format("'{}' in [{}] wants an array of {}", name, command,
+                                               describe_elements(kind)));
           }
           item.inputs.push_back(*text);
         }
@@ -226,6 +243,14 @@ void add_config_option(CLI::App& app) {
                  "and [web] tables (authsvc.toml.example); the command line overrides it")
       ->type_name("FILE");
   app.config_formatter(std::make_shared<TomlConfig>(&app));
+  // --config is the app's (CLI11 reads one config file an app), so the
+  // commands' own help says where their options may also come from.
+  for (const std::string& command : config_file_commands()) {
+    app.get_subcommand(command)->footer(
+        fmt::format("--config FILE: these options (and --db) from FILE's [{}] table, in TOML; "
+                    "the command line overrides it",
+                    command));
+  }
 }
 
 }  // namespace authsvc
