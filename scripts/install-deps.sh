@@ -11,7 +11,7 @@ packages=(
   cmake g++ make pkg-config
   libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
-  libkainjow-mustache-dev zlib1g-dev
+  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer

@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "authsvc/cli/command.h"
+#include "authsvc/cli/config_file.h"
 #include "authsvc/cli/guardian_cli.h"
 #include "authsvc/core/build_info.h"
 
@@ -53,6 +54,9 @@ int run_cli(int argc, char** argv) {
   add_backup_commands(app, cli);
   add_audit_command(app, cli);
   add_guardian_commands(app, cli.db_path, operator_name, cli.action);
+  // CLI11 reads it once the command line is parsed, and applies to each
+  // option only what the command line did not give (config_file.h).
+  add_config_option(app);
 
   try {
     app.parse(argc, argv);
@@ -62,6 +66,13 @@ int run_cli(int argc, char** argv) {
     return app.exit(e);
   } catch (const CLI::CallForVersion& e) {
     return app.exit(e);
+  } catch (const ConfigFileError& e) {
+    fmt::print(stderr, "authsvc: {}\n", e.what());
+    return kExitFailure;
+  } catch (const CLI::FileError& e) {
+    // The --config file does not exist or cannot be opened.
+    fmt::print(stderr, "authsvc: --config: {}\n", e.what());
+    return kExitFailure;
   } catch (const CLI::ParseError& e) {
     fmt::print(stderr, "authsvc: {}\n", e.what());
     fmt::print(stderr, "Run with --help for more information.\n");
