@@ -1,15 +1,19 @@
 #include "authsvc/server/http_server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <climits>
 #include <cstring>
 #include <new>
+#include <random>
 #include <vector>
 
 #include "authsvc/core/text.h"
@@ -26,6 +30,7 @@ struct HttpServer::Request {
   std::size_t received = 0;  // body bytes, kept or dropped
   bool too_large = false;
   bool answered = false;
+  bool probe = false;  // HttpServer::answers()'s own request
 };
 
 namespace {
@@ -142,6 +147,7 @@ void* on_request_line(void* cls, const char* uri, MHD_Connection* connection) {
   auto* request = new HttpServer::Request;
   request->server = static_cast<HttpServer*>(cls);
   request->target = uri ? uri : "";
+  request->probe = request->server->is_probe(request->target);
   request->peer = peer_of(connection);
   return request;
 }
@@ -181,6 +187,10 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/
     return request->received > kMaxDiscardedBody ? MHD_NO : MHD_YES;
   }
 
+  if (request->probe) {
+    request->answered = true;
+    return send(connection, HttpAnswer{200, "ok"}, server->canned());
+  }
   const char* content_type =
       MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
   HttpCall call = call_of(*request, method ? method : "", content_type ? content_type : "");
@@ -293,6 +303,11 @@ MHD_Result on_tls_request(void* cls, MHD_Connection* connection, const char* url
 
 HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options)
     : handler_(handler), options_(options) {
+  // Unguessable, so that no client reaches a path that bypasses the
+  // handler and its audit line.
+  std::random_device random;
+  probe_target_ = fmt::format("/.authsvc-probe-{:08x}{:08x}{:08x}{:08x}", random(), random(),
+                              random(), random());
   canned_.allow = make_response("allow", MHD_RESPMEM_PERSISTENT);
   canned_.deny = make_response("deny", MHD_RESPMEM_PERSISTENT);
 }
@@ -317,6 +332,7 @@ void HttpServer::bind(const std::string& host, int port) {
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
   bool ipv6 = found->ai_family == AF_INET6;
   freeaddrinfo(found);
+  probe_address_ = address;
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
   if (ipv6) flags |= MHD_USE_IPv6;
@@ -362,6 +378,59 @@ void HttpServer::bind(const std::string& host, int port) {
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
+  // A listener on every address is reached on loopback.
+  if (probe_address_.ss_family == AF_INET) {
+    auto* in = reinterpret_cast<sockaddr_in*>(&probe_address_);
+    if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    in->sin_port = htons(static_cast<std::uint16_t>(port_));
+  } else if (probe_address_.ss_family == AF_INET6) {
+    auto* in6 = reinterpret_cast<sockaddr_in6*>(&probe_address_);
+    if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) in6->sin6_addr = in6addr_loopback;
+    in6->sin6_port = htons(static_cast<std::uint16_t>(port_));
+  }
+}
+
+bool HttpServer::answers(std::chrono::milliseconds timeout) const {
+  {
+    std::lock_guard lock(daemon_mutex_);
+    if (!daemon_) return false;
+  }
+  if (options_.tls) return true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto wait_for = [&](int fd, short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    return poll(&p, 1, static_cast<int>(left.count())) == 1;
+  };
+  int fd = socket(probe_address_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = false;
+  const socklen_t length =
+      probe_address_.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  if (connect(fd, reinterpret_cast<const sockaddr*>(&probe_address_), length) == 0 ||
+      (errno == EINPROGRESS && wait_for(fd, POLLOUT))) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+    const std::string request = "GET " + probe_target_ + " HTTP/1.0\r\n\r\n";
+    if (error == 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                          static_cast<ssize_t>(request.size())) {
+      // The status line is all it takes: "HTTP/1.x 200".
+      std::string answer;
+      char buffer[256];
+      while (answer.size() < 12 && wait_for(fd, POLLIN)) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        answer.append(buffer, static_cast<std::size_t>(n));
+      }
+      ok = answer.size() >= 12 && answer.compare(0, 5, "HTTP/") == 0 &&
+           answer.compare(8, 4, " 200") == 0;
+    }
+  }
+  close(fd);
+  return ok;
 }
 
 unsigned HttpServer::open_connections() const {
