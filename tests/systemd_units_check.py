@@ -45,7 +45,7 @@ def exposure(path):
 
 
 def main():
-    source, binary = pathlib.Path(sys.argv[1]), sys.argv[2]
+    source, binary = pathlib.Path(sys.argv[1]), str(pathlib.Path(sys.argv[2]).resolve())
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
