@@ -167,4 +167,30 @@ TEST_CASE("the guardian is ready at once and feeds the watchdog while its broker
   CHECK(stopping);
 }
 
+TEST_CASE(
+    "web tells systemd it is ready, feeds the watchdog while its listener answers, and stops") {
+  testing::Cli cli;
+  NotifySocket notify(cli.dir);
+  testing::ChildProcess web({AUTHSVC_BINARY, "web", "--db", cli.db, "--listen", "127.0.0.1:0",
+                             "--public-url", "http://127.0.0.1:8080", "--dev-login"},
+                            cli.dir, "web", notify_env(notify));
+  REQUIRE(notify.await("READY=1", milliseconds(5000)));
+  int port = std::stoi(web.await_on_stderr("listening on 127.0.0.1:", milliseconds(1000)));
+  httplib::Client http("127.0.0.1", port);
+  CHECK(http.Get("/"));  // answering once ready
+  int pings = 0;
+  const auto deadline = steady_clock::now() + milliseconds(1000);
+  while (steady_clock::now() < deadline) {
+    std::optional<std::string> message = notify.receive(milliseconds(500));
+    if (message && *message == "WATCHDOG=1") ++pings;
+  }
+  CHECK(pings >= 4);
+  CHECK(web.stop() == 0);
+  bool stopping = false;
+  for (const std::string& message : notify.drain()) {
+    if (message.find("STOPPING=1") != std::string::npos) stopping = true;
+  }
+  CHECK(stopping);
+}
+
 }  // namespace authsvc

@@ -332,7 +332,6 @@ void HttpServer::bind(const std::string& host, int port) {
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
   bool ipv6 = found->ai_family == AF_INET6;
   freeaddrinfo(found);
-  probe_address_ = address;
 
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
   if (ipv6) flags |= MHD_USE_IPv6;
@@ -379,15 +378,17 @@ void HttpServer::bind(const std::string& host, int port) {
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
   // A listener on every address is reached on loopback.
-  if (probe_address_.ss_family == AF_INET) {
-    auto* in = reinterpret_cast<sockaddr_in*>(&probe_address_);
-    if (in->sin_addr.s_addr == htonl(INADDR_ANY)) in->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    in->sin_port = htons(static_cast<std::uint16_t>(port_));
-  } else if (probe_address_.ss_family == AF_INET6) {
-    auto* in6 = reinterpret_cast<sockaddr_in6*>(&probe_address_);
-    if (IN6_IS_ADDR_UNSPECIFIED(&in6->sin6_addr)) in6->sin6_addr = in6addr_loopback;
-    in6->sin6_port = htons(static_cast<std::uint16_t>(port_));
+  char text[INET6_ADDRSTRLEN] = "";
+  if (ipv6) {
+    in6_addr a = reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr;
+    if (IN6_IS_ADDR_UNSPECIFIED(&a)) a = in6addr_loopback;
+    inet_ntop(AF_INET6, &a, text, sizeof text);
+  } else {
+    in_addr a = reinterpret_cast<const sockaddr_in*>(&address)->sin_addr;
+    if (a.s_addr == htonl(INADDR_ANY)) a.s_addr = htonl(INADDR_LOOPBACK);
+    inet_ntop(AF_INET, &a, text, sizeof text);
   }
+  probe_host_ = text;
 }
 
 bool HttpServer::answers(std::chrono::milliseconds timeout) const {
@@ -404,13 +405,26 @@ bool HttpServer::answers(std::chrono::milliseconds timeout) const {
     pollfd p{fd, events, 0};
     return poll(&p, 1, static_cast<int>(left.count())) == 1;
   };
-  int fd = socket(probe_address_.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  sockaddr_in in{};
+  sockaddr_in6 in6{};
+  const sockaddr* address = reinterpret_cast<const sockaddr*>(&in);
+  socklen_t length = sizeof in;
+  const auto port = htons(static_cast<std::uint16_t>(port_));
+  if (inet_pton(AF_INET, probe_host_.c_str(), &in.sin_addr) == 1) {
+    in.sin_family = AF_INET;
+    in.sin_port = port;
+  } else if (inet_pton(AF_INET6, probe_host_.c_str(), &in6.sin6_addr) == 1) {
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = port;
+    address = reinterpret_cast<const sockaddr*>(&in6);
+    length = sizeof in6;
+  } else {
+    return false;
+  }
+  int fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) return false;
   bool ok = false;
-  const socklen_t length =
-      probe_address_.ss_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
-  if (connect(fd, reinterpret_cast<const sockaddr*>(&probe_address_), length) == 0 ||
-      (errno == EINPROGRESS && wait_for(fd, POLLOUT))) {
+  if (connect(fd, address, length) == 0 || (errno == EINPROGRESS && wait_for(fd, POLLOUT))) {
     int error = 0;
     socklen_t size = sizeof error;
     getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);

@@ -21,8 +21,6 @@
 // the broker, never authsvc, closes an idle connection and no request races
 // a closing socket.
 
-#include <sys/socket.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <memory>
@@ -106,7 +104,7 @@ class HttpServer {
   mutable std::mutex daemon_mutex_;  // daemon_, for open_connections() against run()
   MHD_Daemon* daemon_ = nullptr;
   int port_ = -1;
-  sockaddr_storage probe_address_{};  // where answers() connects
+  std::string probe_host_;  // the numeric address answers() connects to
   std::string probe_target_;
   std::mutex mutex_;
   std::condition_variable stopped_;
