@@ -11,7 +11,7 @@ packages=(
   cmake g++ make pkg-config
   libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
-  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev
+  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev
 )
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
@@ -20,10 +20,11 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # selenium are the web tests' browser, PyJWT and cryptography check and
   # forge the test OpenID Connect provider's ID tokens (its Node.js comes
   # with scripts/install-oidc-provider.sh, below); Prometheus scrapes the
-  # metrics in the operations test, whose parser is python3-prometheus-client.
+  # metrics in the operations test, whose parser is python3-prometheus-client;
+  # systemd's systemd-analyze checks the unit files in contrib/systemd.
   packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps logrotate clang libclang-rt-14-dev
     openssl chromium chromium-driver python3-selenium python3-jwt python3-cryptography
-    prometheus python3-prometheus-client)
+    prometheus python3-prometheus-client systemd)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light wrk librabbitmq-dev)

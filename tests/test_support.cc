@@ -440,9 +440,9 @@ CommandResult run_authsvc(const std::vector<std::string>& args, const std::vecto
 }
 
 ChildProcess::ChildProcess(const std::vector<std::string>& argv, const TempDir& dir,
-                           const std::string& name)
+                           const std::string& name, const std::vector<std::string>& env)
     : name_(name), out_path_(dir.file(name + ".out")), err_path_(dir.file(name + ".err")) {
-  pid_ = spawn(argv, {}, out_path_, err_path_);
+  pid_ = spawn(argv, env, out_path_, err_path_);
 }
 
 ChildProcess::~ChildProcess() { stop(); }
@@ -508,8 +508,9 @@ std::string ChildProcess::stdout_text() const { return read_file(out_path_); }
 
 std::string ChildProcess::stderr_text() const { return read_file(err_path_); }
 
-ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& dir)
-    : process_(authsvc_argv({"serve", "--listen", "127.0.0.1:0"}, args), dir, "serve") {
+ServeProcess::ServeProcess(const std::vector<std::string>& args, const TempDir& dir,
+                           const std::vector<std::string>& env)
+    : process_(authsvc_argv({"serve", "--listen", "127.0.0.1:0"}, args), dir, "serve", env) {
   port_ = std::stoi(process_.await_on_stderr("listening on 127.0.0.1:", std::chrono::seconds(5)));
 }
 

@@ -83,12 +83,13 @@ CommandResult run_authsvc(const std::vector<std::string>& args,
                           const std::vector<std::string>& env = {},
                           const std::string& input = "/dev/null");
 
-// Any program run in the background (argv[0] a path; child_environment()),
+// Any program run in the background (argv[0] a path; child_environment(env)),
 // its output in `dir` as NAME.out and NAME.err; SIGTERMed and waited for when
 // it goes out of scope.
 class ChildProcess {
  public:
-  ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name);
+  ChildProcess(const std::vector<std::string>& argv, const TempDir& dir, const std::string& name,
+               const std::vector<std::string>& env = {});
   ~ChildProcess();
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
@@ -125,9 +126,10 @@ class ChildProcess {
 // with SIGTERM (and waited for) when it goes out of scope.
 class ServeProcess {
  public:
-  // Starts serve with these extra arguments and waits until it listens
-  // (5 s, scaled).
-  ServeProcess(const std::vector<std::string>& args, const TempDir& dir);
+  // Starts serve with these extra arguments (and `env`, NAME=VALUE) and
+  // waits until it listens (5 s, scaled).
+  ServeProcess(const std::vector<std::string>& args, const TempDir& dir,
+               const std::vector<std::string>& env = {});
   int port() const { return port_; }
   // The port of --metrics-listen 127.0.0.1:0, from serve's start-up line.
   int metrics_port();

@@ -337,6 +337,8 @@ void Guardian::run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
+    figures_.next_look.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                             std::memory_order_relaxed);
     try {
       run_once();
       wait = options_.interval;
@@ -348,6 +350,8 @@ void Guardian::run() {
       }
       wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(5));
     }
+    figures_.next_look.store((std::chrono::steady_clock::now() + wait).time_since_epoch().count(),
+                             std::memory_order_relaxed);
     lock.lock();
     wake_.wait_for(lock, wait, [&] { return stopping_; });
   }

@@ -80,6 +80,9 @@ struct GuardianFigures {
   std::atomic<std::uint64_t> mails_sent{0};
   std::atomic<std::uint64_t> mails_failed{0};   // attempts the server turned down
   std::atomic<std::uint64_t> mails_dropped{0};  // after their last attempt
+  // When the loop (run()) means to start its next look, after the interval
+  // or its back-off (steady clock); 0: the loop has not started.
+  std::atomic<std::chrono::steady_clock::rep> next_look{0};
   // The end of the last look that succeeded (steady clock); 0: none yet.
   std::atomic<std::chrono::steady_clock::rep> last_look{0};
   // Seconds a look takes, its mail included: 10 ms to 5 minutes.

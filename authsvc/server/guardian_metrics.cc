@@ -74,4 +74,17 @@ std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_
       std::chrono::duration<double>(age).count(), limit_s);
 }
 
+std::string guardian_loop_problem(const Guardian& guardian) {
+  const auto due = guardian.figures().next_look.load(std::memory_order_relaxed);
+  if (due == 0) return "";  // the loop starts right after the process says it is ready
+  const auto overdue =
+      std::chrono::steady_clock::now() -
+      std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(due));
+  if (overdue <= kGuardianLookLimit) return "";
+  return fmt::format(
+      "the guardian's loop is stuck: its look has been due for {:.0f} s (limit {} s)",
+      std::chrono::duration<double>(overdue).count(),
+      std::chrono::seconds(kGuardianLookLimit).count());
+}
+
 }  // namespace authsvc

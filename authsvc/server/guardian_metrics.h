@@ -16,4 +16,16 @@ void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardi
 // (a look is due every interval), else why not.
 std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_age);
 
+// How long one look may take, its calls to the broker and its mail
+// included, before the loop counts as stuck: each call is bounded by its
+// timeout (10 s for the management API, 30 s for SMTP), and a look makes a
+// few of them, and mails an outbox that may be long.
+inline constexpr std::chrono::minutes kGuardianLookLimit{10};
+
+// "" while the loop is not stuck: its next look (after the interval, or
+// the back-off while the broker fails) is not overdue by more than
+// kGuardianLookLimit, else why not. A failing broker is not a stuck loop:
+// /readyz says that (guardian_problem).
+std::string guardian_loop_problem(const Guardian& guardian);
+
 }  // namespace authsvc

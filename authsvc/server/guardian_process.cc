@@ -5,6 +5,7 @@
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/guardian_metrics.h"
 #include "authsvc/server/serve_metrics.h"
+#include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
 
 namespace authsvc {
@@ -39,8 +40,18 @@ int run_guardian(const std::string& db_path, const GuardianConfig& config,
     process.guardian().run_once();
     return audit.flush_for(std::chrono::seconds(5)) ? 0 : 1;
   }
-  signals.start([&] { process.guardian().stop(); },
-                [&] { reopen_on_sighup(audit, "authsvc guardian"); });
+  // Fed while the loop is not stuck and the audit log keeps up; a broker
+  // that fails is /readyz's, not a reason to restart.
+  ServiceNotifier notifier("authsvc guardian", [&]() -> std::string {
+    std::string problem = guardian_loop_problem(process.guardian());
+    return problem.empty() ? audit_problem(audit) : problem;
+  });
+  signals.start(
+      [&] {
+        notifier.stopping();
+        process.guardian().stop();
+      },
+      [&] { reopen_on_sighup(audit, "authsvc guardian"); });
   StopWaitingOnExit stop_waiting(signals);
   fmt::print(stderr,
              "authsvc guardian: watching {} every {} ms (warn at {}, delete at {} messages{})\n",
@@ -50,6 +61,8 @@ int run_guardian(const std::string& db_path, const GuardianConfig& config,
     fmt::print(stderr, "authsvc guardian: metrics on {}\n",
                metrics_url(ops.metrics_listen, ops_listener->port()));
   }
+  notifier.ready(fmt::format("watching {} every {} ms", config.management.url,
+                             config.options.interval.count()));
   process.guardian().run();
   if (!audit.flush_for(std::chrono::seconds(5))) return 1;
   fmt::print(stderr, "authsvc guardian: stopped\n");

@@ -1,15 +1,19 @@
 #include "authsvc/server/http_server.h"
 
 #include <arpa/inet.h>
+#include <fmt/format.h>
 #include <gnutls/gnutls.h>
 #include <microhttpd.h>
 #include <netdb.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <charconv>
 #include <climits>
 #include <cstring>
 #include <new>
+#include <random>
 #include <vector>
 
 #include "authsvc/core/text.h"
@@ -26,6 +30,7 @@ struct HttpServer::Request {
   std::size_t received = 0;  // body bytes, kept or dropped
   bool too_large = false;
   bool answered = false;
+  bool probe = false;  // HttpServer::answers()'s own request
 };
 
 namespace {
@@ -142,6 +147,7 @@ void* on_request_line(void* cls, const char* uri, MHD_Connection* connection) {
   auto* request = new HttpServer::Request;
   request->server = static_cast<HttpServer*>(cls);
   request->target = uri ? uri : "";
+  request->probe = request->server->is_probe(request->target);
   request->peer = peer_of(connection);
   return request;
 }
@@ -181,6 +187,10 @@ MHD_Result on_request(void* cls, MHD_Connection* connection, const char* /*url*/
     return request->received > kMaxDiscardedBody ? MHD_NO : MHD_YES;
   }
 
+  if (request->probe) {
+    request->answered = true;
+    return send(connection, HttpAnswer{200, "ok"}, server->canned());
+  }
   const char* content_type =
       MHD_lookup_connection_value(connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_TYPE);
   HttpCall call = call_of(*request, method ? method : "", content_type ? content_type : "");
@@ -293,6 +303,11 @@ MHD_Result on_tls_request(void* cls, MHD_Connection* connection, const char* url
 
 HttpServer::HttpServer(const HttpHandler& handler, HttpServerOptions options)
     : handler_(handler), options_(options) {
+  // Unguessable, so that no client reaches a path that bypasses the
+  // handler and its audit line.
+  std::random_device random;
+  probe_target_ = fmt::format("/.authsvc-probe-{:08x}{:08x}{:08x}{:08x}", random(), random(),
+                              random(), random());
   canned_.allow = make_response("allow", MHD_RESPMEM_PERSISTENT);
   canned_.deny = make_response("deny", MHD_RESPMEM_PERSISTENT);
 }
@@ -362,6 +377,74 @@ void HttpServer::bind(const std::string& host, int port) {
   }
   const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
   port_ = info ? info->port : port;
+  // A listener on every address is reached on loopback.
+  char text[INET6_ADDRSTRLEN] = "";
+  if (ipv6) {
+    in6_addr a = reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr;
+    if (IN6_IS_ADDR_UNSPECIFIED(&a)) a = in6addr_loopback;
+    inet_ntop(AF_INET6, &a, text, sizeof text);
+  } else {
+    in_addr a = reinterpret_cast<const sockaddr_in*>(&address)->sin_addr;
+    if (a.s_addr == htonl(INADDR_ANY)) a.s_addr = htonl(INADDR_LOOPBACK);
+    inet_ntop(AF_INET, &a, text, sizeof text);
+  }
+  probe_host_ = text;
+}
+
+bool HttpServer::answers(std::chrono::milliseconds timeout) const {
+  {
+    std::lock_guard lock(daemon_mutex_);
+    if (!daemon_) return false;
+  }
+  if (options_.tls) return true;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  auto wait_for = [&](int fd, short events) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, events, 0};
+    return poll(&p, 1, static_cast<int>(left.count())) == 1;
+  };
+  sockaddr_in in{};
+  sockaddr_in6 in6{};
+  const sockaddr* address = reinterpret_cast<const sockaddr*>(&in);
+  socklen_t length = sizeof in;
+  const auto port = htons(static_cast<std::uint16_t>(port_));
+  if (inet_pton(AF_INET, probe_host_.c_str(), &in.sin_addr) == 1) {
+    in.sin_family = AF_INET;
+    in.sin_port = port;
+  } else if (inet_pton(AF_INET6, probe_host_.c_str(), &in6.sin6_addr) == 1) {
+    in6.sin6_family = AF_INET6;
+    in6.sin6_port = port;
+    address = reinterpret_cast<const sockaddr*>(&in6);
+    length = sizeof in6;
+  } else {
+    return false;
+  }
+  int fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  bool ok = false;
+  if (connect(fd, address, length) == 0 || (errno == EINPROGRESS && wait_for(fd, POLLOUT))) {
+    int error = 0;
+    socklen_t size = sizeof error;
+    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
+    const std::string request = "GET " + probe_target_ + " HTTP/1.0\r\n\r\n";
+    if (error == 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+                          static_cast<ssize_t>(request.size())) {
+      // The status line is all it takes: "HTTP/1.x 200".
+      std::string answer;
+      char buffer[256];
+      while (answer.size() < 12 && wait_for(fd, POLLIN)) {
+        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
+        if (n <= 0) break;
+        answer.append(buffer, static_cast<std::size_t>(n));
+      }
+      ok = answer.size() >= 12 && answer.compare(0, 5, "HTTP/") == 0 &&
+           answer.compare(8, 4, " 200") == 0;
+    }
+  }
+  close(fd);
+  return ok;
 }
 
 unsigned HttpServer::open_connections() const {

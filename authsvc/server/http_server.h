@@ -21,11 +21,13 @@
 // the broker, never authsvc, closes an idle connection and no request races
 // a closing socket.
 
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "authsvc/core/error.h"
 #include "authsvc/core/http_call.h"
@@ -70,6 +72,15 @@ class HttpServer {
   int port() const { return port_; }
   // Connections open now, across the event loops (for metrics).
   unsigned open_connections() const;
+  // Whether an event loop answers now: a request over loopback to the
+  // listener's own port, for a path of its own that only this object knows
+  // (random per process), answered by this layer within `timeout`: never
+  // by the handler, never audited. With several event loops it proves the
+  // one that took it. Costs each request one comparison of its first bytes.
+  // On an HTTPS listener it only says whether the listener runs: a probe
+  // there would need a client certificate.
+  bool answers(std::chrono::milliseconds timeout) const;
+  bool is_probe(std::string_view target) const { return target == probe_target_; }
   // Blocks until stop(); then closes every connection, after in-flight
   // requests are answered (and audited).
   void run();
@@ -93,6 +104,8 @@ class HttpServer {
   mutable std::mutex daemon_mutex_;  // daemon_, for open_connections() against run()
   MHD_Daemon* daemon_ = nullptr;
   int port_ = -1;
+  std::string probe_host_;  // the numeric address answers() connects to
+  std::string probe_target_;
   std::mutex mutex_;
   std::condition_variable stopped_;
   bool stopping_ = false;

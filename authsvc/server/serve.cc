@@ -13,6 +13,7 @@
 #include "authsvc/server/rules_file.h"
 #include "authsvc/server/serve_lock.h"
 #include "authsvc/server/serve_metrics.h"
+#include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/server/store_watcher.h"
 #include "authsvc/store/store.h"
@@ -82,7 +83,19 @@ int serve(ServeOptions options) {
     watcher.start();
     std::thread guardian_thread;
     if (guardian) guardian_thread = std::thread([&] { guardian->guardian().run(); });
-    signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc"); });
+    // Fed while the event loop answers and the audit log keeps up: what a
+    // restart would fix. A database that cannot be read is /readyz's: the
+    // last snapshot still answers.
+    ServiceNotifier notifier("authsvc", [&]() -> std::string {
+      std::string problem = listener_problem(server);
+      return problem.empty() ? audit_problem(audit) : problem;
+    });
+    signals.start(
+        [&] {
+          notifier.stopping();
+          server.stop();
+        },
+        [&] { reopen_on_sighup(audit, "authsvc"); });
     StopWaitingOnExit stop_waiting(signals);
     std::string scheme = "http";
     if (tls) {
@@ -97,6 +110,8 @@ int serve(ServeOptions options) {
       fmt::print(stderr, "authsvc: metrics on {}\n",
                  metrics_url(options.ops.metrics_listen, ops->port()));
     }
+    notifier.ready(fmt::format("listening on {}:{}, {} users", listen->host, server.port(),
+                               snapshots.current()->user_count()));
     server.run();  // returns once SIGINT or SIGTERM has called stop()
     if (guardian) {
       guardian->guardian().stop();

@@ -68,6 +68,12 @@ std::string audit_problem(const AuditLog& audit) {
                      kAuditMaxWait.count());
 }
 
+std::string listener_problem(const HttpServer& server) {
+  if (server.answers(kListenerProbeTimeout)) return "";
+  return fmt::format("the listener on port {} did not answer within {} s", server.port(),
+                     kListenerProbeTimeout.count());
+}
+
 std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,
                              std::chrono::seconds max_store_age) {
   if (!snapshots.current()) return "no user snapshot is loaded";

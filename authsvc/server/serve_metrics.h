@@ -23,8 +23,14 @@ void register_snapshot_metrics(MetricsRegistry& registry, const SnapshotSource& 
                                const StoreWatcher& watcher);
 void register_listener_metrics(MetricsRegistry& registry, const HttpServer& server);
 
+// How long the watchdog's probe of a listener may wait for an answer.
+inline constexpr std::chrono::seconds kListenerProbeTimeout{2};
+
 // "" when the audit log keeps up, else why not.
 std::string audit_problem(const AuditLog& audit);
+// "" when the listener's event loop answers a probe (HttpServer::answers)
+// within kListenerProbeTimeout, else why not.
+std::string listener_problem(const HttpServer& server);
 // "" when a snapshot is loaded and the database was read within
 // `max_store_age`, else why not.
 std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,

@@ -12,6 +12,7 @@
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/http_server.h"
 #include "authsvc/server/serve_metrics.h"
+#include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/store/store.h"
 #include "authsvc/web/client_address.h"
@@ -201,7 +202,18 @@ int run_web(WebRunOptions options) {
         options.ops.metrics_listen, metrics,
         [&]() { return web_problem(oidc_client.get(), deps.open_store, audit); });
     Purger purger(app);
-    signals.start([&] { server.stop(); }, [&] { reopen_on_sighup(audit, "authsvc web"); });
+    // Fed while the event loop answers and the audit log keeps up; the
+    // provider or the database failing is /readyz's (web_problem).
+    ServiceNotifier notifier("authsvc web", [&]() -> std::string {
+      std::string problem = listener_problem(server);
+      return problem.empty() ? audit_problem(audit) : problem;
+    });
+    signals.start(
+        [&] {
+          notifier.stopping();
+          server.stop();
+        },
+        [&] { reopen_on_sighup(audit, "authsvc web"); });
     StopWaitingOnExit stop_waiting(signals);
     fmt::print(stderr, "authsvc web: listening on {}:{} for {} ({}; audit to {})\n", listen->host,
                server.port(), options.web.public_url,
@@ -212,6 +224,8 @@ int run_web(WebRunOptions options) {
       fmt::print(stderr, "authsvc web: metrics on {}\n",
                  metrics_url(options.ops.metrics_listen, ops->port()));
     }
+    notifier.ready(fmt::format("listening on {}:{} for {}", listen->host, server.port(),
+                               options.web.public_url));
     server.run();
     if (!audit.flush_for(std::chrono::seconds(5))) {
       fmt::print(stderr, "authsvc web: stopped with audit lines unwritten\n");
