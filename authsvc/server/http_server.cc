@@ -3,11 +3,10 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gnutls/gnutls.h>
+#include <httplib.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <poll.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <charconv>
 #include <climits>
@@ -397,54 +396,13 @@ bool HttpServer::answers(std::chrono::milliseconds timeout) const {
     if (!daemon_) return false;
   }
   if (options_.tls) return true;
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto wait_for = [&](int fd, short events) {
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-        deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, events, 0};
-    return poll(&p, 1, static_cast<int>(left.count())) == 1;
-  };
-  sockaddr_in in{};
-  sockaddr_in6 in6{};
-  const sockaddr* address = reinterpret_cast<const sockaddr*>(&in);
-  socklen_t length = sizeof in;
-  const auto port = htons(static_cast<std::uint16_t>(port_));
-  if (inet_pton(AF_INET, probe_host_.c_str(), &in.sin_addr) == 1) {
-    in.sin_family = AF_INET;
-    in.sin_port = port;
-  } else if (inet_pton(AF_INET6, probe_host_.c_str(), &in6.sin6_addr) == 1) {
-    in6.sin6_family = AF_INET6;
-    in6.sin6_port = port;
-    address = reinterpret_cast<const sockaddr*>(&in6);
-    length = sizeof in6;
-  } else {
-    return false;
-  }
-  int fd = socket(address->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = false;
-  if (connect(fd, address, length) == 0 || (errno == EINPROGRESS && wait_for(fd, POLLOUT))) {
-    int error = 0;
-    socklen_t size = sizeof error;
-    getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &size);
-    const std::string request = "GET " + probe_target_ + " HTTP/1.0\r\n\r\n";
-    if (error == 0 && send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
-                          static_cast<ssize_t>(request.size())) {
-      // The status line is all it takes: "HTTP/1.x 200".
-      std::string answer;
-      char buffer[256];
-      while (answer.size() < 12 && wait_for(fd, POLLIN)) {
-        ssize_t n = recv(fd, buffer, sizeof buffer, 0);
-        if (n <= 0) break;
-        answer.append(buffer, static_cast<std::size_t>(n));
-      }
-      ok = answer.size() >= 12 && answer.compare(0, 5, "HTTP/") == 0 &&
-           answer.compare(8, 4, " 200") == 0;
-    }
-  }
-  close(fd);
-  return ok;
+  // The project's HTTP client, as the guardian and the web use it.
+  httplib::Client client(probe_host_, port_);
+  client.set_connection_timeout(timeout);
+  client.set_read_timeout(timeout);
+  client.set_write_timeout(timeout);
+  httplib::Result answer = client.Get(probe_target_);
+  return answer && answer->status == 200 && answer->body == "ok";
 }
 
 unsigned HttpServer::open_connections() const {
