@@ -76,7 +76,9 @@ std::string scan_error(std::string_view line) {
 }  // namespace
 
 TEST_CASE("each kind of line authsvc writes reads back with its fields") {
-  std::optional<AuditLineView> d = scan(decision_line("alice", true, "own-exchange"));
+  // A view points into its line: each line is kept while its view is read.
+  const std::string alice = decision_line("alice", true, "own-exchange");
+  std::optional<AuditLineView> d = scan(alice);
   REQUIRE(d);
   CHECK(d->kind == AuditLineKind::decision);
   CHECK(d->ts_us == kTs);
@@ -86,11 +88,13 @@ TEST_CASE("each kind of line authsvc writes reads back with its fields") {
   CHECK(d->has_rule);
   CHECK(d->rule.raw == "own-exchange");
 
-  d = scan(decision_line("bob", false, "default-deny"));
+  const std::string bob = decision_line("bob", false, "default-deny");
+  d = scan(bob);
   REQUIRE(d);
   CHECK(d->decision == AuditDecision::deny);
 
-  std::optional<AuditLineView> m = scan(management_line("carol"));
+  const std::string carol = management_line("carol");
+  std::optional<AuditLineView> m = scan(carol);
   REQUIRE(m);
   CHECK(m->kind == AuditLineKind::management);
   CHECK(m->ts_us == 1795821892814463);
@@ -98,7 +102,8 @@ TEST_CASE("each kind of line authsvc writes reads back with its fields") {
   CHECK(m->user.raw == "carol");
   CHECK_FALSE(m->has_rule);
 
-  std::optional<AuditLineView> w = scan(web_line("alice-app", false));
+  const std::string denied = web_line("alice-app", false);
+  std::optional<AuditLineView> w = scan(denied);
   REQUIRE(w);
   CHECK(w->kind == AuditLineKind::web);
   CHECK(w->decision == AuditDecision::denied);
@@ -109,7 +114,8 @@ TEST_CASE("each kind of line authsvc writes reads back with its fields") {
 TEST_CASE("escaped strings compare by their value") {
   // What the writer escapes (a quote, a control character) and what it
   // never writes but JSON allows (\u escapes, a surrogate pair, "\/").
-  std::optional<AuditLineView> d = scan(decision_line("a\"b\n", false, "bad-request"));
+  const std::string escaped = decision_line("a\"b\n", false, "bad-request");
+  std::optional<AuditLineView> d = scan(escaped);
   REQUIRE(d);
   CHECK(d->user.escaped);
   CHECK(d->user.value() == "a\"b\n");
