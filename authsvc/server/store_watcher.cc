@@ -92,11 +92,18 @@ bool StoreWatcher::refresh() {
     malloc_trim(0);
   }
   seen_version_ = version;
+  // Only the events the snapshot now holds: one committed since the users
+  // were read is written once the next poll has applied it, so that a
+  // change is in effect by the time its audit line is there (what a reader
+  // of the log, and the tests, rely on).
   while (true) {
     std::vector<AuditEvent> events = store_.unexported_audit_events(appended_event_id_);
+    const std::size_t read = events.size();
+    std::erase_if(events, [&](const AuditEvent& e) { return e.id > last_event_id_; });
     if (events.empty()) break;
     for (const AuditEvent& event : events) audit_.append(to_json_line(event));
     appended_event_id_ = events.back().id;
+    if (events.size() < read) break;
   }
   mark_exported();
   return true;
