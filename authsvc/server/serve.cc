@@ -86,10 +86,7 @@ int serve(ServeOptions options) {
     // Fed while the event loop answers and the audit log keeps up: what a
     // restart would fix. A database that cannot be read is /readyz's: the
     // last snapshot still answers.
-    ServiceNotifier notifier("authsvc", [&]() -> std::string {
-      std::string problem = listener_problem(server);
-      return problem.empty() ? audit_problem(audit) : problem;
-    });
+    ServiceNotifier notifier("authsvc", [&] { return liveness_problem(server, audit); });
     signals.start(
         [&] {
           notifier.stopping();

@@ -83,4 +83,9 @@ std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher
                      max_store_age.count());
 }
 
+std::string liveness_problem(const HttpServer& server, const AuditLog& audit) {
+  std::string problem = listener_problem(server);
+  return problem.empty() ? audit_problem(audit) : problem;
+}
+
 }  // namespace authsvc

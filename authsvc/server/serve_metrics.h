@@ -31,6 +31,9 @@ std::string audit_problem(const AuditLog& audit);
 // "" when the listener's event loop answers a probe (HttpServer::answers)
 // within kListenerProbeTimeout, else why not.
 std::string listener_problem(const HttpServer& server);
+// What the watchdog of serve and web waits on (a restart would fix it):
+// listener_problem(), then audit_problem().
+std::string liveness_problem(const HttpServer& server, const AuditLog& audit);
 // "" when a snapshot is loaded and the database was read within
 // `max_store_age`, else why not.
 std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,

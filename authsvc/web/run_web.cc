@@ -204,10 +204,7 @@ int run_web(WebRunOptions options) {
     Purger purger(app);
     // Fed while the event loop answers and the audit log keeps up; the
     // provider or the database failing is /readyz's (web_problem).
-    ServiceNotifier notifier("authsvc web", [&]() -> std::string {
-      std::string problem = listener_problem(server);
-      return problem.empty() ? audit_problem(audit) : problem;
-    });
+    ServiceNotifier notifier("authsvc web", [&] { return liveness_problem(server, audit); });
     signals.start(
         [&] {
           notifier.stopping();
