@@ -5,6 +5,8 @@
 #                                    headless Chromium, and the OpenID Connect provider the
 #                                    web tests sign in at: scripts/install-oidc-provider.sh)
 #   scripts/install-deps.sh --bench  that, and what tests/bench needs (nginx, wrk, rabbitmq-c)
+#   scripts/install-deps.sh --package  what building and serving need, and what
+#                                    scripts/package.sh needs (CPack's dpkg tools, help2man)
 set -euo pipefail
 
 packages=(
@@ -13,6 +15,11 @@ packages=(
   libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
   libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev
 )
+if [[ "${1:-}" == "--package" || "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
+  # dpkg-shlibdeps and dpkg-buildflags; file, with which CPack finds the
+  # binaries to ask dpkg-shlibdeps about; help2man writes the man page.
+  packages+=(dpkg-dev file help2man)
+fi
 if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # clang and its runtimes for the libFuzzer targets; gcc's sanitizer
   # runtimes come with g++; openssl makes the HTTPS tests' certificates;
@@ -21,10 +28,11 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # forge the test OpenID Connect provider's ID tokens (its Node.js comes
   # with scripts/install-oidc-provider.sh, below); Prometheus scrapes the
   # metrics in the operations test, whose parser is python3-prometheus-client;
-  # systemd's systemd-analyze checks the unit files in contrib/systemd.
+  # systemd's systemd-analyze checks the unit files in contrib/systemd;
+  # lintian checks the Debian package.
   packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps logrotate clang libclang-rt-14-dev
     openssl chromium chromium-driver python3-selenium python3-jwt python3-cryptography
-    prometheus python3-prometheus-client systemd)
+    prometheus python3-prometheus-client systemd lintian)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light wrk librabbitmq-dev)

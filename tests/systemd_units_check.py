@@ -3,6 +3,9 @@
 
   systemd_units_check.py SOURCE_DIR AUTHSVC_BINARY
 
+(tests/package_check.py runs the same check on the units the package
+installed: check_units.)
+
 Each unit is copied to a temporary folder with ExecStart= pointing at the
 built binary (verify requires the command to exist), then:
   - `systemd-analyze verify` must exit 0 and print nothing: it only warns,
@@ -44,14 +47,16 @@ def exposure(path):
     return found.group(1), exposed
 
 
-def main():
-    source, binary = pathlib.Path(sys.argv[1]), str(pathlib.Path(sys.argv[2]).resolve())
+def check_units(units_dir, binary):
+    """Verifies the units in `units_dir` with `binary` as their ExecStart's,
+    prints each one's exposure, and returns what is wrong (a list)."""
+    binary = str(pathlib.Path(binary).resolve())
     failures = []
     with tempfile.TemporaryDirectory() as tmp:
         folder = pathlib.Path(tmp)
         texts = {}
         for name in UNITS:
-            text = (source / "contrib/systemd" / name).read_text()
+            text = (pathlib.Path(units_dir) / name).read_text()
             if "ExecStart=/usr/bin/authsvc " not in text:
                 failures.append(f"{name}: ExecStart= is not /usr/bin/authsvc")
             texts[name] = text.replace("/usr/bin/authsvc ", binary + " ")
@@ -76,6 +81,12 @@ def main():
             print(f"{name}: exposure {score}")
             for line in exposed:
                 print(f"  {line}")
+    return failures
+
+
+def main():
+    source, binary = pathlib.Path(sys.argv[1]), sys.argv[2]
+    failures = check_units(source / "contrib/systemd", binary)
     for failure in failures:
         print(f"FAILED {failure}", file=sys.stderr)
     return 1 if failures else 0

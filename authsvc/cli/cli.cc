@@ -33,7 +33,9 @@ int run_cli(int argc, char** argv) {
   // the audit log reports and retries, instead of SIGXFSZ killing the server.
   signal(SIGXFSZ, SIG_IGN);
 
-  CLI::App app{"authsvc: RabbitMQ HTTP auth backend enforcing the Pulse security model"};
+  // Named, not argv[0]: the usage lines are the same however it is started,
+  // and the man page (help2man, at packaging) reads them.
+  CLI::App app{"authsvc: RabbitMQ HTTP auth backend enforcing the Pulse security model", "authsvc"};
   app.set_version_flag("--version",
                        fmt::format("authsvc {} (commit {})", kBuildVersion, kBuildCommit),
                        "Print the version and the git commit built from, and exit");
