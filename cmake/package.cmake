@@ -79,9 +79,11 @@ tool, a logrotate configuration, and example configuration.")
 set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://wiki.mozilla.org/Auto-tools/Projects/Pulse")
-# The libraries by dpkg-shlibdeps; passwd for the user postinst creates.
+# The libraries by dpkg-shlibdeps; passwd for the user postinst creates;
+# procps for the units' ExecReload=/bin/kill (not essential: minimal
+# systems and containers lack it).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd, procps")
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "logrotate")
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS "rabbitmq-server, prometheus")
 set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA

@@ -24,7 +24,7 @@ cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh --package >&2
 if [[ -z $build_dir ]]; then
-  build_dir=build-package
+  build_dir=$PWD/build-package
   # Debian's own flags for packages, hardening all on: fortified functions,
   # stack protector, full RELRO with immediate binding, PIE.
   export DEB_BUILD_MAINT_OPTIONS=hardening=+all

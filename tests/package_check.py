@@ -169,6 +169,23 @@ def check_installed(root):
     return uid, gid
 
 
+def check_unit_commands(root, deb):
+    """Every program a unit runs is the package's own, or comes from a
+    package it depends on or one every Debian system has (Essential)."""
+    depends = run(["dpkg-deb", "--field", deb, "Depends"])
+    wanted = {re.split(r"[\s(]", d.strip())[0] for d in depends.split(",")}
+    for unit in UNITS:
+        for line in (root / "lib/systemd/system" / unit).read_text().splitlines():
+            found = re.match(r"^Exec\w+=[-@:+!]*(\S+)", line)
+            if not found or found.group(1) == "/usr/bin/authsvc":
+                continue
+            program = found.group(1)
+            owner = run(["dpkg-query", "-S", program]).split(":")[0]
+            essential = run(["dpkg-query", "-W", "-f=${Essential}", owner]).strip() == "yes"
+            check(owner in wanted or essential,
+                  f"{unit} runs {program}, of {owner}, which authsvc does not depend on")
+
+
 def check_man_page(root):
     page = run(["man", "--local-file", str(root / "usr/share/man/man1/authsvc.1.gz")],
                env={**{k: v for k, v in os.environ.items() if k != "MAN_KEEP_FORMATTING"},
@@ -249,6 +266,7 @@ def main():
         ids = check_installed(root)
         failures.extend(systemd_units_check.check_units(root / "lib/systemd/system",
                                                         root / "usr/bin/authsvc"))
+        check_unit_commands(root, deb)
         check_man_page(root)
         check_version(root, source)
         check_serve_from_installed_config(root, tmp, artifacts)
