@@ -163,6 +163,21 @@ std::vector<std::string> vhosts_written_so_far(const std::string& path) {
   return vhosts_of(text.substr(0, text.rfind('\n') + 1));
 }
 
+// Checks the audit lines of a run under VhostLoad, across every file they
+// went to (`audited`: their vhosts): each answered request in them exactly
+// once, nothing twice, and besides the answered requests at most the one
+// each client had in flight when serve stopped.
+void check_audited_once(const std::multiset<std::string>& audited,
+                        const std::vector<std::string>& answered) {
+  for (const std::string& vhost : answered) {
+    CAPTURE(vhost);
+    CHECK(audited.count(vhost) == 1);
+  }
+  CHECK(std::set<std::string>(audited.begin(), audited.end()).size() == audited.size());
+  CHECK(audited.size() >= answered.size());
+  CHECK(audited.size() <= answered.size() + VhostLoad::kClients);
+}
+
 }  // namespace
 
 // Threads against each other (`authsvc serve` under traffic): in ctest -L threaded, which
@@ -366,15 +381,7 @@ TEST_CASE("SIGHUP under load reopens the audit log: every answered request in ex
   std::multiset<std::string> audited(old_lines.begin(), old_lines.end());
   audited.insert(new_lines.begin(), new_lines.end());
   std::vector<std::string> answered = load.answered();
-  for (const std::string& vhost : answered) {
-    CAPTURE(vhost);
-    CHECK(audited.count(vhost) == 1);
-  }
-  // Nothing audited twice; besides the answered requests, at most the one
-  // each client had in flight when serve stopped.
-  CHECK(std::set<std::string>(audited.begin(), audited.end()).size() == audited.size());
-  CHECK(audited.size() >= answered.size());
-  CHECK(audited.size() <= answered.size() + VhostLoad::kClients);
+  check_audited_once(audited, answered);
   MESSAGE(answered.size() << " requests answered; " << old_lines.size()
                           << " lines in the rotated file, " << new_lines.size()
                           << " in the new one");
@@ -463,13 +470,7 @@ TEST_CASE("logrotate -f with the shipped config, three times under load: every a
     audited.insert(vhosts.begin(), vhosts.end());
   }
   std::vector<std::string> answered = load.answered();
-  for (const std::string& vhost : answered) {
-    CAPTURE(vhost);
-    CHECK(audited.count(vhost) == 1);
-  }
-  CHECK(std::set<std::string>(audited.begin(), audited.end()).size() == audited.size());
-  CHECK(audited.size() >= answered.size());
-  CHECK(audited.size() <= answered.size() + VhostLoad::kClients);
+  check_audited_once(audited, answered);
   struct stat st {};
   REQUIRE(stat(audit_path.c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);

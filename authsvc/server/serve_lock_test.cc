@@ -1,13 +1,17 @@
 #include "authsvc/server/serve_lock.h"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <filesystem>
+#include <sstream>
+#include <string>
 #include <thread>
 
 #include "authsvc/core/error.h"
@@ -16,6 +20,29 @@
 namespace authsvc {
 
 using Holder = ServeLock::Holder;
+
+namespace {
+
+// Whether /proc/locks lists a process blocked in flock(2) on the file at
+// `path`: a waiter's line is marked "->" and names the file by its device
+// (major:minor, in hex) and inode.
+bool flock_waiter_on(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return false;
+  const std::string file =
+      fmt::format("{:02x}:{:02x}:{}", major(st.st_dev), minor(st.st_dev), st.st_ino);
+  std::istringstream locks(testing::read_file("/proc/locks"));
+  std::string line;
+  while (std::getline(locks, line)) {
+    std::istringstream fields(line);
+    std::string number, arrow, kind, advisory, mode, pid, id;
+    fields >> number >> arrow >> kind >> advisory >> mode >> pid >> id;
+    if (arrow == "->" && kind == "FLOCK" && id == file) return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 TEST_CASE("serves share the lock, and a restore gets it only when no serve holds it") {
   testing::TempDir dir;
@@ -49,7 +76,11 @@ TEST_CASE("a serve that starts during a restore waits for it" * doctest::test_su
     ServeLock lock = ServeLock::take(db, Holder::serve);
     serving = true;
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  // Not serving proves nothing until the serve has tried: wait until the
+  // kernel lists it as waiting for the lock, or until it got it, which a
+  // lock that does not exclude would give it.
+  CHECK(testing::eventually(
+      [&] { return serving.load() || flock_waiter_on(ServeLock::path_for(db)); }));
   CHECK_FALSE(serving);
   restore.reset();
   CHECK(testing::eventually([&] { return serving.load(); }));

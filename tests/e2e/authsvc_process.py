@@ -195,6 +195,27 @@ def terminate(proc, timeout):
         return None
 
 
+def stop_checked(proc, name, err_path, timeout):
+    """SIGTERM to `proc`, a long-running `authsvc NAME` (guardian, web)
+    whose stderr goes to the file `err_path`, and wait up to `timeout`
+    seconds (scaled). Raises AssertionError, with that stderr, unless it
+    exited 0 and said "authsvc NAME: stopped": a crash, a sanitizer's
+    report or a shutdown that skipped its end shows only there."""
+    code = terminate(proc, timeout)
+    try:
+        with open(err_path, errors="replace") as f:
+            text = f.read()
+    except FileNotFoundError:
+        text = ""
+    if code != 0:
+        raise AssertionError("authsvc %s %s on SIGTERM: %s" % (
+            name, "ignored it" if code is None else describe_exit(code), text))
+    if "authsvc %s: stopped" % name not in text:
+        raise AssertionError("authsvc %s exited 0 without 'authsvc %s: stopped': %s"
+                             % (name, name, text))
+    print("authsvc %s exited 0 on SIGTERM and said it stopped" % name, flush=True)
+
+
 def describe_exit(code):
     """An exit status as Popen gives it, in words."""
     if code < 0:

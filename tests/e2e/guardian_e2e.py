@@ -28,7 +28,6 @@ import hashlib
 import json
 import os
 import re
-import select
 import sqlite3
 import subprocess
 import sys
@@ -45,6 +44,7 @@ sys.path.insert(0, HERE)
 from authsvc_process import describe_exit, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
+from smtp_sink_process import SmtpSink  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 
@@ -70,8 +70,8 @@ class GuardianE2E(BrokerSuite):
         cls.add_users("alice", "bob", "carol", "dave")
         cls.maildir = os.path.join(cls.workdir, "mail")
         os.mkdir(cls.maildir)
-        cls.start_sink()
-        cls.addClassCleanup(cls.stop_sink)
+        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err")).start()
+        cls.addClassCleanup(cls.sink.stop)
         cls.password_file = os.path.join(cls.workdir, "management.password")
         with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(OPERATOR_PASSWORD + "\n")
@@ -92,32 +92,6 @@ class GuardianE2E(BrokerSuite):
         cls.addClassCleanup(cls.stop_guardian, restart_serve=False)
         cls.track_connections()  # the broker closes some (test_5)
 
-    @classmethod
-    def start_sink(cls):
-        with open(os.path.join(cls.workdir, "sink.err"), "w") as sink_err:
-            cls.sink = subprocess.Popen(
-                ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), "--dir", cls.maildir],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=sink_err, text=True)
-        ready, _, _ = select.select([cls.sink.stdout], [], [], scaled(10))
-        line = cls.sink.stdout.readline() if ready else ""
-        if not line.strip().isdigit():
-            cls.stop_sink(expect_exit=None)
-            raise AssertionError("smtp_sink did not print its port (%r): %s"
-                                 % (line, read(os.path.join(cls.workdir, "sink.err"))))
-        cls.smtp_port = int(line)
-
-    @classmethod
-    def stop_sink(cls, expect_exit=0):
-        """SIGTERM; the sink exits 0 unless it failed to handle a mail."""
-        try:
-            code = terminate(cls.sink, 10)
-        finally:
-            cls.sink.stdout.close()
-        if expect_exit is not None and code != expect_exit:
-            raise AssertionError("smtp_sink %s: %s" % (
-                "ignored SIGTERM" if code is None else describe_exit(code),
-                read(os.path.join(cls.workdir, "sink.err"))))
-
     # -- helpers ---------------------------------------------------------------
 
     @classmethod
@@ -127,7 +101,7 @@ class GuardianE2E(BrokerSuite):
                 "--management-password-file", cls.password_file,
                 "--interval", "1", "--warn", str(WARN), "--delete", str(DELETE),
                 "--expiry-notice", EXPIRY_NOTICE,
-                "--smtp-url", "smtp://127.0.0.1:%d" % cls.smtp_port,
+                "--smtp-url", "smtp://127.0.0.1:%d" % cls.sink.port,
                 "--mail-from", "guardian@pulse.example"]
 
     @classmethod

@@ -53,7 +53,6 @@ import math
 import os
 import random
 import re
-import select
 import shutil
 import signal
 import socket
@@ -72,9 +71,10 @@ from prometheus_client.parser import text_string_to_metric_families
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc, describe_exit, terminate  # noqa: E402
+from authsvc_process import Authsvc, describe_exit, stop_checked, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
+from smtp_sink_process import SmtpSink  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
@@ -218,15 +218,7 @@ class Child:
         if self.proc is None:
             return
         proc, self.proc = self.proc, None
-        code = terminate(proc, 30)
-        text = read(self.err_path)
-        if code != 0:
-            raise AssertionError("authsvc %s %s on SIGTERM: %s" % (
-                self.name, "ignored it" if code is None else describe_exit(code), text))
-        if "authsvc %s: stopped" % self.name not in text:
-            raise AssertionError("authsvc %s exited 0 without 'authsvc %s: stopped': %s"
-                                 % (self.name, self.name, text))
-        print("authsvc %s exited 0 on SIGTERM" % self.name, flush=True)
+        stop_checked(proc, self.name, self.err_path, 30)
 
 
 # ---------------------------------------------------------------------------
@@ -769,8 +761,9 @@ class OpsE2E(BrokerSuite):
         # The SMTP sink, the broker, and the guardian looking at it.
         cls.maildir = os.path.join(cls.workdir, "mail")
         os.mkdir(cls.maildir)
-        cls.start_sink()
-        cls.addClassCleanup(cls.stop_sink)
+        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err"),
+                            preexec_fn=die_with_parent).start()
+        cls.addClassCleanup(cls.sink.stop)
         cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
                             extra_conf="collect_statistics_interval = 500")
         cls.addClassCleanup(cls.stop_broker)
@@ -795,7 +788,7 @@ class OpsE2E(BrokerSuite):
             "--management-url", "http://127.0.0.1:%d" % cls.broker.mgmt_port,
             "--management-user", OPERATOR, "--management-password-file", password_file,
             "--interval", "1", "--warn", str(WARN), "--delete", "1000",
-            "--smtp-url", "smtp://127.0.0.1:%d" % cls.smtp_port,
+            "--smtp-url", "smtp://127.0.0.1:%d" % cls.sink.port,
             "--mail-from", "guardian@pulse.example",
             "--audit-log", os.path.join(cls.workdir, "audit-guardian.log"),
             "--metrics-listen", "127.0.0.1:0",
@@ -822,32 +815,6 @@ class OpsE2E(BrokerSuite):
     def serve_metrics_port(cls, svc):
         return int(wait_for_line(svc.stderr_log, METRICS_LINE["serve"], None,
                                  "authsvc serve (%s)" % svc.label).group(1))
-
-    @classmethod
-    def start_sink(cls):
-        with open(os.path.join(cls.workdir, "sink.err"), "w") as sink_err:
-            cls.sink = subprocess.Popen(
-                ["/usr/bin/python3", os.path.join(HERE, "smtp_sink.py"), "--dir", cls.maildir],
-                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=sink_err, text=True,
-                preexec_fn=die_with_parent)
-        ready, _, _ = select.select([cls.sink.stdout], [], [], scaled(10))
-        line = cls.sink.stdout.readline() if ready else ""
-        if not line.strip().isdigit():
-            cls.stop_sink(expect_exit=None)
-            raise AssertionError("smtp_sink did not print its port (%r): %s"
-                                 % (line, read(os.path.join(cls.workdir, "sink.err"))))
-        cls.smtp_port = int(line)
-
-    @classmethod
-    def stop_sink(cls, expect_exit=0):
-        try:
-            code = terminate(cls.sink, 10)
-        finally:
-            cls.sink.stdout.close()
-        if expect_exit is not None and code != expect_exit:
-            raise AssertionError("smtp_sink %s: %s" % (
-                "ignored SIGTERM" if code is None else describe_exit(code),
-                read(os.path.join(cls.workdir, "sink.err"))))
 
     @classmethod
     def stop_broker(cls):

@@ -70,7 +70,7 @@ from selenium.webdriver.support import expected_conditions
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import describe_exit, terminate  # noqa: E402
+from authsvc_process import describe_exit, stop_checked  # noqa: E402
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
 from browser import new_chromium, screenshot, sign_in_at_provider, wait_for  # noqa: E402
@@ -387,14 +387,7 @@ class WebE2E(BrokerSuite):
         if cls.web is None:
             return
         web, cls.web = cls.web, None
-        code = terminate(web, 15)
-        text = read(cls.web_err)
-        if code != 0:
-            raise AssertionError("authsvc web %s on SIGTERM: %s"
-                                 % ("ignored it" if code is None else describe_exit(code), text))
-        if "authsvc web: stopped" not in text:
-            raise AssertionError("authsvc web exited 0 without 'authsvc web: stopped': %s" % text)
-        print("authsvc web exited 0 on SIGTERM and said it stopped", flush=True)
+        stop_checked(web, "web", cls.web_err, 15)
 
     def setUp(self):
         self.test_started = time.monotonic()
