@@ -315,6 +315,55 @@ TEST_CASE("guardian commands refuse incomplete options with one line, before tou
   }
 }
 
+TEST_CASE(
+    "serve --internal-user: denied at once, unthrottled, and a same-named account warned of") {
+  Cli cli;
+  std::string token = cli.add("alice");
+  std::string audit_path = cli.dir.file("audit.log");
+  testing::ServeProcess serve(
+      {"--db", cli.db, "--audit-log", audit_path, "--login-failures", "2", "--internal-user",
+       "authsvc-guardian", "--internal-user", "alice", "--internal-user", "ops@example.org"},
+      cli.dir);
+  CHECK(serve.stderr_text().find("authsvc: warning: --internal-user 'alice' is also an authsvc "
+                                 "account: its requests are denied (rule internal-user) and its "
+                                 "token is never checked\n") != std::string::npos);
+  CHECK(serve.stderr_text().find("'authsvc-guardian' is also") == std::string::npos);
+  httplib::Client http("127.0.0.1", serve.port());
+  auto login = [&](const std::string& user, const std::string& password) {
+    auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
+                       "application/x-www-form-urlencoded");
+    REQUIRE(r);
+    return r->body;
+  };
+  for (int i = 0; i < 5; ++i) {
+    CHECK(login("authsvc-guardian", "its-password") == "deny");
+    CHECK(login("ops%40example.org", "its-password") == "deny");
+  }
+  CHECK(login("alice", token) == "deny");
+  CHECK(serve.stop() == 0);
+  std::vector<std::string> lines = testing::lines_of(testing::read_file(audit_path));
+  int internal = 0;
+  for (const std::string& line : lines) {
+    CAPTURE(line);
+    if (line.find("\"endpoint\":\"user\"") == std::string::npos) continue;
+    CHECK(line.find("\"rule\":\"internal-user\"") != std::string::npos);
+    CHECK(line.find("\"decision\":\"deny\"") != std::string::npos);
+    ++internal;
+  }
+  CHECK(internal == 11);
+}
+
+TEST_CASE("serve --internal-user refuses a name the broker cannot send, with one line, exit 2") {
+  Cli cli;
+  for (const std::string& bad : {std::string(""), std::string(256, 'a'), std::string("ops\tx")}) {
+    CommandResult r = cli({"serve", "--listen", "127.0.0.1:0", "--internal-user", bad});
+    CAPTURE(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK(is_one_line(r.err));
+    CHECK(r.err.find("authsvc: --internal-user: '") == 0);
+  }
+}
+
 TEST_CASE("--expiry-notice refuses what is not a list of durations, with one line, exit 2") {
   Cli cli;
   std::string password = cli.dir.file("pw");

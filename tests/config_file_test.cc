@@ -1,6 +1,7 @@
 // `--config FILE` (authsvc/cli/config_file.h) as an operator uses it: the
 // real binary, a TOML file, the command line beside it.
 #include <doctest/doctest.h>
+#include <httplib.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -183,6 +184,49 @@ TEST_SUITE("config_file") {
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("'also-bad' is not NAME=VALUE") != std::string::npos);
     CHECK(r.err.find("nonsense") == std::string::npos);
+  }
+
+  TEST_CASE("serve's internal-user takes an array, and --internal-user replaces it") {
+    testing::Cli cli;
+    std::string alice = cli.add("alice");
+    std::string path = config(cli.dir,
+                              "[serve]\n"
+                              "internal-user = [\"authsvc-guardian\", \"alice\"]\n"
+                              "login-failures = 0\n");
+    auto login = [&](testing::ServeProcess& serve, const std::string& user,
+                     const std::string& password) {
+      httplib::Client http("127.0.0.1", serve.port());
+      auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
+                         "application/x-www-form-urlencoded");
+      REQUIRE(r);
+      return r->body;
+    };
+    {
+      testing::ServeProcess serve({"--config", path, "--db", cli.db}, cli.dir);
+      CHECK(login(serve, "alice", alice) == "deny");
+      CHECK(serve.stderr_text().find("--internal-user 'alice' is also an authsvc account") !=
+            std::string::npos);
+    }
+    {
+      // Its stderr in a folder of its own: the first one's names alice.
+      TempDir second;
+      testing::ServeProcess serve(
+          {"--config", path, "--db", cli.db, "--internal-user", "authsvc-web"}, second);
+      CHECK(login(serve, "alice", alice) == "allow");
+      CHECK(serve.stderr_text().find("warning") == std::string::npos);
+    }
+    CommandResult r = run_authsvc(
+        {"serve", "--config", config(cli.dir, "[serve]\ninternal-user = \"authsvc-guardian\"\n")});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find(":2: 'internal-user' in [serve] wants an array of strings") !=
+          std::string::npos);
+    r = run_authsvc({"serve", "--config",
+                     config(cli.dir, "[serve]\ninternal-user = [\"ok\", \"tab\\tname\"]\n"), "--db",
+                     cli.db});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err ==
+          "authsvc: --internal-user: 'tab\\x09name': a user name cannot hold control "
+          "characters\n");
   }
 
   TEST_CASE(

@@ -4,6 +4,8 @@
 
 #include "authsvc/cli/command.h"
 #include "authsvc/cli/guardian_cli.h"
+#include "authsvc/core/internal_users.h"
+#include "authsvc/core/text.h"
 #include "authsvc/server/serve.h"
 
 namespace authsvc {
@@ -41,6 +43,10 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
       ->add_option("--login-cooloff", args->throttle_cooloff,
                    "Seconds during which that user's logins are refused unchecked")
       ->capture_default_str();
+  serve_cmd->add_option("--internal-user", options.internal_users,
+                        "An account of the broker's internal database, e.g. the guardian's "
+                        "--management-user: denied at once, unthrottled, for the next backend "
+                        "(repeat for more)");
   CLI::Option* tls_cert =
       serve_cmd->add_option("--tls-cert", options.tls.cert_path,
                             "Serve HTTPS with this certificate chain (PEM, leaf first)");
@@ -62,6 +68,11 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
     args->options.ops = ops_settings(args->ops);
     cli.action = [&cli, args] {
       args->options.db_path = cli.db_path;
+      for (const std::string& name : args->options.internal_users) {
+        if (std::string problem = internal_user_problem(name); !problem.empty()) {
+          throw CLI::ValidationError("--internal-user", "'" + printable(name) + "': " + problem);
+        }
+      }
       if (args->with_guardian) {
         complete_guardian_setup(&args->guardian);
         args->options.guardian = args->guardian.config;

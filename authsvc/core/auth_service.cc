@@ -14,6 +14,12 @@ using Clock = std::chrono::steady_clock;
 
 constexpr std::string_view kFormType = "application/x-www-form-urlencoded";
 
+constexpr std::string_view kInternalUserReason =
+    "an account of the broker's internal database: left to the next backend";
+constexpr std::string_view kInternalUserShadowingReason =
+    "an account of the broker's internal database: left to the next backend; authsvc's "
+    "account of this name is not used";
+
 // A Content-Type is the form type if its media type is, whatever its
 // parameters ("; charset=utf-8").
 bool is_form_type(std::string_view content_type) {
@@ -112,6 +118,13 @@ HttpAnswer AuthService::handle(const HttpCall& call) const {
   fill_from_request(*request, &record);
 
   const Snapshot* snapshot = snapshots_.current_for_this_thread();
+  if (internal_users_.contains(request->username)) {
+    // Fail closed whatever the snapshot holds: a same-named authsvc account
+    // is said so in the reason, not let in.
+    bool shadowed = snapshot && snapshot->find_user(request->username);
+    return finish(200, false, "internal-user",
+                  shadowed ? kInternalUserShadowingReason : kInternalUserReason, "deny");
+  }
   if (!snapshot) return finish(503, false, "no-snapshot", "no user data loaded yet", "deny");
   bool login = request->endpoint == Endpoint::user;
   if (login && throttle_ && throttle_->throttled(request->username)) {

@@ -13,10 +13,12 @@
 
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "authsvc/core/audit_sink.h"
 #include "authsvc/core/decision_metrics.h"
 #include "authsvc/core/http_call.h"
+#include "authsvc/core/internal_users.h"
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/core/snapshot_source.h"
 
@@ -25,9 +27,16 @@ namespace authsvc {
 class AuthService : public HttpHandler {
  public:
   // `throttle` may be null: no login throttling; `metrics` null: none kept.
+  // Every request about one of `internal_users` is denied with the rule
+  // "internal-user", before the snapshot, the token and the throttle are
+  // looked at (internal_users.h says why).
   AuthService(const SnapshotSource& snapshots, AuditSink& audit, LoginThrottle* throttle = nullptr,
-              DecisionMetrics* metrics = nullptr)
-      : snapshots_(snapshots), audit_(audit), throttle_(throttle), metrics_(metrics) {}
+              DecisionMetrics* metrics = nullptr, InternalUsers internal_users = {})
+      : snapshots_(snapshots),
+        audit_(audit),
+        throttle_(throttle),
+        metrics_(metrics),
+        internal_users_(std::move(internal_users)) {}
 
   HttpAnswer handle(const HttpCall& call) const override;
   // Audits the refusal (the rule in the audit line), and answers "deny".
@@ -39,6 +48,7 @@ class AuthService : public HttpHandler {
   AuditSink& audit_;
   LoginThrottle* throttle_;
   DecisionMetrics* metrics_;
+  const InternalUsers internal_users_;
 };
 
 }  // namespace authsvc

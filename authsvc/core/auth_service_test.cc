@@ -268,3 +268,143 @@ TEST_CASE(
 TEST_SUITE_END();
 
 }  // namespace authsvc
+
+namespace authsvc {
+namespace {
+
+// The Fixture's users and rules, with `internal` as --internal-user, a
+// throttle that would act on the second failure, and metrics.
+struct InternalUserFixture : Fixture {
+  LoginThrottle throttle{
+      LoginThrottleOptions{2, std::chrono::seconds(60), std::chrono::seconds(60), 100}};
+  DecisionMetrics metrics{Rules::pulse_default()};
+  AuthService internal_aware;
+
+  explicit InternalUserFixture(std::vector<std::string> internal)
+      : internal_aware(snapshots, audit, &throttle, &metrics, InternalUsers(std::move(internal))) {}
+
+  std::string login(const std::string& user, const std::string& token) {
+    std::string body = "username=" + user + "&password=" + token;
+    return internal_aware
+        .handle(HttpCall{"POST", "/auth/user", "", "application/x-www-form-urlencoded", body, "p"})
+        .body;
+  }
+};
+
+constexpr const char* kInternalReason =
+    "an account of the broker's internal database: left to the next backend";
+
+}  // namespace
+
+TEST_CASE("an internal user is denied at once on every endpoint, audited and counted") {
+  InternalUserFixture f({"authsvc-guardian"});
+  CHECK(f.login("authsvc-guardian", "its-broker-password") == "deny");
+  const std::pair<const char*, const char*> others[] = {
+      {"/auth/vhost", "username=authsvc-guardian&vhost=%2F&ip=&tags=administrator"},
+      {"/auth/resource",
+       "username=authsvc-guardian&vhost=%2F&resource=queue&name=queue%2Falice%2Fq&"
+       "permission=read&tags=administrator"},
+      {"/auth/topic",
+       "username=authsvc-guardian&vhost=%2F&resource=topic&name=amq.topic&permission=write&"
+       "routing_key=a&tags=administrator"}};
+  for (const auto& [path, form] : others) {
+    CAPTURE(path);
+    HttpAnswer get = f.internal_aware.handle(HttpCall{"GET", path, form, "", "", "p"});
+    CHECK(get.status == 200);
+    CHECK(get.body == "deny");
+  }
+
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 4);
+  const char* endpoints[] = {"user", "vhost", "resource", "topic"};
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    CAPTURE(lines[i].dump());
+    CHECK(lines[i]["endpoint"] == endpoints[i]);
+    CHECK(lines[i]["user"] == "authsvc-guardian");
+    CHECK(lines[i]["decision"] == "deny");
+    CHECK(lines[i]["status"] == 200);
+    CHECK(lines[i]["rule"] == "internal-user");
+    CHECK(lines[i]["reason"] == kInternalReason);
+    CHECK(lines[i]["credential"] == "");
+    CHECK(f.metrics.value(endpoints[i], false, "internal-user") == 1);
+  }
+  CHECK(lines[0].dump().find("its-broker-password") == std::string::npos);
+  CHECK(f.metrics.value("user", false, "unknown-user") == 0);
+  MetricsRegistry registry;
+  f.metrics.register_in(registry);
+  CHECK(registry.exposition().find(
+            "authsvc_decisions_total{endpoint=\"user\",result=\"deny\",rule=\"internal-user\"} "
+            "1\n") != std::string::npos);
+}
+
+TEST_CASE("an internal user's logins never count as failures nor become throttled") {
+  InternalUserFixture f({"authsvc-guardian", "authsvc-web"});
+  for (int i = 0; i < 20; ++i) {
+    CHECK(f.login("authsvc-guardian", "x") == "deny");
+    CHECK(f.login("authsvc-web", "x") == "deny");
+  }
+  CHECK(f.throttle.tracked_names() == 0);
+  CHECK_FALSE(f.throttle.throttled("authsvc-guardian"));
+  CHECK(f.metrics.value("user", false, "internal-user") == 40);
+  CHECK(f.metrics.value("user", false, "throttled") == 0);
+  for (const nlohmann::json& line : f.audit_lines()) CHECK(line["rule"] == "internal-user");
+
+  // Other names are throttled as before, and log in as before.
+  CHECK(f.login("mallory", "a") == "deny");
+  CHECK(f.login("mallory", "b") == "deny");
+  CHECK(f.audit_lines().back()["rule"] == "unknown-user");
+  CHECK(f.login("mallory", "c") == "deny");
+  CHECK(f.audit_lines().back()["rule"] == "throttled");
+  CHECK(f.login("alice", "alice-token") == "allow");
+  CHECK(f.login("ops", "ops-token") == "allow management monitoring");
+  CHECK(f.audit_lines().back()["rule"] == "login");
+}
+
+TEST_CASE(
+    "an authsvc account named like an internal user is never logged in: its token is unused") {
+  // ops is an authsvc account of the Fixture, with the token ops-token.
+  InternalUserFixture f({"ops"});
+  CHECK(f.login("ops", "ops-token") == "deny");
+  CHECK(f.internal_aware
+            .handle(HttpCall{"GET", "/auth/vhost", "username=ops&vhost=%2F&ip=", "", "", "p"})
+            .body == "deny");
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 2);
+  for (const nlohmann::json& line : lines) {
+    CHECK(line["rule"] == "internal-user");
+    CHECK(line["reason"] ==
+          "an account of the broker's internal database: left to the next backend; authsvc's "
+          "account of this name is not used");
+    CHECK(line["credential"] == "");
+  }
+  // The plain service, without internal users, still lets it in.
+  CHECK(f.service
+            .handle(HttpCall{"POST", "/auth/user", "", "application/x-www-form-urlencoded",
+                             "username=ops&password=ops-token", "p"})
+            .body == "allow management monitoring");
+}
+
+TEST_CASE("an internal user is denied before any user data is loaded, and bad requests stay 400") {
+  testing::AuditLines audit;
+  SnapshotSource empty;
+  DecisionMetrics metrics{Rules::pulse_default()};
+  AuthService service(empty, audit, nullptr, &metrics, InternalUsers({"authsvc-guardian"}));
+  auto post = [&](std::string_view path, std::string_view body) {
+    return service.handle(
+        HttpCall{"POST", path, "", "application/x-www-form-urlencoded", body, "p"});
+  };
+  HttpAnswer a = post("/auth/user", "username=authsvc-guardian&password=x");
+  CHECK(a.status == 200);
+  CHECK(a.body == "deny");
+  CHECK(post("/auth/user", "username=alice&password=x").status == 503);
+  // What cannot be parsed is refused as malformed, whoever sent it.
+  CHECK(post("/auth/user", "username=authsvc-guardian&password=x&password=y").status == 400);
+  std::vector<nlohmann::json> lines = testing::parse_json_lines<nlohmann::json>(audit.lines());
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0]["rule"] == "internal-user");
+  CHECK(lines[0]["reason"] == kInternalReason);
+  CHECK(lines[1]["rule"] == "no-snapshot");
+  CHECK(lines[2]["rule"] == "bad-request");
+}
+
+}  // namespace authsvc

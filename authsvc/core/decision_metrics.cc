@@ -5,10 +5,10 @@ namespace {
 
 // Every rule a decision or a refusal can name besides the rules file's:
 // decision.cc, auth_service.cc and the listener's refusals.
-constexpr std::array<std::string_view, 11> kBuiltInRules = {
-    "login",       "unknown-user", "disabled-user", "expired-user", "no-vhost-grant",
-    "vhost-grant", "default-deny", "throttled",     "no-snapshot",  "bad-request",
-    "tls"};
+constexpr std::array<std::string_view, 12> kBuiltInRules = {
+    "login",          "unknown-user", "disabled-user", "expired-user",
+    "no-vhost-grant", "vhost-grant",  "default-deny",  "throttled",
+    "no-snapshot",    "bad-request",  "tls",           "internal-user"};
 
 std::size_t endpoint_index(std::string_view endpoint) {
   for (std::size_t i = 0; i + 1 < DecisionMetrics::kEndpoints.size(); ++i) {

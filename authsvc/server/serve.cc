@@ -55,7 +55,18 @@ int serve(ServeOptions options) {
                          std::chrono::milliseconds(options.reload_interval_ms));
     LoginThrottle throttle(options.throttle);
     DecisionMetrics decisions(*rules);
-    AuthService service(snapshots, audit, &throttle, &decisions);
+    InternalUsers internal_users(options.internal_users);
+    // The store may gain such an account later (the CLI does not know
+    // serve's options): the audit line's reason says so then.
+    for (const std::string& name : internal_users.names()) {
+      if (snapshots.current()->find_user(name)) {
+        fmt::print(stderr,
+                   "authsvc: warning: --internal-user '{}' is also an authsvc account: its "
+                   "requests are denied (rule internal-user) and its token is never checked\n",
+                   printable(name));
+      }
+    }
+    AuthService service(snapshots, audit, &throttle, &decisions, std::move(internal_users));
     HttpServerOptions http_options;
     http_options.threads = options.threads;
     http_options.tls = tls;

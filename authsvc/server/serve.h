@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "authsvc/core/login_throttle.h"
 #include "authsvc/server/guardian_process.h"
@@ -20,6 +21,9 @@ struct ServeOptions {
   std::string audit_log = "-";
   unsigned threads = 1;
   LoginThrottleOptions throttle;
+  // --internal-user: names denied at once, for the broker's next backend
+  // (core/internal_users.h); each checked with internal_user_problem.
+  std::vector<std::string> internal_users;
   int reload_interval_ms = 200;
   TlsFiles tls;     // no cert_path: plain HTTP
   OpsSettings ops;  // /metrics, /healthz, /readyz

@@ -66,7 +66,9 @@ class GuardianE2E(BrokerSuite):
         # (broker_suite.py). The work folder's artifacts: serve's and the
         # guardian's logs, and every mail received.
         cls.make_workdir("e2e_guardian_" + ARGS.mode, "authsvc-guardian-e2e-")
-        cls.start_authsvc(ARGS.authsvc, "guardian-" + ARGS.mode)
+        # The operator account is the broker's, as README recommends.
+        cls.start_authsvc(ARGS.authsvc, "guardian-" + ARGS.mode,
+                          serve_args=["--internal-user", OPERATOR])
         cls.add_users("alice", "bob", "carol", "dave")
         cls.maildir = os.path.join(cls.workdir, "mail")
         os.mkdir(cls.maildir)
@@ -113,7 +115,8 @@ class GuardianE2E(BrokerSuite):
         if ARGS.mode == "serve":
             # The same authsvc, on the same port, now with the loop inside.
             cls.svc.stop()
-            cls.svc.serve_args = ["--guardian"] + cls.guardian_options()
+            cls.svc.serve_args = (["--internal-user", OPERATOR, "--guardian"]
+                                  + cls.guardian_options())
             cls.svc.start()
             cls.guardian = cls.svc
             return
@@ -132,7 +135,7 @@ class GuardianE2E(BrokerSuite):
         if ARGS.mode == "serve":
             cls.guardian = None
             cls.svc.stop()
-            cls.svc.serve_args = []
+            cls.svc.serve_args = ["--internal-user", OPERATOR]
             if restart_serve:
                 cls.svc.start()
             return

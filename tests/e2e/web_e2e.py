@@ -300,7 +300,8 @@ class WebE2E(BrokerSuite):
         # is not kept among the artifacts (the work folder is).
         cls.private = tempfile.mkdtemp(prefix="authsvc-web-e2e-private-")
         cls.addClassCleanup(shutil.rmtree, cls.private, ignore_errors=True)
-        cls.start_authsvc(ARGS.authsvc, "web-e2e-serve")
+        # The web's operator account is the broker's, as README recommends.
+        cls.start_authsvc(ARGS.authsvc, "web-e2e-serve", serve_args=["--internal-user", OPERATOR])
 
         cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
                             extra_conf="collect_statistics_interval = 500")
