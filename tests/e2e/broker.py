@@ -566,8 +566,11 @@ class Broker:
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             timeout=scaled(timeout))
         if check and r.returncode != 0:
+            shown = list(args)
+            if shown[:1] in (["add_user"], ["change_password"]) and len(shown) > 2:
+                shown[2] = "<password>"  # a failure's message must not carry it
             raise BrokerError("rabbitmqctl %s failed (%d): %s"
-                              % (" ".join(args), r.returncode, r.stdout))
+                              % (" ".join(shown), r.returncode, r.stdout))
         return r
 
     def stop(self, grace=30):

@@ -307,7 +307,9 @@ class WebE2E(BrokerSuite):
                             extra_conf="collect_statistics_interval = 500")
         cls.addClassCleanup(cls.stop_broker)
         cls.broker.start()
-        cls.operator_password = secrets.token_urlsafe(32)
+        # A prefix: token_urlsafe may start with "-", which rabbitmqctl
+        # takes for an option.
+        cls.operator_password = "web-op-" + secrets.token_urlsafe(32)
         record(cls.operator_password, "management operator password")
         cls.broker.rabbitmqctl("add_user", OPERATOR, cls.operator_password)
         cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
