@@ -31,6 +31,16 @@ using testing::Cli;
 
 bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.size() - 1; }
 
+// What serve answers the broker's login of `user` with `password` (both
+// already form-encoded).
+std::string login_answer(httplib::Client& http, const std::string& user,
+                         const std::string& password) {
+  auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
+                     "application/x-www-form-urlencoded");
+  REQUIRE(r);
+  return r->body;
+}
+
 }  // namespace
 
 TEST_CASE("user add prints the token alone as the last line, and only then") {
@@ -330,10 +340,7 @@ TEST_CASE(
   CHECK(serve.stderr_text().find("'authsvc-guardian' is also") == std::string::npos);
   httplib::Client http("127.0.0.1", serve.port());
   auto login = [&](const std::string& user, const std::string& password) {
-    auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
-                       "application/x-www-form-urlencoded");
-    REQUIRE(r);
-    return r->body;
+    return login_answer(http, user, password);
   };
   for (int i = 0; i < 5; ++i) {
     CHECK(login("authsvc-guardian", "its-password") == "deny");
@@ -460,21 +467,15 @@ TEST_CASE("a CLI change reaches the running server within a second, and is audit
   testing::ServeProcess serve({"--db", cli.db, "--audit-log", audit_path, "--login-failures", "0"},
                               cli.dir);
   httplib::Client http("127.0.0.1", serve.port());
-  auto login_as = [&](const std::string& user, const std::string& t) {
-    auto r = http.Post("/auth/user", "username=" + user + "&password=" + t,
-                       "application/x-www-form-urlencoded");
-    REQUIRE(r);
-    return r->body;
-  };
-  auto login = [&](const std::string& t) { return login_as("alice", t); };
+  auto login = [&](const std::string& t) { return login_answer(http, "alice", t); };
   // The answer once it is `expected`, or the last one after a second (scaled).
   auto eventually_as = [&](const std::string& user, const std::string& t,
                            const std::string& expected) {
     auto deadline = std::chrono::steady_clock::now() + testing::scaled(std::chrono::seconds(1));
-    std::string body = login_as(user, t);
+    std::string body = login_answer(http, user, t);
     while (body != expected && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      body = login_as(user, t);
+      body = login_answer(http, user, t);
     }
     return body;
   };
