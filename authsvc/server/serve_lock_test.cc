@@ -4,7 +4,6 @@
 #include <fmt/format.h>
 #include <signal.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -24,20 +23,24 @@ using Holder = ServeLock::Holder;
 namespace {
 
 // Whether /proc/locks lists a process blocked in flock(2) on the file at
-// `path`: a waiter's line is marked "->" and names the file by its device
-// (major:minor, in hex) and inode.
+// `path`: a waiter's line is marked "->" and names the file as
+// MAJOR:MINOR:INODE. Matched on the inode alone: the kernel names the
+// device of the inode's super block, which on stacked file systems
+// (overlayfs) need not be the st_dev that stat() reports.
 bool flock_waiter_on(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return false;
-  const std::string file =
-      fmt::format("{:02x}:{:02x}:{}", major(st.st_dev), minor(st.st_dev), st.st_ino);
+  const std::string inode = fmt::format(":{}", st.st_ino);
   std::istringstream locks(testing::read_file("/proc/locks"));
   std::string line;
   while (std::getline(locks, line)) {
     std::istringstream fields(line);
     std::string number, arrow, kind, advisory, mode, pid, id;
     fields >> number >> arrow >> kind >> advisory >> mode >> pid >> id;
-    if (arrow == "->" && kind == "FLOCK" && id == file) return true;
+    if (arrow == "->" && kind == "FLOCK" && id.size() > inode.size() &&
+        id.compare(id.size() - inode.size(), inode.size(), inode) == 0) {
+      return true;
+    }
   }
   return false;
 }
