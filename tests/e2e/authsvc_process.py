@@ -16,13 +16,14 @@ import atexit
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
-from timing import scaled  # noqa: E402
+from timing import scaled, wait_for  # noqa: E402
 
 
 class AuthsvcError(RuntimeError):
@@ -214,6 +215,42 @@ def stop_checked(proc, name, err_path, timeout):
         raise AssertionError("authsvc %s exited 0 without 'authsvc %s: stopped': %s"
                              % (name, name, text))
     print("authsvc %s exited 0 on SIGTERM and said it stopped" % name, flush=True)
+
+
+def read_log(path):
+    """What a child has written to the file `path` so far ("" before it
+    made the file), undecodable bytes replaced."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except FileNotFoundError:
+        return ""
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_line(path, pattern, proc, what, timeout=10):
+    """The match of `pattern` (compiled) in the file `path`, a child's
+    stderr, polled; fails at once if `proc` (a Popen, or None) exits first,
+    and with the file's text on timeout."""
+    def printed():
+        m = pattern.search(read_log(path))
+        if not m and proc is not None and proc.poll() is not None:
+            raise AssertionError("%s exited at start (%s): %s"
+                                 % (what, describe_exit(proc.returncode), read_log(path)))
+        return m
+    try:
+        return wait_for(printed, timeout, "%s to print %r" % (what, pattern.pattern),
+                        interval=0.02)
+    except AssertionError as e:
+        if proc is not None and proc.poll() is not None:
+            raise
+        raise AssertionError("%s: %s" % (e, read_log(path))) from None
 
 
 def describe_exit(code):

@@ -41,7 +41,7 @@ from pika.exceptions import (AMQPConnectionError, ChannelClosedByBroker,
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import describe_exit, terminate  # noqa: E402
+from authsvc_process import describe_exit, read_log, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
 from smtp_sink_process import SmtpSink  # noqa: E402
@@ -143,10 +143,10 @@ class GuardianE2E(BrokerSuite):
         code = terminate(guardian, 30)
         if code is None:
             raise AssertionError("guardian ignored SIGTERM for %.0f s: %s"
-                                 % (scaled(30), read(cls.guardian_err)))
+                                 % (scaled(30), read_log(cls.guardian_err)))
         if code != 0:
             raise AssertionError("guardian %s: %s" % (describe_exit(code),
-                                                      read(cls.guardian_err)))
+                                                      read_log(cls.guardian_err)))
 
     def fill(self, user, queue, count, exchange_type="topic"):
         """Declare `queue` (durable) bound to the user's exchange and publish
@@ -590,7 +590,7 @@ class GuardianE2E(BrokerSuite):
         self.assertIn("would mail alice@example.org", r.stderr)
         self.assertEqual(self.queue_size("alice", "queue/alice/q3"), 60)
         self.assertEqual(len(self.mails()), before)
-        self.assertEqual(read(os.path.join(self.workdir, "dry.log")), "")
+        self.assertEqual(read_log(os.path.join(self.workdir, "dry.log")), "")
 
     def test_7_every_guardian_audit_line_is_json_with_actor_guardian_and_no_secret(self):
         lines = self.guardian_audit_lines()
@@ -599,7 +599,7 @@ class GuardianE2E(BrokerSuite):
             self.assertEqual(line["actor"], "guardian")
         for path in (self.guardian_audit, self.guardian_err, self.svc.audit_log,
                      self.svc.stderr_log):
-            text = read(path)
+            text = read_log(path)
             self.assertNotIn("op-secret-1234", text)
             for token in self.tokens.values():
                 self.assertNotIn(token, text)
@@ -804,14 +804,6 @@ def rfc3339_seconds(text):
     whole, _, fraction = text.rstrip("Z").partition(".")
     seconds = calendar.timegm(time.strptime(whole, "%Y-%m-%dT%H:%M:%S"))
     return seconds + (float("0." + fraction) if fraction else 0.0)
-
-
-def read(path):
-    try:
-        with open(path) as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
 
 
 def main():

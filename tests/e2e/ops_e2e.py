@@ -57,7 +57,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -73,7 +72,8 @@ from prometheus_client.parser import text_string_to_metric_families
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc, describe_exit, stop_checked, terminate  # noqa: E402
+from authsvc_process import (Authsvc, describe_exit, free_port, read_log, stop_checked,  # noqa: E402
+                             terminate, wait_for_line)
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
 from smtp_sink_process import SmtpSink  # noqa: E402
@@ -119,22 +119,8 @@ def die_with_parent():
     _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
 def tail(path, lines=40):
-    return "".join(read(path).splitlines(True)[-lines:])
+    return "".join(read_log(path).splitlines(True)[-lines:])
 
 
 def http_get(url, method="GET"):
@@ -147,23 +133,6 @@ def http_get(url, method="GET"):
         return r.status, r.getheader("Content-Type", ""), r.read().decode()
     finally:
         conn.close()
-
-
-def wait_for_line(path, pattern, proc, what, timeout=10):
-    """The match of `pattern` in the file `path` (a child's stderr), polled;
-    fails at once if `proc` (a Popen, or None) exited first."""
-    deadline = time.monotonic() + scaled(timeout)
-    while True:
-        m = pattern.search(read(path))
-        if m:
-            return m
-        if proc is not None and proc.poll() is not None:
-            raise AssertionError("%s exited at start (%s): %s"
-                                 % (what, describe_exit(proc.returncode), read(path)))
-        if time.monotonic() > deadline:
-            raise AssertionError("%s did not print %r within %.0f s: %s"
-                                 % (what, pattern.pattern, scaled(timeout), read(path)))
-        time.sleep(0.02)
 
 
 def metric_families(text):

@@ -52,7 +52,6 @@ import os
 import re
 import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -70,7 +69,8 @@ from selenium.webdriver.support import expected_conditions
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import describe_exit, stop_checked  # noqa: E402
+from authsvc_process import (describe_exit, free_port, read_log, stop_checked,  # noqa: E402
+                             wait_for_line)
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
 from browser import new_chromium, screenshot, sign_in_at_provider, wait_for  # noqa: E402
@@ -117,20 +117,6 @@ def redact(text):
 
 def b64u(data):
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def read(path):
-    try:
-        with open(path, errors="replace") as f:
-            return f.read()
-    except FileNotFoundError:
-        return ""
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # ---------------------------------------------------------------------------
@@ -374,15 +360,7 @@ class WebE2E(BrokerSuite):
             cls.web = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                                        stderr=err, start_new_session=True)
         cls.addClassCleanup(cls.stop_web)
-        deadline = time.monotonic() + scaled(10)
-        while "authsvc web: listening on" not in read(cls.web_err):
-            if cls.web.poll() is not None:
-                raise AssertionError("authsvc web exited at start (%s): %s"
-                                     % (describe_exit(cls.web.returncode), read(cls.web_err)))
-            if time.monotonic() > deadline:
-                raise AssertionError("authsvc web did not listen within %.0f s: %s"
-                                     % (scaled(10), read(cls.web_err)))
-            time.sleep(0.02)
+        wait_for_line(cls.web_err, re.compile("authsvc web: listening on"), cls.web, "authsvc web")
 
     @classmethod
     def stop_web(cls):
@@ -559,7 +537,7 @@ class WebE2E(BrokerSuite):
     def web_lines(self):
         """The web's audit lines written so far: a line its writer has not
         finished (no newline yet) is left for the next read."""
-        text = read(self.web_audit)
+        text = read_log(self.web_audit)
         finished = text[:text.rfind("\n") + 1]
         return [json.loads(line) for line in finished.splitlines() if line.strip()]
 
