@@ -21,7 +21,8 @@ which=${1:-all}
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
 export LSAN_OPTIONS=exitcode=86
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
-export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=87
+# tests/tsan.supp: what TSan cannot see inside uninstrumented libraries.
+export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=87:suppressions=$PWD/tests/tsan.supp
 
 # Sanitized code runs several times slower: every deadline the tests wait
 # against is stretched by AUTHSVC_TEST_TIME_SCALE (tests/test_support.h:
