@@ -38,6 +38,20 @@ namespace fs = std::filesystem;
 
 std::string quote_path(const std::string& path) { return "'" + printable(path) + "'"; }
 
+// Runs `fn`; a failure of SQLite (through SQLiteCpp here, or through the
+// store's SqlDatabase) comes out as StoreError("cannot WHAT: ..."), as the
+// store's own calls do.
+template <typename Fn>
+auto sqlite_guarded(std::string_view what, Fn&& fn) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw StoreError(fmt::format("cannot {}: {}", what, e.what()));
+  } catch (const SqlError& e) {
+    throw StoreError(fmt::format("cannot {}: {}", what, e.what()));
+  }
+}
+
 [[noreturn]] void fail_errno(const std::string& what) {
   throw StoreError(fmt::format("cannot {}: {}", what, std::strerror(errno)));
 }
@@ -231,14 +245,14 @@ std::string schema_difference(const std::map<std::string, std::string>& expected
 }  // namespace
 
 BackupContents SqliteStore::back_up(const std::string& target, bool replace) {
-  refuse_store_file(target, path_);
+  refuse_store_file(target, location());
   struct stat st {};
   if (!replace && stat(target.c_str(), &st) == 0) refuse_existing(target);
   TempFile copy_file(target, "partial");
   BackupContents contents;
-  guarded(fmt::format("back up to {}", quote_path(target)), [&] {
+  sqlite_guarded(fmt::format("back up to {}", quote_path(target)), [&] {
     SQLite::Database copy(copy_file.path(), SQLite::OPEN_READWRITE);
-    copy_pages(copy, db(), fmt::format("back up to {}", quote_path(target)));
+    copy_pages(copy, sqlite(), fmt::format("back up to {}", quote_path(target)));
     // The pages say WAL, as the store's do: make the copy one file, with no
     // WAL and index beside it once opened.
     copy.exec("PRAGMA journal_mode = DELETE");
@@ -259,8 +273,8 @@ BackupContents SqliteStore::back_up(const std::string& target, bool replace) {
 
   std::string where = fs::absolute(target).lexically_normal().string();
   try {
-    guarded("record the backup", [&] {
-      SQLite::Transaction txn(db());
+    sqlite_guarded("record the backup", [&] {
+      SqlTransaction txn(db(), SqlTransactionKind::write);
       record_event("backup", "", "to " + quote_path(where));
       txn.commit();
     });
@@ -306,7 +320,7 @@ BackupContents SqliteStore::restore(const std::string& location, const std::stri
     }
     try {
       migrate(copy);
-    } catch (const SQLite::Exception& e) {
+    } catch (const SqlError& e) {
       refuse(fmt::format("it cannot be migrated to schema version {}: {}", latest_schema_version(),
                          printable(e.what())));
     }
@@ -332,15 +346,15 @@ BackupContents SqliteStore::restore(const std::string& location, const std::stri
   } catch (const StoreError& e) {
     refuse(e.what());
   }
-  std::size_t rows = static_cast<std::size_t>(restored.guarded("count the users", [&] {
-    return restored.db().execAndGet("SELECT count(*) FROM users").getInt64();
+  std::size_t rows = static_cast<std::size_t>(sqlite_guarded("count the users", [&] {
+    return restored.sqlite().execAndGet("SELECT count(*) FROM users").getInt64();
   }));
   if (rows != users)
     refuse(fmt::format("{} of its users have no current credential", rows - users));
   contents.users = users;
 
   std::string from = fs::absolute(backup).lexically_normal().string();
-  run_guarded(fmt::format("restore {}", quote_path(location)), [&] {
+  sqlite_guarded(fmt::format("restore {}", quote_path(location)), [&] {
     SQLite::Database live(location, SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX,
                           kBusyTimeoutMs);
     // The replaced store's last event, so that the restore's comes after
@@ -352,14 +366,14 @@ BackupContents SqliteStore::restore(const std::string& location, const std::stri
     } catch (const SQLite::Exception&) {
     }
     {
-      SQLite::Transaction txn(restored.db(), SQLite::TransactionBehavior::IMMEDIATE);
+      SQLite::Transaction txn(restored.sqlite(), SQLite::TransactionBehavior::IMMEDIATE);
       // audit_events is AUTOINCREMENT: its next id is one past this.
-      SQLite::Statement next(restored.db(),
+      SQLite::Statement next(restored.sqlite(),
                              "UPDATE sqlite_sequence SET seq = max(seq, ?) "
                              "WHERE name = 'audit_events'");
       next.bind(1, replaced_last);
       next.exec();
-      SQLite::Statement first(restored.db(),
+      SQLite::Statement first(restored.sqlite(),
                               "INSERT INTO sqlite_sequence (name, seq) SELECT 'audit_events', ? "
                               "WHERE NOT EXISTS "
                               "(SELECT 1 FROM sqlite_sequence WHERE name = 'audit_events')");
@@ -372,12 +386,12 @@ BackupContents SqliteStore::restore(const std::string& location, const std::stri
     }
     // A WAL database takes pages of its own size only.
     int page_size = live.execAndGet("PRAGMA page_size").getInt();
-    if (restored.db().execAndGet("PRAGMA page_size").getInt() != page_size) {
-      restored.db().exec("PRAGMA journal_mode = DELETE");
-      restored.db().exec(fmt::format("PRAGMA page_size = {}", page_size));
-      restored.db().exec("VACUUM");
+    if (restored.sqlite().execAndGet("PRAGMA page_size").getInt() != page_size) {
+      restored.sqlite().exec("PRAGMA journal_mode = DELETE");
+      restored.sqlite().exec(fmt::format("PRAGMA page_size = {}", page_size));
+      restored.sqlite().exec("VACUUM");
     }
-    copy_pages(live, restored.db(), fmt::format("restore {}", quote_path(location)));
+    copy_pages(live, restored.sqlite(), fmt::format("restore {}", quote_path(location)));
     live.exec("PRAGMA journal_mode = WAL");
   });
   return contents;

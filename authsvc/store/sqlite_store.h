@@ -1,22 +1,16 @@
 #pragma once
 // The store in one SQLite file, shared by `authsvc serve`, the guardian and
-// the CLI (store.h has the contract).
+// the CLI (store.h has the contract; sql_store.h the logic, which SQLite
+// and PostgreSQL share).
 //
-// The schema lives only in schema/*.sql, compiled in and applied in order at
-// open (PRAGMA user_version records how far). WAL mode lets the server read
-// while the CLI writes; data_version() is SQLite's PRAGMA data_version. The
-// file, its WAL and its shared-memory index are created 0600 under the
-// process's umask of 077.
+// The schema lives only in schema/*.sql; PRAGMA user_version records how far
+// it was applied. WAL mode lets the server read while the CLI writes;
+// data_version() is SQLite's PRAGMA data_version. The file, its WAL and its
+// shared-memory index are created 0600 under the process's umask of 077.
 
-#include <functional>
-#include <memory>
-#include <optional>
 #include <string>
-#include <string_view>
-#include <type_traits>
-#include <utility>
 
-#include "authsvc/store/store.h"
+#include "authsvc/store/sql_store.h"
 
 namespace SQLite {
 class Database;
@@ -24,157 +18,28 @@ class Database;
 
 namespace authsvc {
 
-class SqliteStore : public Store {
+class SqliteStore : public SqlStore {
  public:
   // Opens the database at `path` and applies any pending migration.
   SqliteStore(const std::string& path, Actor actor, OpenMode mode = OpenMode::existing);
-  ~SqliteStore() override;
-  SqliteStore(const SqliteStore&) = delete;
-  SqliteStore& operator=(const SqliteStore&) = delete;
-
-  // UserStore
-  std::vector<std::string> add_users(const std::vector<NewUser>& users,
-                                     const std::string& action) override;
-  void import_users(const std::vector<ImportedUser>& users) override;
-  std::string rotate_token(const std::string& name, std::chrono::seconds grace,
-                           const std::optional<std::string>& replacing) override;
-  using UserStore::rotate_token;
-  void set_active(const std::string& name, bool active) override;
-  void delete_user(const std::string& name) override;
-  void update_user(const std::string& name, const UserUpdate& update) override;
-  void add_owner(const std::string& name, const std::string& address) override;
-  void remove_owner(const std::string& name, const std::string& address) override;
-  void add_owners(const std::vector<OwnerGrant>& grants) override;
-  std::optional<UserInfo> find_user(const std::string& name) override;
-  std::vector<UserInfo> list_users() override;
-  std::vector<UserInfo> users_owned_by(const std::string& address) override;
-  std::vector<std::string> deleted_user_names() override;
-  bool was_deleted(const std::string& name) override;
-
-  // UserFeed
-  std::int64_t data_version() override;
-  std::vector<UserRecord> load_users(std::int64_t* last_event_id) override;
-  std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
-                                                             std::int64_t& last_event_id) override;
-
-  // GuardianStateStore
-  std::vector<ResourceKey> queue_exemptions() override;
-  void set_queue_exempt(const ResourceKey& queue, const std::string& owner, bool exempt) override;
-  bool record_expiry_notice(const std::string& user, const std::string& expires_at,
-                            std::int64_t lead, const std::vector<OutboxMail>& mails) override;
-  std::vector<QueueNotice> queue_notices() override;
-  void put_queue_notice(const QueueNotice& notice, const std::vector<OutboxMail>& mails) override;
-  void remove_queue_notice(const ResourceKey& queue, const std::vector<OutboxMail>& mails) override;
-  std::vector<ExchangeNotice> exchange_notices() override;
-  void put_exchange_notice(const ExchangeNotice& notice,
-                           const std::vector<OutboxMail>& mails) override;
-  void remove_exchange_notice(const ResourceKey& exchange,
-                              const std::vector<OutboxMail>& mails) override;
-  std::vector<OutboxMail> outbox(std::size_t limit) override;
-  void remove_from_outbox(std::int64_t id) override;
-  void outbox_failed(std::int64_t id, const std::string& error) override;
-
-  // AuditExport
-  std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) override;
-  void mark_audit_events_exported(std::int64_t last_id) override;
-
-  // WebStore
-  void put_sign_in(const WebSignIn& sign_in) override;
-  std::optional<WebSignIn> take_sign_in(const TokenHash& state_hash) override;
-  void put_session(const WebSession& session) override;
-  std::optional<WebSession> find_session(const TokenHash& id_hash) override;
-  void touch_session(const TokenHash& id_hash, const std::string& last_seen_at) override;
-  void end_session(const TokenHash& id_hash) override;
-  std::size_t purge_web_state(const std::string& sign_ins_before, const std::string& idle_before,
-                              const std::string& created_before) override;
-  NewApiKey add_api_key(const std::string& address, const std::string& label,
-                        const std::string& expires_at) override;
-  std::vector<ApiKeyInfo> api_keys_of(const std::string& address) override;
-  std::optional<ApiKeyInfo> find_api_key(const TokenHash& hash) override;
-  bool revoke_api_key(std::int64_t id, const std::string& address) override;
-  void touch_api_key(std::int64_t id, const std::string& at) override;
-  WebAccessEnded end_web_access(const std::string& address) override;
-  std::size_t accounts_created_by(const std::string& address) override;
-
-  // Store
-  void set_actor(Actor actor) override;
-  void limit_changes_to_owner(std::string address) override;
-  int schema_version() override;
-  void reopen() override;
 
   // back_up_store and restore_store (store.h), in sqlite_backup.cc.
   BackupContents back_up(const std::string& target, bool replace);
   static BackupContents restore(const std::string& location, const std::string& backup,
                                 const Actor& actor);
 
- private:
-  // Runs `fn` and returns what it returns. SQLite's exceptions come out as
-  // StoreError("cannot WHAT: SQLite's message"): every public method runs
-  // its work through this, so that none lets one escape (store.h). A
-  // StoreError passes unchanged.
-  template <typename Fn>
-  std::invoke_result_t<Fn&> guarded(std::string_view what, Fn&& fn) {
-    using Result = std::invoke_result_t<Fn&>;
-    if constexpr (std::is_void_v<Result>) {
-      run_guarded(what, fn);
-    } else {
-      std::optional<Result> result;
-      run_guarded(what, [&] { result.emplace(fn()); });
-      return std::move(*result);
-    }
-  }
-  static void run_guarded(std::string_view what, const std::function<void()>& fn);
+  // Applies SQLite's migrations to `db` (a backup's copy).
+  static void migrate(SQLite::Database& db);
+  static int latest_schema_version();
 
+ private:
   // Throws the StoreError that says how to create a missing database.
   static void require_exists(const std::string& path);
-  void open_database(OpenMode mode);
-  SQLite::Database& db();
-  // Applies the migrations `db` has not had yet, in one transaction; throws
-  // StoreError for a schema newer than this build's, SQLite's exception if
-  // a migration fails.
-  static void migrate(SQLite::Database& db);
-  // The number of the last migration compiled in.
-  static int latest_schema_version();
-  std::int64_t user_id(const std::string& name);
-  // user_id, for what an owner does: under limit_changes_to_owner, only an
-  // account that address owns is found.
-  std::int64_t owned_user_id(const std::string& name);
-  void record_event(const std::string& action, const std::string& user, const std::string& detail);
-  // Inserts an account with its current credential and vhosts, in the
-  // caller's transaction; a taken name throws. The credential's
-  // `issued_at` "": unknown (an imported password).
-  void insert_user(const std::string& name, const std::vector<std::string>& tags,
-                   const std::vector<std::string>& vhosts, const std::string& expires_at,
-                   const Credential& credential, const std::string& created_at,
-                   const std::string& issued_at);
-  // Adds an owner in the caller's transaction; false if it was one already
-  // (in any case).
-  bool insert_owner(std::int64_t user_id, const std::string& address);
-  // Queues `mails` in the outbox, in the caller's transaction; not one with
-  // no recipient.
-  void put_outbox(const std::vector<OutboxMail>& mails);
-  // Runs `change` (to a guardian notice) and queues `mails` in one
-  // transaction, so that a notice and the mails that tell the owners about
-  // it are recorded together or not at all.
-  void change_notice(std::string_view what, const std::vector<OutboxMail>& mails,
-                     const std::function<void()>& change);
-  // Deletes a notice through change_notice: `delete_sql` has two
-  // parameters, the vhost and the name of `key`.
-  void remove_notice(std::string_view what, const char* delete_sql, const ResourceKey& key,
-                     const std::vector<OutboxMail>& mails);
-  // The time a row records: RFC 3339, UTC, microseconds.
-  static std::string now();
-  // The audit event of a restore, which changed_users_since() answers with
-  // a reload of every user.
-  static constexpr const char* kRestoreAction = "restore";
+  SQLite::Database& sqlite();
+
   // How long a connection waits for another's write lock (SQLite's busy
   // timeout), the store's and a restore's alike.
   static constexpr int kBusyTimeoutMs = 5000;
-
-  std::string path_;
-  std::unique_ptr<SQLite::Database> db_;
-  Actor actor_;
-  std::string owner_limit_;
 };
 
 }  // namespace authsvc

@@ -1,0 +1,281 @@
+#include "authsvc/store/sql_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <chrono>
+#include <set>
+
+#include "authsvc/core/embedded_file.h"
+#include "authsvc/core/names.h"
+#include "authsvc/core/text.h"
+#include "authsvc/core/timestamp.h"
+#include "authsvc/core/token.h"
+#include "authsvc/core/words.h"
+#include "authsvc/store/validation.h"
+
+namespace authsvc {
+namespace {
+
+// The leading number of a migration's file name: "002_x.sql" -> 2.
+int migration_number(std::string_view name) {
+  int n = 0;
+  std::size_t i = 0;
+  for (; i < name.size() && name[i] >= '0' && name[i] <= '9'; ++i) n = n * 10 + (name[i] - '0');
+  if (i == 0) throw std::logic_error("migration without a number: " + std::string(name));
+  return n;
+}
+
+}  // namespace
+
+SqlStore::SqlStore(std::string location, SqlConnect connect,
+                   std::span<const EmbeddedFile> migrations, Actor actor, OpenMode mode)
+    : location_(std::move(location)),
+      connect_(std::move(connect)),
+      migrations_(migrations),
+      actor_(std::move(actor)) {
+  open_database(mode);
+}
+
+void SqlStore::open_database(OpenMode mode) {
+  try {
+    guarded(fmt::format("open database '{}'", printable(location_)), [&] {
+      db_ = connect_(mode);
+      if (mode == OpenMode::existing && db_->schema_version() == 0) {
+        throw StoreError(
+            fmt::format("database '{}' has no authsvc data (create it with: authsvc init --db {})",
+                        printable(location_), printable(location_)));
+      }
+      migrate(*db_, migrations_);
+    });
+  } catch (...) {
+    // Whatever failed (the database, or migrate() refusing a newer schema),
+    // no connection is left open: until a reopen succeeds, every call fails.
+    db_.reset();
+    throw;
+  }
+}
+
+SqlDatabase& SqlStore::db() {
+  if (!db_)
+    throw StoreError(
+        fmt::format("database '{}' is not open (an earlier reopen failed)", printable(location_)));
+  return *db_;
+}
+
+void SqlStore::reopen() {
+  db_.reset();
+  open_database(OpenMode::existing);
+}
+
+SqlStore::~SqlStore() = default;
+
+void SqlStore::run_guarded(std::string_view what, const std::function<void()>& fn) {
+  try {
+    fn();
+  } catch (const SqlError& e) {
+    throw StoreError(fmt::format("cannot {}: {}", what, e.what()));
+  }
+}
+
+int SqlStore::latest_schema_version(std::span<const EmbeddedFile> migrations) {
+  int latest = 0;
+  for (const EmbeddedFile& migration : migrations) {
+    latest = std::max(latest, migration_number(migration.name));
+  }
+  return latest;
+}
+
+void SqlStore::migrate(SqlDatabase& db, std::span<const EmbeddedFile> migrations) {
+  SqlTransaction txn(db, SqlTransactionKind::write);
+  int version = db.schema_version();
+  int latest = latest_schema_version(migrations);
+  if (version > latest) {
+    throw StoreError(fmt::format(
+        "database schema version {} is newer than this authsvc knows ({}); refusing to use it",
+        version, latest));
+  }
+  if (version == latest) return;  // nothing to apply: the transaction rolls back
+  for (const EmbeddedFile& migration : migrations) {
+    int number = migration_number(migration.name);
+    if (number <= version) continue;
+    db.exec_script(migration.content);
+    db.set_schema_version(number);
+  }
+  txn.commit();
+}
+
+int SqlStore::schema_version() {
+  return guarded("read the schema version", [&] { return db().schema_version(); });
+}
+
+std::int64_t SqlStore::user_id(const std::string& name) {
+  std::optional<std::int64_t> id = db().query_int64("SELECT id FROM users WHERE name = ?", {name});
+  if (!id) throw StoreError(fmt::format("no such user '{}'", printable(name)));
+  return *id;
+}
+
+std::int64_t SqlStore::owned_user_id(const std::string& name) {
+  if (owner_limit_.empty()) return user_id(name);
+  // user_owners.address compares without case (COLLATE NOCASE).
+  std::optional<std::int64_t> id = db().query_int64(
+      "SELECT u.id FROM users u WHERE u.name = ? AND EXISTS "
+      "(SELECT 1 FROM user_owners o WHERE o.user_id = u.id AND o.address = ?)",
+      {name, owner_limit_});
+  if (!id) throw StoreError(fmt::format("no such user '{}'", printable(name)));
+  return *id;
+}
+
+std::string SqlStore::now() { return rfc3339_utc(std::chrono::system_clock::now()); }
+
+void SqlStore::record_event(const std::string& action, const std::string& user,
+                            const std::string& detail) {
+  db().exec(
+      "INSERT INTO audit_events (ts, actor, operator, action, \"user\", detail) "
+      "VALUES (?, ?, ?, ?, ?, ?)",
+      {now(), actor_.actor, actor_.operator_name, action, user, detail});
+}
+
+std::string SqlStore::lines_of(std::string_view column, std::string_view from_where) {
+  if (db().dialect() == SqlDialect::postgresql) {
+    return fmt::format("(SELECT string_agg({0}, E'\\n' ORDER BY {0}) {1})", column, from_where);
+  }
+  return fmt::format("(SELECT group_concat({0}, char(10)) FROM (SELECT {0} {1} ORDER BY {0}))",
+                     column, from_where);
+}
+
+namespace {
+
+constexpr const char* kUserRecordQuery =
+    "SELECT u.id, u.name, u.status, u.tags, u.expires_at, c.scheme, c.hash, "
+    "       p.scheme, p.hash, p.valid_until, v.vhost "
+    "FROM users u "
+    "JOIN credentials c ON c.user_id = u.id AND c.slot = 'current' "
+    "LEFT JOIN credentials p ON p.user_id = u.id AND p.slot = 'previous' "
+    "LEFT JOIN user_vhosts v ON v.user_id = u.id ";
+
+std::chrono::system_clock::time_point time_column(const SqlRow& row, int column,
+                                                  const std::string& user, const char* name) {
+  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(row.text(column));
+  if (!ms) {
+    throw StoreError(
+        fmt::format("user '{}' has a malformed time in column {}", printable(user), name));
+  }
+  return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
+}
+
+Credential credential_columns(const SqlRow& row, int scheme_column, int hash_column,
+                              const std::string& user) {
+  std::optional<CredentialScheme> scheme = credential_scheme_from_string(row.text(scheme_column));
+  Credential credential;
+  if (scheme) credential = Credential{*scheme, row.bytes(hash_column)};
+  if (!scheme || credential.hash.size() != stored_hash_size(*scheme)) {
+    throw StoreError(fmt::format("user '{}' has a malformed credential", printable(user)));
+  }
+  return credential;
+}
+
+// Rows of kUserRecordQuery, ordered by user, into records.
+class UserRecordReader {
+ public:
+  explicit UserRecordReader(std::vector<UserRecord>& users) : users_(users) {}
+
+  void operator()(const SqlRow& row) {
+    std::int64_t id = row.int64(0);
+    if (id != last_id_) {
+      last_id_ = id;
+      UserRecord user;
+      user.name = row.text(1);
+      user.active = row.text(2) == "active";
+      user.tags = row.text(3);
+      if (!row.is_null(4)) user.expires_at = time_column(row, 4, user.name, "expires_at");
+      user.credential = credential_columns(row, 5, 6, user.name);
+      if (!row.is_null(7)) {
+        user.previous = credential_columns(row, 7, 8, user.name);
+        user.previous_valid_until = time_column(row, 9, user.name, "valid_until");
+      }
+      users_.push_back(std::move(user));
+    }
+    if (!row.is_null(10)) users_.back().vhosts.push_back(row.text(10));
+  }
+
+ private:
+  std::vector<UserRecord>& users_;
+  std::int64_t last_id_ = -1;
+};
+
+std::int64_t last_event_id_of(SqlDatabase& db) {
+  return db.query_int64("SELECT COALESCE(MAX(id), 0) FROM audit_events").value_or(0);
+}
+
+}  // namespace
+
+std::vector<UserRecord> SqlStore::load_users(std::int64_t* last_event_id) {
+  return guarded("load users", [&] {
+    SqlTransaction txn(db(), SqlTransactionKind::read);  // one consistent view
+    std::vector<UserRecord> users;
+    UserRecordReader reader(users);
+    db().scan(std::string(kUserRecordQuery) + "ORDER BY u.id", std::ref(reader));
+    if (last_event_id) *last_event_id = last_event_id_of(db());
+    txn.commit();
+    return users;
+  });
+}
+
+std::optional<std::vector<UserChange>> SqlStore::changed_users_since(std::int64_t after,
+                                                                     std::size_t limit,
+                                                                     std::int64_t& last_event_id) {
+  return guarded("read the changed users", [&]() -> std::optional<std::vector<UserChange>> {
+    SqlTransaction txn(db(), SqlTransactionKind::read);
+    std::set<std::string> names;
+    std::int64_t last = after;
+    bool reload_all = false;
+    db().query("SELECT id, \"user\", action FROM audit_events WHERE id > ? ORDER BY id", {after},
+               [&](const SqlRow& row) {
+                 if (reload_all) return;
+                 last = row.int64(0);
+                 names.insert(row.text(1));
+                 // A restore replaced every user at once, under one event
+                 // that names none of them.
+                 if (names.size() > limit || row.text(2) == kRestoreAction) reload_all = true;
+               });
+    if (reload_all) return std::nullopt;
+    std::vector<UserChange> changes;
+    for (const std::string& name : names) {
+      std::vector<UserRecord> found;
+      UserRecordReader reader(found);
+      db().query(std::string(kUserRecordQuery) + "WHERE u.name = ?", {name}, std::ref(reader));
+      changes.push_back(UserChange{
+          name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
+    }
+    last_event_id = last;
+    txn.commit();
+    return changes;
+  });
+}
+
+std::int64_t SqlStore::data_version() {
+  return guarded("read the data version", [&] { return db().data_version(); });
+}
+
+std::vector<AuditEvent> SqlStore::unexported_audit_events(std::int64_t after_id) {
+  return guarded("read the audit events", [&] {
+    std::vector<AuditEvent> events;
+    db().query(
+        "SELECT id, ts, actor, operator, action, \"user\", detail FROM audit_events "
+        "WHERE id > ? AND id > (SELECT last_event_id FROM audit_export WHERE id = 1) "
+        "ORDER BY id LIMIT 10000",
+        {after_id}, [&](const SqlRow& row) {
+          events.push_back(AuditEvent{row.int64(0), row.text(1), row.text(2), row.text(3),
+                                      row.text(4), row.text(5), row.text(6)});
+        });
+    return events;
+  });
+}
+
+void SqlStore::mark_audit_events_exported(std::int64_t last_id) {
+  guarded("mark the audit events exported",
+          [&] { db().exec("UPDATE audit_export SET last_event_id = ? WHERE id = 1", {last_id}); });
+}
+
+}  // namespace authsvc

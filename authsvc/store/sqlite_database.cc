@@ -1,0 +1,140 @@
+#include "authsvc/store/sqlite_database.h"
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <fmt/format.h>
+
+#include <type_traits>
+#include <utility>
+
+namespace authsvc {
+namespace {
+
+// SQLite's exceptions, as SqlError: the store's one kind of library failure.
+template <typename Fn>
+auto translated(Fn&& fn) {
+  try {
+    return fn();
+  } catch (const SQLite::Exception& e) {
+    throw SqlError(e.what());
+  }
+}
+
+class SqliteRow : public SqlRow {
+ public:
+  explicit SqliteRow(SQLite::Statement& statement) : statement_(statement) {}
+
+  bool is_null(int column) const override { return statement_.getColumn(column).isNull(); }
+
+  std::int64_t int64(int column) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (!c.isInteger()) throw mismatch(c, "an integer");
+    return c.getInt64();
+  }
+
+  std::string text(int column) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (!c.isText()) throw mismatch(c, "text");
+    return c.getString();
+  }
+
+  std::vector<std::uint8_t> bytes(int column) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (!c.isBlob()) throw mismatch(c, "bytes");
+    const auto* data = static_cast<const std::uint8_t*>(c.getBlob());
+    return {data, data + c.getBytes()};
+  }
+
+ private:
+  static SqlError mismatch(const SQLite::Column& c, const char* expected) {
+    return SqlError(fmt::format("column {} holds {}, not {}", c.getName(),
+                                c.isNull() ? "NULL" : "another type", expected));
+  }
+
+  SQLite::Statement& statement_;
+};
+
+void bind_all(SQLite::Statement& statement, const SqlParams& params) {
+  for (std::size_t i = 0; i < params.size(); ++i) {
+    int index = static_cast<int>(i) + 1;
+    std::visit(
+        [&](const auto& v) {
+          using T = std::decay_t<decltype(v)>;
+          if constexpr (std::is_same_v<T, std::monostate>) {
+            statement.bind(index);
+          } else if constexpr (std::is_same_v<T, SqlBytes>) {
+            statement.bind(index, v.bytes.data(), static_cast<int>(v.bytes.size()));
+          } else {
+            statement.bind(index, v);
+          }
+        },
+        params[i].value());
+  }
+}
+
+}  // namespace
+
+SqliteDatabase::SqliteDatabase(const std::string& path, int flags, int busy_timeout_ms) {
+  translated([&] {
+    owned_ = std::make_unique<SQLite::Database>(path, flags, busy_timeout_ms);
+    db_ = owned_.get();
+  });
+}
+
+SqliteDatabase::SqliteDatabase(SQLite::Database& db) : db_(&db) {}
+
+SqliteDatabase::~SqliteDatabase() = default;
+
+std::int64_t SqliteDatabase::exec(std::string_view sql, const SqlParams& params) {
+  return translated([&]() -> std::int64_t {
+    SQLite::Statement statement(*db_, std::string(sql));
+    bind_all(statement, params);
+    return statement.exec();
+  });
+}
+
+void SqliteDatabase::query(std::string_view sql, const SqlParams& params, const SqlRowFn& on_row) {
+  translated([&] {
+    SQLite::Statement statement(*db_, std::string(sql));
+    bind_all(statement, params);
+    SqliteRow row(statement);
+    while (statement.executeStep()) on_row(row);
+  });
+}
+
+// SQLite steps through a result without holding it: a query is a scan.
+void SqliteDatabase::scan(std::string_view sql, const SqlRowFn& on_row) { query(sql, {}, on_row); }
+
+void SqliteDatabase::exec_script(std::string_view sql) {
+  translated([&] { db_->exec(std::string(sql)); });
+}
+
+void SqliteDatabase::begin(SqlTransactionKind kind) {
+  translated([&] { db_->exec(kind == SqlTransactionKind::write ? "BEGIN IMMEDIATE" : "BEGIN"); });
+}
+
+void SqliteDatabase::commit() {
+  translated([&] { db_->exec("COMMIT"); });
+}
+
+void SqliteDatabase::rollback() noexcept {
+  try {
+    db_->exec("ROLLBACK");
+  } catch (...) {
+    // SQLite rolled back already (an I/O error, a full disk), or the
+    // connection is broken: either way, nothing of the transaction stays.
+  }
+}
+
+int SqliteDatabase::schema_version() {
+  return translated([&] { return db_->execAndGet("PRAGMA user_version").getInt(); });
+}
+
+void SqliteDatabase::set_schema_version(int version) {
+  translated([&] { db_->exec(fmt::format("PRAGMA user_version = {}", version)); });
+}
+
+std::int64_t SqliteDatabase::data_version() {
+  return translated([&] { return db_->execAndGet("PRAGMA data_version").getInt64(); });
+}
+
+}  // namespace authsvc
