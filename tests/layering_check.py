@@ -12,8 +12,8 @@ the linker cannot:
    < web < cli;
    a file includes project headers from its own folder or from those before
    it, never after. Within store/, only the store itself and tests include
-   the SQLite implementation (sqlite_store.h): everyone else goes through
-   the interfaces (store.h, records.h) and open_store().
+   its implementations (sql_*.h, sqlite_*.h, pg_*.h): everyone else goes
+   through the interfaces (store.h, records.h) and open_store().
 2. The pure core does no I/O: its files include no POSIX I/O or network
    header, and no third-party header but RE2 and OpenSSL's.
 3. Third-party headers stay inside the files that use them: no header (.h)
@@ -29,6 +29,10 @@ import re
 import sys
 
 LAYERS = ["core", "store", "import", "guardian", "server", "web", "cli"]
+# The store's implementations (SQL, SQLite, PostgreSQL), behind store.h.
+STORE_IMPLEMENTATION = {"authsvc/store/" + h for h in (
+    "sql_database.h", "sql_store.h", "sqlite_database.h", "sqlite_store.h", "pg_database.h",
+    "pg_store.h")}
 
 # The C++ standard library's headers (C++20), the C headers among them
 # spelled <cstdio>, <cstring> and so on.
@@ -91,10 +95,10 @@ def main():
                     elif LAYERS.index(other) > level:
                         problems.append(where + ": %s/ comes after %s/ (the layers are %s)"
                                         % (other, folder, " < ".join(LAYERS)))
-                    elif target == "authsvc/store/sqlite_store.h" and folder != "store" \
+                    elif target in STORE_IMPLEMENTATION and folder != "store" \
                             and not is_test:
                         problems.append(where + ": use the store's interfaces (store.h) and "
-                                        "open_store(), not the SQLite implementation")
+                                        "open_store(), not an implementation")
                     continue
                 standard = target in STANDARD
                 if name.endswith(".h") and not standard:

@@ -21,28 +21,27 @@ struct BackupArgs {
   bool force = false;
 };
 
-int back_up(const std::string& db_path, const BackupArgs& args) {
-  BackupContents copied =
-      back_up_store(db_path, args.file, Actor{"cli", operator_name()}, args.force);
-  fmt::print("backed up '{}' to '{}': {} users, schema version {}\n", printable(db_path),
+int back_up(const StoreLocation& db, const BackupArgs& args) {
+  BackupContents copied = back_up_store(db, args.file, Actor{"cli", operator_name()}, args.force);
+  fmt::print("backed up '{}' to '{}': {} users, schema version {}\n", printable(db.where),
              printable(args.file), copied.users, copied.schema_version);
   return 0;
 }
 
-int restore(const std::string& db_path, const BackupArgs& args) {
+int restore(const StoreLocation& db, const BackupArgs& args) {
   // Held to the end, so that a serve starting meanwhile waits for the
   // restored users. With --force it may be a serve's: the restore is one
   // commit, which that serve picks up as it picks up any other.
-  std::optional<ServeLock> lock = ServeLock::try_take(db_path, ServeLock::Holder::restore);
+  std::optional<ServeLock> lock = ServeLock::try_take(db.where, ServeLock::Holder::restore);
   if (!lock && !args.force) {
     throw Error(fmt::format(
         "a running `authsvc serve` uses '{}' (or a restore is under way); stop it first, or "
         "restore with --force (serve then reloads the restored users)",
-        printable(db_path)));
+        printable(db.where)));
   }
-  BackupContents restored = restore_store(db_path, args.file, Actor{"cli", operator_name()});
+  BackupContents restored = restore_store(db, args.file, Actor{"cli", operator_name()});
   fmt::print("restored '{}' from '{}': {} users (the backup's schema version {})\n",
-             printable(db_path), printable(args.file), restored.users, restored.schema_version);
+             printable(db.where), printable(args.file), restored.users, restored.schema_version);
   return 0;
 }
 
@@ -55,7 +54,7 @@ void add_backup_commands(CLI::App& app, CommandLine& cli) {
   backup->add_option("file", args->file, "The copy to write")->required();
   backup->add_flag("--force", args->force, "Replace FILE if it exists");
   backup->callback(
-      [&cli, args] { cli.action = [&cli, args] { return back_up(cli.db_path, *args); }; });
+      [&cli, args] { cli.action = [&cli, args] { return back_up(cli.store(), *args); }; });
 
   CLI::App* restore_cmd = app.add_subcommand(
       "restore", "Replace the database's content with a backup, after checking the backup");
@@ -63,7 +62,7 @@ void add_backup_commands(CLI::App& app, CommandLine& cli) {
   restore_cmd->add_flag("--force", args->force,
                         "Restore even while serve runs; it reloads the restored users");
   restore_cmd->callback(
-      [&cli, args] { cli.action = [&cli, args] { return restore(cli.db_path, *args); }; });
+      [&cli, args] { cli.action = [&cli, args] { return restore(cli.store(), *args); }; });
 }
 
 }  // namespace authsvc

@@ -46,7 +46,7 @@ std::string form_text(const CheckArgs& args) {
   return text;
 }
 
-int check(const std::string& db_path, const CheckArgs& args) {
+int check(const StoreLocation& db, const CheckArgs& args) {
   // Parsed as the server parses the broker's request (AuthService::handle),
   // so that check refuses what the server would answer 400 to.
   Endpoint endpoint = args.resource == "topic" ? Endpoint::topic : Endpoint::resource;
@@ -60,7 +60,7 @@ int check(const std::string& db_path, const CheckArgs& args) {
   }
 
   std::shared_ptr<const Rules> rules = load_rules(args.rules_path);
-  std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
+  std::unique_ptr<Store> store = open_store(db, Actor{"cli", operator_name()});
   std::shared_ptr<const Snapshot> snapshot = StoreWatcher::load(*store, rules);
   Decision decision = decide(*request, *snapshot, std::chrono::system_clock::now());
   fmt::print("{}\nrule: {}\nreason: {}\n", decision.allow ? "allow" : "deny", decision.rule,
@@ -87,7 +87,7 @@ void add_check_command(CLI::App& app, CommandLine& cli) {
   check_cmd->add_option("--rules", args->rules_path,
                         "Rules file (default: the built-in rules/pulse.rules)");
   check_cmd->callback(
-      [&cli, args] { cli.action = [&cli, args] { return check(cli.db_path, *args); }; });
+      [&cli, args] { cli.action = [&cli, args] { return check(cli.store(), *args); }; });
 }
 
 }  // namespace authsvc

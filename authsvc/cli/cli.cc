@@ -10,6 +10,7 @@
 #include "authsvc/cli/command.h"
 #include "authsvc/cli/config_file.h"
 #include "authsvc/cli/guardian_cli.h"
+#include "authsvc/cli/password_file.h"
 #include "authsvc/core/build_info.h"
 
 namespace authsvc {
@@ -24,6 +25,17 @@ std::string default_db_path() {
 }
 
 }  // namespace
+
+StoreLocation CommandLine::store() const {
+  StoreLocation location(db_path);
+  if (!db_password_file.empty()) {
+    if (!location.is_postgresql()) {
+      throw Error("--db-password-file is for a PostgreSQL --db (postgresql://...)");
+    }
+    location.password = read_password_file(db_password_file);
+  }
+  return location;
+}
 
 int run_cli(int argc, char** argv) {
   // Everything this process creates (the database, its WAL, the audit log)
@@ -44,7 +56,12 @@ int run_cli(int argc, char** argv) {
   app.fallthrough();
   CommandLine cli;
   cli.db_path = default_db_path();
-  app.add_option("--db", cli.db_path, "SQLite database (default: $AUTHSVC_DB, then ./authsvc.db)");
+  app.add_option("--db", cli.db_path,
+                 "The store: a SQLite file, or a PostgreSQL URI (postgresql://HOST[:PORT][,HOST2"
+                 "[:PORT2]...]/DATABASE[?target_session_attrs=read-write]) (default: $AUTHSVC_DB, "
+                 "then ./authsvc.db)");
+  app.add_option("--db-password-file", cli.db_password_file,
+                 "A file holding the PostgreSQL password of --db (or use libpq's PGPASSFILE)");
 
   add_init_command(app, cli);
   add_serve_command(app, cli);
@@ -55,7 +72,9 @@ int run_cli(int argc, char** argv) {
   add_web_access_command(app, cli);
   add_backup_commands(app, cli);
   add_audit_command(app, cli);
-  add_guardian_commands(app, cli.db_path, operator_name, cli.action);
+  // Read when the action runs: --db may follow the command.
+  const std::function<StoreLocation()> store = [&cli] { return cli.store(); };
+  add_guardian_commands(app, store, operator_name, cli.action);
   // CLI11 reads it once the command line is parsed, and applies to each
   // option only what the command line did not give (config_file.h).
   add_config_option(app);

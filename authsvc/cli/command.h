@@ -8,6 +8,7 @@
 #include <string>
 
 #include "authsvc/server/ops_listener.h"
+#include "authsvc/store/store.h"
 
 namespace CLI {
 class App;
@@ -16,9 +17,13 @@ class App;
 namespace authsvc {
 
 struct CommandLine {
-  // --db: may follow the subcommand (`authsvc user add bob --db x.db`), so a
-  // command reads it only when its action runs.
+  // --db and --db-password-file: may follow the subcommand (`authsvc user
+  // add bob --db x.db`), so a command reads them only when its action runs.
   std::string db_path;
+  std::string db_password_file;
+  // Where --db and --db-password-file say the store is, the password read
+  // from its file (an authsvc::Error if it cannot be).
+  StoreLocation store() const;
   // Set by the chosen command's callback once parsing succeeded; returns the
   // exit code. What it throws, run_cli turns into one line on stderr: exit 2
   // for a CLI::ValidationError, 1 for anything else.

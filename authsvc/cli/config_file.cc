@@ -120,15 +120,17 @@ class Reader {
       const toml::key& key = *key_ptr;
       const toml::node& value = *value_ptr;
       const std::string name(key.str());
-      // --db is the app's, not the command's: `db` sets it for this command.
-      const CLI::App* owner = name == "db" ? &app_ : cmd;
+      // --db and --db-password-file are the app's, not the command's: `db`
+      // sets it for this command.
+      const CLI::App* owner = name == "db" || name == "db-password-file" ? &app_ : cmd;
       const CLI::Option* option = owner->get_option_no_throw("--" + name);
       if (option == cmd->get_help_ptr() || option == cmd->get_help_all_ptr()) option = nullptr;
       if (!option) {
         // Secrets never sit in this file, which is read by more eyes than
         // the service account's (backups, reviews, the repository it came
         // from): the same holds as on the command line.
-        if (cmd->get_option_no_throw("--" + name + "-file")) {
+        if (cmd->get_option_no_throw("--" + name + "-file") ||
+            app_.get_option_no_throw("--" + name + "-file")) {
           fail(key.source(), fmt::format("'{}' in [{}] is not a key: secrets come from files; "
                                          "use '{}-file'",
                                          name, command, name));

@@ -108,9 +108,9 @@ std::string owners_column(const UserInfo* user) {
   return fmt::format("{}", fmt::join(user->owners, ","));
 }
 
-int list_queues(const std::string& db_path, GuardianSetup& setup) {
+int list_queues(const StoreLocation& db, GuardianSetup& setup) {
   complete_management_setup(&setup);
-  std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", ""});
+  std::unique_ptr<Store> store = open_store(db, Actor{"cli", ""});
   ManagementApi api(setup.config.management);
   GuardianInput input;
   input.queues = api.queues();
@@ -171,7 +171,7 @@ int check_exchanges(GuardianSetup& setup) {
 
 }  // namespace
 
-void add_guardian_commands(CLI::App& app, const std::string& db_path,
+void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& store,
                            const std::function<std::string()>& operator_name,
                            std::function<int()>& action) {
   auto setup = std::make_shared<GuardianSetup>();
@@ -186,11 +186,11 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
       ->capture_default_str();
   guardian->add_flag("--once", *once, "One look, its actions and mail, then exit");
   add_ops_options(guardian, ops.get());
-  guardian->callback([&db_path, &action, setup, once, ops] {
+  guardian->callback([&store, &action, setup, once, ops] {
     OpsSettings settings = ops_settings(*ops);
-    action = [&db_path, setup, once, settings] {
+    action = [&store, setup, once, settings] {
       complete_guardian_setup(setup.get());
-      return run_guardian(db_path, setup->config, setup->audit_log, *once, settings);
+      return run_guardian(store(), setup->config, setup->audit_log, *once, settings);
     };
   });
 
@@ -205,8 +205,8 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
   list->add_option("--delete", queue_setup->config.options.limits.remove,
                    "Default deletion threshold")
       ->capture_default_str();
-  list->callback([&db_path, &action, queue_setup] {
-    action = [&db_path, queue_setup] { return list_queues(db_path, *queue_setup); };
+  list->callback([&store, &action, queue_setup] {
+    action = [&store, queue_setup] { return list_queues(store(), *queue_setup); };
   });
 
   struct ExemptArgs {
@@ -220,12 +220,12 @@ void add_guardian_commands(CLI::App& app, const std::string& db_path,
   exempt->add_option("name", exempt_args->name, "Queue name")->required();
   exempt->add_option("--vhost", exempt_args->vhost, "Vhost")->capture_default_str();
   exempt->add_flag("--remove", exempt_args->remove, "Subject it to the limits again");
-  exempt->callback([&db_path, &action, operator_name, exempt_args] {
-    action = [&db_path, operator_name, exempt_args] {
-      std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
+  exempt->callback([&store, &action, operator_name, exempt_args] {
+    action = [&store, operator_name, exempt_args] {
+      std::unique_ptr<Store> opened = open_store(store(), Actor{"cli", operator_name()});
       std::string owner = owner_of("queue", exempt_args->name).value_or("");
-      store->set_queue_exempt(ResourceKey{exempt_args->vhost, exempt_args->name}, owner,
-                              !exempt_args->remove);
+      opened->set_queue_exempt(ResourceKey{exempt_args->vhost, exempt_args->name}, owner,
+                               !exempt_args->remove);
       fmt::print("queue {} (vhost {}) is {}\n", exempt_args->name, exempt_args->vhost,
                  exempt_args->remove ? "subject to the limits again" : "exempt (unbounded)");
       return 0;

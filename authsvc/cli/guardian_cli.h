@@ -35,7 +35,7 @@ void complete_management_setup(GuardianSetup* setup);
 void complete_guardian_setup(GuardianSetup* setup);
 
 // Registers guardian, queue and exchange on `app`; a command sets `action`.
-void add_guardian_commands(CLI::App& app, const std::string& db_path,
+void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& store,
                            const std::function<std::string()>& operator_name,
                            std::function<int()>& action);
 

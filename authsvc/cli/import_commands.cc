@@ -36,10 +36,10 @@ std::set<std::string> user_names(Store& store) {
   return names;
 }
 
-int import_definitions(const std::string& db_path, const ImportArgs& args) {
+int import_definitions(const StoreLocation& db, const ImportArgs& args) {
   Definitions definitions = read_definitions_file(args.file);
   std::shared_ptr<const Rules> rules = load_rules(args.rules_path);
-  std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
+  std::unique_ptr<Store> store = open_store(db, Actor{"cli", operator_name()});
   std::set<std::string> existing = user_names(*store);
   ImportPlan plan = plan_import(
       definitions, [&existing](const std::string& name) { return existing.count(name) > 0; });
@@ -64,10 +64,10 @@ int import_definitions(const std::string& db_path, const ImportArgs& args) {
   return 0;
 }
 
-int import_owners(const std::string& db_path, const ImportArgs& args) {
+int import_owners(const StoreLocation& db, const ImportArgs& args) {
   OwnersFile file =
       parse_owners_csv(read_bounded_file(args.file, kMaxOwnersFileBytes, "an owners file"));
-  std::unique_ptr<Store> store = open_store(db_path, Actor{"cli", operator_name()});
+  std::unique_ptr<Store> store = open_store(db, Actor{"cli", operator_name()});
   std::set<std::string> existing = user_names(*store);
   check_owner_accounts(file,
                        [&existing](const std::string& name) { return existing.count(name) > 0; });
@@ -114,14 +114,14 @@ void add_import_commands(CLI::App& app, CommandLine& cli) {
                           "Rules to compare with, as serve --rules (default: the built-in "
                           "rules/pulse.rules)");
   definitions->callback([&cli, args] {
-    cli.action = [&cli, args] { return import_definitions(cli.db_path, *args); };
+    cli.action = [&cli, args] { return import_definitions(cli.store(), *args); };
   });
 
   CLI::App* owners = import->add_subcommand(
       "owners", "Add owners to accounts from account,email lines (PulseGuardian's, see README)");
   owners->add_option("file", args->file, "The CSV file")->required();
   owners->callback(
-      [&cli, args] { cli.action = [&cli, args] { return import_owners(cli.db_path, *args); }; });
+      [&cli, args] { cli.action = [&cli, args] { return import_owners(cli.store(), *args); }; });
 }
 
 }  // namespace authsvc

@@ -14,7 +14,7 @@ void add_init_command(CLI::App& app, CommandLine& cli) {
   init->callback([&cli] {
     cli.action = [&cli] {
       std::unique_ptr<Store> store =
-          open_store(cli.db_path, Actor{"cli", operator_name()}, OpenMode::create_if_missing);
+          open_store(cli.store(), Actor{"cli", operator_name()}, OpenMode::create_if_missing);
       fmt::print("database {} is ready (schema version {}, {} users)\n", cli.db_path,
                  store->schema_version(), store->list_users().size());
       return 0;

@@ -67,7 +67,7 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
     args->options.throttle.cooloff = std::chrono::seconds(args->throttle_cooloff);
     args->options.ops = ops_settings(args->ops);
     cli.action = [&cli, args] {
-      args->options.db_path = cli.db_path;
+      args->options.store = cli.store();
       for (const std::string& name : args->options.internal_users) {
         if (std::string problem = internal_user_problem(name); !problem.empty()) {
           throw CLI::ValidationError("--internal-user", "'" + printable(name) + "': " + problem);

@@ -130,14 +130,14 @@ std::optional<std::optional<std::int64_t>> queue_threshold(
 // database.
 class LazyStore {
  public:
-  explicit LazyStore(const std::string& db_path) : db_path_(db_path) {}
+  explicit LazyStore(StoreLocation location) : location_(std::move(location)) {}
   Store* operator->() {
-    if (!store_) store_ = open_store(db_path_, Actor{"cli", operator_name()});
+    if (!store_) store_ = open_store(location_, Actor{"cli", operator_name()});
     return store_.get();
   }
 
  private:
-  std::string db_path_;
+  StoreLocation location_;
   std::unique_ptr<Store> store_;
 };
 
@@ -286,7 +286,7 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
     CLI::App* cmd = user->add_subcommand(name, help);
     cmd->callback([&cli, args, run] {
       cli.action = [&cli, args, run] {
-        LazyStore store(cli.db_path);
+        LazyStore store(cli.store());
         return run(store, *args);
       };
     });
@@ -343,7 +343,7 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
     cmd->add_option("address", args->address, "E-mail address")->required();
     cmd->callback([&cli, args, run = run] {
       cli.action = [&cli, args, run] {
-        LazyStore store(cli.db_path);
+        LazyStore store(cli.store());
         return run(store, *args);
       };
     });

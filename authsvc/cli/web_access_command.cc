@@ -21,7 +21,7 @@ void add_web_access_command(CLI::App& app, CommandLine& cli) {
   revoke->add_option("address", *address, "The person's e-mail address")->required();
   revoke->callback([&cli, address] {
     cli.action = [&cli, address] {
-      std::unique_ptr<Store> store = open_store(cli.db_path, Actor{"cli", operator_name()});
+      std::unique_ptr<Store> store = open_store(cli.store(), Actor{"cli", operator_name()});
       WebAccessEnded ended = store->end_web_access(*address);
       fmt::print("{}: {} sessions ended, {} API keys revoked\n", printable(*address),
                  ended.sessions, ended.api_keys);

@@ -107,7 +107,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
     }
     cli.action = [&cli, args] {
       WebRunOptions& run = args->options;
-      run.db_path = cli.db_path;
+      run.store = cli.store();
       if (!args->oidc_issuer.empty()) {
         run.oidc = OidcSettings{args->oidc_issuer, args->oidc_client_id,
                                 read_password_file(args->oidc_secret_file)};

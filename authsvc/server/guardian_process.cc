@@ -10,9 +10,9 @@
 
 namespace authsvc {
 
-GuardianProcess::GuardianProcess(const std::string& db_path, const GuardianConfig& config,
+GuardianProcess::GuardianProcess(const StoreLocation& db, const GuardianConfig& config,
                                  AuditSink& audit) {
-  store_ = open_store(db_path, Actor{"guardian", ""});
+  store_ = open_store(db, Actor{"guardian", ""});
   api_ = std::make_unique<ManagementApi>(config.management);
   if (!config.mail.url.empty()) mailer_ = std::make_unique<SmtpMailer>(config.mail);
   guardian_ =
@@ -21,12 +21,12 @@ GuardianProcess::GuardianProcess(const std::string& db_path, const GuardianConfi
 
 GuardianProcess::~GuardianProcess() = default;
 
-int run_guardian(const std::string& db_path, const GuardianConfig& config,
+int run_guardian(const StoreLocation& db, const GuardianConfig& config,
                  const std::string& audit_log, bool once, const OpsSettings& ops) {
   // Before any thread starts: they all inherit the blocked signals.
   SignalWaiter signals;
   AuditLog audit(audit_log);
-  GuardianProcess process(db_path, config, audit);
+  GuardianProcess process(db, config, audit);
   MetricsRegistry metrics;
   register_process_metrics(metrics);
   register_guardian_metrics(metrics, process.guardian());

@@ -27,7 +27,7 @@ class GuardianProcess {
  public:
   // Throws authsvc::Error if the store cannot be opened or a setting is
   // refused.
-  GuardianProcess(const std::string& db_path, const GuardianConfig& config, AuditSink& audit);
+  GuardianProcess(const StoreLocation& db, const GuardianConfig& config, AuditSink& audit);
   ~GuardianProcess();
   Guardian& guardian() { return *guardian_; }
 
@@ -42,7 +42,7 @@ class GuardianProcess {
 // `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation);
 // with `ops.metrics_listen`, its metrics and health there.
 // Returns the exit code.
-int run_guardian(const std::string& db_path, const GuardianConfig& config,
+int run_guardian(const StoreLocation& db, const GuardianConfig& config,
                  const std::string& audit_log, bool once, const OpsSettings& ops = {});
 
 }  // namespace authsvc

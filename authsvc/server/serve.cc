@@ -38,16 +38,20 @@ int serve(ServeOptions options) {
         fmt::print(stderr, "authsvc: warning: {}\n", warning);
       }
     }
-    std::unique_ptr<Store> store = open_store(options.db_path, Actor{"serve", ""});
+    std::unique_ptr<Store> store = open_store(options.store, Actor{"serve", ""});
     // Held until serve returns: `authsvc restore` asks for it (serve_lock.h).
     // Taken once the database is known to exist, so that a mistyped --db
     // leaves no lock file behind. A restore under way holds it for a few
-    // seconds at most: wait, and load what it restored.
-    std::optional<ServeLock> lock = ServeLock::try_take(options.db_path, ServeLock::Holder::serve);
-    if (!lock) {
-      fmt::print(stderr, "authsvc: waiting for a restore of '{}' to finish\n",
-                 printable(options.db_path));
-      lock = ServeLock::take(options.db_path, ServeLock::Holder::serve);
+    // seconds at most: wait, and load what it restored. A PostgreSQL store
+    // has no file here, and no restore.
+    std::optional<ServeLock> lock;
+    if (!options.store.is_postgresql()) {
+      lock = ServeLock::try_take(options.store.where, ServeLock::Holder::serve);
+      if (!lock) {
+        fmt::print(stderr, "authsvc: waiting for a restore of '{}' to finish\n",
+                   printable(options.store.where));
+        lock = ServeLock::take(options.store.where, ServeLock::Holder::serve);
+      }
     }
     AuditLog audit(options.audit_log);
     SnapshotSource snapshots;
@@ -74,7 +78,7 @@ int serve(ServeOptions options) {
     server.bind(listen->host, listen->port);
     std::unique_ptr<GuardianProcess> guardian;
     if (options.guardian) {
-      guardian = std::make_unique<GuardianProcess>(options.db_path, *options.guardian, audit);
+      guardian = std::make_unique<GuardianProcess>(options.store, *options.guardian, audit);
     }
     MetricsRegistry metrics;
     register_process_metrics(metrics);

@@ -11,11 +11,12 @@
 #include "authsvc/server/guardian_process.h"
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/server/tls.h"
+#include "authsvc/store/store.h"
 
 namespace authsvc {
 
 struct ServeOptions {
-  std::string db_path;
+  StoreLocation store;
   std::string listen = "127.0.0.1:8000";
   std::string rules_path;  // empty: the compiled-in rules/pulse.rules
   std::string audit_log = "-";

@@ -1,20 +1,43 @@
+#include <fmt/format.h>
+
 #include "authsvc/store/sqlite_store.h"
 
 namespace authsvc {
+namespace {
 
-std::unique_ptr<Store> open_store(const std::string& location, Actor actor, OpenMode mode) {
-  return std::make_unique<SqliteStore>(location, std::move(actor), mode);
+void require_sqlite(const StoreLocation& location, const char* what) {
+  if (location.is_postgresql()) {
+    throw StoreError(fmt::format(
+        "{} is for a SQLite store; back up a PostgreSQL one with PostgreSQL's tools (pg_dump, "
+        "a standby), or copy it to a SQLite file with: authsvc store copy",
+        what));
+  }
 }
 
-BackupContents back_up_store(const std::string& location, const std::string& target,
+}  // namespace
+
+bool StoreLocation::is_postgresql() const {
+  return where.starts_with("postgresql://") || where.starts_with("postgres://");
+}
+
+std::unique_ptr<Store> open_store(const StoreLocation& location, Actor actor, OpenMode mode) {
+  if (location.is_postgresql()) {
+    throw StoreError("this authsvc was built without PostgreSQL");
+  }
+  return std::make_unique<SqliteStore>(location.where, std::move(actor), mode);
+}
+
+BackupContents back_up_store(const StoreLocation& location, const std::string& target,
                              const Actor& actor, bool replace) {
-  SqliteStore store(location, actor);
+  require_sqlite(location, "backup");
+  SqliteStore store(location.where, actor);
   return store.back_up(target, replace);
 }
 
-BackupContents restore_store(const std::string& location, const std::string& backup,
+BackupContents restore_store(const StoreLocation& location, const std::string& backup,
                              const Actor& actor) {
-  return SqliteStore::restore(location, backup, actor);
+  require_sqlite(location, "restore");
+  return SqliteStore::restore(location.where, backup, actor);
 }
 
 }  // namespace authsvc

@@ -252,14 +252,35 @@ class Store : public UserStore,
 // server with no users, or a CLI change that the server never sees.
 enum class OpenMode { existing, create_if_missing };
 
-// The store at `location` (today: the path of a SQLite file), migrated to
-// this build's schema. Throws StoreError, also when it does not exist and
-// `mode` is `existing`.
-std::unique_ptr<Store> open_store(const std::string& location, Actor actor,
+// Where the store is, as --db names it: the path of a SQLite file, or a
+// PostgreSQL URI (postgresql://..., libpq's multi-host form too). For
+// PostgreSQL, the password --db-password-file holds ("": none given, and
+// libpq's own PGPASSFILE may still give one); a URI that carries a password
+// itself is refused, since command lines and configuration files are read
+// by more eyes than a password file. The password is never printed.
+struct StoreLocation {
+  StoreLocation() = default;
+  // Implicit: a path is the common case, and what the tests give.
+  StoreLocation(std::string path_or_uri) : where(std::move(path_or_uri)) {}
+  StoreLocation(const char* path_or_uri) : where(path_or_uri) {}
+
+  bool is_postgresql() const;
+
+  std::string where;
+  std::string password;
+};
+
+// The store at `location`, migrated to this build's schema. Throws
+// StoreError, also when it does not exist (or holds no authsvc schema)
+// and `mode` is `existing`.
+std::unique_ptr<Store> open_store(const StoreLocation& location, Actor actor,
                                   OpenMode mode = OpenMode::existing);
 
 // Backups (`authsvc backup`, `authsvc restore`): of the whole store, so
-// functions of its location, as open_store() is.
+// functions of its location, as open_store() is. A SQLite store's only: a
+// PostgreSQL one is PostgreSQL's to back up (pg_dump, a standby), or
+// copied to a SQLite file with `authsvc store copy`; both refuse it, saying
+// so.
 
 // What a backup holds.
 struct BackupContents {
@@ -278,7 +299,7 @@ struct BackupContents {
 // target's absolute path) once the copy is in place, so the copy does not
 // hold that event; if it cannot be recorded, the copy stays and StoreError
 // says so. Throws StoreError.
-BackupContents back_up_store(const std::string& location, const std::string& target,
+BackupContents back_up_store(const StoreLocation& location, const std::string& target,
                              const Actor& actor, bool replace);
 
 // Puts the backup at `backup` in place of the store at `location` (which
@@ -295,7 +316,7 @@ BackupContents back_up_store(const std::string& location, const std::string& tar
 // The restored store has the backup's audit trail and one more event,
 // "restore", numbered after every event the replaced store had: events
 // never go back, so a running server misses none made after the restore.
-BackupContents restore_store(const std::string& location, const std::string& backup,
+BackupContents restore_store(const StoreLocation& location, const std::string& backup,
                              const Actor& actor);
 
 }  // namespace authsvc

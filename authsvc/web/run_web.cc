@@ -163,12 +163,11 @@ int run_web(WebRunOptions options) {
     // Before any thread starts: they all inherit the blocked signals.
     SignalWaiter signals;
     // Opened once here, so that a missing or newer database stops the start.
-    std::unique_ptr<Store> first = open_store(options.db_path, Actor{"web", ""});
+    std::unique_ptr<Store> first = open_store(options.store, Actor{"web", ""});
     AuditLog audit(options.audit_log);
     WebDependencies deps;
     std::shared_ptr<OidcClient> oidc_client;
-    const std::string db_path = options.db_path;
-    deps.open_store = [db_path] { return open_store(db_path, Actor{"web", ""}); };
+    deps.open_store = [store = options.store] { return open_store(store, Actor{"web", ""}); };
     if (options.oidc) {
       OidcClientOptions oidc;
       oidc.issuer = options.oidc->issuer;

@@ -9,6 +9,7 @@
 
 #include "authsvc/guardian/management_api.h"
 #include "authsvc/server/ops_listener.h"
+#include "authsvc/store/store.h"
 #include "authsvc/web/web_options.h"
 
 namespace authsvc {
@@ -20,7 +21,7 @@ struct OidcSettings {
 };
 
 struct WebRunOptions {
-  std::string db_path;
+  StoreLocation store;
   std::string listen = "127.0.0.1:8080";
   std::string audit_log = "-";
   // More than serve's: a page may wait on the management API or the
