@@ -13,7 +13,7 @@ packages=(
   cmake g++ make pkg-config
   libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
-  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev
+  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev libpqxx-dev
 )
 if [[ "${1:-}" == "--package" || "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # dpkg-shlibdeps and dpkg-buildflags; file, with which CPack finds the
@@ -29,10 +29,11 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # with scripts/install-oidc-provider.sh, below); Prometheus scrapes the
   # metrics in the operations test, whose parser is python3-prometheus-client;
   # systemd's systemd-analyze checks the unit files in contrib/systemd;
-  # lintian checks the Debian package.
+  # lintian checks the Debian package; PostgreSQL 15's server and client
+  # programs are the store's tests' servers (tests/e2e/postgres.py).
   packages+=(rabbitmq-server python3 python3-pika python3-aiosmtpd curl procps logrotate clang libclang-rt-14-dev
     openssl chromium chromium-driver python3-selenium python3-jwt python3-cryptography
-    prometheus python3-prometheus-client systemd lintian)
+    prometheus python3-prometheus-client systemd lintian postgresql-15 postgresql-client-15)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(nginx-light wrk librabbitmq-dev)
@@ -49,6 +50,10 @@ if ((${#missing[@]} > 0)); then
   export DEBIAN_FRONTEND=noninteractive
   # Debian's rabbitmq-server package starts a system broker on install; the
   # tests start their own, so keep the package from starting services.
+  # postgresql-15 likewise creates a cluster "main" (port 5432, socket in
+  # /var/run/postgresql) and would start it: it stays down, and were it
+  # started (at boot), the tests would not mind: their servers have free
+  # ports and sockets of their own, and they never use it.
   policy=/usr/sbin/policy-rc.d
   created_policy=0
   if [[ ! -e $policy ]]; then
