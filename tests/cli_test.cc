@@ -431,6 +431,35 @@ TEST_CASE("a missing or corrupt database stops serve at start with one line nami
   CHECK(r.err.find("cannot open database '" + corrupt + "'") != std::string::npos);
 }
 
+TEST_CASE("backup and restore refuse a PostgreSQL store, naming what to use instead") {
+  TempDir dir;
+  for (const std::string command : {"backup", "restore"}) {
+    CommandResult r =
+        run_authsvc({command, dir.file("copy.db"), "--db", "postgresql://127.0.0.1:1/authsvc"});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "authsvc: " + command +
+                       " is for a SQLite store; back up a PostgreSQL one with PostgreSQL's tools "
+                       "(pg_dump, a standby), or copy it to a SQLite file with: authsvc store "
+                       "copy\n");
+  }
+  CHECK_FALSE(std::filesystem::exists(dir.file("copy.db")));
+}
+
+TEST_CASE("--db-password-file is read for a PostgreSQL --db only, and must exist") {
+  testing::Cli cli;
+  std::string secret = cli.dir.file("db-password");
+  testing::write_file(secret, "s3cret\n");
+  CommandResult r = run_authsvc({"user", "list", "--db", cli.db, "--db-password-file", secret});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "authsvc: --db-password-file is for a PostgreSQL --db (postgresql://...)\n");
+  r = run_authsvc({"user", "list", "--db", "postgresql://127.0.0.1:1/authsvc", "--db-password-file",
+                   cli.dir.file("missing")});
+  CHECK(r.exit_code == 1);
+  CHECK(is_one_line(r.err));
+  CHECK(r.err.find(cli.dir.file("missing")) != std::string::npos);
+  CHECK(r.err.find("s3cret") == std::string::npos);
+}
+
 TEST_CASE("a second serve on a port in use stops at start with one line, and the first goes on") {
   Cli cli;
   std::string token = cli.add("alice");

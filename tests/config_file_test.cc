@@ -168,6 +168,23 @@ TEST_SUITE("config_file") {
                            "--config is for serve, guardian and web");
   }
 
+  TEST_CASE(
+      "db-password-file in the file is the global --db-password-file, and a password is no key") {
+    testing::Cli cli;
+    std::string secret = cli.dir.file("db-password");
+    testing::write_file(secret, "not-for-sqlite\n");
+    std::string path = config(
+        cli.dir, "[serve]\ndb = \"" + cli.db + "\"\ndb-password-file = \"" + secret + "\"\n");
+    check_one_line_failure(run_authsvc({"serve", "--config", path, "--listen", "127.0.0.1:0"}),
+                           "--db-password-file is for a PostgreSQL --db (postgresql://...)");
+    path = config(cli.dir, "[guardian]\ndb-password = \"hunter2\"\n");
+    CommandResult r = run_authsvc({"guardian", "--config", path});
+    CHECK(r.exit_code == 1);
+    CHECK(r.err == "authsvc: " + path +
+                       ":2: 'db-password' in [guardian] is not a key: secrets come from files; use "
+                       "'db-password-file'\n");
+  }
+
   TEST_CASE("repeated options take arrays, and the command line replaces the file's array") {
     TempDir dir;
     std::string path = config(dir,

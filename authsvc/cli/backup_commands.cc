@@ -31,9 +31,11 @@ int back_up(const StoreLocation& db, const BackupArgs& args) {
 int restore(const StoreLocation& db, const BackupArgs& args) {
   // Held to the end, so that a serve starting meanwhile waits for the
   // restored users. With --force it may be a serve's: the restore is one
-  // commit, which that serve picks up as it picks up any other.
-  std::optional<ServeLock> lock = ServeLock::try_take(db.where, ServeLock::Holder::restore);
-  if (!lock && !args.force) {
+  // commit, which that serve picks up as it picks up any other. A
+  // PostgreSQL store has no lock file, and restore_store() refuses it.
+  std::optional<ServeLock> lock;
+  if (!db.is_postgresql()) lock = ServeLock::try_take(db.where, ServeLock::Holder::restore);
+  if (!lock && !args.force && !db.is_postgresql()) {
     throw Error(fmt::format(
         "a running `authsvc serve` uses '{}' (or a restore is under way); stop it first, or "
         "restore with --force (serve then reloads the restored users)",
