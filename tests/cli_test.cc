@@ -445,6 +445,31 @@ TEST_CASE("backup and restore refuse a PostgreSQL store, naming what to use inst
   CHECK_FALSE(std::filesystem::exists(dir.file("copy.db")));
 }
 
+TEST_CASE("store copy prints every table's rows, and refuses to overwrite users") {
+  testing::Cli cli;
+  cli.add("alice");
+  std::string copy = cli.dir.file("copy.db");
+  CommandResult r = run_authsvc({"store", "copy", "--from", cli.db, "--to", copy});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err.empty());
+  std::vector<std::string> lines = testing::lines_of(r.out);
+  REQUIRE(lines.size() > 2);
+  CHECK(lines.front().starts_with("users "));
+  CHECK(lines.front().ends_with(" 1 rows"));
+  CHECK(lines.back().starts_with("copied '" + cli.db + "' to '" + copy + "' (schema version "));
+  CHECK(lines.back().ends_with("); the row counts of every table agree"));
+  r = run_authsvc({"user", "list", "--db", copy});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("\nalice ") != std::string::npos);
+  // A second copy would replace the first's users: refused, in one line.
+  r = run_authsvc({"store", "copy", "--from", cli.db, "--to", copy});
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "authsvc: '" + copy +
+                     "' holds 1 users; give --force to replace everything it "
+                     "holds with '" +
+                     cli.db + "'\n");
+}
+
 TEST_CASE("--db-password-file is read for a PostgreSQL --db only, and must exist") {
   testing::Cli cli;
   std::string secret = cli.dir.file("db-password");

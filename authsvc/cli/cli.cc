@@ -26,15 +26,21 @@ std::string default_db_path() {
 
 }  // namespace
 
-StoreLocation CommandLine::store() const {
-  StoreLocation location(db_path);
-  if (!db_password_file.empty()) {
+StoreLocation store_location(const std::string& where, const std::string& password_file,
+                             std::string_view where_option) {
+  StoreLocation location(where);
+  if (!password_file.empty()) {
     if (!location.is_postgresql()) {
-      throw Error("--db-password-file is for a PostgreSQL --db (postgresql://...)");
+      throw Error(fmt::format("{}-password-file is for a PostgreSQL {} (postgresql://...)",
+                              where_option, where_option));
     }
-    location.password = read_password_file(db_password_file);
+    location.password = read_password_file(password_file);
   }
   return location;
+}
+
+StoreLocation CommandLine::store() const {
+  return store_location(db_path, db_password_file, "--db");
 }
 
 int run_cli(int argc, char** argv) {
@@ -71,6 +77,7 @@ int run_cli(int argc, char** argv) {
   add_web_command(app, cli);
   add_web_access_command(app, cli);
   add_backup_commands(app, cli);
+  add_store_commands(app, cli);
   add_audit_command(app, cli);
   // Read when the action runs: --db may follow the command.
   const std::function<StoreLocation()> store = [&cli] { return cli.store(); };

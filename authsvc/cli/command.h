@@ -6,6 +6,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/store/store.h"
@@ -29,6 +30,13 @@ struct CommandLine {
   // for a CLI::ValidationError, 1 for anything else.
   std::function<int()> action;
 };
+
+// The store at `where` (an option's value: a path or a PostgreSQL URI),
+// with the password in `password_file` ("": none), read now; the messages
+// name `where_option` ("--db") and its -password-file. An authsvc::Error if
+// the file cannot be read, or is given for a SQLite path.
+StoreLocation store_location(const std::string& where, const std::string& password_file,
+                             std::string_view where_option);
 
 // Who runs the command, for the audit trail: the account behind sudo when
 // there is one.
@@ -64,6 +72,8 @@ void add_web_command(CLI::App& app, CommandLine& cli);
 void add_web_access_command(CLI::App& app, CommandLine& cli);
 // `backup` and `restore`: backup_commands.cc.
 void add_backup_commands(CLI::App& app, CommandLine& cli);
+// `store copy`: store_commands.cc.
+void add_store_commands(CLI::App& app, CommandLine& cli);
 // `audit`: audit_command.cc.
 void add_audit_command(CLI::App& app, CommandLine& cli);
 

@@ -20,11 +20,16 @@ bool StoreLocation::is_postgresql() const {
   return where.starts_with("postgresql://") || where.starts_with("postgres://");
 }
 
-std::unique_ptr<Store> open_store(const StoreLocation& location, Actor actor, OpenMode mode) {
+std::unique_ptr<SqlStore> open_sql_store(const StoreLocation& location, Actor actor,
+                                         OpenMode mode) {
   if (location.is_postgresql()) {
     throw StoreError("this authsvc was built without PostgreSQL");
   }
   return std::make_unique<SqliteStore>(location.where, std::move(actor), mode);
+}
+
+std::unique_ptr<Store> open_store(const StoreLocation& location, Actor actor, OpenMode mode) {
+  return open_sql_store(location, std::move(actor), mode);
 }
 
 BackupContents back_up_store(const StoreLocation& location, const std::string& target,

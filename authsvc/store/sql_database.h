@@ -76,6 +76,9 @@ class SqlRow {
   virtual std::int64_t int64(int column) const = 0;
   virtual std::string text(int column) const = 0;
   virtual std::vector<std::uint8_t> bytes(int column) const = 0;
+  // The column's value as it is stored, whatever its type: what a copy of
+  // a table to another database binds again.
+  virtual SqlParam value(int column) const = 0;
 
   std::string text_or_empty(int column) const { return is_null(column) ? "" : text(column); }
   std::optional<std::int64_t> optional_int64(int column) const {
@@ -123,6 +126,12 @@ class SqlDatabase {
   // migration's transaction.
   virtual int schema_version() = 0;
   virtual void set_schema_version(int version) = 0;
+
+  // The tables of authsvc's data, by name, without the database's own
+  // bookkeeping (SQLite's sqlite_* tables, PostgreSQL's schema version);
+  // and a table's columns, in order.
+  virtual std::vector<std::string> table_names() = 0;
+  virtual std::vector<std::string> column_names(const std::string& table) = 0;
 
   // Changes whenever another connection has committed a change to the
   // users: cheap enough to call several times a second.

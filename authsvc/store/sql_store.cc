@@ -230,15 +230,18 @@ std::optional<std::vector<UserChange>> SqlStore::changed_users_since(std::int64_
     std::set<std::string> names;
     std::int64_t last = after;
     bool reload_all = false;
-    db().query("SELECT id, \"user\", action FROM audit_events WHERE id > ? ORDER BY id", {after},
-               [&](const SqlRow& row) {
-                 if (reload_all) return;
-                 last = row.int64(0);
-                 names.insert(row.text(1));
-                 // A restore replaced every user at once, under one event
-                 // that names none of them.
-                 if (names.size() > limit || row.text(2) == kRestoreAction) reload_all = true;
-               });
+    db().query(
+        "SELECT id, \"user\", action FROM audit_events WHERE id > ? ORDER BY id", {after},
+        [&](const SqlRow& row) {
+          if (reload_all) return;
+          last = row.int64(0);
+          names.insert(row.text(1));
+          // A restore or a copy replaced every user at once.
+          std::string action = row.text(2);
+          if (names.size() > limit || action == kRestoreAction || action == kStoreCopyAction) {
+            reload_all = true;
+          }
+        });
     if (reload_all) return std::nullopt;
     std::vector<UserChange> changes;
     for (const std::string& name : names) {

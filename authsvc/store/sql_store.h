@@ -117,6 +117,16 @@ class SqlStore : public Store {
   // The number of the last of `migrations`.
   static int latest_schema_version(std::span<const EmbeddedFile> migrations);
 
+  // The connection, for what works on the tables themselves (store_copy.h);
+  // throws StoreError while it is not open.
+  SqlDatabase& db();
+  // Records an audit event in the caller's transaction.
+  void record_event(const std::string& action, const std::string& user, const std::string& detail);
+  // The audit events that replace every user at once, under one event that
+  // names none of them: changed_users_since() answers them with a reload.
+  static constexpr const char* kRestoreAction = "restore";
+  static constexpr const char* kStoreCopyAction = "store copy";
+
  protected:
   // Runs `fn` and returns what it returns. The database's failures
   // (SqlError) come out as StoreError("cannot WHAT: its message"): every
@@ -136,15 +146,12 @@ class SqlStore : public Store {
   static void run_guarded(std::string_view what, const std::function<void()>& fn);
 
   void open_database(OpenMode mode);
-  SqlDatabase& db();
   // What the store's own messages call the database.
   const std::string& location() const { return location_; }
   std::int64_t user_id(const std::string& name);
   // user_id, for what an owner does: under limit_changes_to_owner, only an
   // account that address owns is found.
   std::int64_t owned_user_id(const std::string& name);
-  // Records an audit event in the caller's transaction.
-  void record_event(const std::string& action, const std::string& user, const std::string& detail);
   // Inserts an account with its current credential and vhosts, in the
   // caller's transaction; a taken name throws. The credential's
   // `issued_at` "": unknown (an imported password). Returns its id.
@@ -171,9 +178,6 @@ class SqlStore : public Store {
                      const std::vector<OutboxMail>& mails);
   // The time a row records: RFC 3339, UTC, microseconds.
   static std::string now();
-  // The audit event of a restore, which changed_users_since() answers with
-  // a reload of every user.
-  static constexpr const char* kRestoreAction = "restore";
 
  private:
   // `column`'s values over the rows `from_where` selects (`FROM ... WHERE
@@ -188,5 +192,8 @@ class SqlStore : public Store {
   Actor actor_;
   std::string owner_limit_;
 };
+
+// The store at `location` (open_store() gives it as a Store).
+std::unique_ptr<SqlStore> open_sql_store(const StoreLocation& location, Actor actor, OpenMode mode);
 
 }  // namespace authsvc

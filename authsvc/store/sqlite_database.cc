@@ -37,6 +37,15 @@ class SqliteRow : public SqlRow {
     return c.getString();
   }
 
+  SqlParam value(int column) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (c.isNull()) return SqlParam();
+    if (c.isInteger()) return SqlParam(c.getInt64());
+    if (c.isText()) return SqlParam(c.getString());
+    if (c.isBlob()) return SqlParam(SqlBytes{bytes(column)});
+    throw SqlError(fmt::format("column {} holds a floating-point number", c.getName()));
+  }
+
   std::vector<std::uint8_t> bytes(int column) const override {
     SQLite::Column c = statement_.getColumn(column);
     if (!c.isBlob()) throw mismatch(c, "bytes");
@@ -62,7 +71,10 @@ void bind_all(SQLite::Statement& statement, const SqlParams& params) {
           if constexpr (std::is_same_v<T, std::monostate>) {
             statement.bind(index);
           } else if constexpr (std::is_same_v<T, SqlBytes>) {
-            statement.bind(index, v.bytes.data(), static_cast<int>(v.bytes.size()));
+            // A null pointer would bind NULL: empty bytes are still bytes.
+            static const std::uint8_t kNone = 0;
+            statement.bind(index, v.bytes.empty() ? &kNone : v.bytes.data(),
+                           static_cast<int>(v.bytes.size()));
           } else {
             statement.bind(index, v);
           }
@@ -131,6 +143,22 @@ int SqliteDatabase::schema_version() {
 
 void SqliteDatabase::set_schema_version(int version) {
   translated([&] { db_->exec(fmt::format("PRAGMA user_version = {}", version)); });
+}
+
+std::vector<std::string> SqliteDatabase::table_names() {
+  std::vector<std::string> names;
+  query(
+      "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
+      "ESCAPE '\\' ORDER BY name",
+      {}, [&](const SqlRow& row) { names.push_back(row.text(0)); });
+  return names;
+}
+
+std::vector<std::string> SqliteDatabase::column_names(const std::string& table) {
+  std::vector<std::string> names;
+  query("SELECT name FROM pragma_table_info(?) ORDER BY cid", {table},
+        [&](const SqlRow& row) { names.push_back(row.text(0)); });
+  return names;
 }
 
 std::int64_t SqliteDatabase::data_version() {

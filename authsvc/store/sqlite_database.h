@@ -37,6 +37,8 @@ class SqliteDatabase : public SqlDatabase {
   void rollback() noexcept override;
   int schema_version() override;
   void set_schema_version(int version) override;
+  std::vector<std::string> table_names() override;
+  std::vector<std::string> column_names(const std::string& table) override;
   std::int64_t data_version() override;
 
  private:

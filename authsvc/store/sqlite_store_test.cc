@@ -28,6 +28,8 @@ class SqliteUnderTest : public StoreUnderTest {
 
   std::unique_ptr<Store> connect(const Actor& actor) override { return open_store(path_, actor); }
 
+  StoreLocation location() override { return path_; }
+
   std::string stored_bytes() override {
     std::string bytes;
     for (const std::string& file : files()) bytes += testing::read_file(file);

@@ -30,6 +30,9 @@ class StoreUnderTest {
   // through it are audited as `actor`'s.
   virtual std::unique_ptr<Store> connect(const Actor& actor) = 0;
 
+  // Where it is, as open_store() and `authsvc store copy` take it.
+  virtual StoreLocation location() = 0;
+
   // Everything the store keeps, as bytes (its files, or a dump of its
   // tables), for the check that no token is kept in clear.
   virtual std::string stored_bytes() = 0;
