@@ -333,7 +333,7 @@ TEST_CASE("pg database: parameters PostgreSQL cannot take are refused before the
 }
 
 TEST_CASE(
-    "pg database: scan outside a transaction runs in one of its own; a scan that throws "
+    "pg database: scan outside a transaction runs in one of its own, and a scan that throws "
     "leaves the transaction usable") {
   PgTestDatabase database;
   std::unique_ptr<PgDatabase> db = database.connect();

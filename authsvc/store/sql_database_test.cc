@@ -228,7 +228,7 @@ TEST_CASE_TEMPLATE("sql database: exec says how many rows it changed", Backend,
 }
 
 TEST_CASE_TEMPLATE(
-    "sql database: query gives the rows in order; query_first and query_int64 "
+    "sql database: query gives the rows in order, query_first and query_int64 "
     "the first",
     Backend, AUTHSVC_SQL_BACKENDS) {
   Fresh<Backend> f;
