@@ -14,6 +14,10 @@ struct EmbeddedFile {
 // schema/*.sql in name order: the migrations the store applies at open.
 extern const EmbeddedFile embedded_migrations[];
 extern const std::size_t embedded_migrations_count;
+// schema/postgresql/*.sql in name order: the same migrations, for a store in
+// PostgreSQL (same numbers and names).
+extern const EmbeddedFile embedded_pg_migrations[];
+extern const std::size_t embedded_pg_migrations_count;
 
 // rules/pulse.rules: the policy used when no rules file is given.
 extern const EmbeddedFile embedded_rules[];
