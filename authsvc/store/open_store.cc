@@ -1,5 +1,6 @@
 #include <fmt/format.h>
 
+#include "authsvc/store/pg_store.h"
 #include "authsvc/store/sqlite_store.h"
 
 namespace authsvc {
@@ -22,9 +23,7 @@ bool StoreLocation::is_postgresql() const {
 
 std::unique_ptr<SqlStore> open_sql_store(const StoreLocation& location, Actor actor,
                                          OpenMode mode) {
-  if (location.is_postgresql()) {
-    throw StoreError("this authsvc was built without PostgreSQL");
-  }
+  if (location.is_postgresql()) return std::make_unique<PgStore>(location, std::move(actor), mode);
   return std::make_unique<SqliteStore>(location.where, std::move(actor), mode);
 }
 

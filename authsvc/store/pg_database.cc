@@ -280,6 +280,21 @@ class PgRow : public SqlRow {
     }
   }
 
+  SqlParam value(int column) const override {
+    pqxx::field f = field(column);
+    if (f.is_null()) return SqlParam();
+    switch (f.type()) {
+      case kInt2:
+      case kInt4:
+      case kInt8:
+        return SqlParam(int64(column));
+      case kBytea:
+        return SqlParam(SqlBytes{bytes(column)});
+      default:
+        return SqlParam(text(column));
+    }
+  }
+
   std::vector<std::uint8_t> bytes(int column) const override {
     pqxx::field f = field(column);
     if (f.is_null() || f.type() != kBytea) throw mismatch(f, "bytes");
@@ -424,6 +439,9 @@ struct PgDatabase::Connection {
   Prepared unprepared;
   // Why the connection was lost; empty while it is not.
   std::string lost;
+  // data_version(): listening yet, and the changes announced since.
+  bool listening = false;
+  std::int64_t changes = 0;
   std::uint64_t cursors = 0;
 };
 
@@ -556,11 +574,53 @@ void PgDatabase::set_schema_version(int version) {
       "DELETE FROM schema_version; INSERT INTO schema_version (version) VALUES ({})", version));
 }
 
-// Every change to the users records an audit event in its transaction, and
-// writers commit in id order: the largest id changes with every committed
-// change. A later step replaces this query with LISTEN/NOTIFY.
+// The tables of the schema the connection works in (the first of its
+// search path), but the schema version's own.
+std::vector<std::string> PgDatabase::table_names() {
+  std::vector<std::string> names;
+  query(
+      "SELECT c.relname::text FROM pg_class c "
+      "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r' "
+      "AND c.relname <> 'schema_version' ORDER BY c.relname",
+      {}, [&](const SqlRow& row) { names.push_back(row.text(0)); });
+  return names;
+}
+
+std::vector<std::string> PgDatabase::column_names(const std::string& table) {
+  std::vector<std::string> names;
+  query(
+      "SELECT a.attname::text FROM pg_attribute a "
+      "JOIN pg_class c ON c.oid = a.attrelid "
+      "WHERE c.relnamespace = current_schema()::regnamespace AND c.relname = ? "
+      "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+      {table}, [&](const SqlRow& row) { names.push_back(row.text(0)); });
+  return names;
+}
+
 std::int64_t PgDatabase::data_version() {
-  return query_int64("SELECT COALESCE(MAX(id), 0) FROM audit_events").value_or(0);
+  Connection& c = *connection_;
+  c.require_open();
+  if (!c.listening) {
+    c.run_text(fmt::format("LISTEN {}", kChangeChannel));
+    c.listening = true;
+  }
+  PGconn* raw = c.pq.raw();
+  // What the server sent meanwhile, without waiting; a closed socket shows
+  // here as a lost connection.
+  if (raw == nullptr || PQconsumeInput(raw) == 0) {
+    c.fail(" while listening for changes", raw != nullptr ? PQerrorMessage(raw) : "");
+  }
+  int own = PQbackendPID(raw);
+  while (PGnotify* notice = PQnotifies(raw)) {
+    // Its own changes are no news to a connection.
+    if (notice->be_pid != own) ++c.changes;
+    PQfreemem(notice);
+  }
+  return c.changes;
+}
+
+void PgDatabase::announce_change(std::string_view what) {
+  exec("SELECT pg_notify(?, ?)", {kChangeChannel, what});
 }
 
 std::string pg_connection_string(std::string_view location,

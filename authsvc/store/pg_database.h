@@ -14,6 +14,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "authsvc/store/sql_database.h"
 
@@ -47,7 +48,14 @@ class PgDatabase : public SqlDatabase {
 
   int schema_version() override;
   void set_schema_version(int version) override;
+  std::vector<std::string> table_names() override;
+  std::vector<std::string> column_names(const std::string& table) override;
+  // How many changes other connections announced since the first call
+  // (which starts listening): NOTIFYs on kChangeChannel, read without
+  // waiting.
   std::int64_t data_version() override;
+  void announce_change(std::string_view what) override;
+  static constexpr const char* kChangeChannel = "authsvc_changes";
 
   // The advisory lock every write transaction takes first
   // (pg_advisory_xact_lock): "authsvc\0" in ASCII. Locks are per database,

@@ -136,6 +136,11 @@ class SqlDatabase {
   // Changes whenever another connection has committed a change to the
   // users: cheap enough to call several times a second.
   virtual std::int64_t data_version() = 0;
+  // Tells every other connection's data_version() that the caller's write
+  // transaction changed `what` (a user's name, "guardian"), once it
+  // commits. PostgreSQL: a NOTIFY, which reaches every node at once;
+  // SQLite's data_version sees every commit by itself.
+  virtual void announce_change(std::string_view what) = 0;
 
   // Helpers over query().
   // Calls on_row for the first row only; false if there was none.

@@ -507,9 +507,15 @@ TEST_CASE_TEMPLATE(
         "INSERT INTO audit_events (ts, actor, operator, action, \"user\", detail) "
         "VALUES (?, ?, ?, ?, ?, ?)",
         {"2026-01-01T00:00:00.000000Z", "cli", "tester", "user add", "alice", ""});
+    other->announce_change("user alice");
     txn.commit();
   }
-  std::int64_t after = f.db.data_version();
+  // PostgreSQL's notice arrives a moment after the commit.
+  std::int64_t after = before;
+  for (int i = 0; i < 500 && after == before; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    after = f.db.data_version();
+  }
   CHECK(after != before);
   CHECK(f.db.data_version() == after);
 }

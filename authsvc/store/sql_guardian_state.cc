@@ -93,6 +93,7 @@ void SqlStore::change_notice(std::string_view what, const std::vector<OutboxMail
     SqlTransaction txn(db(), SqlTransactionKind::write);
     change();
     put_outbox(mails);
+    db().announce_change("guardian");
     txn.commit();
   });
 }

@@ -106,7 +106,13 @@ void SqlStore::migrate(SqlDatabase& db, std::span<const EmbeddedFile> migrations
 }
 
 int SqlStore::schema_version() {
-  return guarded("read the schema version", [&] { return db().schema_version(); });
+  int version = guarded("read the schema version", [&] { return db().schema_version(); });
+  // An open store had a schema: none now means its tables were dropped.
+  if (version == 0) {
+    throw StoreError(
+        fmt::format("database '{}' no longer has authsvc's schema", printable(location_)));
+  }
+  return version;
 }
 
 std::int64_t SqlStore::user_id(const std::string& name) {
@@ -134,6 +140,7 @@ void SqlStore::record_event(const std::string& action, const std::string& user,
       "INSERT INTO audit_events (ts, actor, operator, action, \"user\", detail) "
       "VALUES (?, ?, ?, ?, ?, ?)",
       {now(), actor_.actor, actor_.operator_name, action, user, detail});
+  db().announce_change(user.empty() ? action : "user " + user);
 }
 
 std::string SqlStore::lines_of(std::string_view column, std::string_view from_where) {

@@ -40,6 +40,7 @@ class SqliteDatabase : public SqlDatabase {
   std::vector<std::string> table_names() override;
   std::vector<std::string> column_names(const std::string& table) override;
   std::int64_t data_version() override;
+  void announce_change(std::string_view) override {}
 
  private:
   std::unique_ptr<SQLite::Database> owned_;

@@ -44,11 +44,16 @@ class StoreUnderTest {
   virtual void damage() = 0;
 };
 
-// The implementations. sqlite_store_test.cc defines Sqlite::make().
+// The implementations. sqlite_store_test.cc defines Sqlite::make(),
+// pg_store_test.cc Postgres::make().
 struct Sqlite {
   static std::unique_ptr<StoreUnderTest> make();
 };
+struct Postgres {
+  static std::unique_ptr<StoreUnderTest> make();
+};
 
-#define AUTHSVC_STORE_IMPLEMENTATIONS ::authsvc::store_contract::Sqlite
+#define AUTHSVC_STORE_IMPLEMENTATIONS \
+  ::authsvc::store_contract::Sqlite, ::authsvc::store_contract::Postgres
 
 }  // namespace authsvc::store_contract

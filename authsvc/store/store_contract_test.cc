@@ -17,6 +17,7 @@
 #include "tests/test_support.h"
 
 TYPE_TO_STRING_AS("sqlite", authsvc::store_contract::Sqlite);
+TYPE_TO_STRING_AS("postgresql", authsvc::store_contract::Postgres);
 
 namespace authsvc::store_contract {
 namespace {

@@ -24,9 +24,24 @@ struct Direction {
 
 }  // namespace authsvc::store_contract
 
-TYPE_TO_STRING_AS("sqlite to sqlite",
-                  authsvc::store_contract::Direction<authsvc::store_contract::Sqlite,
-                                                     authsvc::store_contract::Sqlite>);
+namespace copy_directions {
+using authsvc::store_contract::Direction;
+using authsvc::store_contract::Postgres;
+using authsvc::store_contract::Sqlite;
+using SqliteToSqlite = Direction<Sqlite, Sqlite>;
+using SqliteToPostgres = Direction<Sqlite, Postgres>;
+using PostgresToSqlite = Direction<Postgres, Sqlite>;
+using PostgresToPostgres = Direction<Postgres, Postgres>;
+}  // namespace copy_directions
+
+TYPE_TO_STRING_AS("sqlite to sqlite", copy_directions::SqliteToSqlite);
+TYPE_TO_STRING_AS("sqlite to postgresql", copy_directions::SqliteToPostgres);
+TYPE_TO_STRING_AS("postgresql to sqlite", copy_directions::PostgresToSqlite);
+TYPE_TO_STRING_AS("postgresql to postgresql", copy_directions::PostgresToPostgres);
+
+#define AUTHSVC_COPY_DIRECTIONS                                           \
+  ::copy_directions::SqliteToSqlite, ::copy_directions::SqliteToPostgres, \
+      ::copy_directions::PostgresToSqlite, ::copy_directions::PostgresToPostgres
 
 namespace authsvc::store_contract {
 namespace {
@@ -118,7 +133,7 @@ void fill(Store& store) {
 }  // namespace
 
 TEST_CASE_TEMPLATE("store copy: everything arrives, read back the same, and a server reloads", D,
-                   Direction<Sqlite, Sqlite>) {
+                   AUTHSVC_COPY_DIRECTIONS) {
   auto from = D::Source::make();
   auto to = D::Target::make();
   std::unique_ptr<Store> source = from->connect(kCli);
@@ -165,7 +180,7 @@ TEST_CASE_TEMPLATE("store copy: everything arrives, read back the same, and a se
 }
 
 TEST_CASE_TEMPLATE("store copy: a target with users is refused, and --force replaces all of it", D,
-                   Direction<Sqlite, Sqlite>) {
+                   AUTHSVC_COPY_DIRECTIONS) {
   auto from = D::Source::make();
   auto to = D::Target::make();
   std::unique_ptr<Store> source = from->connect(kCli);
@@ -188,7 +203,7 @@ TEST_CASE_TEMPLATE("store copy: a target with users is refused, and --force repl
   CHECK(target->list_users().size() == source->list_users().size());
 }
 
-TEST_CASE_TEMPLATE("store copy: a copy onto itself is refused", D, Direction<Sqlite, Sqlite>) {
+TEST_CASE_TEMPLATE("store copy: a copy onto itself is refused", D, AUTHSVC_COPY_DIRECTIONS) {
   auto from = D::Source::make();
   std::unique_ptr<Store> source = from->connect(kCli);
   fill(*source);
