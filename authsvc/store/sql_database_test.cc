@@ -7,10 +7,12 @@
 // lost connections) is tested beside it (pg_database_test.cc).
 #include "authsvc/store/sql_database.h"
 
+#include <SQLiteCpp/SQLiteCpp.h>
 #include <doctest/doctest.h>
 
 #include <atomic>
 #include <cstdint>
+#include <filesystem>
 #include <functional>
 #include <limits>
 #include <memory>
@@ -21,6 +23,7 @@
 
 #include "authsvc/core/embedded_file.h"
 #include "authsvc/store/pg_test_database.h"
+#include "authsvc/store/sqlite_database.h"
 #include "tests/test_support.h"
 
 namespace authsvc::sql_contract {
@@ -42,8 +45,11 @@ class DatabaseUnderTest {
 struct Postgres {
   static std::unique_ptr<DatabaseUnderTest> make();
 };
+struct Sqlite {
+  static std::unique_ptr<DatabaseUnderTest> make();
+};
 
-#define AUTHSVC_SQL_BACKENDS ::authsvc::sql_contract::Postgres
+#define AUTHSVC_SQL_BACKENDS ::authsvc::sql_contract::Postgres, ::authsvc::sql_contract::Sqlite
 
 namespace {
 
@@ -72,7 +78,37 @@ class PostgresUnderTest : public DatabaseUnderTest {
   testing::PgTestDatabase database_;
 };
 
+class SqliteUnderTest : public DatabaseUnderTest {
+ public:
+  SqliteUnderTest() {
+    SqliteDatabase(path_, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE, 5000)
+        .exec_script("PRAGMA journal_mode = WAL");
+  }
+  std::unique_ptr<SqlDatabase> connect() override {
+    return std::make_unique<SqliteDatabase>(path_, SQLite::OPEN_READWRITE, 5000);
+  }
+  std::span<const EmbeddedFile> migrations() override {
+    return {embedded_migrations, embedded_migrations_count};
+  }
+  // SQLite's busy handler sleeps between tries: a thread of this process in nanosleep.
+  std::function<bool()> waits_for_write_lock(SqlDatabase&) override {
+    return [] {
+      for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::string wchan = testing::read_file(task.path().string() + "/wchan");
+        if (wchan.find("nanosleep") != std::string::npos) return true;
+      }
+      return false;
+    };
+  }
+
+ private:
+  testing::TempDir dir_;
+  std::string path_ = dir_.file("db.sqlite");
+};
+
 }  // namespace
+
+std::unique_ptr<DatabaseUnderTest> Sqlite::make() { return std::make_unique<SqliteUnderTest>(); }
 
 std::unique_ptr<DatabaseUnderTest> Postgres::make() {
   return std::make_unique<PostgresUnderTest>();
@@ -81,6 +117,7 @@ std::unique_ptr<DatabaseUnderTest> Postgres::make() {
 }  // namespace authsvc::sql_contract
 
 TYPE_TO_STRING_AS("postgresql", authsvc::sql_contract::Postgres);
+TYPE_TO_STRING_AS("sqlite", authsvc::sql_contract::Sqlite);
 
 namespace authsvc::sql_contract {
 namespace {
