@@ -3,9 +3,9 @@
 // state, the audit events of changes, and the web's sessions and API keys,
 // shared by `serve`, the guardian, the web and the CLI. One interface per concern, so that each
 // user of the store depends on what it uses, and one Store that is all of them, which open_store()
-// returns. SQLite (sqlite_store.h) is the implementation today; the contract every implementation
-// keeps is tested once, for all of them, by store_contract_test.cc (store_contract.h says how one
-// takes part).
+// returns. One implementation of the logic (sql_store.h) runs on SQLite (sqlite_store.h) and on
+// PostgreSQL (pg_store.h); the contract every implementation keeps is tested once, for all of
+// them, by store_contract_test.cc (store_contract.h says how one takes part).
 //
 // The contract, for every implementation:
 // - Every change is one transaction, and records its audit event (actor,
