@@ -19,7 +19,8 @@ which=${1:-all}
 # SIGABRT would look like any other abort. The tests hand these variables
 # on to every child they start (tests/test_support.h: child_environment).
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86
-export LSAN_OPTIONS=exitcode=86
+# tests/lsan.supp: what leaks inside uninstrumented libraries.
+export LSAN_OPTIONS=exitcode=86:suppressions=$PWD/tests/lsan.supp
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=86
 # tests/tsan.supp: what TSan cannot see inside uninstrumented libraries.
 export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=87:suppressions=$PWD/tests/tsan.supp
