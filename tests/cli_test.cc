@@ -18,12 +18,14 @@
 #include "authsvc/core/token.h"
 #include "authsvc/core/words.h"
 #include "authsvc/store/store.h"
+#include "tests/login_answer.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
 using testing::CommandResult;
+using testing::login_answer;
 using testing::run_authsvc;
 using testing::TempDir;
 
@@ -33,13 +35,6 @@ bool is_one_line(const std::string& s) { return !s.empty() && s.find('\n') == s.
 
 // What serve answers the broker's login of `user` with `password` (both
 // already form-encoded).
-std::string login_answer(httplib::Client& http, const std::string& user,
-                         const std::string& password) {
-  auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
-                     "application/x-www-form-urlencoded");
-  REQUIRE(r);
-  return r->body;
-}
 
 }  // namespace
 

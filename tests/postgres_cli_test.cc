@@ -11,12 +11,14 @@
 #include <thread>
 
 #include "authsvc/store/pg_test_database.h"
+#include "tests/login_answer.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
 
 using testing::CommandResult;
+using testing::login_answer;
 using testing::run_authsvc;
 
 struct PgCli {
@@ -38,14 +40,6 @@ struct PgCli {
     return run_authsvc(args);
   }
 };
-
-std::string login_answer(httplib::Client& http, const std::string& user,
-                         const std::string& password) {
-  auto r = http.Post("/auth/user", "username=" + user + "&password=" + password,
-                     "application/x-www-form-urlencoded");
-  REQUIRE(r);
-  return r->body;
-}
 
 }  // namespace
 
