@@ -74,8 +74,10 @@ TEST_SUITE("config_file") {
     for (const std::string command : {"serve", "guardian", "web"}) {
       CAPTURE(command);
       std::set<std::string> options = options_of(command);
-      // --help lists the command's own; the global --db has a key too.
+      // --help lists the command's own; the global --db and
+      // --db-password-file have a key too.
       options.insert("db");
+      options.insert("db-password-file");
       CHECK(options.size() > 10);
       CHECK(keys[command] == options);
     }
