@@ -6,8 +6,9 @@
 // peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
 // rule, reason, credential (which one a login matched: current, previous,
 // or ""), us (microseconds from request to answer).
-// A user-management line has: ts, actor, operator, action, user, detail,
-// decision ("ok").
+// A user-management line has: ts, event (the store's id of the event; none
+// for the guardian's own, never stored), actor, operator, action, user,
+// detail, decision ("ok").
 // A web line has: ts, actor ("web"), operator, via, from, method, path,
 // action, user, detail, decision ("ok" or "denied"), status, reason.
 // Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds
