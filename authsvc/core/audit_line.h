@@ -1,6 +1,8 @@
 #pragma once
 // The audit log's format: one JSON object a line (JSON Lines).
 //
+// Every line starts with node, the name of the process that wrote it,
+// which the audit log file adds (server/audit_log.h), not the records.
 // A decision line has: ts, endpoint, user, vhost, resource, name,
 // permission, routing_key, ip (the AMQP client, when the broker says),
 // peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
