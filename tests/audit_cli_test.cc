@@ -160,6 +160,69 @@ TEST_CASE("audit --summary counts the matching lines by user, rule and decision"
         "(total)                                1\n");
 }
 
+TEST_CASE("audit reads several nodes' logs: --node picks one, --summary counts by node") {
+  TempDir dir;
+  // Two nodes' files, and one written before nodes had names (Log's lines).
+  const std::vector<std::string> one = {
+      R"({"node":"pulse-1:8000","ts":"2026-11-27T23:01:00.000000Z","endpoint":"user","user":"alice","vhost":"","resource":"","name":"","permission":"","routing_key":"","ip":"","peer":"127.0.0.1:5000","decision":"allow","status":200,"rule":"login","reason":"token","credential":"current","us":90})",
+      R"({"node":"pulse-1:8000","ts":"2026-11-27T23:01:01.000000Z","event":12,"actor":"cli","operator":"root","action":"user disable","user":"alice","detail":"","decision":"ok"})",
+  };
+  const std::vector<std::string> two = {
+      R"({"node":"pulse-2:8000","ts":"2026-11-27T23:01:01.000000Z","event":12,"actor":"cli","operator":"root","action":"user disable","user":"alice","detail":"","decision":"ok"})",
+      R"({"node":"pulse-2:8000","ts":"2026-11-27T23:01:02.000000Z","endpoint":"user","user":"alice","vhost":"","resource":"","name":"","permission":"","routing_key":"","ip":"","peer":"127.0.0.1:5000","decision":"deny","status":200,"rule":"disabled-user","reason":"disabled","credential":"","us":20})",
+  };
+  auto text = [](const std::vector<std::string>& of) {
+    std::string joined;
+    for (const std::string& line : of) joined += line + "\n";
+    return joined;
+  };
+  testing::write_file(dir.file("pulse-1.log"), text(one));
+  write_gzip(dir.file("pulse-2.log.gz"), text(two));
+  testing::write_file(dir.file("old.log"), lines({1, 2, 3, 4, 5, 6, 7}));
+  const std::vector<std::string> files = {dir.file("old.log"), dir.file("pulse-1.log"),
+                                          dir.file("pulse-2.log.gz")};
+  auto audit = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), files.begin(), files.end());
+    args.insert(args.begin(), "audit");
+    return run_authsvc(args);
+  };
+
+  CommandResult r = audit({});
+  CHECK(r.exit_code == 0);
+  CHECK(r.err.empty());
+  CHECK(r.out == lines({1, 2, 3, 4, 5, 6, 7}) + text(one) + text(two));
+
+  r = audit({"--node", "pulse-2:8000"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out == text(two));
+  r = audit({"--node", "pulse-1:8000", "--decision", "allow", "--endpoint", "user"});
+  CHECK(r.out == one[0] + "\n");
+  r = audit({"--node", "pulse-1"});  // the whole name
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.empty());
+
+  r = audit({"--user", "alice", "--summary"});
+  CHECK(r.exit_code == 0);
+  CHECK(r.out ==
+        "NODE          USER   RULE           DECISION  COUNT\n"
+        "-             alice  default-deny   deny          2\n"
+        "-             alice  -              denied        1\n"
+        "-             alice  -              ok            1\n"
+        "-             alice  login          allow         1\n"
+        "pulse-1:8000  alice  -              ok            1\n"
+        "pulse-1:8000  alice  login          allow         1\n"
+        "pulse-2:8000  alice  -              ok            1\n"
+        "pulse-2:8000  alice  disabled-user  deny          1\n"
+        "(total)                                           9\n");
+  // One node's lines alone: no NODE column.
+  r = audit({"--summary", "--node", "pulse-1:8000"});
+  CHECK(r.out ==
+        "USER     RULE   DECISION  COUNT\n"
+        "alice    -      ok            1\n"
+        "alice    login  allow         1\n"
+        "(total)                       2\n");
+}
+
 TEST_CASE("audit: a file it cannot read is exit 1 before any output, bad options exit 2") {
   Log log;
   TempDir dir;

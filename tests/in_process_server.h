@@ -32,7 +32,7 @@ class InProcessServer {
 
  private:
   TempDir dir_;
-  AuditLog audit_{dir_.file("audit.log")};
+  AuditLog audit_{dir_.file("audit.log"), "test-node"};
   SnapshotSource snapshots_;
   AuthService service_{snapshots_, audit_};
   HttpServer server_;

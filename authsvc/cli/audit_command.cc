@@ -30,6 +30,7 @@ struct AuditArgs {
   std::optional<std::string> decision;
   std::optional<std::string> rule;
   std::optional<std::string> endpoint;
+  std::optional<std::string> node;
   std::optional<std::string> since;
   std::optional<std::string> until;
   bool summary = false;
@@ -60,6 +61,7 @@ AuditQuery query_of(const AuditArgs& args) {
   query.user = args.user;
   query.rule = args.rule;
   query.endpoint = args.endpoint;
+  query.node = args.node;
   if (args.decision) query.decision = *args.decision == "allow" ? Verdict::allow : Verdict::deny;
   auto now = std::chrono::system_clock::now();
   auto bound = [&](const std::optional<std::string>& text, const char* option) {
@@ -170,13 +172,17 @@ void add_audit_command(CLI::App& app, CommandLine& cli) {
   audit_cmd->add_option("--rule", args->rule, "The rule that decided (decision lines only)");
   audit_cmd->add_option("--endpoint", args->endpoint,
                         "user, vhost, resource or topic (decision lines only)");
+  audit_cmd->add_option("--node", args->node,
+                        "The node that wrote the line (its --node-name); lines older than node "
+                        "names have none");
   audit_cmd->add_option("--since", args->since,
                         "From this time on, inclusive: RFC 3339 (2026-11-27T23:00:00Z, "
                         "...+01:00), a date (its start in UTC), or a duration ago (2h, 7d)");
   audit_cmd->add_option("--until", args->until,
                         "Before this time, exclusive; the same forms as --since");
   audit_cmd->add_flag("--summary", args->summary,
-                      "Print counts by user, rule and decision instead of the lines");
+                      "Print counts by user, rule and decision (and node, when the lines come "
+                      "from several) instead of the lines");
   audit_cmd->callback([&cli, args] { cli.action = [args] { return audit(*args); }; });
 }
 

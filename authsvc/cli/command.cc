@@ -7,6 +7,7 @@
 #include <cstdlib>
 
 #include "authsvc/core/duration.h"
+#include "authsvc/core/node_name.h"
 #include "authsvc/core/text.h"
 
 namespace authsvc {
@@ -36,6 +37,21 @@ void add_ops_options(CLI::App* cmd, OpsOptions* options) {
 OpsSettings ops_settings(const OpsOptions& options) {
   return OpsSettings{options.metrics_listen,
                      duration_option(options.ready_store_age, "--ready-store-age")};
+}
+
+void add_node_name_option(CLI::App* cmd, std::optional<std::string>* name,
+                          const std::string& when_not_given) {
+  cmd->add_option("--node-name", *name,
+                  "This node's name in each of its audit lines: 1 to 64 printable ASCII "
+                  "characters, no space, quote or backslash (default: " +
+                      when_not_given + ")");
+}
+
+void check_node_name(const std::optional<std::string>& name) {
+  if (!name) return;
+  if (std::string problem = node_name_problem(*name); !problem.empty()) {
+    throw CLI::ValidationError("--node-name", "'" + printable(*name) + "': " + problem);
+  }
 }
 
 }  // namespace authsvc

@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -55,6 +56,16 @@ struct OpsOptions {
 void add_ops_options(CLI::App* cmd, OpsOptions* options);
 // Their values checked (a usage error otherwise).
 OpsSettings ops_settings(const OpsOptions& options);
+
+// --node-name, which serve, guardian and web share: the name of this node
+// in every audit line it writes (core/node_name.h). `when_not_given` says
+// what the name is then, for --help.
+void add_node_name_option(CLI::App* cmd, std::optional<std::string>* name,
+                          const std::string& when_not_given);
+// A CLI::ValidationError (exit 2, one line) for a given name that is not one.
+// Checked when the action runs rather than by CLI11 while parsing, whose
+// errors take a second line.
+void check_node_name(const std::optional<std::string>& name);
 
 // `init`: init_command.cc.
 void add_init_command(CLI::App& app, CommandLine& cli);

@@ -184,13 +184,19 @@ void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& 
   add_guardian_options(guardian, setup.get());
   guardian->add_option("--audit-log", setup->audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
+  add_node_name_option(guardian, &setup->node_name,
+                       "HOST:PORT, the host name and the --metrics-listen port; without "
+                       "--metrics-listen the host name alone, as the guardian listens on no "
+                       "port of its own");
   guardian->add_flag("--once", *once, "One look, its actions and mail, then exit");
   add_ops_options(guardian, ops.get());
   guardian->callback([&store, &action, setup, once, ops] {
     OpsSettings settings = ops_settings(*ops);
     action = [&store, setup, once, settings] {
+      check_node_name(setup->node_name);
       complete_guardian_setup(setup.get());
-      return run_guardian(store(), setup->config, setup->audit_log, *once, settings);
+      return run_guardian(store(), setup->config, setup->audit_log, setup->node_name, *once,
+                          settings);
     };
   });
 

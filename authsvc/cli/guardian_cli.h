@@ -3,6 +3,7 @@
 // `exchange check`, and the options `serve --guardian` shares with them.
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "authsvc/server/guardian_process.h"
@@ -20,6 +21,7 @@ struct GuardianSetup {
   std::string management_password_file;
   std::string smtp_password_file;
   std::string audit_log = "-";
+  std::optional<std::string> node_name;  // --node-name, `authsvc guardian`'s
   // --expiry-notice as given, read by complete_guardian_setup().
   std::string expiry_notice = "7d,1d";
 };

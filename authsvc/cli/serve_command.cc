@@ -28,6 +28,8 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
                         "Rules file (default: the built-in rules/pulse.rules)");
   serve_cmd->add_option("--audit-log", options.audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
+  add_node_name_option(serve_cmd, &options.node_name,
+                       "HOST:PORT, the host name and the --listen port, the one it got for port 0");
   serve_cmd
       ->add_option("--threads", options.threads,
                    "HTTP event-loop threads (each serves many connections)")
@@ -67,6 +69,7 @@ void add_serve_command(CLI::App& app, CommandLine& cli) {
     args->options.throttle.cooloff = std::chrono::seconds(args->throttle_cooloff);
     args->options.ops = ops_settings(args->ops);
     cli.action = [&cli, args] {
+      check_node_name(args->options.node_name);
       args->options.store = cli.store();
       for (const std::string& name : args->options.internal_users) {
         if (std::string problem = internal_user_problem(name); !problem.empty()) {

@@ -79,6 +79,8 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
       ->capture_default_str();
   cmd->add_option("--audit-log", options.audit_log, "Audit log file, or - for stdout")
       ->capture_default_str();
+  add_node_name_option(cmd, &options.node_name,
+                       "HOST:PORT, the host name and the --listen port, the one it got for port 0");
   cmd->add_option("--threads", options.threads, "HTTP event-loop threads")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
@@ -107,6 +109,7 @@ void add_web_command(CLI::App& app, CommandLine& cli) {
     }
     cli.action = [&cli, args] {
       WebRunOptions& run = args->options;
+      check_node_name(run.node_name);
       run.store = cli.store();
       if (!args->oidc_issuer.empty()) {
         run.oidc = OidcSettings{args->oidc_issuer, args->oidc_client_id,

@@ -37,8 +37,12 @@ std::string to_json_line(const DecisionRecord& r) {
 std::string to_json_line(const AuditEvent& e) {
   std::string out;
   JsonLine line(&out);
-  line.add("ts", e.ts)
-      .add("actor", e.actor)
+  line.add("ts", e.ts);
+  // The store's number for the event: every node copies the same events
+  // into its own file, and the number tells one event from another there
+  // (and the same one in two files). An event never stored has none.
+  if (e.id != 0) line.add("event", e.id);
+  line.add("actor", e.actor)
       .add("operator", e.operator_name)
       .add("action", e.action)
       .add("user", e.user)

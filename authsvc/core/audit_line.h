@@ -1,13 +1,16 @@
 #pragma once
 // The audit log's format: one JSON object a line (JSON Lines).
 //
+// Every line starts with node, the name of the process that wrote it,
+// which the audit log file adds (server/audit_log.h), not the records.
 // A decision line has: ts, endpoint, user, vhost, resource, name,
 // permission, routing_key, ip (the AMQP client, when the broker says),
 // peer (who sent the HTTP request), decision (allow|deny), status (HTTP),
 // rule, reason, credential (which one a login matched: current, previous,
 // or ""), us (microseconds from request to answer).
-// A user-management line has: ts, actor, operator, action, user, detail,
-// decision ("ok").
+// A user-management line has: ts, event (the store's id of the event; none
+// for the guardian's own, never stored), actor, operator, action, user,
+// detail, decision ("ok").
 // A web line has: ts, actor ("web"), operator, via, from, method, path,
 // action, user, detail, decision ("ok" or "denied"), status, reason.
 // Bytes that are not valid UTF-8 are written as U+FFFD. No line ever holds

@@ -92,9 +92,19 @@ int hex4(const char* p, const char* end) {
 bool is_high_surrogate(int u) { return u >= 0xD800 && u <= 0xDBFF; }
 bool is_low_surrogate(int u) { return u >= 0xDC00 && u <= 0xDFFF; }
 
-enum Field { kTs, kUser, kDecision, kEndpoint, kActor, kRule, kFieldCount, kOther = kFieldCount };
-constexpr const char* kFieldNames[kFieldCount] = {"ts",       "user",  "decision",
-                                                  "endpoint", "actor", "rule"};
+enum Field {
+  kTs,
+  kUser,
+  kDecision,
+  kEndpoint,
+  kActor,
+  kRule,
+  kNode,
+  kFieldCount,
+  kOther = kFieldCount
+};
+constexpr const char* kFieldNames[kFieldCount] = {"ts",    "user", "decision", "endpoint",
+                                                  "actor", "rule", "node"};
 
 Field field_of(std::string_view key) {
   switch (key.size()) {
@@ -104,6 +114,7 @@ Field field_of(std::string_view key) {
     case 4:
       if (key == "user") return kUser;
       if (key == "rule") return kRule;
+      if (key == "node") return kNode;
       break;
     case 5:
       if (key == "actor") return kActor;
@@ -492,6 +503,8 @@ std::optional<AuditLineView> scan_audit_line(std::string_view line, std::string*
   view.decision = *decision;
   view.rule = scanner.field(kRule);
   view.has_rule = scanner.has(kRule);
+  view.node = scanner.field(kNode);
+  view.has_node = scanner.has(kNode);
   return view;
 }
 

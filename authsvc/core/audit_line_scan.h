@@ -15,9 +15,10 @@
 //               "web", a web line (decision ok or denied; the changes the
 //               web made through the store, copied in by serve, read as
 //               web lines too).
-// "rule", if there, is a string too. Other fields are checked as JSON and
-// otherwise ignored, so that lines with more fields (a later version's)
-// still read.
+// "rule" and "node", if there, are strings too; a line from before nodes
+// had names has no "node" and reads all the same. Other fields are checked
+// as JSON and otherwise ignored, so that lines with more fields (a later
+// version's) still read.
 //
 // Why not nlohmann::json: it builds a tree of allocated nodes for every
 // line, and `authsvc audit` reads gigabytes when there is an incident. See
@@ -63,6 +64,8 @@ struct AuditLineView {
   JsonStringView endpoint;  // decision lines; empty otherwise
   JsonStringView rule;      // empty when the line has none (management and web lines)
   bool has_rule = false;
+  JsonStringView node;  // who wrote it; empty when the line has none (older lines)
+  bool has_node = false;
 };
 
 // The line (without its newline) read as an audit line, or nullopt with

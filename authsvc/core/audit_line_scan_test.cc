@@ -111,6 +111,38 @@ TEST_CASE("each kind of line authsvc writes reads back with its fields") {
   CHECK(scan(web_line("alice-app", true))->decision == AuditDecision::ok);
 }
 
+TEST_CASE("the node that wrote a line reads back, and a line from before nodes reads without") {
+  // As the audit log writes them (server/audit_log.h puts the node first).
+  const std::string decision =
+      R"({"node":"pulse-1:8000","ts":"2026-11-27T23:18:49.123456Z","endpoint":"user",)"
+      R"("user":"alice","decision":"allow","rule":"login","us":12})";
+  std::optional<AuditLineView> d = scan(decision);
+  REQUIRE(d);
+  CHECK(d->has_node);
+  CHECK(d->node.raw == "pulse-1:8000");
+  CHECK(d->user.raw == "alice");
+  CHECK(d->rule.raw == "login");
+
+  const std::string event =
+      R"({"node":"pulse-2","ts":"2026-11-27T23:24:52.814463Z","event":4711,"actor":"cli",)"
+      R"("operator":"root","action":"user disable","user":"carol","detail":"","decision":"ok"})";
+  std::optional<AuditLineView> m = scan(event);
+  REQUIRE(m);
+  CHECK(m->kind == AuditLineKind::management);
+  CHECK(m->node.equals("pulse-2"));
+
+  const std::string old = decision_line("alice", true, "own-exchange");
+  d = scan(old);
+  REQUIRE(d);
+  CHECK_FALSE(d->has_node);
+  CHECK(d->node.raw.empty());
+
+  CHECK(scan_error(R"({"node":1,"ts":"2026-11-27T23:18:49Z","endpoint":"user","user":"a",)"
+                   R"("decision":"allow"})") == "not a string: \"node\"");
+  CHECK(scan_error(R"({"node":"a","node":"b","ts":"2026-11-27T23:18:49Z","endpoint":"user",)"
+                   R"("user":"a","decision":"allow"})") == "more than one \"node\"");
+}
+
 TEST_CASE("escaped strings compare by their value") {
   // What the writer escapes (a quote, a control character) and what it
   // never writes but JSON allows (\u escapes, a surrogate pair, "\/").

@@ -37,4 +37,26 @@ TEST_CASE("a web line says who, from where, what, and how it ended, in a fixed o
   CHECK(line["reason"] == "CSRF token missing");
 }
 
+TEST_CASE("a user-management line carries the store's event id, and one never stored none") {
+  AuditEvent e;
+  e.id = 4711;
+  e.ts = "2026-12-01T00:00:00.000000Z";
+  e.actor = "cli";
+  e.operator_name = "root";
+  e.action = "user disable";
+  e.user = "carol";
+  CHECK(to_json_line(e) ==
+        R"({"ts":"2026-12-01T00:00:00.000000Z","event":4711,"actor":"cli","operator":"root",)"
+        R"("action":"user disable","user":"carol","detail":"","decision":"ok"})");
+
+  // The guardian's own lines go straight to its audit log: no id to give.
+  e.id = 0;
+  e.actor = "guardian";
+  e.operator_name = "";
+  e.action = "mail sent";
+  CHECK(to_json_line(e) ==
+        R"({"ts":"2026-12-01T00:00:00.000000Z","actor":"guardian","operator":"",)"
+        R"("action":"mail sent","user":"carol","detail":"","decision":"ok"})");
+}
+
 }  // namespace authsvc

@@ -22,6 +22,7 @@ bool AuditQuery::matches(const AuditLineView& line) const {
   if (endpoint && !(line.kind == AuditLineKind::decision && line.endpoint.equals(*endpoint))) {
     return false;
   }
+  if (node && !(line.has_node && line.node.equals(*node))) return false;
   return true;
 }
 

@@ -12,6 +12,8 @@
 //   rule      a decision line's "rule", exactly; no other line has one.
 //   endpoint  a decision line's "endpoint" (user, vhost, resource, topic),
 //             exactly; no other line has one.
+//   node      the line's "node", exactly: the process that wrote it. A line
+//             from before nodes had names has none and never matches.
 //   since     "ts" at or after it,
 //   until     "ts" before it: windows [since, until) follow one another
 //             without a line in two of them.
@@ -33,6 +35,7 @@ struct AuditQuery {
   std::optional<Verdict> decision;
   std::optional<std::string> rule;
   std::optional<std::string> endpoint;
+  std::optional<std::string> node;
   std::optional<std::int64_t> since_us;  // microseconds since the epoch
   std::optional<std::int64_t> until_us;
 

@@ -9,14 +9,15 @@
 namespace authsvc {
 namespace {
 
-// One line of each kind and outcome, a microsecond apart.
+// One line of each kind and outcome, a microsecond apart, from three nodes;
+// the last from before nodes had names.
 const std::vector<std::string> kLines = {
-    R"({"ts":"2026-11-27T23:18:49.000001Z","endpoint":"resource","user":"alice","decision":"allow","rule":"own-exchange"})",
-    R"({"ts":"2026-11-27T23:18:49.000002Z","endpoint":"topic","user":"alice","decision":"deny","rule":"default-deny"})",
-    R"({"ts":"2026-11-27T23:18:49.000003Z","endpoint":"user","user":"bob","decision":"deny","rule":"login"})",
-    R"({"ts":"2026-11-27T23:18:49.000004Z","actor":"cli","operator":"root","action":"user disable","user":"alice","detail":"","decision":"ok"})",
-    R"({"ts":"2026-11-27T23:18:49.000005Z","actor":"web","operator":"a@example.org","action":"account rotate","user":"alice","decision":"denied","status":403})",
-    R"({"ts":"2026-11-27T23:18:49.000006Z","actor":"web","operator":"b@example.org","action":"page","user":"","decision":"ok","status":200})",
+    R"({"node":"pulse-1:8000","ts":"2026-11-27T23:18:49.000001Z","endpoint":"resource","user":"alice","decision":"allow","rule":"own-exchange"})",
+    R"({"node":"pulse-1:8000","ts":"2026-11-27T23:18:49.000002Z","endpoint":"topic","user":"alice","decision":"deny","rule":"default-deny"})",
+    R"({"node":"pulse-1:8000","ts":"2026-11-27T23:18:49.000003Z","endpoint":"user","user":"bob","decision":"deny","rule":"login"})",
+    R"({"node":"pulse-2:8000","ts":"2026-11-27T23:18:49.000004Z","event":12,"actor":"cli","operator":"root","action":"user disable","user":"alice","detail":"","decision":"ok"})",
+    R"({"node":"web-1","ts":"2026-11-27T23:18:49.000005Z","actor":"web","operator":"a@example.org","action":"account rotate","user":"alice","decision":"denied","status":403})",
+    R"({"node":"\u0077eb-1","ts":"2026-11-27T23:18:49.000006Z","actor":"web","operator":"b@example.org","action":"page","user":"","decision":"ok","status":200})",
     R"({"ts":"2026-11-27T23:18:49.000007Z","endpoint":"resource","user":"\u0062ob","decision":"allow","rule":"own-queue"})",
 };
 
@@ -53,6 +54,20 @@ TEST_CASE("no condition selects every line, and each condition narrows it") {
   CHECK(selected(q) == std::vector<int>{1, 7});
 }
 
+TEST_CASE("node selects the lines one process wrote, and a line without a node matches none") {
+  AuditQuery q;
+  q.node = "pulse-1:8000";
+  CHECK(selected(q) == std::vector<int>{1, 2, 3});
+  q.node = "pulse-2:8000";
+  CHECK(selected(q) == std::vector<int>{4});
+  q.node = "web-1";  // escaped or not
+  CHECK(selected(q) == std::vector<int>{5, 6});
+  q.node = "pulse-1";  // the whole name, not a part of it
+  CHECK(selected(q).empty());
+  q.node = "";
+  CHECK(selected(q).empty());
+}
+
 TEST_CASE("deny is every refusal and allow everything else: each line is one of the two") {
   AuditQuery deny;
   deny.decision = Verdict::deny;
@@ -84,6 +99,10 @@ TEST_CASE("conditions combine with and") {
   CHECK(selected(q) == std::vector<int>{2});
   q.endpoint = "resource";
   CHECK(selected(q).empty());
+  q = {};
+  q.user = "alice";
+  q.node = "pulse-1:8000";
+  CHECK(selected(q) == std::vector<int>{1, 2});
 }
 
 TEST_CASE("a time bound is RFC 3339, a date, or a duration before now") {

@@ -25,6 +25,7 @@ std::string_view take_field(std::string_view* key) {
 }
 
 struct Row {
+  std::string node;
   std::string user;
   std::string rule;
   std::string decision;
@@ -43,6 +44,7 @@ void append_padded(std::string_view text, std::size_t width, std::string* out) {
 void AuditSummary::add(const AuditLineView& line) {
   ++lines_;
   key_.clear();
+  append_field(line.node.escaped ? std::string_view(line.node.value()) : line.node.raw, &key_);
   append_field(line.user.escaped ? std::string_view(line.user.value()) : line.user.raw, &key_);
   append_field(line.rule.escaped ? std::string_view(line.rule.value()) : line.rule.raw, &key_);
   key_.push_back(static_cast<char>(line.decision));
@@ -59,23 +61,32 @@ std::string AuditSummary::table() const {
   rows.reserve(counts_.size());
   for (const auto& [key, count] : counts_) {
     std::string_view rest = key;
+    std::string node = shown(take_field(&rest));
     std::string user = shown(take_field(&rest));
     std::string rule = shown(take_field(&rest));
     auto decision = static_cast<AuditDecision>(rest[0]);
-    rows.push_back(Row{std::move(user), std::move(rule), std::string(to_string(decision)), count});
+    rows.push_back(Row{std::move(node), std::move(user), std::move(rule),
+                       std::string(to_string(decision)), count});
   }
+  // One node's log (the common case) reads as it did before nodes had
+  // names: the column would say the same on every row.
+  const bool by_node = std::any_of(rows.begin(), rows.end(),
+                                   [&](const Row& row) { return row.node != rows.front().node; });
   std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return std::tie(b.count, a.user, a.rule, a.decision) <
-           std::tie(a.count, b.user, b.rule, b.decision);
+    return std::tie(b.count, a.node, a.user, a.rule, a.decision) <
+           std::tie(a.count, b.node, b.user, b.rule, b.decision);
   });
-  rows.push_back(Row{"(total)", "", "", lines_});
+  rows.push_back(Row{"(total)", "(total)", "", "", lines_});
+  if (by_node) rows.back().user = "";
 
-  Row header{"USER", "RULE", "DECISION", 0};
+  Row header{"NODE", "USER", "RULE", "DECISION", 0};
+  std::size_t node_width = header.node.size();
   std::size_t user_width = header.user.size();
   std::size_t rule_width = header.rule.size();
   std::size_t decision_width = header.decision.size();
   std::size_t count_width = std::string_view("COUNT").size();
   for (const Row& row : rows) {
+    node_width = std::max(node_width, row.node.size());
     user_width = std::max(user_width, row.user.size());
     rule_width = std::max(rule_width, row.rule.size());
     decision_width = std::max(decision_width, row.decision.size());
@@ -83,6 +94,7 @@ std::string AuditSummary::table() const {
   }
   std::string out;
   auto line = [&](const Row& row, std::string_view count) {
+    if (by_node) append_padded(row.node, node_width + 2, &out);
     append_padded(row.user, user_width + 2, &out);
     append_padded(row.rule, rule_width + 2, &out);
     append_padded(row.decision, decision_width + 2, &out);

@@ -45,6 +45,37 @@ TEST_CASE("the summary counts by user, rule and decision, the most lines first, 
         "(total)                             1228\n");
 }
 
+TEST_CASE("one node's lines count as before, and several nodes' count apart, node first") {
+  const std::string one =
+      R"({"node":"pulse-1:8000","ts":"2026-11-27T23:18:49Z","endpoint":"user","user":"alice","decision":"allow","rule":"login"})";
+  const std::string two =
+      R"({"node":"pulse-2:8000","ts":"2026-11-27T23:18:49Z","endpoint":"user","user":"alice","decision":"allow","rule":"login"})";
+  const std::string older =
+      R"({"ts":"2026-11-27T23:18:49Z","endpoint":"user","user":"alice","decision":"allow","rule":"login"})";
+  AuditSummary single;
+  add(&single, one, 3);
+  CHECK(single.table() ==
+        "USER     RULE   DECISION  COUNT\n"
+        "alice    login  allow         3\n"
+        "(total)                       3\n");
+
+  AuditSummary several;
+  add(&several, one, 3);
+  add(&several, two, 5);
+  add(&several,
+      R"({"node":"pulse-2:8000","ts":"2026-11-27T23:18:49Z","event":7,"actor":"cli","user":"bob","decision":"ok"})");
+  // A log that spans the upgrade: its older lines name no node.
+  add(&several, older, 3);
+  CHECK(several.lines() == 12);
+  CHECK(several.table() ==
+        "NODE          USER   RULE   DECISION  COUNT\n"
+        "pulse-2:8000  alice  login  allow         5\n"
+        "-             alice  login  allow         3\n"
+        "pulse-1:8000  alice  login  allow         3\n"
+        "pulse-2:8000  bob    -      ok            1\n"
+        "(total)                                  12\n");
+}
+
 TEST_CASE("an empty summary is its header and a total of 0") {
   CHECK(AuditSummary().table() ==
         "USER     RULE  DECISION  COUNT\n"

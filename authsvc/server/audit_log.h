@@ -41,13 +41,17 @@ class AuditLogError : public Error {
 class AuditLog : public AuditSink {
  public:
   // `path` "-" is stdout; a file is opened for appending, created 0600.
-  // Throws AuditLogError if the file cannot be opened.
-  explicit AuditLog(const std::string& path, std::size_t max_pending = 1'000'000);
+  // Every line appended gets `"node":NODE` as its first field (NODE: the
+  // process's --node-name, core/node_name.h). Throws AuditLogError if the
+  // file cannot be opened.
+  AuditLog(const std::string& path, std::string_view node, std::size_t max_pending = 1'000'000);
   ~AuditLog() override;  // writes everything appended, then closes
   AuditLog(const AuditLog&) = delete;
   AuditLog& operator=(const AuditLog&) = delete;
 
-  // Queues a copy of one line; `line` must not end with a newline.
+  // Queues a copy of one line, a JSON object, with the node put first in
+  // it; `line` must not end with a newline. Anything but an object (only
+  // tests write one) is queued as it is.
   void append(std::string_view line) override;
   // Opens the path again (created 0600 if missing) for the lines to come:
   // every line appended after the call goes to the new file; those before
@@ -81,6 +85,8 @@ class AuditLog : public AuditSink {
   bool write_all(const std::string& data, std::size_t* done);
 
   std::string path_;
+  // `{"node":"NODE"`, made once: what append() puts before a line's fields.
+  std::string node_prefix_;
   int fd_ = -1;  // the writer's, and the destructor's once it has stopped
   bool owns_fd_ = false;
   std::size_t max_pending_;

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "authsvc/core/audit_line.h"
+#include "authsvc/core/audit_line_scan.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -22,7 +23,7 @@ TEST_CASE("lines from many threads all reach the file, whole, once each" *
   constexpr int kThreads = 8;
   constexpr int kLines = 2000;
   {
-    AuditLog log(path);
+    AuditLog log(path, "pulse-1:8000");
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t) {
       writers.emplace_back([&log, t] {
@@ -38,6 +39,7 @@ TEST_CASE("lines from many threads all reach the file, whole, once each" *
   std::vector<int> next(kThreads, 0);
   for (const std::string& line : lines) {
     auto j = nlohmann::json::parse(line);
+    CHECK(j["node"] == "pulse-1:8000");
     int t = j["t"];
     // Each thread's lines keep their order.
     CHECK(j["i"] == next[static_cast<std::size_t>(t)]++);
@@ -48,8 +50,8 @@ TEST_CASE("the audit file is created private and appended to, never truncated" *
           doctest::test_suite("threaded")) {
   testing::TempDir dir;
   std::string path = dir.file("audit.log");
-  { AuditLog(path).append("first"); }
-  { AuditLog(path).append("second"); }
+  { AuditLog(path, "pulse-1:8000").append("first"); }
+  { AuditLog(path, "pulse-1:8000").append("second"); }
   CHECK(testing::read_file(path) == "first\nsecond\n");
   struct stat st {};
   REQUIRE(stat(path.c_str(), &st) == 0);
@@ -57,7 +59,7 @@ TEST_CASE("the audit file is created private and appended to, never truncated" *
 }
 
 TEST_CASE("an audit log that cannot be opened is an error at start") {
-  CHECK_THROWS_WITH_AS(AuditLog("/nonexistent-dir/audit.log"),
+  CHECK_THROWS_WITH_AS(AuditLog("/nonexistent-dir/audit.log", "pulse-1:8000"),
                        doctest::Contains("cannot open audit log '/nonexistent-dir/audit.log'"),
                        AuditLogError);
 }
@@ -66,7 +68,7 @@ TEST_CASE("reopen: lines appended after it go to a new file at the same path, cr
   testing::TempDir dir;
   std::string path = dir.file("audit.log");
   std::string rotated = dir.file("audit.log.1");
-  AuditLog log(path);
+  AuditLog log(path, "pulse-1:8000");
   log.append("before");
   log.flush();
   REQUIRE(std::rename(path.c_str(), rotated.c_str()) == 0);
@@ -83,12 +85,12 @@ TEST_CASE("reopen: lines appended after it go to a new file at the same path, cr
 }
 
 TEST_CASE("reopen on stdout does nothing, and a failed reopen keeps the old file") {
-  CHECK_FALSE(AuditLog("-").reopen());
+  CHECK_FALSE(AuditLog("-", "pulse-1:8000").reopen());
 
   testing::TempDir dir;
   std::filesystem::create_directory(dir.file("logs"));
   std::string path = dir.file("logs/audit.log");
-  AuditLog log(path);
+  AuditLog log(path, "pulse-1:8000");
   log.append("one");
   // The folder moves away: the path can no longer be created.
   std::filesystem::rename(dir.file("logs"), dir.file("moved"));
@@ -107,7 +109,7 @@ TEST_CASE("reopen while threads append: every line once, whole, in order across 
   constexpr int kRotations = 20;
   auto rotated = [&](int r) { return fmt::format("{}.{}", path, r); };
   {
-    AuditLog log(path);
+    AuditLog log(path, "pulse-1:8000");
     std::atomic<int> running{kThreads};
     std::vector<std::thread> writers;
     for (int t = 0; t < kThreads; ++t) {
@@ -153,6 +155,54 @@ TEST_CASE("reopen while threads append: every line once, whole, in order across 
   }
   MESSAGE(files_with_lines << " of " << kRotations + 1 << " files got lines");
   CHECK(files_with_lines > 1);
+}
+
+TEST_CASE("every line gets the node as its first field, and reads back as the same line") {
+  testing::TempDir dir;
+  std::string path = dir.file("audit.log");
+  DecisionRecord decision;
+  decision.ts = std::chrono::system_clock::time_point(std::chrono::seconds(1'700'000'000));
+  decision.endpoint = "user";
+  decision.user = "alice";
+  decision.allow = true;
+  decision.rule = "login";
+  AuditEvent event;
+  event.id = 42;
+  event.ts = "2023-11-14T22:13:20.000000Z";
+  event.actor = "cli";
+  event.action = "user add";
+  event.user = "alice";
+  WebRecord web;
+  web.ts = decision.ts;
+  web.action = "page";
+  web.ok = true;
+  const std::vector<std::string> records = {to_json_line(decision), to_json_line(event),
+                                            to_json_line(web)};
+  {
+    AuditLog log(path, "pulse-1:8000");
+    for (const std::string& line : records) log.append(line);
+    log.append("{}");
+  }
+  std::vector<std::string> lines = testing::lines_of(testing::read_file(path));
+  REQUIRE(lines.size() == 4);
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    CAPTURE(lines[i]);
+    CHECK(lines[i] == R"({"node":"pulse-1:8000",)" + records[i].substr(1));
+    std::string error;
+    std::optional<AuditLineView> view = scan_audit_line(lines[i], &error);
+    REQUIRE_MESSAGE(view, error);
+    CHECK(view->node.raw == "pulse-1:8000");
+  }
+  CHECK(lines[3] == R"({"node":"pulse-1:8000"})");
+  CHECK(nlohmann::json::parse(lines[1])["event"] == 42);
+
+  // Whatever it is given stays JSON; the CLI lets no such name through.
+  {
+    AuditLog log(path, "a\"b");
+    log.append(records[0]);
+  }
+  CHECK(nlohmann::json::parse(testing::lines_of(testing::read_file(path)).back())["node"] ==
+        "a\"b");
 }
 
 TEST_CASE("a decision line is one JSON object with RFC 3339 microsecond time") {

@@ -7,6 +7,7 @@
 #include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
+#include "authsvc/server/this_node.h"
 
 namespace authsvc {
 
@@ -22,17 +23,23 @@ GuardianProcess::GuardianProcess(const StoreLocation& db, const GuardianConfig& 
 GuardianProcess::~GuardianProcess() = default;
 
 int run_guardian(const StoreLocation& db, const GuardianConfig& config,
-                 const std::string& audit_log, bool once, const OpsSettings& ops) {
+                 const std::string& audit_log, const std::optional<std::string>& node_name,
+                 bool once, const OpsSettings& ops) {
   // Before any thread starts: they all inherit the blocked signals.
   SignalWaiter signals;
-  AuditLog audit(audit_log);
+  // The guardian listens on no port of its own: its node is named after
+  // its metrics port when it has one, bound before the audit log opens.
+  std::optional<ListeningSocket> ops_socket = open_ops_socket(ops.metrics_listen);
+  std::optional<int> metrics_port;
+  if (ops_socket) metrics_port = ops_socket->port();
+  AuditLog audit(audit_log, this_node_name(node_name, metrics_port));
   GuardianProcess process(db, config, audit);
   MetricsRegistry metrics;
   register_process_metrics(metrics);
   register_guardian_metrics(metrics, process.guardian());
   register_audit_metrics(metrics, audit);
   std::unique_ptr<OpsListener> ops_listener =
-      start_ops_listener(ops.metrics_listen, metrics, [&]() -> std::string {
+      start_ops_listener(std::move(ops_socket), metrics, [&]() -> std::string {
         std::string problem = guardian_problem(process.guardian(), ops.ready_store_age);
         return problem.empty() ? audit_problem(audit) : problem;
       });

@@ -4,6 +4,7 @@
 // or as `authsvc guardian` of its own.
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "authsvc/core/audit_sink.h"
@@ -39,10 +40,12 @@ class GuardianProcess {
 };
 
 // `authsvc guardian`: the loop until SIGINT or SIGTERM (or one look, with
-// `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation);
-// with `ops.metrics_listen`, its metrics and health there.
-// Returns the exit code.
+// `once`), auditing to `audit_log`, which SIGHUP reopens (log rotation),
+// as node `node_name` (none: the host name and the metrics port, or the
+// host name alone; this_node.h); with `ops.metrics_listen`, its metrics and
+// health there. Returns the exit code.
 int run_guardian(const StoreLocation& db, const GuardianConfig& config,
-                 const std::string& audit_log, bool once, const OpsSettings& ops = {});
+                 const std::string& audit_log, const std::optional<std::string>& node_name,
+                 bool once, const OpsSettings& ops = {});
 
 }  // namespace authsvc

@@ -5,7 +5,6 @@
 #include <gnutls/gnutls.h>
 #include <httplib.h>
 #include <microhttpd.h>
-#include <netdb.h>
 #include <sys/socket.h>
 
 #include <charconv>
@@ -317,23 +316,11 @@ HttpServer::~HttpServer() {
   MHD_destroy_response(canned_.deny);
 }
 
-void HttpServer::bind(const std::string& host, int port) {
-  addrinfo hints{};
-  hints.ai_family = AF_UNSPEC;
-  hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
-  addrinfo* found = nullptr;
-  std::string service = std::to_string(port);
-  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
-    throw ListenError("cannot listen on " + host + ":" + service + ": " + gai_strerror(rc));
-  }
-  sockaddr_storage address{};
-  std::memcpy(&address, found->ai_addr, found->ai_addrlen);
-  bool ipv6 = found->ai_family == AF_INET6;
-  freeaddrinfo(found);
+void HttpServer::bind(const std::string& host, int port) { serve_on(ListeningSocket(host, port)); }
 
+void HttpServer::serve_on(ListeningSocket socket) {
   unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_TURBO;
-  if (ipv6) flags |= MHD_USE_IPv6;
+  if (socket.ipv6()) flags |= MHD_USE_IPv6;
   // The PEM texts stay in options_.tls, alive as long as the daemon.
   std::vector<MHD_OptionItem> tls_options;
   MHD_AccessHandlerCallback access_handler = &on_request;
@@ -351,14 +338,16 @@ void HttpServer::bind(const std::string& host, int port) {
         {MHD_OPTION_NOTIFY_CONNECTION, reinterpret_cast<intptr_t>(&on_tls_connection), this});
   }
   tls_options.push_back({MHD_OPTION_END, 0, nullptr});
-  // No MHD_OPTION_LISTENING_ADDRESS_REUSE: set, it is SO_REUSEPORT, and a
-  // second serve on the same port started and shared the broker's questions
-  // with the first. libmicrohttpd's default (SO_REUSEADDR) lets a restart
-  // bind at once and refuses a second listener.
+  const int port = socket.port();
+  const std::string local_host = socket.local_host();
+  const std::string where = socket.where();
+  // The daemon closes the socket when it stops; on a failed start it may
+  // have closed it already, so it is never closed here again.
+  const int fd = socket.release();
   // clang-format off
   daemon_ = MHD_start_daemon(
       flags, 0, nullptr, nullptr, access_handler, this,
-      MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
+      MHD_OPTION_LISTEN_SOCKET, fd,
       MHD_OPTION_THREAD_POOL_SIZE, options_.threads,
       MHD_OPTION_CONNECTION_TIMEOUT, options_.idle_timeout_seconds,
       MHD_OPTION_CONNECTION_LIMIT, options_.max_connections,
@@ -372,22 +361,10 @@ void HttpServer::bind(const std::string& host, int port) {
       MHD_OPTION_END);
   // clang-format on
   if (!daemon_) {
-    throw ListenError("cannot listen on " + host + ":" + service + ": " + std::strerror(errno));
+    throw ListenError("cannot serve on " + where + ": " + std::strerror(errno));
   }
-  const MHD_DaemonInfo* info = MHD_get_daemon_info(daemon_, MHD_DAEMON_INFO_BIND_PORT);
-  port_ = info ? info->port : port;
-  // A listener on every address is reached on loopback.
-  char text[INET6_ADDRSTRLEN] = "";
-  if (ipv6) {
-    in6_addr a = reinterpret_cast<const sockaddr_in6*>(&address)->sin6_addr;
-    if (IN6_IS_ADDR_UNSPECIFIED(&a)) a = in6addr_loopback;
-    inet_ntop(AF_INET6, &a, text, sizeof text);
-  } else {
-    in_addr a = reinterpret_cast<const sockaddr_in*>(&address)->sin_addr;
-    if (a.s_addr == htonl(INADDR_ANY)) a.s_addr = htonl(INADDR_LOOPBACK);
-    inet_ntop(AF_INET, &a, text, sizeof text);
-  }
-  probe_host_ = text;
+  port_ = port;
+  probe_host_ = local_host;
 }
 
 bool HttpServer::answers(std::chrono::milliseconds timeout) const {

@@ -31,18 +31,13 @@
 
 #include "authsvc/core/error.h"
 #include "authsvc/core/http_call.h"
+#include "authsvc/server/listening_socket.h"
 #include "authsvc/server/tls.h"
 
 struct MHD_Daemon;
 struct MHD_Response;
 
 namespace authsvc {
-
-// An address that cannot be listened on (taken, not resolvable, not ours).
-class ListenError : public Error {
- public:
-  using Error::Error;
-};
 
 struct HttpServerOptions {
   // Event loops, each serving any number of connections. One answers about
@@ -69,6 +64,10 @@ class HttpServer {
   // Binds host:port (port 0: any free port) and starts serving. Throws
   // ListenError if it cannot.
   void bind(const std::string& host, int port);
+  // Starts serving a socket opened beforehand (listening_socket.h says
+  // why); the server closes it when it stops. Throws ListenError if it
+  // cannot.
+  void serve_on(ListeningSocket socket);
   int port() const { return port_; }
   // Connections open now, across the event loops (for metrics).
   unsigned open_connections() const;

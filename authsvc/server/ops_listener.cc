@@ -49,20 +49,32 @@ HttpServerOptions ops_server_options() {
   return options;
 }
 
-ListenAddress ops_address(const std::string& listen) {
+ListeningSocket ops_socket(const std::string& listen) {
   std::optional<ListenAddress> address = parse_listen_address(listen);
   if (!address) throw ListenError("--metrics-listen '" + listen + "' is not HOST:PORT");
-  return *address;
+  try {
+    return ListeningSocket(address->host, address->port);
+  } catch (const ListenError& e) {
+    throw ListenError(std::string("--metrics-listen: ") + e.what());
+  }
 }
 
 }  // namespace
 
+std::optional<ListeningSocket> open_ops_socket(const std::string& listen) {
+  if (listen.empty()) return std::nullopt;
+  return ops_socket(listen);
+}
+
 OpsListener::OpsListener(const std::string& listen, const MetricsRegistry& registry,
                          ReadinessCheck ready)
+    : OpsListener(ops_socket(listen), registry, std::move(ready)) {}
+
+OpsListener::OpsListener(ListeningSocket socket, const MetricsRegistry& registry,
+                         ReadinessCheck ready)
     : handler_(registry, std::move(ready)), server_(handler_, ops_server_options()) {
-  ListenAddress address = ops_address(listen);
   try {
-    server_.bind(address.host, address.port);
+    server_.serve_on(std::move(socket));
   } catch (const ListenError& e) {
     throw ListenError(std::string("--metrics-listen: ") + e.what());
   }
@@ -71,8 +83,14 @@ OpsListener::OpsListener(const std::string& listen, const MetricsRegistry& regis
 std::unique_ptr<OpsListener> start_ops_listener(const std::string& listen,
                                                 const MetricsRegistry& registry,
                                                 ReadinessCheck ready) {
-  if (listen.empty()) return nullptr;
-  return std::make_unique<OpsListener>(listen, registry, std::move(ready));
+  return start_ops_listener(open_ops_socket(listen), registry, std::move(ready));
+}
+
+std::unique_ptr<OpsListener> start_ops_listener(std::optional<ListeningSocket> socket,
+                                                const MetricsRegistry& registry,
+                                                ReadinessCheck ready) {
+  if (!socket) return nullptr;
+  return std::make_unique<OpsListener>(std::move(*socket), registry, std::move(ready));
 }
 
 std::string metrics_url(const std::string& listen, int port) {

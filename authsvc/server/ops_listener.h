@@ -15,6 +15,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "authsvc/core/http_call.h"
@@ -52,6 +53,8 @@ class OpsListener {
   // Listens on `listen` ("HOST:PORT") at once. Throws ListenError naming
   // --metrics-listen when the address is malformed or cannot be had.
   OpsListener(const std::string& listen, const MetricsRegistry& registry, ReadinessCheck ready);
+  // Serves a socket open_ops_socket() opened.
+  OpsListener(ListeningSocket socket, const MetricsRegistry& registry, ReadinessCheck ready);
   int port() const { return server_.port(); }
 
  private:
@@ -59,8 +62,16 @@ class OpsListener {
   HttpServer server_;
 };
 
-// Starts one when `listen` is set; null otherwise.
+// The socket of `listen`, bound now, for a process that must know its port
+// before it serves (the guardian names its node after it); nullopt when
+// `listen` is empty. Throws ListenError naming --metrics-listen.
+std::optional<ListeningSocket> open_ops_socket(const std::string& listen);
+
+// Starts one when `listen` (or `socket`) is set; null otherwise.
 std::unique_ptr<OpsListener> start_ops_listener(const std::string& listen,
+                                                const MetricsRegistry& registry,
+                                                ReadinessCheck ready);
+std::unique_ptr<OpsListener> start_ops_listener(std::optional<ListeningSocket> socket,
                                                 const MetricsRegistry& registry,
                                                 ReadinessCheck ready);
 

@@ -16,6 +16,7 @@
 #include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
 #include "authsvc/server/store_watcher.h"
+#include "authsvc/server/this_node.h"
 #include "authsvc/store/store.h"
 
 namespace authsvc {
@@ -53,7 +54,9 @@ int serve(ServeOptions options) {
         lock = ServeLock::take(options.store.where, ServeLock::Holder::serve);
       }
     }
-    AuditLog audit(options.audit_log);
+    // Bound before the audit log opens: the default node name has its port.
+    ListeningSocket listener(listen->host, listen->port);
+    AuditLog audit(options.audit_log, this_node_name(options.node_name, listener.port()));
     SnapshotSource snapshots;
     StoreWatcher watcher(*store, rules, snapshots, audit,
                          std::chrono::milliseconds(options.reload_interval_ms));
@@ -75,7 +78,7 @@ int serve(ServeOptions options) {
     http_options.threads = options.threads;
     http_options.tls = tls;
     HttpServer server(service, http_options);
-    server.bind(listen->host, listen->port);
+    server.serve_on(std::move(listener));
     std::unique_ptr<GuardianProcess> guardian;
     if (options.guardian) {
       guardian = std::make_unique<GuardianProcess>(options.store, *options.guardian, audit);

@@ -20,6 +20,9 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8000";
   std::string rules_path;  // empty: the compiled-in rules/pulse.rules
   std::string audit_log = "-";
+  // --node-name, checked (core/node_name.h); none: this_node_name()'s
+  // default, with the port bound.
+  std::optional<std::string> node_name;
   unsigned threads = 1;
   LoginThrottleOptions throttle;
   // --internal-user: names denied at once, for the broker's next backend

@@ -59,7 +59,7 @@ TEST_CASE("an event committed while the watcher reads is logged only once its ch
   testing::record_issued_token(token);
   RotatesWhileReading server_store(db, cli);
 
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));

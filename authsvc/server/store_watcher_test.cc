@@ -22,7 +22,7 @@ TEST_CASE("the served snapshot follows the database and CLI events reach the aud
   std::string token = cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""});
   testing::record_issued_token(token);
 
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));
@@ -65,7 +65,7 @@ TEST_CASE("the watcher thread picks up a change within a second") {
   std::string db = dir.file("a.db");
   SqliteStore server_store(db, Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore cli(db, Actor{"cli", "tester"});
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(200));
@@ -93,7 +93,7 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   for (int i = 0; i < 3000; ++i)
     many.push_back({"user" + std::to_string(i), {"owner@example.org"}, {}, {"/"}, ""});
   testing::record_issued_tokens(cli.add_users(many, "user import"));
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));
@@ -146,7 +146,7 @@ TEST_CASE("the guardian's writes (no user event) do not make the server reload i
   SqliteStore guardian(db, Actor{"guardian", ""});
   testing::record_issued_token(
       cli.add_user(NewUser{"alice", {"owner@example.org"}, {}, {"/"}, ""}));
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));
@@ -179,7 +179,7 @@ TEST_CASE("a restore under the watcher reloads every user, and the changes after
   std::string rotated = cli.rotate_token("alice");
   testing::record_issued_token(rotated);
 
-  AuditLog audit(dir.file("audit.log"));
+  AuditLog audit(dir.file("audit.log"), "test-node");
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));

@@ -14,6 +14,7 @@
 #include "authsvc/server/serve_metrics.h"
 #include "authsvc/server/service_notifier.h"
 #include "authsvc/server/signal_waiter.h"
+#include "authsvc/server/this_node.h"
 #include "authsvc/store/store.h"
 #include "authsvc/web/client_address.h"
 #include "authsvc/web/oidc_client.h"
@@ -164,7 +165,9 @@ int run_web(WebRunOptions options) {
     SignalWaiter signals;
     // Opened once here, so that a missing or newer database stops the start.
     std::unique_ptr<Store> first = open_store(options.store, Actor{"web", ""});
-    AuditLog audit(options.audit_log);
+    // Bound before the audit log opens: the default node name has its port.
+    ListeningSocket listener(listen->host, listen->port);
+    AuditLog audit(options.audit_log, this_node_name(options.node_name, listener.port()));
     WebDependencies deps;
     std::shared_ptr<OidcClient> oidc_client;
     deps.open_store = [store = options.store] { return open_store(store, Actor{"web", ""}); };
@@ -191,7 +194,7 @@ int run_web(WebRunOptions options) {
     HttpServerOptions http_options;
     http_options.threads = options.threads;
     HttpServer server(app, http_options);
-    server.bind(listen->host, listen->port);
+    server.serve_on(std::move(listener));
     MetricsRegistry metrics;
     register_process_metrics(metrics);
     web_metrics.register_in(metrics);

@@ -24,6 +24,9 @@ struct WebRunOptions {
   StoreLocation store;
   std::string listen = "127.0.0.1:8080";
   std::string audit_log = "-";
+  // --node-name, checked (core/node_name.h); none: this_node_name()'s
+  // default, with the port bound.
+  std::optional<std::string> node_name;
   // More than serve's: a page may wait on the management API or the
   // provider, and holds its thread meanwhile.
   unsigned threads = 8;

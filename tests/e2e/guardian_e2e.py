@@ -28,6 +28,7 @@ import hashlib
 import json
 import os
 import re
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -595,8 +596,15 @@ class GuardianE2E(BrokerSuite):
     def test_7_every_guardian_audit_line_is_json_with_actor_guardian_and_no_secret(self):
         lines = self.guardian_audit_lines()
         self.assertGreater(len(lines), 5)
+        # The node first: serve's (its port) with the loop inside, or the
+        # guardian's own, which listens on no port here: the host name alone.
+        node = socket.gethostname()
+        if ARGS.mode == "serve":
+            node += ":%d" % self.svc.port
         for line in lines:
             self.assertEqual(line["actor"], "guardian")
+            self.assertEqual(next(iter(line)), "node", line)
+            self.assertEqual(line["node"], node, line)
         for path in (self.guardian_audit, self.guardian_err, self.svc.audit_log,
                      self.svc.stderr_log):
             text = read_log(path)

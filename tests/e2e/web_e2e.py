@@ -52,6 +52,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -1198,6 +1199,32 @@ class WebE2E(BrokerSuite):
             names = sorted(os.listdir(os.path.join(SCREENSHOTS, self._testMethodName)))
             print("  screenshots: %s" % ", ".join(names), flush=True)
             self.assertEqual(len(names), 14, names)
+
+    # -- 8 -------------------------------------------------------------------
+
+    def test_8_every_audit_line_names_its_node_first(self):
+        """Each process names itself first in every line it writes, by
+        default the host name and its port; the store's events that serve
+        copies (the web's changes, the CLI's) carry the event's number."""
+        self.http("GET", "/")
+        self.web_line("GET", "/")
+        out = self.svc.cli("user", "add", "nora-app", "--owner", "nora@example.org")
+        record(out.splitlines()[-1], "token of nora-app")
+        poll(lambda: [l for l in self.svc.audit_lines() if l.get("actor") == "cli"
+                      and l.get("action") == "user add" and l.get("user") == "nora-app"], 5,
+             "serve to copy the CLI's event")
+        host = socket.gethostname()
+        for path, port in ((self.web_audit, self.web_port), (self.svc.audit_log, self.svc.port)):
+            text = read_log(path)
+            lines = [json.loads(line) for line in text[:text.rfind("\n") + 1].splitlines()]
+            self.assertTrue(lines, path)
+            for line in lines:
+                self.assertEqual(next(iter(line)), "node", line)
+                self.assertEqual(line["node"], "%s:%d" % (host, port), line)
+        events = [line for line in self.svc.audit_lines() if "actor" in line]
+        self.assertTrue(events)
+        for line in events:
+            self.assertIsInstance(line["event"], int, line)
 
 
 def quit_browser(driver):
