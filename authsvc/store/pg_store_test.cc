@@ -25,13 +25,7 @@ class PostgresUnderTest : public StoreUnderTest {
   }
 
   // As an operator writes it: a URI, the password beside it.
-  StoreLocation location() override {
-    const testing::PgTestServer& server = testing::pg_test_server();
-    StoreLocation where(fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host,
-                                    server.port, database_.name()));
-    where.password = server.password();
-    return where;
-  }
+  StoreLocation location() override { return database_.store_location(); }
 
   // Every row of every table, as PostgreSQL's text output shows it (bytes
   // as hex: a token kept in clear would show as itself).
@@ -71,10 +65,7 @@ std::unique_ptr<StoreUnderTest> Postgres::make() { return std::make_unique<Postg
 
 TEST_CASE("a PostgreSQL database without authsvc's schema is refused, and init gives it one") {
   testing::PgTestDatabase database;
-  const testing::PgTestServer& server = testing::pg_test_server();
-  StoreLocation where(fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host, server.port,
-                                  database.name()));
-  where.password = server.password();
+  StoreLocation where = database.store_location();
   CHECK_THROWS_WITH_AS(open_store(where, Actor{"cli", "tester"}),
                        doctest::Contains("has no authsvc data (create it with: authsvc init"),
                        StoreError);

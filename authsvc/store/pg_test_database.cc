@@ -118,4 +118,12 @@ std::unique_ptr<PgDatabase> PgTestDatabase::connect() const {
   return std::make_unique<PgDatabase>(location(), password());
 }
 
+StoreLocation PgTestDatabase::store_location() const {
+  const PgTestServer& server = pg_test_server();
+  StoreLocation where(
+      fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host, server.port, name_));
+  where.password = server.password();
+  return where;
+}
+
 }  // namespace authsvc::testing

@@ -14,6 +14,7 @@
 #include <string>
 
 #include "authsvc/store/pg_database.h"
+#include "authsvc/store/store.h"
 
 namespace authsvc::testing {
 
@@ -50,6 +51,9 @@ class PgTestDatabase {
   std::string password() const;
   // A new connection to it.
   std::unique_ptr<PgDatabase> connect() const;
+  // Where a store is, as an operator writes it: a URI, the password beside
+  // it (read from a file, for the real thing).
+  StoreLocation store_location() const;
 
  private:
   std::string name_;

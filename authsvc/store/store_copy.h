@@ -13,6 +13,8 @@
 
 namespace authsvc {
 
+class SqlDatabase;  // sql_database.h: the store's own, not its users'
+
 struct TableCopy {
   std::string table;
   std::int64_t rows = 0;
@@ -22,6 +24,14 @@ struct StoreCopyResult {
   std::vector<TableCopy> tables;  // users first, then by name
   int schema_version = 0;
 };
+
+// Replaces every row of `out` with `in`'s, table by table, each with its
+// own ids, and counts each table's rows on both sides; PostgreSQL's
+// identities are moved past the copied ids. Both must hold the same schema
+// version, and are used inside transactions the caller holds. Throws
+// StoreError (a table or column that differs, a count that does not
+// match) and SqlError.
+std::vector<TableCopy> copy_tables(SqlDatabase& in, SqlDatabase& out);
 
 // Copies `from` (which must exist) into `to`, both first brought to this
 // build's schema; `to` is created if it is a SQLite file that does not
