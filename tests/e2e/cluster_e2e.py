@@ -20,7 +20,8 @@ The tests run in name order on one setup:
       denials its broker node asked for and no other node's;
   06  failover: while a thread asks the three authsvc directly, over and
       over, questions whose answers must not change, the primary is killed
-      (kill -9); meanwhile the nodes keep answering from memory and the CLI
+      (kill -9); each node says on stderr that it lost the database and
+      keeps answering from memory, through the brokers too, and the CLI
       refuses in one line; the standby is promoted; the CLI on the same URI
       works again and its change reaches every node, with no restart. No
       answer may be wrong; refusals and errors are counted. The figures are
@@ -312,6 +313,7 @@ class ClusterE2E(BrokerSuite):
               "  answers during the switch (kill -9 to the change on every node): %d "
               "(%s), of which refusals or errors: %d%s\n"
               "  answers in all: %d, wrong: %d\n"
+              "  every node had said it lost the database %.2f s after kill -9\n"
               "  the CLI refused %d time(s), one line each, and worked again %.2f s after "
               "kill -9 (%.2f s after promote() returned)\n"
               "  its change reached all three nodes %.2f s after the CLI's commit "
@@ -321,7 +323,8 @@ class ClusterE2E(BrokerSuite):
                  len(refused),
                  " (%s)" % ", ".join("%s x%d" % kv for kv in collections.Counter(
                      a.outcome for a in refused).items()) if refused else "",
-                 len(prober.answers), len(wrong), figures["cli_refusals"],
+                 len(prober.answers), len(wrong), figures["noticed"] - figures["killed"],
+                 figures["cli_refusals"],
                  figures["cli_ok"] - figures["killed"], figures["cli_ok"] - figures["promoted"],
                  figures["reached"] - figures["cli_ok"], figures["reached"] - figures["killed"]),
               flush=True)
@@ -337,8 +340,15 @@ class ClusterE2E(BrokerSuite):
         # Evidence that every node was being asked before the kill.
         wait_for(lambda: prober.nodes_answered() == set(range(len(NODES))), PATIENCE,
                  "the prober's first answers from every node")
+        said_before = [len(read_text(svc.stderr_log)) for svc in self.svcs]
         t = {"killed": time.monotonic()}
         self.primary.kill9()
+        # Each node says so on stderr once it notices: the prober's answers
+        # from then on are answers from memory.
+        for svc, before in zip(self.svcs, said_before):
+            wait_for(lambda: len(read_text(svc.stderr_log)) > before, PATIENCE,
+                     "%s to say on stderr that the database is gone" % svc.base_url)
+        t["noticed"] = time.monotonic()
 
         # No primary: the nodes answer from memory, through their brokers
         # too, and the CLI refuses a change in one line.
