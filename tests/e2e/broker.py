@@ -432,10 +432,11 @@ class Broker:
                    and epmd instead of its own.
 
     Attributes once started: node, amqp_port, mgmt_port, dir, log_file,
-    start_seconds (and stop_seconds and exit_status, the start script's
-    exit status on SIGTERM, None if it had to be killed, after stop()). The AMQP listener binds
-    all interfaces, as the example does, so the broker reports client
-    addresses as in production (::ffff:127.0.0.1); connect to 127.0.0.1.
+    start_seconds; after stop(), stop_seconds and exit_status (the start
+    script's exit status on SIGTERM; -9 if it had to be killed). The AMQP
+    listener binds all interfaces, as the example does, so the broker
+    reports client addresses as in production (::ffff:127.0.0.1); connect
+    to 127.0.0.1.
     The internal database has the default guest/guest administrator, handy
     as an operator account (auth_backends.2 = internal).
 
