@@ -49,23 +49,29 @@ atexit.register(_stop_leftovers)
 
 
 class Authsvc:
-    def __init__(self, binary, workdir, serve_args=(), scheme="http", label="authsvc"):
+    def __init__(self, binary, workdir, serve_args=(), scheme="http", label="authsvc",
+                 db=None, db_options=(), init=True):
         """serve_args: more `serve` options, e.g. --tls-cert/--tls-key (then
         scheme="https"); label: names this instance's files in the test
-        artifacts."""
+        artifacts. db: the --db of serve and of every command (default:
+        authsvc.db in workdir), e.g. a PostgreSQL URI, with db_options
+        after it (--db-password-file F); init: run `authsvc init` (a
+        database that several nodes share is initialised once)."""
         self.binary = binary
         self.serve_args = list(serve_args)
         self.scheme = scheme
         self.workdir = workdir
         self.label = label
         self.artifacts = token_ledger.artifact_dir(label)
-        self.db = os.path.join(workdir, "authsvc.db")
+        self.db = db or os.path.join(workdir, "authsvc.db")
+        self.db_options = ["--db", self.db] + list(db_options)
         self.audit_log = os.path.join(workdir, "audit.log")
         self.stderr_log = os.path.join(workdir, "serve.err")
         self.port = 0
         self._proc = None
         self._err_offset = 0  # where this start's stderr begins in stderr_log
-        self.cli("init")
+        if init:
+            self.cli("init")
 
     @property
     def base_url(self):
@@ -80,8 +86,9 @@ class Authsvc:
         err = open(self.stderr_log, "ab")
         offset = self._err_offset = err.tell()
         self._proc = subprocess.Popen(
-            [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
-             "--audit-log", self.audit_log] + self.serve_args,
+            [self.binary, "serve"] + self.db_options +
+            ["--listen", "127.0.0.1:%d" % self.port, "--audit-log", self.audit_log] +
+            self.serve_args,
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err,
             start_new_session=True)
         _running.add(self)
@@ -144,9 +151,9 @@ class Authsvc:
         return self._proc is not None and self._proc.poll() is None
 
     def cli(self, *args, check=True):
-        """Run `authsvc ARGS --db DB`; returns stdout. A failure raises with
+        """Run `authsvc ARGS --db DB` (and db_options); returns stdout. A failure raises with
         the command's stderr, unless check=False (then returns the process)."""
-        r = subprocess.run([self.binary] + list(args) + ["--db", self.db],
+        r = subprocess.run([self.binary] + list(args) + self.db_options,
                            stdin=subprocess.DEVNULL, capture_output=True, text=True,
                            timeout=scaled(30))
         if self.artifacts:

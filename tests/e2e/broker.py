@@ -9,6 +9,15 @@ Debian's rabbitmq-server package (3.10.x) and root.
             "127.0.0.1", b.amqp_port, credentials=...))
         b.rabbitmqctl("list_connections")
 
+A cluster: several nodes with one Erlang cookie and one private epmd,
+joined with `rabbitmqctl join_cluster` (BrokerCluster, below):
+
+    with BrokerCluster("rabbitmq.conf.example",
+                       ["http://127.0.0.1:8001", "http://127.0.0.1:8002",
+                        "http://127.0.0.1:8003"]) as cluster:
+        a, b, c = cluster.nodes          # rabbit-a@localhost, rabbit-b@..., ...
+        b.running_nodes()                # what `rabbitmqctl cluster_status` says
+
 Isolation: everything the node writes (config, plugins, Mnesia, logs,
 Erlang cookie, crash dump) lives in one fresh temporary folder that stop()
 deletes; it gets its own node name, its own free ports (AMQP, Erlang
@@ -43,6 +52,14 @@ Why things are done the way they are:
   exercise the file that ships; only ports and auth_http URLs change.
 * A key the broker does not know makes it exit during boot, which start()
   reports with the end of the log.
+* A cluster's nodes share one Erlang cookie (each node's own
+  $HOME/.erlang.cookie holds the same one) and one private epmd, which the
+  cluster runs; through it they find each other and rabbitmqctl finds
+  them. Names are rabbit-a@localhost etc.: unique within that epmd, which
+  is all Erlang asks. The nodes boot at once (each started from the main
+  thread, then awaited in turn), then the second and later ones join the
+  first as an operator would: stop_app, reset, join_cluster, start_app.
+  No cluster_formation keys: join_cluster needs none.
 * Under CTest, stop() first keeps the folder's files (logs, Mnesia; not the
   unpacked plugins) among the test artifacts, for the token leak check
   (tests/token_ledger.py): the broker sees every password it is given.
@@ -51,6 +68,7 @@ Why things are done the way they are:
 import atexit
 import ctypes
 import itertools
+import json
 import os
 import re
 import secrets
@@ -67,7 +85,7 @@ import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
-from timing import TIME_SCALE, scaled  # noqa: E402
+from timing import TIME_SCALE, scaled, wait_for  # noqa: E402
 
 RABBITMQ_BIN = "/usr/lib/rabbitmq/bin"
 EPMD = shutil.which("epmd") or "/usr/bin/epmd"
@@ -277,6 +295,66 @@ def _remove_stale_folders():
             shutil.rmtree(path, ignore_errors=True)
 
 
+def _clean_env():
+    """os.environ without the caller's RABBITMQ_*/ERL_* settings: a stray
+    RABBITMQ_NODENAME or ERL_EPMD_PORT in the developer's shell must not
+    leak in."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("RABBITMQ_", "ERL_"))}
+
+
+def _spawn(argv, env, cwd, out):
+    main = threading.current_thread() is threading.main_thread()
+    return subprocess.Popen(
+        argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL,
+        stdout=out, stderr=subprocess.STDOUT,
+        # Own process group: stop() signals the whole group without
+        # hitting us, and a Ctrl-C aimed at the test run does not
+        # reach the node before we stop it cleanly.
+        start_new_session=True,
+        preexec_fn=_die_with_parent if main else None)
+
+
+def _start_epmd(port, env, folder):
+    """A private epmd on 127.0.0.1:`port`, our child (output in
+    folder/epmd.out); returns its Popen once it listens: a node must find
+    it listening, or it would try to start its own."""
+    out_path = os.path.join(folder, "epmd.out")
+    with open(out_path, "wb") as out:
+        epmd = _spawn([EPMD, "-port", str(port), "-address", "127.0.0.1"], env, folder, out)
+    deadline = time.monotonic() + scaled(10)
+    while not _port_open(port):
+        if epmd.poll() is not None:
+            raise BrokerError("epmd exited (%s) on port %d: %s" % (
+                epmd.returncode, port, _tail(out_path)))
+        if time.monotonic() > deadline:
+            raise BrokerError("epmd did not listen on port %d" % port)
+        time.sleep(0.02)
+    return epmd
+
+
+def _end(proc, grace):
+    """SIGTERM to `proc`'s process group, then SIGKILL if it does not exit
+    within `grace` seconds; returns its exit status (None: no process)."""
+    if proc is None:
+        return None
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, scaled(10))):
+        if proc.poll() is not None:
+            return proc.returncode
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            pass
+    return proc.poll()
+
+
+def _random_cookie():
+    return "".join(secrets.choice(string.ascii_uppercase) for _ in range(20))
+
+
 def _tail(path, lines=60):
     try:
         with open(path, errors="replace") as f:
@@ -348,11 +426,17 @@ class Broker:
     advanced_config: Erlang terms for advanced.config (e.g. auth_http ssl_options,
                    which 3.10 only accepts there).
     extra_plugins: more plugins to enable.
+    node_name:     the node's name before the @ (default: unique per process
+                   and instance); a BrokerCluster names its nodes rabbit-a...
+    cluster:       set by BrokerCluster: the node uses the cluster's cookie
+                   and epmd instead of its own.
 
     Attributes once started: node, amqp_port, mgmt_port, dir, log_file,
-    start_seconds (and stop_seconds after stop()). The AMQP listener binds
-    all interfaces, as the example does, so the broker reports client
-    addresses as in production (::ffff:127.0.0.1); connect to 127.0.0.1.
+    start_seconds; after stop(), stop_seconds and exit_status (the start
+    script's exit status on SIGTERM; -9 if it had to be killed). The AMQP
+    listener binds all interfaces, as the example does, so the broker
+    reports client addresses as in production (::ffff:127.0.0.1); connect
+    to 127.0.0.1.
     The internal database has the default guest/guest administrator, handy
     as an operator account (auth_backends.2 = internal).
 
@@ -365,7 +449,7 @@ class Broker:
 
     def __init__(self, conf_example, auth_base_url, http_method="post", cache=False,
                  management=False, extra_conf="", cache_ttl_ms=None,
-                 advanced_config="", extra_plugins=()):
+                 advanced_config="", extra_plugins=(), node_name=None, cluster=None):
         with open(conf_example) as f:
             self._example = f.read()
         self.auth_base_url = auth_base_url
@@ -382,12 +466,16 @@ class Broker:
             self.plugins.append("rabbitmq_management")
         self.plugins += [p for p in extra_plugins if p not in self.plugins]
 
-        self.node = "authsvc-test-%d-%d@localhost" % (os.getpid(), next(Broker._counter))
+        if node_name is None:
+            node_name = "authsvc-test-%d-%d" % (os.getpid(), next(Broker._counter))
+        self.node = node_name + "@localhost"
+        self.cluster = cluster
         self.dir = None
         self.amqp_port = self.mgmt_port = self.dist_port = self.epmd_port = None
         self.env = None
-        self.start_seconds = self.stop_seconds = None
+        self.start_seconds = self.stop_seconds = self.exit_status = None
         self._server = self._epmd = None
+        self._t0 = None
         self._lock = threading.RLock()  # see _live_lock
 
     # -- paths ---------------------------------------------------------------
@@ -409,24 +497,41 @@ class Broker:
 
     def start(self, timeout=60):
         """Boots the node; `timeout` (seconds) is scaled (tests/e2e/timing.py)."""
+        self._launch()
+        self._complete(self._t0 + scaled(timeout))
+        return self
+
+    # start() in two halves, so that a cluster's nodes boot at once: each
+    # launched (from the main thread, see _die_with_parent), then each
+    # awaited. Either half stops the node if it fails.
+    def _launch(self):
         if self.dir is not None:
             raise BrokerError("already started")
-        t0 = time.monotonic()
+        self._t0 = time.monotonic()
         _install_handlers()
         with _live_lock:
             _live.add(self)
         try:
             self._prepare()
-            self._start_epmd()
+            if self.cluster is None:
+                self._epmd = _start_epmd(self.epmd_port, self.env, self.dir)
             self._start_server()
-            self._await(t0 + scaled(timeout))
         except BaseException as e:
-            if not isinstance(e, KeyboardInterrupt):
-                sys.stderr.write(self.diagnostics())
-            self.stop()
+            self._abandon(e)
             raise
-        self.start_seconds = time.monotonic() - t0
-        return self
+
+    def _complete(self, deadline):
+        try:
+            self._await(deadline)
+        except BaseException as e:
+            self._abandon(e)
+            raise
+        self.start_seconds = time.monotonic() - self._t0
+
+    def _abandon(self, e):
+        if not isinstance(e, KeyboardInterrupt):
+            sys.stderr.write(self.diagnostics())
+        self.stop()
 
     def _prepare(self):
         _remove_stale_folders()
@@ -436,7 +541,7 @@ class Broker:
         taken = set()
         self.amqp_port = _free_port(taken)
         self.dist_port = _free_port(taken)
-        self.epmd_port = _free_port(taken)
+        self.epmd_port = self.cluster.epmd_port if self.cluster else _free_port(taken)
         if self.management:
             self.mgmt_port = _free_port(taken)
 
@@ -458,12 +563,9 @@ class Broker:
         cookie = self._p("home", ".erlang.cookie")
         fd = os.open(cookie, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o400)
         with os.fdopen(fd, "w") as f:
-            f.write("".join(secrets.choice(string.ascii_uppercase) for _ in range(20)))
+            f.write(self.cluster.cookie if self.cluster else _random_cookie())
 
-        # Drop the caller's RABBITMQ_*/ERL_* settings: a stray RABBITMQ_NODENAME
-        # or ERL_EPMD_PORT in the developer's shell must not leak in.
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("RABBITMQ_", "ERL_"))}
+        env = _clean_env()
         env.update({
             _MARKER: self.dir,
             "HOME": self._p("home"),
@@ -487,34 +589,10 @@ class Broker:
         })
         self.env = env
 
-    def _popen(self, argv, out):
-        main = threading.current_thread() is threading.main_thread()
-        return subprocess.Popen(
-            argv, env=self.env, cwd=self.dir, stdin=subprocess.DEVNULL,
-            stdout=out, stderr=subprocess.STDOUT,
-            # Own process group: stop() signals the whole group without
-            # hitting us, and a Ctrl-C aimed at the test run does not
-            # reach the node before we stop it cleanly.
-            start_new_session=True,
-            preexec_fn=_die_with_parent if main else None)
-
-    def _start_epmd(self):
-        with open(self._p("epmd.out"), "wb") as out:
-            self._epmd = self._popen(
-                [EPMD, "-port", str(self.epmd_port), "-address", "127.0.0.1"], out)
-        # The node must find it listening, or it would try to start its own.
-        deadline = time.monotonic() + scaled(10)
-        while not _port_open(self.epmd_port):
-            if self._epmd.poll() is not None:
-                raise BrokerError("epmd exited (%s) on port %d: %s" % (
-                    self._epmd.returncode, self.epmd_port, _tail(self._p("epmd.out"))))
-            if time.monotonic() > deadline:
-                raise BrokerError("epmd did not listen on port %d" % self.epmd_port)
-            time.sleep(0.02)
-
     def _start_server(self):
         with open(self._p("server.out"), "wb") as out:
-            self._server = self._popen([os.path.join(RABBITMQ_BIN, "rabbitmq-server")], out)
+            self._server = _spawn([os.path.join(RABBITMQ_BIN, "rabbitmq-server")],
+                                  self.env, self.dir, out)
 
     def _await(self, deadline):
         short = self.node.split("@")[0]
@@ -573,6 +651,24 @@ class Broker:
                               % (" ".join(shown), r.returncode, r.stdout))
         return r
 
+    # -- a cluster's member --------------------------------------------------
+    def join_cluster(self, other):
+        """Makes this node a member of `other`'s cluster, as an operator
+        does: stop_app, reset (the node forgets its own data), join_cluster,
+        start_app."""
+        for args in (("stop_app",), ("reset",), ("join_cluster", other.node), ("start_app",)):
+            self.rabbitmqctl(*args)
+
+    def running_nodes(self):
+        """The nodes `rabbitmqctl cluster_status` says are running, as this
+        node sees them, sorted."""
+        out = self.rabbitmqctl("cluster_status", "--formatter", "json").stdout
+        # stdout and stderr are merged: the JSON is the line that is one.
+        for line in out.splitlines():
+            if line.startswith("{"):
+                return sorted(json.loads(line)["running_nodes"])
+        raise BrokerError("cluster_status printed no JSON: %s" % out)
+
     def stop(self, grace=30):
         """Stop the node, its epmd and every helper; delete the folder.
         Idempotent, safe after a failed start."""
@@ -585,10 +681,10 @@ class Broker:
                 # The server script turns SIGTERM into a clean node shutdown
                 # (about 1 s; 6 s with the management plugin, whose shutdown
                 # waits out a 5 s timeout); SIGKILL only if that hangs.
-                self._end(server, scaled(grace))
+                self.exit_status = _end(server, scaled(grace))
                 # Helpers the VM left (they normally exit with it), and any
                 # epmd a VM might still have daemonized despite -start_epmd.
-                self._end(epmd, scaled(5))
+                _end(epmd, scaled(5))
                 left = _kill_marked(folder)
                 if left:
                     raise BrokerError("could not kill processes %s of %s" % (left, self.node))
@@ -603,19 +699,126 @@ class Broker:
                     _live.discard(self)
                 self.stop_seconds = time.monotonic() - t0
 
-    @staticmethod
-    def _end(proc, grace):
-        if proc is None:
-            return
-        for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, scaled(10))):
-            if proc.poll() is not None:
-                return
-            try:
-                os.killpg(proc.pid, sig)
-            except ProcessLookupError:
-                pass
-            try:
-                proc.wait(wait)
-                return
-            except subprocess.TimeoutExpired:
-                pass
+
+
+# ---------------------------------------------------------------------------
+# BrokerCluster
+# ---------------------------------------------------------------------------
+
+def _each_at_once(action, nodes, raise_first=True):
+    """action(node) for each node, each in a thread of its own (rabbitmqctl
+    and a node's shutdown spend their time waiting); returns the errors,
+    or raises the first if raise_first."""
+    errors = []
+
+    def run(n):
+        try:
+            action(n)
+        except Exception as e:
+            errors.append(e)
+    threads = [threading.Thread(target=run, args=(n,)) for n in nodes]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors and raise_first:
+        raise errors[0]
+    return errors
+
+
+class BrokerCluster:
+    """Several Broker nodes that form one RabbitMQ cluster (see the module's
+    doc): one node per URL in auth_base_urls, each pointed at its own
+    authsvc, named rabbit-a@localhost, rabbit-b@localhost, ...; the other
+    options are Broker's, for every node. start() / stop(), or use as a
+    context manager.
+
+    Attributes: nodes (the Brokers, in the order of auth_base_urls; the
+    later ones joined the first), epmd_port, cookie, dir, start_seconds
+    (boot, joins and the check that every node sees every other running),
+    stop_seconds.
+    """
+
+    def __init__(self, conf_example, auth_base_urls, **options):
+        if len(auth_base_urls) > 26:
+            raise ValueError("at most 26 nodes (rabbit-a to rabbit-z)")
+        self.nodes = [Broker(conf_example, url, node_name="rabbit-" + string.ascii_lowercase[i],
+                             cluster=self, **options)
+                      for i, url in enumerate(auth_base_urls)]
+        self.node = "the cluster of " + ", ".join(n.node for n in self.nodes)  # for messages
+        self.dir = self.cookie = self.epmd_port = None
+        self.start_seconds = self.stop_seconds = None
+        self._epmd = None
+        self._lock = threading.RLock()
+
+    def __enter__(self):
+        if self.dir is None:
+            self.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    def start(self, timeout=120):
+        """Boots every node at once, joins the later ones to the first, and
+        returns once each sees all of them running; `timeout` (seconds,
+        scaled) is for the boot, each rabbitmqctl keeps its own."""
+        if self.dir is not None:
+            raise BrokerError("already started")
+        t0 = time.monotonic()
+        _install_handlers()
+        with _live_lock:
+            _live.add(self)
+        try:
+            _remove_stale_folders()
+            self.dir = tempfile.mkdtemp(prefix="%s%d-cluster-" % (_FOLDER_PREFIX, os.getpid()))
+            self.cookie = _random_cookie()
+            self.epmd_port = _free_port(set())
+            env = _clean_env()
+            env[_MARKER] = self.dir
+            self._epmd = _start_epmd(self.epmd_port, env, self.dir)
+            for n in self.nodes:
+                n._launch()
+            for n in self.nodes:
+                n._complete(t0 + scaled(timeout))
+            # The joins at once too: Mnesia serialises the schema changes.
+            _each_at_once(lambda n: n.join_cluster(self.nodes[0]), self.nodes[1:])
+            _each_at_once(self._await_everyone_running, self.nodes)
+        except BaseException:
+            self.stop()
+            raise
+        self.start_seconds = time.monotonic() - t0
+        return self
+
+    def _await_everyone_running(self, node):
+        everyone = sorted(n.node for n in self.nodes)
+        seen = []
+        try:
+            wait_for(lambda: seen.append(node.running_nodes()) or seen[-1] == everyone,
+                     30, "%s to see %s running" % (node.node, everyone))
+        except AssertionError as e:
+            raise BrokerError("%s; it sees %s" % (e, seen[-1:])) from None
+
+    def stop(self, grace=30):
+        """Stops every node (at once) and the cluster's epmd; deletes the
+        folders. Idempotent, safe after a failed start. Raises the first
+        node's error after trying them all."""
+        with self._lock:
+            t0 = time.monotonic()
+            errors = _each_at_once(lambda n: n.stop(grace), self.nodes, raise_first=False)
+            folder, epmd = self.dir, self._epmd
+            if folder is not None:
+                try:
+                    _end(epmd, scaled(5))
+                    left = _kill_marked(folder)
+                    if left:
+                        errors.append(BrokerError("could not kill processes %s of %s"
+                                                  % (left, self.node)))
+                finally:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    self.dir = self._epmd = None
+                    self.stop_seconds = time.monotonic() - t0
+            with _live_lock:
+                _live.discard(self)
+            if errors:
+                raise errors[0]

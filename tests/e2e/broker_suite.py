@@ -13,6 +13,11 @@ the tests open.
 
         def test_x(self):
             conn = self.connect("alice")        # as alice, with her token
+            self.assertEqual(self.attempt(conn, lambda ch: ch.queue_declare("queue/bob/q")),
+                             REFUSED)           # the channel closed with 403
+            self.login_outcome("bob", broker=other)   # ALLOWED, REFUSED or VHOST_REFUSED
+
+`broker=` picks another broker than cls.broker (a cluster's node).
 
 Each resource's class cleanup is registered as soon as it exists: class
 cleanups run (last registered first) also when setUpClass fails half-way,
@@ -27,11 +32,16 @@ import tempfile
 import unittest
 
 import pika
+from pika.exceptions import (ChannelClosedByBroker, ProbableAccessDeniedError,
+                             ProbableAuthenticationError)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authsvc_process import Authsvc  # noqa: E402
 from timing import scaled  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
+
+ALLOWED, REFUSED = "allowed", "refused"
+VHOST_REFUSED = "vhost refused"  # only while a change is being loaded
 
 
 class BrokerSuite(unittest.TestCase):
@@ -80,14 +90,62 @@ class BrokerSuite(unittest.TestCase):
             except Exception:
                 pass  # closed by the broker, or already by the test
 
-    def connect(self, user, password=None, vhost="/"):
-        """An AMQP connection to the broker as `user`, with its token in
-        cls.tokens unless `password` is given; after track_connections()."""
+    def connect(self, user, password=None, vhost="/", broker=None):
+        """An AMQP connection to the broker (cls.broker unless `broker` is
+        given) as `user`, with its token in cls.tokens unless `password` is
+        given; after track_connections()."""
         params = pika.ConnectionParameters(
-            "127.0.0.1", self.broker.amqp_port, vhost,
+            "127.0.0.1", (broker or self.broker).amqp_port, vhost,
             pika.PlainCredentials(user, self.tokens[user] if password is None else password),
             connection_attempts=1, blocked_connection_timeout=scaled(10),
             socket_timeout=scaled(10))
         conn = pika.BlockingConnection(params)
         self.open_connections.append(conn)
         return conn
+
+    # -- what the broker answered ------------------------------------------------
+
+    def assert_login_refused(self, user, password=None, vhost="/", broker=None):
+        with self.assertRaises(ProbableAuthenticationError) as caught:
+            self.connect(user, password, vhost, broker)
+        self.assertIn("403", str(caught.exception))
+        self.assertIn("ACCESS_REFUSED", str(caught.exception))
+
+    def login_outcome(self, user, password=None, broker=None):
+        """ALLOWED (the connection is closed again), REFUSED (403
+        ACCESS_REFUSED), or VHOST_REFUSED (530): a login that straddled
+        authsvc's reload of a change, its user check answered before and
+        its vhost check after."""
+        try:
+            self.connect(user, password, broker=broker).close()
+        except ProbableAuthenticationError as e:
+            self.assertIn("403", str(e))
+            self.assertIn("ACCESS_REFUSED", str(e))
+            return REFUSED
+        except ProbableAccessDeniedError as e:
+            self.assertIn("530", str(e))
+            return VHOST_REFUSED
+        return ALLOWED
+
+    def attempt(self, conn, action):
+        """Runs action(channel) on a fresh channel: ALLOWED, or REFUSED if
+        the broker closed the channel with 403 ACCESS_REFUSED."""
+        ch = conn.channel()
+        try:
+            action(ch)
+        except ChannelClosedByBroker as e:
+            self.assertEqual(e.reply_code, 403, e.reply_text)
+            self.assertIn("ACCESS_REFUSED", e.reply_text)
+            return REFUSED
+        if ch.is_open:
+            ch.close()
+        return ALLOWED
+
+    @staticmethod
+    def publish(exchange, key, body=b'{"n": 0}'):
+        """An action for attempt(): one persistent JSON message, confirmed."""
+        def action(ch):
+            ch.confirm_delivery()
+            ch.basic_publish(exchange, key, body, pika.BasicProperties(
+                content_type="application/json", delivery_mode=2))
+        return action

@@ -21,14 +21,13 @@ import re
 import sys
 
 import pika
-from pika.exceptions import (ChannelClosedByBroker, ProbableAccessDeniedError,
-                             ProbableAuthenticationError)
+from pika.exceptions import ProbableAccessDeniedError
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from broker import Broker  # noqa: E402
-from broker_suite import BrokerSuite  # noqa: E402
+from broker_suite import ALLOWED, REFUSED, BrokerSuite  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from recording_proxy import RecordingProxy  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
@@ -44,9 +43,6 @@ RELOAD_SECONDS = 1.0
 MARGIN_SECONDS = 3.0
 
 ARGS = None  # set in main()
-
-ALLOWED, REFUSED = "allowed", "refused"
-VHOST_REFUSED = "vhost refused"  # only while a change is being loaded
 
 
 class PulseE2E(BrokerSuite):
@@ -80,28 +76,6 @@ class PulseE2E(BrokerSuite):
 
     # -- helpers ---------------------------------------------------------------
 
-    def assert_login_refused(self, user, password=None, vhost="/"):
-        with self.assertRaises(ProbableAuthenticationError) as caught:
-            self.connect(user, password, vhost)
-        self.assertIn("403", str(caught.exception))
-        self.assertIn("ACCESS_REFUSED", str(caught.exception))
-
-    def login_outcome(self, user, password=None):
-        """ALLOWED (the connection is closed again), REFUSED (403
-        ACCESS_REFUSED), or VHOST_REFUSED (530): a login that straddled
-        authsvc's reload of a change, its user check answered before and
-        its vhost check after."""
-        try:
-            self.connect(user, password).close()
-        except ProbableAuthenticationError as e:
-            self.assertIn("403", str(e))
-            self.assertIn("ACCESS_REFUSED", str(e))
-            return REFUSED
-        except ProbableAccessDeniedError as e:
-            self.assertIn("530", str(e))
-            return VHOST_REFUSED
-        return ALLOWED
-
     def wait_for_login(self, expected, user, password=None):
         """Tries to log in until the broker answers `expected`. A CLI change
         reaches authsvc within a second; with the broker's cache in front, a
@@ -121,20 +95,6 @@ class PulseE2E(BrokerSuite):
             answers = ", ".join("%s x%d" % kv for kv in collections.Counter(seen).items())
             raise AssertionError("%s; the broker answered: %s" % (e, answers)) from None
 
-    def attempt(self, conn, action):
-        """Runs action(channel) on a fresh channel: ALLOWED, or REFUSED if
-        the broker closed the channel with 403 ACCESS_REFUSED."""
-        ch = conn.channel()
-        try:
-            action(ch)
-        except ChannelClosedByBroker as e:
-            self.assertEqual(e.reply_code, 403, e.reply_text)
-            self.assertIn("ACCESS_REFUSED", e.reply_text)
-            return REFUSED
-        if ch.is_open:
-            ch.close()
-        return ALLOWED
-
     def check(self, expected, conn, action, row=None, column=None, denial=None):
         outcome = self.attempt(conn, action)
         self.assertEqual(outcome, expected, "%s / %s" % (row, column))
@@ -144,14 +104,6 @@ class PulseE2E(BrokerSuite):
         if outcome == REFUSED and denial:
             self.expected_denials.append(denial)
         return outcome
-
-    @staticmethod
-    def publish(exchange, key, body=b'{"n": 0}'):
-        def action(ch):
-            ch.confirm_delivery()
-            ch.basic_publish(exchange, key, body, pika.BasicProperties(
-                content_type="application/json", delivery_mode=2))
-        return action
 
     # -- logins ----------------------------------------------------------------
 
