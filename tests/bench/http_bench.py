@@ -209,10 +209,13 @@ http {{
 
 
 class Authsvc:
-    def __init__(self, binary, workdir, extra, throttle=False):
+    def __init__(self, binary, workdir, extra, throttle=False, db=None, password_file=None):
         self.binary, self.workdir, self.extra = binary, workdir, extra
         self.throttle = throttle
-        self.db = os.path.join(workdir, "authsvc.db")
+        # A SQLite file of its own, or a PostgreSQL URI and its password file.
+        self.db = db or os.path.join(workdir, "authsvc.db")
+        self.db_args = ["--db", self.db] + (
+            ["--db-password-file", password_file] if password_file else [])
         self.audit = os.path.join(workdir, "audit.log")
         self.port = free_port()
         self.proc = None
@@ -224,7 +227,7 @@ class Authsvc:
         self.cli("init")
 
     def cli(self, *args, stdin=None):
-        out = subprocess.run([self.binary, *args, "--db", self.db], input=stdin,
+        out = subprocess.run([self.binary, *args, *self.db_args], input=stdin,
                              capture_output=True, text=True, check=True).stdout
         # Under CTest, for the token leak check (benchmarks are not in the
         # suite today, but share its harness).
@@ -239,7 +242,7 @@ class Authsvc:
         # throttling stops (5 failures, then 60 s of refusals).
         throttle = [] if self.throttle else ["--login-failures", "0"]
         self.proc = subprocess.Popen(
-            [self.binary, "serve", "--db", self.db, "--listen", "127.0.0.1:%d" % self.port,
+            [self.binary, "serve", *self.db_args, "--listen", "127.0.0.1:%d" % self.port,
              "--audit-log", self.audit, *throttle, *self.metrics_args(), *self.extra],
             stdout=subprocess.DEVNULL, stderr=err)
         wait_port(self.port, self.proc)
@@ -337,6 +340,9 @@ def main():
     p.add_argument("--serve-arg", action="append", default=[],
                    help="extra argument for authsvc serve (repeatable)")
     p.add_argument("--baseline", help="another authsvc binary, measured in the same rounds")
+    p.add_argument("--postgresql", action="store_true",
+                   help="also the same binary on a PostgreSQL store (a private server, "
+                   "tests/e2e/postgres.py), measured in the same rounds")
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
     for tool in ("wrk", "nginx"):
@@ -344,15 +350,16 @@ def main():
             sys.exit("http_bench: %s is missing (scripts/install-deps.sh --bench)" % tool)
 
     work = tempfile.mkdtemp(prefix="authsvc-bench-")
-    nginx = svc = baseline = None
+    nginx = svc = baseline = pg_svc = pg = None
     try:
         users = ["user%06d" % i for i in range(args.users)]
 
-        def prepare(binary, folder):
+        def prepare(binary, folder, db=None, password_file=None):
             """A server with the users imported, its mix (same seed: the same
             shape whatever the binary) and the import time."""
             os.makedirs(folder)
-            server = Authsvc(os.path.abspath(binary), folder, args.serve_arg)
+            server = Authsvc(os.path.abspath(binary), folder, args.serve_arg, db=db,
+                             password_file=password_file)
             t0 = time.monotonic()
             out = server.cli("user", "import", stdin="".join(u + " " + u + "@example.org\n" for u in users))
             seconds = time.monotonic() - t0
@@ -375,6 +382,18 @@ def main():
             baseline.start()
             check_mix(baseline.port, base_mix)
             targets.append(("baseline", baseline, base_mix_file))
+        if args.postgresql:
+            sys.path.insert(0, os.path.join(HERE, "..", "e2e"))
+            from postgres import PostgresServer
+            pg = PostgresServer()
+            pg.start()
+            pg.create_database("bench")
+            pg_svc, _, pg_mix, pg_mix_file, _ = prepare(args.authsvc, os.path.join(work, "p"),
+                                                        db=pg.uri("bench"),
+                                                        password_file=pg.password_file)
+            pg_svc.start()
+            check_mix(pg_svc.port, pg_mix)
+            targets.append(("postgresql", pg_svc, pg_mix_file))
 
         nginx_port = free_port()
         with open(os.path.join(work, "nginx.conf"), "w") as f:
@@ -441,6 +460,11 @@ def main():
             if name != "nginx":
                 summary[name + "_cpu_us"] = median(
                     [x["user_us"] + x["sys_us"] for x in rounds[name]])
+        if pg_svc:
+            pg_svc.stop()
+            summary["postgresql_rps"] = median([x["rps"] for x in rounds["postgresql"]])
+            summary["postgresql_p99_ms"] = median([x["p99_ms"] for x in rounds["postgresql"]])
+            summary["postgresql_ratio"] = summary["postgresql_rps"] / summary["nginx_rps"]
         if baseline:
             baseline.stop()
             summary["baseline_rps"] = median([x["rps"] for x in rounds["baseline"]])
@@ -465,6 +489,14 @@ def main():
                   "median p99: baseline %.3f ms"
                   % (summary["authsvc_rps"], summary["baseline_rps"],
                      summary["authsvc_vs_baseline"], summary["baseline_p99_ms"]))
+        if pg_svc:
+            print("median throughput: authsvc on PostgreSQL %.0f req/s / nginx %.0f req/s = "
+                  "%.2f (on SQLite: %.2f); median p99 %.3f ms; CPU per request %.2f us "
+                  "(on SQLite %.2f us)"
+                  % (summary["postgresql_rps"], summary["nginx_rps"],
+                     summary["postgresql_ratio"], summary["ratio"],
+                     summary["postgresql_p99_ms"], summary["postgresql_cpu_us"],
+                     summary["authsvc_cpu_us"]))
         print("CLI change visible after: " + ", ".join(
             "%s %.3f s" % kv for kv in latency.items()))
         print("audit decision lines %d, requests wrk and the checks sent at least %d "
@@ -473,8 +505,9 @@ def main():
         if counted is not None:
             print("authsvc_decisions_total %d (audit decision lines %d); /metrics scraped %s"
                   % (counted, audit_decisions,
-                     ", ".join("%s %d times" % ("authsvc" if m.server is svc else "baseline",
-                                               m.scrapes) for m in scrapers)))
+                     ", ".join("%s %d times" % (name, m.scrapes) for m, name in
+                               zip(scrapers, [n for n, server, _ in targets if server and
+                                              server.metrics_port]))))
             if counted != audit_decisions:
                 sys.exit("http_bench: the decision counter and the audit log disagree")
         if args.json:
@@ -484,9 +517,11 @@ def main():
         if nginx and nginx.poll() is None:
             nginx.send_signal(signal.SIGQUIT)
             nginx.wait(10)
-        for server in (svc, baseline):
+        for server in (svc, baseline, pg_svc):
             if server and server.proc and server.proc.poll() is None:
                 server.stop()
+        if pg:
+            pg.close()
         shutil.rmtree(work, ignore_errors=True)
 
 
