@@ -276,9 +276,46 @@ class ClusterE2E(BrokerSuite):
                                  % (user, permission, resource, name,
                                     [node_label(j) for j in where]))
 
+    # -- the database away -----------------------------------------------------
+
+    def test_06_postgresql_stopped_and_started(self):
+        """The primary stopped (the standby, read-only, stays): every node
+        answers from memory, through its broker too, and the CLI refuses in
+        one line; started again, the nodes reconnect by themselves and a new
+        change reaches all three."""
+        said_before = [len(read_text(svc.stderr_log)) for svc in self.svcs]
+        stopped = time.monotonic()
+        self.primary.stop()
+        for svc, before in zip(self.svcs, said_before):
+            wait_for(lambda: len(read_text(svc.stderr_log)) > before, PATIENCE,
+                     "%s to say on stderr that the database is gone" % svc.base_url)
+        noticed = time.monotonic() - stopped
+        self.assert_logs_in_everywhere("alice")
+        self.wait_for_outcome_everywhere(REFUSED, "carol")  # still disabled, from memory
+        asked = time.monotonic()
+        r = self.svcs[0].cli("user", "add", "erin", "--owner", "erin@example.org", check=False)
+        self.assert_refused_in_one_line(r)
+        refused_in = time.monotonic() - asked
+
+        self.primary.start()
+        started = time.monotonic()
+        self.assertNotIn("erin", self.svcs[0].cli("user", "list"),
+                         "the refused add changed something")
+        self.add_user("erin", node=0)
+        cli_ok = time.monotonic()
+        reached = self.wait_until_every_node_knows("erin")
+        self.assert_logs_in_everywhere("erin")
+        for svc in self.svcs:
+            self.assertTrue(svc.running, svc.base_url)
+        print("primary stopped: every node said so within %.2f s; the CLI refused in "
+              "%.2f s (%s); started again: the CLI worked %.2f s later, and its change "
+              "was on all three nodes %.2f s after that"
+              % (noticed, refused_in, r.stderr.strip(), cli_ok - started, reached),
+              flush=True)
+
     # -- failover --------------------------------------------------------------
 
-    def test_06_failover_to_the_standby(self):
+    def test_07_failover_to_the_standby(self):
         alice, bob = self.tokens["alice"], self.tokens["bob"]
         # Questions whose right answer does not change during the test.
         questions = [
