@@ -13,11 +13,11 @@
 // same server do not share a lead.
 //
 // SQLite: an exclusive flock(2) on a file beside the database,
-// DB-<lead>.lock, held while the process keeps it open. A SQLite store is
-// one file on one host, and several processes may still use it at once
-// (two guardians by mistake, two serves): the file lock gives them one
+// DB-<kind>-lead.lock, held while the process keeps it open. A SQLite
+// store is one file on one host, and several processes may still use it
+// at once (two guardians started by mistake): the file lock gives them one
 // lead as the advisory lock does, and a process alone on its file always
-// holds it.
+// holds it. (serve asks for the audit export lead on PostgreSQL only.)
 //
 // The holder asks again before each thing it does as the lead (hold()):
 // that confirms the lock is still there (PostgreSQL: one query on the
