@@ -187,11 +187,15 @@ TEST_CASE("audit reads several nodes' logs: --node picks one, --summary counts b
     return run_authsvc(args);
   };
 
+  // Store event 12 is in both nodes' logs (written before one node
+  // exported them all, or again by an exporter that took over): shown
+  // once, as the first file read has it.
   CommandResult r = audit({});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
-  CHECK(r.out == lines({1, 2, 3, 4, 5, 6, 7}) + text(one) + text(two));
+  CHECK(r.out == lines({1, 2, 3, 4, 5, 6, 7}) + text(one) + two[1] + "\n");
 
+  // A node's own log shows its copy.
   r = audit({"--node", "pulse-2:8000"});
   CHECK(r.exit_code == 0);
   CHECK(r.out == text(two));
@@ -211,9 +215,8 @@ TEST_CASE("audit reads several nodes' logs: --node picks one, --summary counts b
         "-             alice  login          allow         1\n"
         "pulse-1:8000  alice  -              ok            1\n"
         "pulse-1:8000  alice  login          allow         1\n"
-        "pulse-2:8000  alice  -              ok            1\n"
         "pulse-2:8000  alice  disabled-user  deny          1\n"
-        "(total)                                           9\n");
+        "(total)                                           8\n");
   // One node's lines alone: no NODE column.
   r = audit({"--summary", "--node", "pulse-1:8000"});
   CHECK(r.out ==

@@ -4,6 +4,12 @@
 // one that is not an audit line stops it (exit 1), naming its file and
 // line, for a query over a log that is not what it seems answers nothing
 // anyone should trust. What matches and how is audit_query.h's.
+//
+// A store event (a CLI or web change, its "event" number in the line) is
+// shown once however often it is read: the exporter that takes over from
+// one that died between writing events and marking them copies them again
+// (README, "Several nodes"), and logs of nodes from before there was one
+// exporter each hold every event. The first copy read is the one shown.
 #include <fmt/format.h>
 #include <unistd.h>
 
@@ -12,6 +18,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <unordered_set>
 
 #include "authsvc/cli/command.h"
 #include "authsvc/cli/log_file_reader.h"
@@ -81,7 +88,8 @@ AuditQuery query_of(const AuditArgs& args) {
 }
 
 // Reads one file to its end, printing or counting what matches.
-void read_file(LogFileReader& reader, const AuditQuery& query, AuditSummary* summary, Output* out) {
+void read_file(LogFileReader& reader, const AuditQuery& query, AuditSummary* summary, Output* out,
+               std::unordered_set<std::int64_t>& events_seen) {
   std::string error;
   std::size_t number = 0;
   for (std::string_view block = reader.next(); !block.empty(); block = reader.next()) {
@@ -106,7 +114,7 @@ void read_file(LogFileReader& reader, const AuditQuery& query, AuditSummary* sum
         throw Error(
             fmt::format("{}:{}: not an audit line: {}", printable(reader.name()), number, error));
       }
-      if (query.matches(*view)) {
+      if (query.matches(*view) && (view->event == 0 || events_seen.insert(view->event).second)) {
         if (summary) {
           summary->add(*view);
         } else {
@@ -139,9 +147,10 @@ int audit(const AuditArgs& args) {
   std::optional<AuditSummary> summary;
   if (args.summary) summary.emplace();
   Output out;
+  std::unordered_set<std::int64_t> events_seen;
   for (const std::string& file : files) {
     LogFileReader reader(file);
-    read_file(reader, query, summary ? &*summary : nullptr, &out);
+    read_file(reader, query, summary ? &*summary : nullptr, &out, events_seen);
   }
   if (summary) {
     out.append(summary->table());
@@ -159,7 +168,8 @@ void add_audit_command(CLI::App& app, CommandLine& cli) {
   audit_cmd->footer(
       "FILES are read in the order given, gzip-compressed or not; with none, standard input.\n"
       "Conditions combine with AND. A line that is not an audit line stops it: exit 1, naming\n"
-      "its file and line number.");
+      "its file and line number. A store event (its \"event\" number) read twice, in two nodes'\n"
+      "logs or one, is shown once.");
   audit_cmd->add_option("files", args->files,
                         "Audit logs, plain or gzip (rotated); - is standard input (the default)");
   audit_cmd->add_option("--user", args->user,

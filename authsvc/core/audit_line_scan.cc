@@ -1,6 +1,7 @@
 #include "authsvc/core/audit_line_scan.h"
 
 #include <bit>
+#include <charconv>
 #include <cstring>
 
 #include "authsvc/core/text.h"
@@ -141,6 +142,7 @@ class Scanner {
   const char* scan_top_object(const char* p) { return scan_object(p, 1, true); }
 
   JsonStringView field(Field f) const { return fields_[f]; }
+  std::int64_t event() const { return event_; }
   bool has(Field f) const { return seen_[f]; }
 
   // Where the JSON went wrong, once the scan failed.
@@ -297,6 +299,7 @@ class Scanner {
       bool key_escaped = false;
       p = scan_string(key, &key_escaped);
       if (!p) return nullptr;
+      const char* name_end = p - 1;
       Field field = kOther;
       if (top) {
         JsonStringView name{std::string_view(key, p - 1 - key), key_escaped};
@@ -316,8 +319,14 @@ class Scanner {
         if (field != kOther) {
           note_field_problem(field, seen_[field] ? "more than one \"" : "not a string: \"");
         }
+        const char* value = p;
         p = scan_value(p, depth);
         if (!p) return nullptr;
+        // The store's number of an event, as audit_line.cc writes it: a
+        // plain positive integer. Anything else is just another field.
+        if (top && !key_escaped && std::string_view(key, name_end - key) == "event") {
+          note_event(value, p);
+        }
       }
       p = skip_blanks(p, end_);
       if (p == end_) return fail(p);
@@ -327,8 +336,16 @@ class Scanner {
     }
   }
 
+  void note_event(const char* value, const char* value_end) {
+    std::int64_t n = 0;
+    auto [ptr, ec] = std::from_chars(value, value_end, n);
+    event_ = (ec == std::errc() && ptr == value_end && n > 0 && events_seen_++ == 0) ? n : 0;
+  }
+
   const char* begin_;
   const char* end_;
+  std::int64_t event_ = 0;
+  int events_seen_ = 0;
   const char* failed_at_ = nullptr;
   const char* field_problem_ = nullptr;
   Field problem_field_ = kTs;
@@ -505,6 +522,7 @@ std::optional<AuditLineView> scan_audit_line(std::string_view line, std::string*
   view.has_rule = scanner.has(kRule);
   view.node = scanner.field(kNode);
   view.has_node = scanner.has(kNode);
+  view.event = scanner.event();
   return view;
 }
 

@@ -66,6 +66,10 @@ struct AuditLineView {
   bool has_rule = false;
   JsonStringView node;  // who wrote it; empty when the line has none (older lines)
   bool has_node = false;
+  // The store's number of the event a line copies ("event", a positive
+  // integer, once): the same event in two logs, or twice in one, has the
+  // same. 0: none (a decision line, an older line).
+  std::int64_t event = 0;
 };
 
 // The line (without its newline) read as an audit line, or nullopt with

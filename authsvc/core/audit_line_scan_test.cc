@@ -143,6 +143,37 @@ TEST_CASE("the node that wrote a line reads back, and a line from before nodes r
                    R"("user":"a","decision":"allow"})") == "more than one \"node\"");
 }
 
+TEST_CASE("a store event's number reads back, and only a plain positive integer is one") {
+  auto event_of = [](const std::string& value) {
+    std::string line = R"({"ts":"2026-11-27T23:24:52.814463Z","event":)" + value +
+                       R"(,"actor":"cli","operator":"root","action":"user disable",)"
+                       R"("user":"carol","detail":"","decision":"ok"})";
+    std::optional<AuditLineView> m = scan(line);
+    REQUIRE(m);
+    return m->event;
+  };
+  CHECK(event_of("4711") == 4711);
+  CHECK(event_of("0") == 0);
+  CHECK(event_of("-3") == 0);
+  CHECK(event_of("1.5") == 0);
+  CHECK(event_of("\"12\"") == 0);
+  CHECK(event_of("[1]") == 0);
+  CHECK(event_of("99999999999999999999") == 0);  // past int64: no number
+  CHECK(scan(decision_line("alice", true, "own-exchange"))->event == 0);
+  // Twice in one line: which one would be a guess, so neither.
+  std::optional<AuditLineView> twice =
+      scan(R"({"ts":"2026-11-27T23:24:52Z","event":1,"event":2,"actor":"cli","user":"c",)"
+           R"("decision":"ok"})");
+  REQUIRE(twice);
+  CHECK(twice->event == 0);
+  // A nested "event" is not the line's.
+  std::optional<AuditLineView> nested =
+      scan(R"({"ts":"2026-11-27T23:24:52Z","x":{"event":7},"actor":"cli","user":"c",)"
+           R"("decision":"ok"})");
+  REQUIRE(nested);
+  CHECK(nested->event == 0);
+}
+
 TEST_CASE("escaped strings compare by their value") {
   // What the writer escapes (a quote, a control character) and what it
   // never writes but JSON allows (\u escapes, a surrogate pair, "\/").

@@ -23,6 +23,19 @@ Guardian::Guardian(UserStore& users, GuardianStateStore& state, Broker& broker, 
       audit_(audit),
       options_(options) {
   if (!mailer_ && !options_.dry_run) throw std::invalid_argument("guardian: no mailer");
+  if (options_.lead) figures_.leading.store(false, std::memory_order_relaxed);
+}
+
+bool Guardian::leading() {
+  if (!options_.lead) return true;
+  const bool holds = options_.lead();
+  if (holds && !figures_.leading.exchange(true, std::memory_order_relaxed)) {
+    figures_.leads_taken.fetch_add(1, std::memory_order_relaxed);
+    figures_.lead_since.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                              std::memory_order_relaxed);
+  }
+  if (!holds) figures_.leading.store(false, std::memory_order_relaxed);
+  return holds;
 }
 
 void Guardian::audit(const GuardianAction& a, const std::string& detail) {
@@ -177,6 +190,8 @@ void Guardian::pretend(const GuardianAction& a) {
 }
 
 std::vector<GuardianAction> Guardian::run_once() {
+  // Standing by: another node's guardian acts. Not a look, good or bad.
+  if (!leading()) return {};
   const auto started = std::chrono::steady_clock::now();
   std::vector<GuardianAction> done;
   try {
@@ -231,6 +246,9 @@ std::vector<GuardianAction> Guardian::look() {
   std::vector<GuardianAction> actions = plan_guardian(input);
   std::vector<GuardianAction> done;
   for (const GuardianAction& a : actions) {
+    // Lost meanwhile: the next holder plans what is left from the store,
+    // and sends the outbox.
+    if (!leading()) return done;
     auto& taken = figures_.actions[static_cast<std::size_t>(a.kind)];
     if (options_.dry_run) {
       pretend(a);
@@ -299,6 +317,12 @@ std::size_t Guardian::send_outbox() {
   for (const OutboxMail& mail : state_.outbox(kMailsPerLook + mail_not_before_.size())) {
     auto not_before = mail_not_before_.find(mail.id);
     if (not_before != mail_not_before_.end() && now < not_before->second) continue;
+    // Right before the hand-off to the server: a guardian that lost the
+    // lead must not send what the next holder will send too. What is left
+    // is a mail the server took just before a holder died, and before its
+    // removal from the outbox was committed: the next holder sends it again
+    // (README, "Several nodes").
+    if (!leading()) break;
     std::optional<std::string> server_failure;
     try {
       mailer_->send(Mail{mail.recipient, mail.subject, mail.body});

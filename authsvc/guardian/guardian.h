@@ -21,6 +21,14 @@
 // Errors (broker, SMTP, database) never end the loop: it backs off, doubling
 // the wait up to five minutes, and says so on stderr at most once a minute.
 //
+// With several nodes on one store, one guardian acts at a time: the one
+// that holds the guardian lead (store/lead_lock.h, asked through
+// GuardianOptions::lead). The others stand by, asking again every
+// interval. The lead is asked again before each action and each mail, so
+// that a guardian that lost it (its connection to the database gone)
+// stops before its next one: what it did is in the store (notices, the
+// outbox), and the next holder goes on from there.
+//
 // In a dry run nothing is changed, deleted, closed or sent: each action it
 // would take, and each mail with its recipient and subject, is printed once
 // to stderr, and the run keeps its would-be notices in memory.
@@ -63,6 +71,9 @@ struct GuardianOptions {
   std::vector<std::chrono::milliseconds> mail_retry_delays = {
       std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30),
       std::chrono::hours(2)};
+  // Whether this guardian holds the lead now (server/lead.h): asked before
+  // each look, action and mail. Empty: it always does (one guardian).
+  std::function<bool()> lead;
 };
 
 // What the guardian has done, for metrics and readiness: read from any
@@ -80,6 +91,11 @@ struct GuardianFigures {
   std::atomic<std::uint64_t> mails_sent{0};
   std::atomic<std::uint64_t> mails_failed{0};   // attempts the server turned down
   std::atomic<std::uint64_t> mails_dropped{0};  // after their last attempt
+  // Whether it held the lead at its last ask (always, without a lead), how
+  // often it took it, and since when it holds it (steady clock).
+  std::atomic<bool> leading{true};
+  std::atomic<std::uint64_t> leads_taken{0};
+  std::atomic<std::chrono::steady_clock::rep> lead_since{0};
   // When the loop (run()) means to start its next look, after the interval
   // or its back-off (steady clock); 0: the loop has not started.
   std::atomic<std::chrono::steady_clock::rep> next_look{0};
@@ -98,14 +114,16 @@ class Guardian {
            AuditSink& audit, GuardianOptions options);
 
   // One look and its actions, then the outbox. Returns the actions taken
-  // (or, in a dry run, that would be). Throws if the broker or the store
-  // cannot be read; a failing action is reported and retried next time.
+  // (or, in a dry run, that would be): none while it stands by. Throws if
+  // the broker or the store cannot be read; a failing action is reported
+  // and retried next time.
   std::vector<GuardianAction> run_once();
   // run_once() every interval until stop(), backing off on errors.
   void run();
   void stop();  // from any thread
 
-  // Mails the outbox (see the top). Returns how many were sent.
+  // Mails the outbox (see the top), while it holds the lead. Returns how
+  // many were sent.
   std::size_t send_outbox();
 
   const GuardianFigures& figures() const { return figures_; }
@@ -113,6 +131,8 @@ class Guardian {
 
  private:
   std::vector<GuardianAction> look();
+  // Asks the lead (options_.lead), keeping the figures.
+  bool leading();
   void execute(const GuardianAction& action);
   void pretend(const GuardianAction& action);
   void audit(const GuardianAction& action, const std::string& detail);

@@ -421,7 +421,8 @@ TEST_CASE("guardian: connections of a disabled user are closed with the reason")
   CHECK(lines[0]["detail"].get<std::string>().find("user alice is disabled") != std::string::npos);
 }
 
-TEST_CASE("guardian: a user also in the broker's own database is reported once a run, not removed") {
+TEST_CASE(
+    "guardian: a user also in the broker's own database is reported once a run, not removed") {
   Fixture f;
   f.broker.internal_user_list = {"guardian-admin", "alice"};
   Guardian guardian = f.guardian();
@@ -662,6 +663,96 @@ TEST_CASE("guardian: a dry run says an expiry notice once, and records and sends
   CHECK(f.store->outbox(100).empty());
   CHECK_FALSE(f.cli->find_user("alice")->expiry_notice_lead);
   CHECK(f.audit_lines().empty());
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("guardian: of two guardians on one store, only the lead's acts and mails") {
+  Fixture f;
+  bool a_leads = true;
+  GuardianOptions a_options = Fixture::options();
+  a_options.lead = [&] { return a_leads; };
+  GuardianOptions b_options = Fixture::options();
+  b_options.lead = [&] { return !a_leads; };
+  Guardian a = f.guardian(a_options);
+  Guardian b = f.guardian(b_options);
+  CHECK_FALSE(a.figures().leading.load());  // none until it asks
+  f.broker.queue_list = {queue("queue/alice/q1", 25)};
+  CHECK(b.run_once().empty());  // standing by: not even a look
+  CHECK(b.figures().ok_looks.load() == 0);
+  CHECK_FALSE(b.figures().leading.load());
+  CHECK(a.run_once().size() == 1);
+  CHECK(a.figures().leading.load());
+  CHECK(a.figures().leads_taken.load() == 1);
+  CHECK(b.run_once().empty());
+  REQUIRE(f.mailer.sent.size() == 1);
+
+  // The lead passes: b goes on from the store, a stands by.
+  a_leads = false;
+  CHECK(a.run_once().empty());
+  CHECK_FALSE(a.figures().leading.load());
+  CHECK(b.run_once().empty());  // q1 was warned: nothing to do
+  CHECK(b.figures().leading.load());
+  CHECK(f.mailer.sent.size() == 1);
+  f.broker.queue_list.push_back(queue("queue/alice/q2", 30));
+  CHECK(a.run_once().empty());
+  CHECK(b.run_once().size() == 1);
+  REQUIRE(f.mailer.sent.size() == 2);
+  CHECK(f.mailer.sent[1].subject == "[Pulse] queue queue/alice/q2 holds 30 messages");
+  CHECK(a.run_once().empty());
+  CHECK(b.run_once().empty());
+  CHECK(f.mailer.sent.size() == 2);
+}
+
+TEST_CASE("guardian: one that loses the lead mid-look stops before its next action and mail") {
+  Fixture f;
+  f.broker.queue_list = {queue("queue/alice/q1", 25), queue("queue/alice/q2", 30)};
+  int asked = 0;
+  GuardianOptions losing = Fixture::options();
+  // Held for the look and its first action, lost before the second.
+  losing.lead = [&] { return ++asked <= 2; };
+  Guardian a = f.guardian(losing);
+  CHECK(a.run_once().size() == 1);
+  CHECK(asked == 3);
+  CHECK_FALSE(a.figures().leading.load());
+  CHECK(f.mailer.sent.empty());  // its warning's mail is in the outbox
+  CHECK(f.store->outbox(100).size() == 1);
+
+  // The next holder sends that mail and warns the other queue: each once.
+  GuardianOptions holding = Fixture::options();
+  holding.lead = [] { return true; };
+  Guardian b = f.guardian(holding);
+  CHECK(b.run_once().size() == 1);
+  REQUIRE(f.mailer.sent.size() == 2);
+  std::set<std::string> subjects{f.mailer.sent[0].subject, f.mailer.sent[1].subject};
+  CHECK(subjects == std::set<std::string>{"[Pulse] queue queue/alice/q1 holds 25 messages",
+                                          "[Pulse] queue queue/alice/q2 holds 30 messages"});
+  CHECK(b.run_once().empty());
+  CHECK(f.mailer.sent.size() == 2);
+  CHECK(f.store->outbox(100).empty());
+}
+
+TEST_CASE("guardian: one that loses the lead while mailing leaves the rest to the next holder") {
+  Fixture f;
+  f.add_user("bob");
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 25)};
+  int asked = 0;
+  GuardianOptions losing = Fixture::options();
+  // The look, its two actions and the first mail; lost before the second.
+  losing.lead = [&] { return ++asked <= 4; };
+  Guardian a = f.guardian(losing);
+  CHECK(a.run_once().size() == 2);
+  CHECK(f.mailer.sent.size() == 1);
+  CHECK(f.store->outbox(100).size() == 1);
+  GuardianOptions holding = Fixture::options();
+  holding.lead = [] { return true; };
+  Guardian b = f.guardian(holding);
+  CHECK(b.run_once().empty());
+  REQUIRE(f.mailer.sent.size() == 2);
+  CHECK(f.mailer.sent[0].to != f.mailer.sent[1].to);
+  CHECK(f.store->outbox(100).empty());
 }
 
 }  // namespace authsvc

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace authsvc {
 namespace {
 
@@ -36,6 +38,12 @@ void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardi
                             (std::chrono::system_clock::now() - ago).time_since_epoch())
                      .count();
                });
+  registry.add("authsvc_guardian_leader", Type::gauge,
+               "1 while this guardian holds the lead and acts, 0 while it stands by for "
+               "another node's.",
+               {}, [&f] { return f.leading.load(std::memory_order_relaxed) ? 1.0 : 0.0; });
+  registry.add("authsvc_guardian_leads_taken_total", Type::counter,
+               "How often this guardian took the lead.", {}, [&f] { return value(f.leads_taken); });
   registry.add("authsvc_guardian_queues_seen", Type::gauge,
                "Queues the broker listed at the last look.", {},
                [&f] { return value(f.queues_seen); });
@@ -61,13 +69,20 @@ void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardi
 
 std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_age) {
   const GuardianFigures& f = guardian.figures();
+  // A standby is healthy: it waits for the lead, and looks at nothing.
+  if (!f.leading.load(std::memory_order_relaxed)) return "";
   const auto limit = max_age + guardian.options().interval;
   const double limit_s = std::chrono::duration<double>(limit).count();
   if (f.last_look.load(std::memory_order_relaxed) == 0) {
     return fmt::format("no look at the broker has succeeded yet ({} failed)",
                        f.failed_looks.load(std::memory_order_relaxed));
   }
-  auto age = std::chrono::steady_clock::now() - last_look(f);
+  // A look from before this node last took the lead is old news: count
+  // from when it took it.
+  const auto since = std::max(
+      last_look(f), std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(
+                        f.lead_since.load(std::memory_order_relaxed))));
+  auto age = std::chrono::steady_clock::now() - since;
   if (age <= limit) return "";
   return fmt::format(
       "the last look at the broker that succeeded ended {:.1f} s ago (limit {:.1f} s)",

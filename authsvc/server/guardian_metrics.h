@@ -13,7 +13,8 @@ namespace authsvc {
 void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardian);
 
 // "" when a look succeeded within `max_age` plus the guardian's interval
-// (a look is due every interval), else why not.
+// (a look is due every interval), counted from when it took the lead, or
+// while it stands by for another node's guardian; else why not.
 std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_age);
 
 // How long one look may take, its calls to the broker and its mail

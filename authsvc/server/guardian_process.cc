@@ -16,8 +16,15 @@ GuardianProcess::GuardianProcess(const StoreLocation& db, const GuardianConfig& 
   store_ = open_store(db, Actor{"guardian", ""});
   api_ = std::make_unique<ManagementApi>(config.management);
   if (!config.mail.url.empty()) mailer_ = std::make_unique<SmtpMailer>(config.mail);
-  guardian_ =
-      std::make_unique<Guardian>(*store_, *store_, *api_, mailer_.get(), audit, config.options);
+  GuardianOptions options = config.options;
+  // A dry run changes nothing and sends nothing: it says what it would do
+  // on any node, holding no lead and keeping none from the guardian.
+  if (!options.dry_run) {
+    lead_ = std::make_unique<Lead>(open_lead_lock(db, LeadKind::guardian), LeadKind::guardian,
+                                   "guardian", "authsvc guardian", audit);
+    options.lead = [lead = lead_.get()] { return lead->check(); };
+  }
+  guardian_ = std::make_unique<Guardian>(*store_, *store_, *api_, mailer_.get(), audit, options);
 }
 
 GuardianProcess::~GuardianProcess() = default;

@@ -11,6 +11,7 @@
 #include "authsvc/guardian/guardian.h"
 #include "authsvc/guardian/mailer.h"
 #include "authsvc/guardian/management_api.h"
+#include "authsvc/server/lead.h"
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/store/store.h"
 
@@ -27,13 +28,16 @@ struct GuardianConfig {
 class GuardianProcess {
  public:
   // Throws authsvc::Error if the store cannot be opened or a setting is
-  // refused.
+  // refused. The guardian acts only while it holds the guardian lead of
+  // the store (lead.h): with several nodes on one PostgreSQL, one acts. A
+  // dry run takes no lead.
   GuardianProcess(const StoreLocation& db, const GuardianConfig& config, AuditSink& audit);
   ~GuardianProcess();
   Guardian& guardian() { return *guardian_; }
 
  private:
   std::unique_ptr<Store> store_;
+  std::unique_ptr<Lead> lead_;
   std::unique_ptr<ManagementApi> api_;
   std::unique_ptr<SmtpMailer> mailer_;
   std::unique_ptr<Guardian> guardian_;

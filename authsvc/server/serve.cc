@@ -9,6 +9,7 @@
 #include "authsvc/server/audit_log.h"
 #include "authsvc/server/guardian_metrics.h"
 #include "authsvc/server/http_server.h"
+#include "authsvc/server/lead.h"
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/server/rules_file.h"
 #include "authsvc/server/serve_lock.h"
@@ -58,8 +59,18 @@ int serve(ServeOptions options) {
     ListeningSocket listener(listen->host, listen->port);
     AuditLog audit(options.audit_log, this_node_name(options.node_name, listener.port()));
     SnapshotSource snapshots;
+    // On PostgreSQL, the store's events (CLI, web) go to one node's audit
+    // log: the holder of this lead (lead_lock.h). A SQLite store is one
+    // file beside one serve, which copies them as it always has.
+    std::unique_ptr<Lead> export_lead;
+    std::function<bool()> exporting;
+    if (options.store.is_postgresql()) {
+      export_lead = std::make_unique<Lead>(open_lead_lock(options.store, LeadKind::audit_export),
+                                           LeadKind::audit_export, "serve", "authsvc", audit);
+      exporting = [lead = export_lead.get()] { return lead->check(); };
+    }
     StoreWatcher watcher(*store, rules, snapshots, audit,
-                         std::chrono::milliseconds(options.reload_interval_ms));
+                         std::chrono::milliseconds(options.reload_interval_ms), exporting);
     LoginThrottle throttle(options.throttle);
     DecisionMetrics decisions(*rules);
     InternalUsers internal_users(options.internal_users);
@@ -89,6 +100,10 @@ int serve(ServeOptions options) {
     register_listener_metrics(metrics, server);
     register_snapshot_metrics(metrics, snapshots, watcher);
     register_audit_metrics(metrics, audit);
+    metrics.add("authsvc_audit_export_leader", MetricsRegistry::Type::gauge,
+                "1 while this server copies the store's events (CLI, web) into its audit log, "
+                "0 while another server does (as of the last events there were).",
+                {}, [&export_lead] { return !export_lead || export_lead->held() ? 1.0 : 0.0; });
     if (guardian) register_guardian_metrics(metrics, guardian->guardian());
     std::unique_ptr<OpsListener> ops =
         start_ops_listener(options.ops.metrics_listen, metrics, [&]() -> std::string {

@@ -8,8 +8,14 @@
 namespace authsvc {
 
 StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, SnapshotSource& source,
-                           AuditLog& audit, std::chrono::milliseconds interval)
-    : store_(store), rules_(std::move(rules)), source_(source), audit_(audit), interval_(interval) {
+                           AuditLog& audit, std::chrono::milliseconds interval,
+                           std::function<bool()> export_lead)
+    : store_(store),
+      rules_(std::move(rules)),
+      source_(source),
+      audit_(audit),
+      interval_(interval),
+      export_lead_(std::move(export_lead)) {
   refresh();
   mark_read();
 }
@@ -92,26 +98,51 @@ bool StoreWatcher::refresh() {
     malloc_trim(0);
   }
   seen_version_ = version;
+  export_events();
+  mark_exported();
+  return true;
+}
+
+void StoreWatcher::export_events() {
   // Only the events the snapshot now holds: one committed since the users
   // were read is written once the next poll has applied it, so that a
   // change is in effect by the time its audit line is there (what a reader
   // of the log, and the tests, rely on).
   while (true) {
+    // After what this server wrote and after the store's mark: an exporter
+    // that takes over from another goes on where that one's events were
+    // known to be on disk.
     std::vector<AuditEvent> events = store_.unexported_audit_events(appended_event_id_);
     const std::size_t read = events.size();
     std::erase_if(events, [&](const AuditEvent& e) { return e.id > last_event_id_; });
+    left_to_exporter_ = false;
     if (events.empty()) break;
+    // Asked for each batch, right before writing it: a server that lost
+    // the lead stops here, and the new exporter writes them.
+    if (export_lead_ && !export_lead_()) {
+      left_to_exporter_ = true;
+      break;
+    }
     for (const AuditEvent& event : events) audit_.append(to_json_line(event));
     appended_event_id_ = events.back().id;
     if (events.size() < read) break;
   }
+}
+
+void StoreWatcher::export_pending() {
+  // Until the exporter has marked them: if it died first, this server
+  // takes the lead (within a poll of the server ending its session) and
+  // writes them, with no change to the data to wake it.
+  if (left_to_exporter_) export_events();
   mark_exported();
-  return true;
 }
 
 void StoreWatcher::mark_exported() {
   // Only once the events are on disk: a crash in between repeats an event
-  // rather than loses it. The wait is bounded: while the audit log cannot be
+  // rather than loses it (the next exporter writes it again, with the same
+  // "event" number, which `authsvc audit` shows once). The store moves the
+  // mark forward only, so a server that lost the lead may still mark what
+  // it wrote. The wait is bounded: while the audit log cannot be
   // written (a full disk) the watcher must go on applying user changes, and
   // tries again at its next poll.
   if (appended_event_id_ <= exported_event_id_) return;
@@ -128,7 +159,7 @@ bool StoreWatcher::poll_once() {
       last_full_load_ = {};  // reload everything: changes may have been missed
     }
     bool reloaded = refresh();
-    if (!reloaded) mark_exported();
+    if (!reloaded) export_pending();
     mark_read();
     if (failing_) {
       fmt::print(stderr, "authsvc: the database is readable again; users reloaded\n");

@@ -3,7 +3,9 @@
 // store's data_version a few times a second; when another process (the CLI)
 // has committed, it builds a new Snapshot (from the users the new audit
 // events name, or from all users), swaps it in, and copies the new
-// user-management events into the audit log.
+// user-management events into the audit log: if it is the exporter, the
+// holder of the store's audit export lead, when several servers share the
+// store (export_lead; lead.h). The others leave them to it.
 //
 // If the database cannot be read, the server keeps answering from the last
 // good snapshot and says so on stderr at most once a minute; each later poll
@@ -13,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -29,8 +32,12 @@ class StoreWatcher {
   // Loads the first snapshot into `source` before returning; throws
   // (StoreError, SQLite errors) if it cannot, so a server never starts
   // without one.
+  // `export_lead` says whether this server copies the store's events into
+  // its audit log now, asked only when there are events to copy; empty:
+  // it always does (one server).
   StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, SnapshotSource& source,
-               AuditLog& audit, std::chrono::milliseconds interval);
+               AuditLog& audit, std::chrono::milliseconds interval,
+               std::function<bool()> export_lead = {});
   ~StoreWatcher();  // stops the thread
 
   // A snapshot of the store as it is now, with `rules`.
@@ -56,6 +63,10 @@ class StoreWatcher {
 
  private:
   bool refresh();
+  void export_events();
+  // At a poll that did not reload: the events left to the exporter, if
+  // any, until they are gone (the exporter may have died), then the mark.
+  void export_pending();
   void mark_exported();
   void mark_read();
   void run();
@@ -65,6 +76,7 @@ class StoreWatcher {
   SnapshotSource& source_;
   AuditLog& audit_;
   std::chrono::milliseconds interval_;
+  std::function<bool()> export_lead_;
   static constexpr std::size_t kMaxChangedUsers = 1024;
   std::int64_t seen_version_ = -1;
   std::int64_t last_event_id_ = 0;
@@ -74,6 +86,8 @@ class StoreWatcher {
   // CLI events appended to the audit log, and those known to be on disk.
   std::int64_t appended_event_id_ = 0;
   std::int64_t exported_event_id_ = 0;
+  // Events were there to copy, and another server held the export lead.
+  bool left_to_exporter_ = false;
   std::chrono::steady_clock::time_point last_full_load_;
   ReportLimiter error_reports_;
 

@@ -284,8 +284,13 @@ std::vector<AuditEvent> SqlStore::unexported_audit_events(std::int64_t after_id)
 }
 
 void SqlStore::mark_audit_events_exported(std::int64_t last_id) {
-  guarded("mark the audit events exported",
-          [&] { db().exec("UPDATE audit_export SET last_event_id = ? WHERE id = 1", {last_id}); });
+  // Only ever forward: on several nodes, one that was the exporter and
+  // lost the lead may mark what it wrote after the new exporter marked
+  // more (lead_lock.h); a mark moved back would copy events again.
+  guarded("mark the audit events exported", [&] {
+    db().exec("UPDATE audit_export SET last_event_id = ? WHERE id = 1 AND last_event_id < ?",
+              {last_id, last_id});
+  });
 }
 
 }  // namespace authsvc

@@ -159,7 +159,8 @@ class GuardianStateStore {
 };
 
 // The audit events of changes, until a server has copied them into its
-// audit log.
+// audit log. With several servers on one store, one copies them: the one
+// holding the audit export lead (lead_lock.h).
 class AuditExport {
  public:
   virtual ~AuditExport() = default;
@@ -167,6 +168,8 @@ class AuditExport {
   // Events not yet copied (and after `after_id`), oldest first, at most
   // 10,000.
   virtual std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) = 0;
+  // Moves the mark forward to `last_id`; never back (a mark already past
+  // it stays).
   virtual void mark_audit_events_exported(std::int64_t last_id) = 0;
 };
 

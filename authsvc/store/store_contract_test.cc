@@ -14,6 +14,7 @@
 #include "authsvc/core/decision.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/core/token.h"
+#include "authsvc/store/lead_lock.h"
 #include "tests/test_support.h"
 
 TYPE_TO_STRING_AS("sqlite", authsvc::store_contract::Sqlite);
@@ -616,6 +617,53 @@ TEST_CASE_TEMPLATE(
   add(s.store, new_user("a5"));
   REQUIRE(next->unexported_audit_events(0).size() == 1);
   CHECK(next->unexported_audit_events(0)[0].user == "a5");
+}
+
+TEST_CASE_TEMPLATE("store contract: the audit export mark never moves back", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  for (const char* name : {"b1", "b2", "b3"}) add(s.store, new_user(name));
+  std::vector<AuditEvent> all = events(s.store);
+  REQUIRE(all.size() == 3);
+  // Two nodes: the new exporter marked the third, the old one marks the
+  // first late. The third stays the mark.
+  std::unique_ptr<Store> other = s.under_test->connect(kServe);
+  other->mark_audit_events_exported(all[2].id);
+  s.store.mark_audit_events_exported(all[0].id);
+  CHECK(s.store.unexported_audit_events(0).empty());
+  CHECK(other->unexported_audit_events(0).empty());
+  add(s.store, new_user("b4"));
+  REQUIRE(other->unexported_audit_events(0).size() == 1);
+  CHECK(other->unexported_audit_events(0)[0].user == "b4");
+}
+
+TEST_CASE_TEMPLATE("store contract: one lead lock holder at a time", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  for (LeadKind kind : {LeadKind::guardian, LeadKind::audit_export}) {
+    CAPTURE(to_string(kind));
+    std::unique_ptr<LeadLock> a = open_lead_lock(s.under_test->location(), kind);
+    std::unique_ptr<LeadLock> b = open_lead_lock(s.under_test->location(), kind);
+    CHECK(a->hold());
+    CHECK(a->last_error().empty());
+    CHECK_FALSE(b->hold());
+    CHECK(b->last_error().empty());  // standing by is no error
+    CHECK(a->hold());                // asked again: still the holder
+    CHECK_FALSE(b->hold());
+    // Given up: the next to ask takes it, once the database has let go
+    // (PostgreSQL: as the session ends, a moment after it is closed).
+    a->release();
+    CHECK(testing::eventually([&] { return b->hold(); }));
+    CHECK_FALSE(a->hold());
+    b.reset();  // a holder that goes away gives it up
+    CHECK(testing::eventually([&] { return a->hold(); }));
+  }
+  // The two leads are apart: holding one takes nothing from the other.
+  std::unique_ptr<LeadLock> guardian = open_lead_lock(s.under_test->location(), LeadKind::guardian);
+  std::unique_ptr<LeadLock> exporter =
+      open_lead_lock(s.under_test->location(), LeadKind::audit_export);
+  CHECK(guardian->hold());
+  CHECK(exporter->hold());
 }
 
 TEST_CASE_TEMPLATE("store contract: audit export gives at most 10,000 events a call", Impl,
