@@ -144,8 +144,10 @@ TEST_CASE("readyz: not ready while the database cannot be read, ready again once
         return answer.first == 503;
       },
       std::chrono::seconds(5)));
-  CHECK(answer.second.starts_with("not ready: the database was last read "));
-  CHECK(answer.second.ends_with(" s ago (limit 1 s)\n"));
+  CHECK(answer.second.starts_with("not ready: the database cannot be read since "));
+  CHECK(answer.second.find("; answering from the snapshot read at ") != std::string::npos);
+  CHECK(answer.second.ends_with(" s ago, limit 1 s)\n"));
+  CHECK(sample(probe.metrics(), "authsvc_store_reachable") == 0);
   CHECK(sample(probe.metrics(), "authsvc_store_errors_total") >= 1);
   // Still alive, and still answering the broker from the last good snapshot.
   CHECK(probe.get("/healthz").first == 200);
@@ -153,7 +155,10 @@ TEST_CASE("readyz: not ready while the database cannot be read, ready again once
   CHECK(login(http, "alice", alice) == "allow");
 
   overwrite(users.db, good);
-  CHECK(eventually([&] { return probe.get("/readyz").first == 200; }, std::chrono::seconds(5)));
+  // At the next retry: at most 5 s later (retry_delay).
+  CHECK(eventually([&] { return probe.get("/readyz").first == 200; }, std::chrono::seconds(8)));
+  CHECK(sample(probe.metrics(), "authsvc_store_reachable") == 1);
+  CHECK(sample(probe.metrics(), "authsvc_store_reconnects_total") == 1);
   CHECK(serve.stop() == 0);
 }
 

@@ -28,6 +28,8 @@ struct ServeOptions {
   // --internal-user: names denied at once, for the broker's next backend
   // (core/internal_users.h); each checked with internal_user_problem.
   std::vector<std::string> internal_users;
+  // How often the watcher polls the store: SQLite's polling interval; on
+  // PostgreSQL only the fallback, since a change notice wakes it at once.
   int reload_interval_ms = 200;
   TlsFiles tls;     // no cert_path: plain HTTP
   OpsSettings ops;  // /metrics, /healthz, /readyz

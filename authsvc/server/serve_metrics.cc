@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "authsvc/core/timestamp.h"
+
 namespace authsvc {
 namespace {
 
@@ -52,6 +54,19 @@ void register_snapshot_metrics(MetricsRegistry& registry, const SnapshotSource& 
   registry.add("authsvc_store_errors_total", Type::counter,
                "Polls of the database that failed (answers came from the last good snapshot).", {},
                [&watcher] { return static_cast<double>(watcher.figures().errors); });
+  registry.add("authsvc_store_reachable", Type::gauge,
+               "1 if the last poll read the database, 0 while it cannot be reached (answers "
+               "come from the last good snapshot).",
+               {}, [&watcher] { return watcher.figures().reachable ? 1.0 : 0.0; });
+  registry.add("authsvc_store_unreachable_seconds", Type::gauge,
+               "Seconds since the database could no longer be read; 0 while it can.", {},
+               [&watcher] {
+                 StoreWatcher::Figures f = watcher.figures();
+                 return f.reachable ? 0.0 : seconds_since(f.unreachable_since);
+               });
+  registry.add("authsvc_store_reconnects_total", Type::counter,
+               "Times the database was reopened after it could not be read.", {},
+               [&watcher] { return static_cast<double>(watcher.figures().reconnects); });
 }
 
 void register_listener_metrics(MetricsRegistry& registry, const HttpServer& server) {
@@ -74,11 +89,28 @@ std::string listener_problem(const HttpServer& server) {
                      kListenerProbeTimeout.count());
 }
 
+// An unreachable database fails readiness only once the snapshot is older
+// than max_store_age, not at once: every node loses a shared database at the
+// same moment, and each still answers correctly from memory, so failing
+// them all would take every node out of a load balancer for nothing, and a
+// failover to the standby (seconds) would make readiness flap. The
+// metrics (authsvc_store_reachable) say it at once.
 std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,
                              std::chrono::seconds max_store_age) {
   if (!snapshots.current()) return "no user snapshot is loaded";
-  double age = seconds_since(watcher.figures().last_read);
+  StoreWatcher::Figures f = watcher.figures();
+  double age = seconds_since(f.last_read);
   if (age <= static_cast<double>(max_store_age.count())) return "";
+  if (!f.reachable) {
+    auto read_at = std::chrono::system_clock::now() -
+                   std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                       std::chrono::steady_clock::now() - f.last_read);
+    return fmt::format(
+        "the database cannot be read since {:.1f} s ({}); answering from the snapshot read "
+        "at {} ({:.1f} s ago, limit {} s)",
+        seconds_since(f.unreachable_since), f.error, rfc3339_utc(read_at), age,
+        max_store_age.count());
+  }
   return fmt::format("the database was last read {:.1f} s ago (limit {} s)", age,
                      max_store_age.count());
 }

@@ -35,7 +35,8 @@ std::string listener_problem(const HttpServer& server);
 // listener_problem(), then audit_problem().
 std::string liveness_problem(const HttpServer& server, const AuditLog& audit);
 // "" when a snapshot is loaded and the database was read within
-// `max_store_age`, else why not.
+// `max_store_age`, else why not: naming the outage while the database
+// cannot be reached, and when the snapshot answers come from was read.
 std::string snapshot_problem(const SnapshotSource& snapshots, const StoreWatcher& watcher,
                              std::chrono::seconds max_store_age);
 

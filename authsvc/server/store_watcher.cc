@@ -3,9 +3,19 @@
 #include <fmt/format.h>
 #include <malloc.h>
 
+#include <algorithm>
+
 #include "authsvc/core/audit_line.h"
 
 namespace authsvc {
+
+std::chrono::milliseconds retry_delay(int failures) {
+  constexpr std::chrono::milliseconds kFirst{250};
+  constexpr std::chrono::milliseconds kMost{5000};
+  std::chrono::milliseconds delay = kFirst;
+  for (int i = 1; i < failures && delay < kMost; ++i) delay *= 2;
+  return std::min(delay, kMost);
+}
 
 StoreWatcher::StoreWatcher(Store& store, std::shared_ptr<const Rules> rules, SnapshotSource& source,
                            AuditLog& audit, std::chrono::milliseconds interval,
@@ -29,6 +39,15 @@ StoreWatcher::Figures StoreWatcher::figures() const {
   f.errors = errors_.load(std::memory_order_relaxed);
   f.last_read = std::chrono::steady_clock::time_point(
       std::chrono::steady_clock::duration(last_read_.load(std::memory_order_relaxed)));
+  f.reconnects = reconnects_.load(std::memory_order_relaxed);
+  std::chrono::steady_clock::rep since = unreachable_since_.load(std::memory_order_relaxed);
+  f.reachable = since == 0;
+  if (!f.reachable) {
+    f.unreachable_since =
+        std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(since));
+    std::lock_guard lock(error_mutex_);
+    f.error = error_;
+  }
   return f;
 }
 
@@ -47,11 +66,8 @@ void StoreWatcher::start() {
 }
 
 void StoreWatcher::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
+  stopping_.store(true);
+  wake_.raise();
   if (thread_.joinable()) thread_.join();
 }
 
@@ -61,7 +77,12 @@ bool StoreWatcher::refresh() {
   std::int64_t version = store_.data_version();
   auto now = std::chrono::steady_clock::now();
   bool minute_passed = now - last_full_load_ >= std::chrono::minutes(1);
-  if (version == seen_version_ && !(unexplained_change_ && minute_passed)) return false;
+  // kFullReloadPeriod's safety net: a full reload below, since a minute
+  // has passed too.
+  bool safety_due = now - last_full_load_ >= kFullReloadPeriod;
+  if (version == seen_version_ && !(unexplained_change_ && minute_passed) && !safety_due) {
+    return false;
+  }
   // Changes made through the CLI each leave an audit event naming the user:
   // apply just those users to the current snapshot. Reloading all users
   // took a core's worth of CPU under steady CLI churn with 100,000 users
@@ -160,15 +181,29 @@ bool StoreWatcher::poll_once() {
     }
     bool reloaded = refresh();
     if (!reloaded) export_pending();
-    mark_read();
     if (failing_) {
       fmt::print(stderr, "authsvc: the database is readable again; users reloaded\n");
       failing_ = false;
+      failures_ = 0;
       error_reports_.reset();
+      reconnects_.fetch_add(1, std::memory_order_relaxed);
+      unreachable_since_.store(0, std::memory_order_relaxed);
     }
+    // Last: whoever sees the snapshot current (readiness) sees it reachable.
+    mark_read();
     return reloaded;
   } catch (const std::exception& e) {
+    if (!failing_) {
+      // A clock's epoch is far behind now: 0 stays "reachable".
+      unreachable_since_.store(std::chrono::steady_clock::now().time_since_epoch().count(),
+                               std::memory_order_relaxed);
+    }
+    {
+      std::lock_guard lock(error_mutex_);
+      error_ = e.what();
+    }
     failing_ = true;
+    ++failures_;
     errors_.fetch_add(1, std::memory_order_relaxed);
     if (error_reports_.should_report()) {
       fmt::print(stderr,
@@ -181,12 +216,20 @@ bool StoreWatcher::poll_once() {
 }
 
 void StoreWatcher::run() {
-  std::unique_lock lock(mutex_);
-  while (!stopping_) {
-    lock.unlock();
+  while (!stopping_.load()) {
     poll_once();
-    lock.lock();
-    wake_.wait_for(lock, interval_, [&] { return stopping_; });
+    if (failing_) {
+      // Not the store's wait: its connection is gone. Backing off keeps a
+      // starting database from being hammered by every node at once.
+      wake_.wait_for(retry_delay(failures_));
+      continue;
+    }
+    try {
+      store_.wait_for_change(interval_, wake_);
+    } catch (const std::exception&) {
+      // The connection was lost while waiting: the poll right after finds
+      // the same, and reports it.
+    }
   }
 }
 

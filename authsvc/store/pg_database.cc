@@ -4,11 +4,15 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <chrono>
 #include <pqxx/pqxx>
+#include <system_error>
 #include <type_traits>
 #include <unordered_map>
 #include <utility>
 #include <vector>
+
+#include "authsvc/store/wake_signal.h"
 
 namespace authsvc {
 namespace {
@@ -442,6 +446,8 @@ struct PgDatabase::Connection {
   // data_version(): listening yet, and the changes announced since.
   bool listening = false;
   std::int64_t changes = 0;
+  // `changes` as data_version() last returned it.
+  std::int64_t reported = 0;
   std::uint64_t cursors = 0;
 };
 
@@ -597,7 +603,10 @@ std::vector<std::string> PgDatabase::column_names(const std::string& table) {
   return names;
 }
 
-std::int64_t PgDatabase::data_version() {
+// Starts listening at the first call; then takes in what the server sent
+// meanwhile, without waiting, and counts the notices of other connections.
+// A closed socket shows here as a lost connection.
+void PgDatabase::take_notices() {
   Connection& c = *connection_;
   c.require_open();
   if (!c.listening) {
@@ -605,8 +614,6 @@ std::int64_t PgDatabase::data_version() {
     c.listening = true;
   }
   PGconn* raw = c.pq.raw();
-  // What the server sent meanwhile, without waiting; a closed socket shows
-  // here as a lost connection.
   if (raw == nullptr || PQconsumeInput(raw) == 0) {
     c.fail(" while listening for changes", raw != nullptr ? PQerrorMessage(raw) : "");
   }
@@ -616,7 +623,37 @@ std::int64_t PgDatabase::data_version() {
     if (notice->be_pid != own) ++c.changes;
     PQfreemem(notice);
   }
-  return c.changes;
+}
+
+std::int64_t PgDatabase::data_version() {
+  take_notices();
+  connection_->reported = connection_->changes;
+  return connection_->changes;
+}
+
+// poll() on the connection's socket and the wake signal together: a NOTIFY
+// wakes the caller as soon as it arrives, where polling data_version()
+// would see it only at the next poll.
+bool PgDatabase::wait_for_change(std::chrono::milliseconds timeout, int wake_fd) {
+  Connection& c = *connection_;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    take_notices();  // also what arrived before the wait: not waited for
+    if (c.changes != c.reported) return true;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    int fds[2] = {wake_fd, PQsocket(c.pq.raw())};
+    if (fds[1] < 0) c.fail(" while listening for changes", PQerrorMessage(c.pq.raw()));
+    try {
+      int ready = wait_readable(fds, 2, left);
+      // Other traffic (a server's parameter status), or the socket closing:
+      // take_notices() above reads it, and fails for a closed one.
+      if (ready != 1) return false;
+    } catch (const std::system_error& e) {
+      throw SqlError(fmt::format("cannot wait for changes: {}", e.what()));
+    }
+  }
 }
 
 void PgDatabase::announce_change(std::string_view what) {

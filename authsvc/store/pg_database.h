@@ -54,6 +54,10 @@ class PgDatabase : public SqlDatabase {
   // (which starts listening): NOTIFYs on kChangeChannel, read without
   // waiting.
   std::int64_t data_version() override;
+  // Sleeps in poll() on the connection's socket and `wake_fd`: true as soon
+  // as a notice of another connection arrives (or one that arrived since the
+  // last data_version() is waiting).
+  bool wait_for_change(std::chrono::milliseconds timeout, int wake_fd) override;
   void announce_change(std::string_view what) override;
   static constexpr const char* kChangeChannel = "authsvc_changes";
 
@@ -66,6 +70,7 @@ class PgDatabase : public SqlDatabase {
 
  private:
   struct Connection;
+  void take_notices();
   std::unique_ptr<Connection> connection_;
 };
 

@@ -6,11 +6,15 @@
 
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 
 #include "authsvc/store/pg_test_database.h"
+#include "authsvc/store/wake_signal.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -368,4 +372,81 @@ TEST_CASE("pg database: more distinct statements than are kept prepared all run"
 }
 
 }  // namespace
+}  // namespace authsvc
+
+namespace authsvc {
+
+// The wait the watcher sleeps in (wait_for_change): a timeout of a minute,
+// so that these pass only if the notice, or the wake signal, ended it.
+TEST_CASE("pg database: a NOTIFY from another connection wakes a waiter before its timeout") {
+  testing::PgTestDatabase database;
+  std::unique_ptr<PgDatabase> waiter = database.connect();
+  std::unique_ptr<PgDatabase> writer = database.connect();
+  std::int64_t before = waiter->data_version();  // listens from now on
+  WakeSignal wake;
+  std::optional<bool> woken;
+  std::thread waiting(
+      [&] { woken = waiter->wait_for_change(std::chrono::seconds(60), wake.fd()); });
+  writer->begin(SqlTransactionKind::write);
+  writer->announce_change("user alice");
+  writer->commit();
+  waiting.join();
+  REQUIRE(woken.has_value());
+  CHECK(*woken);  // a timeout or the wake signal would have said false
+  CHECK(waiter->data_version() != before);
+}
+
+TEST_CASE("pg database: a notice that came before the wait ends it at once, and is counted once") {
+  testing::PgTestDatabase database;
+  std::unique_ptr<PgDatabase> waiter = database.connect();
+  std::unique_ptr<PgDatabase> writer = database.connect();
+  std::int64_t before = waiter->data_version();
+  writer->begin(SqlTransactionKind::write);
+  writer->announce_change("user alice");
+  writer->commit();
+  WakeSignal wake;
+  CHECK(waiter->wait_for_change(std::chrono::seconds(60), wake.fd()));
+  std::int64_t after = waiter->data_version();
+  CHECK(after == before + 1);
+  // Seen by data_version(): no longer news. The wake signal ends this one.
+  wake.raise();
+  CHECK_FALSE(waiter->wait_for_change(std::chrono::seconds(60), wake.fd()));
+  CHECK(waiter->data_version() == after);
+}
+
+TEST_CASE("pg database: raising the wake signal from another thread ends a wait, with no change") {
+  testing::PgTestDatabase database;
+  std::unique_ptr<PgDatabase> waiter = database.connect();
+  std::int64_t before = waiter->data_version();
+  WakeSignal wake;
+  std::optional<bool> woken;
+  std::thread waiting(
+      [&] { woken = waiter->wait_for_change(std::chrono::seconds(60), wake.fd()); });
+  wake.raise();
+  waiting.join();
+  REQUIRE(woken.has_value());
+  CHECK_FALSE(*woken);
+  CHECK(waiter->data_version() == before);
+  // Its own changes wake no one: the connection's own notices are not news.
+  waiter->begin(SqlTransactionKind::write);
+  waiter->announce_change("user bob");
+  waiter->commit();
+  CHECK(waiter->data_version() == before);
+}
+
+TEST_CASE("pg database: a connection ended by the server ends a wait with an error") {
+  testing::PgTestDatabase database;
+  std::unique_ptr<PgDatabase> waiter = database.connect();
+  waiter->data_version();
+  std::int64_t pid = waiter->query_int64("SELECT pg_backend_pid()").value();
+  WakeSignal wake;
+  std::string error;
+  std::thread waiting([&] {
+    error = sql_error([&] { waiter->wait_for_change(std::chrono::seconds(60), wake.fd()); });
+  });
+  testing::connect_pg_maintenance()->query_int64("SELECT pg_terminate_backend(?)::int", {pid});
+  waiting.join();
+  CHECK(contains(error, "the connection to the database was lost while listening for changes"));
+}
+
 }  // namespace authsvc

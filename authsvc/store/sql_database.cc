@@ -1,6 +1,13 @@
 #include "authsvc/store/sql_database.h"
 
+#include "authsvc/store/wake_signal.h"
+
 namespace authsvc {
+
+bool SqlDatabase::wait_for_change(std::chrono::milliseconds timeout, int wake_fd) {
+  wait_readable(&wake_fd, 1, timeout);
+  return false;
+}
 
 bool SqlDatabase::query_first(std::string_view sql, const SqlParams& params,
                               const SqlRowFn& on_row) {

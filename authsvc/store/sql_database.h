@@ -7,6 +7,7 @@
 //
 // A SqlDatabase is one connection, used by one thread at a time.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -141,6 +142,11 @@ class SqlDatabase {
   // commits. PostgreSQL: a NOTIFY, which reaches every node at once;
   // SQLite's data_version sees every commit by itself.
   virtual void announce_change(std::string_view what) = 0;
+  // Until another connection announces a change (true), `timeout` passes,
+  // or `wake_fd` (a WakeSignal's) is readable (false). This one is for a
+  // database that cannot be told (SQLite): it waits for the timeout or the
+  // wake.
+  virtual bool wait_for_change(std::chrono::milliseconds timeout, int wake_fd);
 
   // Helpers over query().
   // Calls on_row for the first row only; false if there was none.

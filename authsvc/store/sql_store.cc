@@ -268,6 +268,10 @@ std::int64_t SqlStore::data_version() {
   return guarded("read the data version", [&] { return db().data_version(); });
 }
 
+bool SqlStore::wait_for_change(std::chrono::milliseconds timeout, const WakeSignal& wake) {
+  return guarded("wait for changes", [&] { return db().wait_for_change(timeout, wake.fd()); });
+}
+
 std::vector<AuditEvent> SqlStore::unexported_audit_events(std::int64_t after_id) {
   return guarded("read the audit events", [&] {
     std::vector<AuditEvent> events;

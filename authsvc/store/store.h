@@ -29,6 +29,7 @@
 #include "authsvc/core/error.h"
 #include "authsvc/core/snapshot.h"
 #include "authsvc/store/records.h"
+#include "authsvc/store/wake_signal.h"
 
 namespace authsvc {
 
@@ -106,6 +107,13 @@ class UserFeed {
   // Changes whenever another process has committed something: cheap enough
   // to poll several times a second.
   virtual std::int64_t data_version() = 0;
+  // Returns once another process has announced a change (true: then
+  // data_version() has moved), `timeout` has passed, or `wake` is raised
+  // (false, at once; it stays raised). A store told of every change as it
+  // commits (PostgreSQL's NOTIFY) returns within a moment of it; one that
+  // is not (SQLite) waits for the timeout or the wake, and the caller polls
+  // data_version() after it. Throws StoreError if the connection is lost.
+  virtual bool wait_for_change(std::chrono::milliseconds timeout, const WakeSignal& wake) = 0;
   // Everything a Snapshot needs, read in one consistent transaction; and,
   // unless last_event_id is null, the id of the last audit event then, where
   // changed_users_since() goes on.
