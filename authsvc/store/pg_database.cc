@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <libpq-fe.h>
 
+#include <array>
 #include <charconv>
 #include <chrono>
 #include <pqxx/pqxx>
@@ -670,10 +671,24 @@ std::string pg_connection_string(std::string_view location,
     throw SqlError("cannot read the database location: " + without_quotes(message));
   }
   std::unique_ptr<PQconninfoOption, void (*)(PQconninfoOption*)> options(parsed, PQconninfoFree);
+  // What authsvc sets unless the location does. A database that vanishes
+  // without closing the connection (a host gone, a network cut) sends no
+  // error: the keepalives make the connection fail within about a minute,
+  // so that a node says its snapshot is stale, and reconnects, rather than
+  // wait on a dead socket until the kernel gives up (hours).
+  struct Default {
+    std::string_view keyword;
+    std::string_view value;
+    bool given = false;
+  };
+  std::array<Default, 7> defaults = {{{"connect_timeout", "5"},
+                                      {"fallback_application_name", "authsvc"},
+                                      {"client_encoding", "UTF8"},
+                                      {"keepalives", "1"},
+                                      {"keepalives_idle", "30"},
+                                      {"keepalives_interval", "10"},
+                                      {"keepalives_count", "3"}}};
   std::string out;
-  bool timeout = false;
-  bool application = false;
-  bool encoding = false;
   for (const PQconninfoOption* o = options.get(); o->keyword != nullptr; ++o) {
     if (o->val == nullptr) continue;
     std::string_view keyword = o->keyword;
@@ -683,14 +698,12 @@ std::string pg_connection_string(std::string_view location,
           "and in logs: give it in a password file instead",
           keyword));
     }
-    timeout = timeout || keyword == "connect_timeout";
-    application = application || keyword == "fallback_application_name";
-    encoding = encoding || keyword == "client_encoding";
+    for (Default& d : defaults) d.given = d.given || keyword == d.keyword;
     append_option(out, keyword, o->val);
   }
-  if (!timeout) append_option(out, "connect_timeout", "5");
-  if (!application) append_option(out, "fallback_application_name", "authsvc");
-  if (!encoding) append_option(out, "client_encoding", "UTF8");
+  for (const Default& d : defaults) {
+    if (!d.given) append_option(out, d.keyword, d.value);
+  }
   if (password) append_option(out, "password", *password);
   return out;
 }

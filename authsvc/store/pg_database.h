@@ -76,9 +76,11 @@ class PgDatabase : public SqlDatabase {
 
 // The keyword=value string PgDatabase gives libpq for `location` and
 // `password`: every option of the location (parsed by libpq, so a URI and
-// several hosts work), quoted; then the password; then, unless the location
-// sets them, connect_timeout=5, fallback_application_name=authsvc and
-// client_encoding=UTF8. Throws SqlError for a location libpq cannot parse
+// several hosts work), quoted; then, unless the location sets them,
+// connect_timeout=5, fallback_application_name=authsvc,
+// client_encoding=UTF8 and TCP keepalives (after 30 s idle, every 10 s, 3
+// missed: a silent peer fails the connection in about a minute); then the
+// password. Throws SqlError for a location libpq cannot parse
 // or one that carries a password (or sslpassword). Holds the password: for
 // libpq only, never for a message.
 std::string pg_connection_string(std::string_view location,

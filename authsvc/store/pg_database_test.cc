@@ -77,8 +77,8 @@ TEST_CASE("pg database: ? becomes $1, $2, ... except in literals, quoted names a
 }
 
 TEST_CASE(
-    "pg database: a location becomes libpq options, quoted, with a timeout, a name and "
-    "UTF-8") {
+    "pg database: a location becomes libpq options, quoted, with a timeout, a name, UTF-8 "
+    "and keepalives") {
   std::string multi = pg_connection_string(
       "postgresql://svc@h1:5432,h2:5433/authsvc?target_session_attrs=read-write", std::nullopt);
   CHECK(contains(multi, "host='h1,h2'"));
@@ -89,11 +89,15 @@ TEST_CASE(
   CHECK(contains(multi, "connect_timeout='5'"));
   CHECK(contains(multi, "fallback_application_name='authsvc'"));
   CHECK(contains(multi, "client_encoding='UTF8'"));
+  CHECK(contains(multi, "keepalives='1'"));
+  CHECK(contains(multi, "keepalives_idle='30'"));
+  CHECK(contains(multi, "keepalives_interval='10'"));
+  CHECK(contains(multi, "keepalives_count='3'"));
   CHECK_FALSE(contains(multi, "password"));
 
   std::string own = pg_connection_string(
       "host=/run/postgresql dbname='it\\'s a \\\\ db' connect_timeout=2 "
-      "fallback_application_name=mine application_name=guardian",
+      "fallback_application_name=mine application_name=guardian keepalives_idle=5",
       "pass'word\\");
   CHECK(contains(own, "host='/run/postgresql'"));
   CHECK(contains(own, "dbname='it\\'s a \\\\ db'"));
@@ -101,6 +105,8 @@ TEST_CASE(
   CHECK_FALSE(contains(own, "connect_timeout='5'"));
   CHECK(contains(own, "fallback_application_name='mine'"));
   CHECK(contains(own, "application_name='guardian'"));
+  CHECK(contains(own, "keepalives_idle='5'"));
+  CHECK_FALSE(contains(own, "keepalives_idle='30'"));
   CHECK(contains(own, "password='pass\\'word\\\\'"));
   // What comes out reads back the same (in libpq's order of options).
   std::string once = pg_connection_string("dbname='it\\'s a \\\\ db' port=5", std::nullopt);
