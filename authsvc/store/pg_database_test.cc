@@ -116,7 +116,8 @@ TEST_CASE(
 
   // An empty location is libpq's defaults (PGHOST..., the socket).
   CHECK(pg_connection_string("", std::nullopt) ==
-        "connect_timeout='5' fallback_application_name='authsvc' client_encoding='UTF8'");
+        "connect_timeout='5' fallback_application_name='authsvc' client_encoding='UTF8' "
+        "keepalives='1' keepalives_idle='30' keepalives_interval='10' keepalives_count='3'");
 }
 
 TEST_CASE("pg database: a location that carries a password is refused, without the password") {
