@@ -358,16 +358,20 @@ std::size_t Guardian::send_outbox() {
 
 void Guardian::run() {
   auto wait = options_.interval;
+  bool failed = false;
   std::unique_lock lock(mutex_);
   while (!stopping_) {
     lock.unlock();
     figures_.next_look.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                              std::memory_order_relaxed);
     try {
+      if (failed && options_.reopen_store) options_.reopen_store();
       run_once();
+      failed = false;
       wait = options_.interval;
       error_reports_.reset();
     } catch (const std::exception& e) {
+      failed = true;
       if (error_reports_.should_report()) {
         fmt::print(stderr, "authsvc guardian: {}; retrying, backing off up to 5 minutes\n",
                    e.what());

@@ -74,6 +74,11 @@ struct GuardianOptions {
   // Whether this guardian holds the lead now (server/lead.h): asked before
   // each look, action and mail. Empty: it always does (one guardian).
   std::function<bool()> lead;
+  // Called before the look after one that failed: the store's reopen(). A
+  // PostgreSQL connection that was lost (the server restarted, a standby
+  // promoted) stays lost until its store reopens, so without this a
+  // guardian would never look again. Empty: nothing to reopen.
+  std::function<void()> reopen_store;
 };
 
 // What the guardian has done, for metrics and readiness: read from any

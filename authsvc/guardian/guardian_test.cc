@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "authsvc/core/timestamp.h"
 #include "tests/test_support.h"
@@ -753,6 +754,33 @@ TEST_CASE("guardian: one that loses the lead while mailing leaves the rest to th
   REQUIRE(f.mailer.sent.size() == 2);
   CHECK(f.mailer.sent[0].to != f.mailer.sent[1].to);
   CHECK(f.store->outbox(100).empty());
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("guardian: the look after one that failed first reopens the store, and only then") {
+  Fixture f;
+  f.broker.unreachable = true;
+  int reopens = 0;  // written on the loop's thread, read after it ended
+  GuardianOptions options = Fixture::options();
+  options.interval = std::chrono::milliseconds(10);
+  // As a lost PostgreSQL connection is mended by a reopen: the broker
+  // answers again once the store has been reopened.
+  options.reopen_store = [&] {
+    ++reopens;
+    f.broker.unreachable = false;
+  };
+  Guardian guardian = f.guardian(options);
+  std::thread loop([&] { guardian.run(); });
+  // Several good looks after the failed one: none of them reopens again.
+  bool looked = testing::eventually([&] { return guardian.figures().ok_looks.load() >= 3; });
+  guardian.stop();
+  loop.join();
+  CHECK(looked);
+  CHECK(guardian.figures().failed_looks.load() == 1);
+  CHECK(reopens == 1);
 }
 
 }  // namespace authsvc

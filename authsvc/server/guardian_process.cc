@@ -24,6 +24,7 @@ GuardianProcess::GuardianProcess(const StoreLocation& db, const GuardianConfig& 
                                    "guardian", "authsvc guardian", audit);
     options.lead = [lead = lead_.get()] { return lead->check(); };
   }
+  options.reopen_store = [store = store_.get()] { store->reopen(); };
   guardian_ = std::make_unique<Guardian>(*store_, *store_, *api_, mailer_.get(), audit, options);
 }
 

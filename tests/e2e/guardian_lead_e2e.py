@@ -48,24 +48,6 @@ OPERATOR, OPERATOR_PASSWORD = "guardian-op", "op-secret-1234"
 ARGS = None
 
 
-class PgAuthsvc(Authsvc):
-    """Authsvc (authsvc_process.py) on a PostgreSQL store: every command
-    and serve get --db URI --db-password-file FILE."""
-
-    def __init__(self, binary, workdir, uri, password_file, **options):
-        self.uri, self.password_file = uri, password_file
-        super().__init__(binary, workdir, **options)
-        self.db = uri
-        self.serve_args += ["--db-password-file", password_file]
-
-    def cli(self, *args, check=True):
-        saved, self.db = getattr(self, "db", None), self.uri
-        try:
-            return super().cli(*args, "--db-password-file", self.password_file, check=check)
-        finally:
-            self.db = saved
-
-
 class Guardian:
     """One node's `authsvc guardian`, with its metrics on a port of its own."""
 
@@ -129,8 +111,9 @@ class GuardianLeadE2E(BrokerSuite):
         with open(os.open(cls.db_password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
             f.write(password + "\n")
         # The node the broker asks, on the same store as the guardians.
-        cls.svc = PgAuthsvc(ARGS.authsvc, cls.workdir, cls.uri, cls.db_password_file,
-                            label="guardian-lead", serve_args=["--internal-user", OPERATOR])
+        cls.svc = Authsvc(ARGS.authsvc, cls.workdir, db=cls.uri,
+                          db_options=["--db-password-file", cls.db_password_file],
+                          label="guardian-lead", serve_args=["--internal-user", OPERATOR])
         cls.addClassCleanup(cls.svc.keep_artifacts)
         cls.svc.start()
         cls.addClassCleanup(cls.svc.stop)
