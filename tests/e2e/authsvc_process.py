@@ -136,6 +136,17 @@ class Authsvc:
                                % (describe_exit(code), expect_exit, self._stderr_tail()))
         return code
 
+    def kill9(self):
+        """SIGKILL, as a crash or a lost host would end serve, and wait.
+        Returns its exit status, which stop() no longer checks: the caller
+        expects -SIGKILL, and stop() afterwards does nothing."""
+        proc, self._proc = self._proc, None
+        if proc is None:
+            raise AuthsvcError("not running")
+        _running.discard(self)
+        proc.send_signal(signal.SIGKILL)
+        return proc.wait(scaled(10))
+
     def _stderr_tail(self, lines=60):
         """The end of what the last started serve wrote to stderr."""
         try:

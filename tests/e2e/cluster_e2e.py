@@ -18,14 +18,25 @@ The tests run in name order on one setup:
   04  `user disable` through the CLI is enforced by all three nodes;
   05  every audit line of a node names it, and each node's log holds the
       denials its broker node asked for and no other node's;
-  06  failover: while a thread asks the three authsvc directly, over and
+  06  the primary stopped: every node answers from memory and the CLI
+      refuses in one line; started again, a change reaches every node;
+  07  failover: while a thread asks the three authsvc directly, over and
       over, questions whose answers must not change, the primary is killed
       (kill -9); each node says on stderr that it lost the database and
       keeps answering from memory, through the brokers too, and the CLI
       refuses in one line; the standby is promoted; the CLI on the same URI
       works again and its change reaches every node, with no restart. No
       answer may be wrong; refusals and errors are counted. The figures are
-      printed.
+      printed;
+  08  the guardian lead survives `kill -9` of its node: each serve runs
+      --guardian (--interval 1) against its own broker node's management
+      API; the node holding the lead is found by its metric, a queue over
+      the warning threshold is warned in one mail, that serve is killed
+      (kill -9), another node's guardian takes the lead (how many intervals
+      that took is printed), a second queue over the threshold is warned,
+      and after two more of the new leader's looks the SMTP sink holds
+      exactly two mails, one per queue: one warning each across the
+      failover.
 
 Every wait polls for the event it expects, with generous limits: how soon a
 node reconnects after the failover is a figure, not an assertion.
@@ -33,21 +44,27 @@ node reconnects after the failover is a figure, not an assertion.
 
 import argparse
 import collections
+import glob
 import http.client
+import json
 import os
+import re
 import shutil
+import signal
 import sys
 import threading
 import time
 import urllib.parse
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
-from authsvc_process import Authsvc  # noqa: E402
+from authsvc_process import Authsvc, describe_exit  # noqa: E402
 from broker import BrokerCluster  # noqa: E402
 from broker_suite import ALLOWED, REFUSED, BrokerSuite  # noqa: E402
 from postgres import PostgresServer  # noqa: E402
+from smtp_sink_process import SmtpSink  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 
@@ -58,6 +75,13 @@ NODES = ("a", "b", "c")
 # How long a change or a reconnection may take before the test gives up:
 # generous, because how soon it happens is measured, not asserted.
 PATIENCE = 60
+# The guardians (test_08): one looks each INTERVAL seconds; a queue holding
+# WARN messages is warned about, one holding DELETE deleted.
+INTERVAL = 1.0
+WARN, DELETE = 20, 50
+# Their account in the broker's internal backend, which authsvc must deny
+# at once (--internal-user) so the broker asks the next backend.
+OPERATOR, OPERATOR_PASSWORD = "guardian-op", "op-secret-1234"
 
 ARGS = None  # set in main()
 
@@ -89,6 +113,14 @@ class ClusterE2E(BrokerSuite):
         cls.password_file = os.path.join(cls.workdir, "db-password")
         shutil.copyfile(cls.primary.password_file, cls.password_file)
         os.chmod(cls.password_file, 0o600)
+        # Where the guardians mail (test_08); stopped last, after the nodes.
+        cls.maildir = os.path.join(cls.workdir, "mail")
+        os.mkdir(cls.maildir)
+        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err")).start()
+        cls.addClassCleanup(cls.sink.stop)
+        cls.mgmt_password_file = os.path.join(cls.workdir, "management.password")
+        with open(os.open(cls.mgmt_password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(OPERATOR_PASSWORD + "\n")
 
         cls.svcs = []
         for i, name in enumerate(NODES):
@@ -97,13 +129,18 @@ class ClusterE2E(BrokerSuite):
             # The first runs `authsvc init` on the URI: the shared schema, once.
             svc = Authsvc(ARGS.authsvc, folder, label="cluster-" + node_label(i), db=cls.uri,
                           db_options=["--db-password-file", cls.password_file], init=i == 0,
-                          serve_args=["--node-name", node_label(i)])
+                          serve_args=["--node-name", node_label(i),
+                                      "--internal-user", OPERATOR,
+                                      "--metrics-listen", "127.0.0.1:0"])
             cls.addClassCleanup(svc.keep_artifacts)  # after serve stopped
             svc.start()
             cls.addClassCleanup(svc.stop)  # raises unless serve exits 0
             cls.svcs.append(svc)
 
-        cls.cluster = BrokerCluster(CONF_EXAMPLE, [svc.base_url for svc in cls.svcs])
+        # Statistics every 0.5 s instead of 5 s: queue sizes show sooner.
+        cls.cluster = BrokerCluster(CONF_EXAMPLE, [svc.base_url for svc in cls.svcs],
+                                    management=True,
+                                    extra_conf="collect_statistics_interval = 500")
         cls.addClassCleanup(cls._check_broker_exits)  # after the stop below
         cls.addClassCleanup(cls.cluster.stop)
         cls.cluster.start()
@@ -112,9 +149,30 @@ class ClusterE2E(BrokerSuite):
         print("cluster of %s up in %.1f s (each node booted in %s s)"
               % (", ".join(b.node for b in cls.brokers), cls.cluster.start_seconds,
                  ", ".join("%.1f" % b.start_seconds for b in cls.brokers)), flush=True)
+        # The guardians' operator account, in the cluster's internal
+        # backend (every node has it once one node made it).
+        cls.broker.rabbitmqctl("add_user", OPERATOR, OPERATOR_PASSWORD)
+        cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
+        cls.broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
+        # Each node's guardian asks its own broker node's management API,
+        # whose port is known only now: each serve starts again, on the
+        # same port (the broker's configuration names it), with it.
+        for svc, broker in zip(cls.svcs, cls.brokers):
+            svc.stop()
+            svc.serve_args += ["--guardian"] + cls.guardian_options(broker)
+            svc.start()
         cls.tokens = {}
         cls.expected_denials = {}  # node index -> [(user, resource, name, permission)]
         cls.track_connections()
+
+    @classmethod
+    def guardian_options(cls, broker):
+        return ["--management-url", "http://127.0.0.1:%d" % broker.mgmt_port,
+                "--management-user", OPERATOR,
+                "--management-password-file", cls.mgmt_password_file,
+                "--interval", str(INTERVAL), "--warn", str(WARN), "--delete", str(DELETE),
+                "--smtp-url", "smtp://127.0.0.1:%d" % cls.sink.port,
+                "--mail-from", "guardian@pulse.example"]
 
     @classmethod
     def _check_broker_exits(cls):
@@ -287,7 +345,7 @@ class ClusterE2E(BrokerSuite):
         stopped = time.monotonic()
         self.primary.stop()
         for svc, before in zip(self.svcs, said_before):
-            wait_for(lambda: len(read_text(svc.stderr_log)) > before, PATIENCE,
+            wait_for(lambda: lost_database(svc, before), PATIENCE,
                      "%s to say on stderr that the database is gone" % svc.base_url)
         noticed = time.monotonic() - stopped
         self.assert_logs_in_everywhere("alice")
@@ -383,7 +441,7 @@ class ClusterE2E(BrokerSuite):
         # Each node says so on stderr once it notices: the prober's answers
         # from then on are answers from memory.
         for svc, before in zip(self.svcs, said_before):
-            wait_for(lambda: len(read_text(svc.stderr_log)) > before, PATIENCE,
+            wait_for(lambda: lost_database(svc, before), PATIENCE,
                      "%s to say on stderr that the database is gone" % svc.base_url)
         t["noticed"] = time.monotonic()
 
@@ -436,6 +494,114 @@ class ClusterE2E(BrokerSuite):
             print("%s said: %s" % (node_label(i), " / ".join(said) or "nothing"), flush=True)
         return t
 
+    # -- the guardian lead -----------------------------------------------------
+
+    def test_08_guardian_lead_survives_kill_9_of_its_node(self):
+        # test_06 and test_07 took the database away twice: whoever leads
+        # now holds the lock on the promoted standby.
+        first = self.wait_for_one_leader()
+        killed = self.svcs[first]
+        survivors = [i for i in range(len(NODES)) if i != first]
+        print("%s leads the guardians" % node_label(first), flush=True)
+        self.assertIn("lead taken", audit_actions(killed))
+
+        # A queue over the warning threshold, through another node: one mail.
+        self.fill("alice", "queue/alice/guarded", self.brokers[survivors[0]])
+        wait_for(lambda: self.mails_about("queue/alice/guarded"), PATIENCE,
+                 "the first warning")
+        self.wait_for_later_looks(first)
+        self.assertEqual(len(self.mails_about("queue/alice/guarded")), 1, self.mail_subjects())
+
+        # Its node dies without a word; its broker node is left without an
+        # authsvc, so the rest goes through the others.
+        killed_at = time.monotonic()
+        code = killed.kill9()
+        self.assertEqual(code, -signal.SIGKILL, describe_exit(code))
+        new = wait_for(lambda: self.leaders(), PATIENCE, "another node's guardian to lead")
+        took = time.monotonic() - killed_at
+        self.assertEqual(len(new), 1, [node_label(i) for i in new])
+        new = new[0]
+        print("%s took the guardian lead %.2f s after %s was killed: %.1f intervals of %.0f s"
+              % (node_label(new), took, node_label(first), took / INTERVAL, INTERVAL),
+              flush=True)
+        self.assertIn(new, survivors)
+        # The first queue is still over the threshold: the new leader finds
+        # its notice in the store and mails nothing again.
+        self.wait_for_later_looks(new)
+        self.assertEqual(len(self.mails_about("queue/alice/guarded")), 1, self.mail_subjects())
+
+        # A second queue over the threshold, on the other survivor: one more.
+        other = [i for i in survivors if i != new][0]
+        self.fill("bob", "queue/bob/guarded", self.brokers[other])
+        wait_for(lambda: self.mails_about("queue/bob/guarded"), PATIENCE, "the second warning")
+        self.wait_for_later_looks(new)
+        self.assertEqual(len(self.mails_about("queue/bob/guarded")), 1, self.mail_subjects())
+        self.assertEqual(len(self.mail_subjects()), 2, self.mail_subjects())
+        self.assertEqual(self.leaders(), [new])
+        # Each leader's audit log holds its one warning, the standby's none.
+        self.assertEqual(audit_actions(killed).count("queue warn"), 1, killed.audit_log)
+        self.assertEqual(audit_actions(self.svcs[new]).count("queue warn"), 1)
+        self.assertEqual(audit_actions(self.svcs[other]).count("queue warn"), 0)
+
+    def wait_for_one_leader(self):
+        """The node whose guardian alone says it leads. After test_07's
+        failover, the guardian that held the lock on the killed primary
+        says so until its next look finds the lock's connection gone, and
+        that look waits out the backoff of the look that failed with the
+        primary: for a while, two may say they lead. How long that lasted
+        is printed."""
+        seen = []
+        started = time.monotonic()
+        try:
+            leaders = wait_for(lambda: seen.append(self.leaders()) or len(seen[-1]) == 1 and
+                               seen[-1], PATIENCE, "exactly one guardian to lead")
+        except AssertionError as e:
+            raise AssertionError("%s; it saw %s" % (e, sorted(set(
+                ",".join(node_label(i) for i in s) for s in seen)))) from None
+        twice = [s for s in seen if len(s) > 1]
+        print("exactly one guardian led %.2f s after test_07 (two said they led in %d of %d "
+              "polls)" % (time.monotonic() - started, len(twice), len(seen)), flush=True)
+        return leaders[0]
+
+    def leaders(self):
+        """The nodes whose guardian says it leads, among those running."""
+        return [i for i, svc in enumerate(self.svcs)
+                if svc.running and metric(svc, "authsvc_guardian_leader") == 1]
+
+    def wait_for_later_looks(self, node, looks=2):
+        """Returns once node `node`'s guardian has made `looks` more looks
+        that succeeded (each with its actions and mail): the chance to mail
+        again, which the test then checks it did not take."""
+        svc, name = self.svcs[node], 'authsvc_guardian_looks_total{result="ok"}'
+        start = metric(svc, name)
+        wait_for(lambda: metric(svc, name) >= start + looks, PATIENCE,
+                 "%d more looks by %s's guardian" % (looks, node_label(node)))
+
+    def fill(self, user, queue, broker):
+        """`queue`, bound to an exchange of `user`'s, holding WARN + 5
+        messages, made through `broker`."""
+        conn = self.connect(user, broker=broker)
+        ch = conn.channel()
+        ch.confirm_delivery()
+        exchange = "exchange/%s/%s" % (user, queue.rsplit("/", 1)[-1])
+        ch.exchange_declare(exchange, "topic", durable=True)
+        ch.queue_declare(queue, durable=True)
+        ch.queue_bind(queue, exchange, routing_key="#")
+        for i in range(WARN + 5):
+            ch.basic_publish(exchange, "test.%d" % i, b"{}",
+                             pika.BasicProperties(delivery_mode=2))
+        conn.close()
+
+    def mail_subjects(self):
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.maildir, "*.json"))):
+            with open(path) as f:
+                out.append(json.load(f)["subject"])
+        return out
+
+    def mails_about(self, queue):
+        return [s for s in self.mail_subjects() if (" %s " % queue) in s]
+
     def assert_refused_in_one_line(self, r):
         self.assertEqual(r.returncode, 1, "stdout %r, stderr %r" % (r.stdout, r.stderr))
         self.assertEqual(r.stdout, "")
@@ -445,6 +611,29 @@ class ClusterE2E(BrokerSuite):
 def read_text(path):
     with open(path, errors="replace") as f:
         return f.read()
+
+
+def lost_database(svc, before):
+    """Whether `svc` has said on stderr, after its first `before`
+    characters, that it cannot reload users: the line that says it lost
+    the database (its guardian writes to stderr too)."""
+    return "cannot reload users" in read_text(svc.stderr_log)[before:]
+
+
+def metric(svc, name):
+    """The value of the sample `name` (labels included) on the metrics
+    listener of `svc`'s serve as last started (it says where on stderr)."""
+    base = re.findall(r"metrics on (http://\S+)/metrics", read_text(svc.stderr_log))[-1]
+    with urllib.request.urlopen(base + "/metrics", timeout=scaled(5)) as r:
+        text = r.read().decode()
+    for line in text.splitlines():
+        if line.startswith(name + " "):
+            return float(line.split()[-1])
+    raise AssertionError("no %s in %s/metrics" % (name, base))
+
+
+def audit_actions(svc):
+    return [line.get("action") for line in svc.audit_lines()]
 
 
 # ---------------------------------------------------------------------------
