@@ -54,10 +54,7 @@ TEST_SUITE_BEGIN("threaded");
 TEST_CASE("two servers on one PostgreSQL store: each event in one audit log, across a takeover") {
   testing::TempDir dir;
   testing::PgTestDatabase database;
-  const testing::PgTestServer& server = testing::pg_test_server();
-  StoreLocation where(fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host, server.port,
-                                  database.name()));
-  where.password = server.password();
+  StoreLocation where = database.store_location();
   std::unique_ptr<Store> cli =
       open_store(where, Actor{"cli", "tester"}, OpenMode::create_if_missing);
   auto add = [&](const std::string& name) {

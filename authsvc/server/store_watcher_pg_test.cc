@@ -22,15 +22,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-// A URI, as --db takes it, with the password given as a password file would.
-StoreLocation pg_location(const testing::PgTestDatabase& database) {
-  const testing::PgTestServer& server = testing::pg_test_server();
-  StoreLocation location(fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host,
-                                     server.port, database.name()));
-  location.password = server.password();
-  return location;
-}
-
 std::shared_ptr<const Rules> rules() {
   return std::make_shared<const Rules>(Rules::pulse_default());
 }
@@ -61,7 +52,7 @@ TEST_SUITE_BEGIN("threaded");
 TEST_CASE("on PostgreSQL, the watcher applies a CLI change as its notice arrives") {
   testing::TempDir dir;
   testing::PgTestDatabase database;
-  StoreLocation location = pg_location(database);
+  StoreLocation location = database.store_location();
   PgStore server_store(location, Actor{"serve", ""}, OpenMode::create_if_missing);
   PgStore cli(location, Actor{"cli", "tester"});
   testing::record_issued_token(
@@ -87,7 +78,7 @@ TEST_CASE("on PostgreSQL, the watcher applies a CLI change as its notice arrives
 TEST_CASE("stop() ends the watcher's wait for a notice at once, on PostgreSQL and SQLite") {
   testing::TempDir dir;
   testing::PgTestDatabase database;
-  PgStore pg(pg_location(database), Actor{"serve", ""}, OpenMode::create_if_missing);
+  PgStore pg(database.store_location(), Actor{"serve", ""}, OpenMode::create_if_missing);
   SqliteStore sqlite(dir.file("a.db"), Actor{"serve", ""}, OpenMode::create_if_missing);
   AuditLog audit(dir.file("audit.log"), "test-node");
   for (Store* store : {static_cast<Store*>(&pg), static_cast<Store*>(&sqlite)}) {
@@ -104,7 +95,7 @@ TEST_CASE("stop() ends the watcher's wait for a notice at once, on PostgreSQL an
 TEST_CASE("on PostgreSQL, a lost connection is noticed, counted, and reopened at the next poll") {
   testing::TempDir dir;
   testing::PgTestDatabase database;
-  StoreLocation location = pg_location(database);
+  StoreLocation location = database.store_location();
   PgStore server_store(location, Actor{"serve", ""}, OpenMode::create_if_missing);
   PgStore cli(location, Actor{"cli", "tester"});
   testing::record_issued_token(
@@ -139,7 +130,7 @@ TEST_CASE("on PostgreSQL, a lost connection is noticed, counted, and reopened at
 TEST_CASE("while PostgreSQL cannot be reached, the metrics and readyz say so") {
   testing::TempDir dir;
   auto database = std::make_unique<testing::PgTestDatabase>();
-  StoreLocation location = pg_location(*database);
+  StoreLocation location = database->store_location();
   std::optional<PgStore> server_store;
   server_store.emplace(location, Actor{"serve", ""}, OpenMode::create_if_missing);
   {

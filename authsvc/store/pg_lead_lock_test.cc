@@ -17,14 +17,6 @@ namespace authsvc {
 namespace {
 
 // As an operator gives it: a URI, the password beside it.
-StoreLocation location_of(const testing::PgTestDatabase& database) {
-  const testing::PgTestServer& server = testing::pg_test_server();
-  StoreLocation where(fmt::format("postgresql://{}@{}:{}/{}", server.user, server.host, server.port,
-                                  database.name()));
-  where.password = server.password();
-  return where;
-}
-
 // Ends the server session holding `key` in `database`, as a node that
 // died or lost its network leaves it. How many it ended.
 std::int64_t end_holder(const testing::PgTestDatabase& database, std::int64_t key) {
@@ -38,8 +30,8 @@ std::int64_t end_holder(const testing::PgTestDatabase& database, std::int64_t ke
 
 TEST_CASE("lead lock: when the holder's connection dies, another candidate takes the lead") {
   testing::PgTestDatabase database;
-  std::unique_ptr<LeadLock> a = open_lead_lock(location_of(database), LeadKind::guardian);
-  std::unique_ptr<LeadLock> b = open_lead_lock(location_of(database), LeadKind::guardian);
+  std::unique_ptr<LeadLock> a = open_lead_lock(database.store_location(), LeadKind::guardian);
+  std::unique_ptr<LeadLock> b = open_lead_lock(database.store_location(), LeadKind::guardian);
   REQUIRE(a->hold());
   REQUIRE_FALSE(b->hold());
   REQUIRE(end_holder(database, kGuardianLeadKey) == 1);
@@ -54,13 +46,13 @@ TEST_CASE("lead lock: when the holder's connection dies, another candidate takes
   CHECK(b->hold());
   // And the other lead, on the same server, was never part of it.
   std::unique_ptr<LeadLock> exporter =
-      open_lead_lock(location_of(database), LeadKind::audit_export);
+      open_lead_lock(database.store_location(), LeadKind::audit_export);
   CHECK(exporter->hold());
 }
 
 TEST_CASE("lead lock: a candidate alone takes the lead back after its own connection died") {
   testing::PgTestDatabase database;
-  std::unique_ptr<LeadLock> a = open_lead_lock(location_of(database), LeadKind::audit_export);
+  std::unique_ptr<LeadLock> a = open_lead_lock(database.store_location(), LeadKind::audit_export);
   REQUIRE(a->hold());
   REQUIRE(end_holder(database, kAuditExportLeadKey) == 1);
   CHECK_FALSE(a->hold());  // the loss, noticed
@@ -84,7 +76,8 @@ TEST_CASE("lead lock: candidates racing for the lead never hold it at once") {
   std::vector<std::thread> threads;
   for (int c = 0; c < kCandidates; ++c) {
     threads.emplace_back([&] {
-      std::unique_ptr<LeadLock> lock = open_lead_lock(location_of(database), LeadKind::guardian);
+      std::unique_ptr<LeadLock> lock =
+          open_lead_lock(database.store_location(), LeadKind::guardian);
       for (int round = 0; round < kRounds;) {
         if (!lock->hold()) {
           std::this_thread::yield();
