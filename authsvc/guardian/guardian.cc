@@ -372,6 +372,14 @@ void Guardian::run() {
       error_reports_.reset();
     } catch (const std::exception& e) {
       failed = true;
+      // The lead as it is now, not as it was before the failure: a backoff
+      // of minutes must not leave the metric saying it leads (its lock's
+      // connection may have gone with the database).
+      try {
+        leading();
+      } catch (const std::exception&) {
+        figures_.leading.store(false, std::memory_order_relaxed);
+      }
       if (error_reports_.should_report()) {
         fmt::print(stderr, "authsvc guardian: {}; retrying, backing off up to 5 minutes\n",
                    e.what());

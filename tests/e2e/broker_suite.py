@@ -25,6 +25,8 @@ e.g. when the broker does not start, and each runs even if one before it
 raised; their errors fail the run.
 """
 
+import glob
+import json
 import os
 import shutil
 import sys
@@ -89,6 +91,34 @@ class BrokerSuite(unittest.TestCase):
                 c.close()
             except Exception:
                 pass  # closed by the broker, or already by the test
+
+    def fill(self, user, queue, count, broker=None):
+        """`queue`, bound to an exchange of `user`'s (exchange/USER/LAST
+        PART OF QUEUE), holding `count` persistent messages, published with
+        confirms through `broker` (cls.broker unless given)."""
+        conn = self.connect(user, broker=broker)
+        ch = conn.channel()
+        ch.confirm_delivery()
+        exchange = "exchange/%s/%s" % (user, queue.rsplit("/", 1)[-1])
+        ch.exchange_declare(exchange, "topic", durable=True)
+        ch.queue_declare(queue, durable=True)
+        ch.queue_bind(queue, exchange, routing_key="#")
+        for i in range(count):
+            ch.basic_publish(exchange, "test.%d" % i, b"{}",
+                             pika.BasicProperties(delivery_mode=2))
+        conn.close()
+
+    def mail_subjects(self):
+        """The subjects of the mails the SMTP sink (smtp_sink.py) wrote
+        into cls.maildir, in the order it took them."""
+        out = []
+        for path in sorted(glob.glob(os.path.join(self.maildir, "*.json"))):
+            with open(path) as f:
+                out.append(json.load(f)["subject"])
+        return out
+
+    def mails_about(self, queue):
+        return [s for s in self.mail_subjects() if (" %s " % queue) in s]
 
     def connect(self, user, password=None, vhost="/", broker=None):
         """An AMQP connection to the broker (cls.broker unless `broker` is

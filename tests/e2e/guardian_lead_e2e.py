@@ -16,7 +16,6 @@ status is checked: the killed guardian's is SIGKILL, the others' 0.
 """
 
 import argparse
-import glob
 import json
 import os
 import re
@@ -27,7 +26,6 @@ import time
 import urllib.error
 import urllib.request
 
-import pika
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
@@ -161,29 +159,6 @@ class GuardianLeadE2E(BrokerSuite):
             raise AssertionError("\n".join(problems))
 
     # -- helpers ---------------------------------------------------------------
-
-    def fill(self, user, queue, count):
-        conn = self.connect(user)
-        ch = conn.channel()
-        ch.confirm_delivery()
-        exchange = "exchange/%s/%s" % (user, queue.rsplit("/", 1)[-1])
-        ch.exchange_declare(exchange, "topic", durable=True)
-        ch.queue_declare(queue, durable=True)
-        ch.queue_bind(queue, exchange, routing_key="#")
-        for i in range(count):
-            ch.basic_publish(exchange, "test.%d" % i, b"{}",
-                             pika.BasicProperties(delivery_mode=2))
-        conn.close()
-
-    def mail_subjects(self):
-        out = []
-        for path in sorted(glob.glob(os.path.join(self.maildir, "*.json"))):
-            with open(path) as f:
-                out.append(json.load(f)["subject"])
-        return out
-
-    def mails_about(self, queue):
-        return [s for s in self.mail_subjects() if (" %s " % queue) in s]
 
     def live(self):
         return [g for g in self.guardians if g.proc.poll() is None]
