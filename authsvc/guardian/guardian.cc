@@ -356,6 +356,13 @@ std::size_t Guardian::send_outbox() {
   return sent;
 }
 
+std::chrono::milliseconds wait_after_failure(std::chrono::milliseconds wait,
+                                             std::chrono::milliseconds interval,
+                                             bool store_unreachable) {
+  if (store_unreachable) return interval;
+  return std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(5));
+}
+
 void Guardian::run() {
   auto wait = options_.interval;
   bool failed = false;
@@ -364,8 +371,19 @@ void Guardian::run() {
     lock.unlock();
     figures_.next_look.store(std::chrono::steady_clock::now().time_since_epoch().count(),
                              std::memory_order_relaxed);
+    bool store_unreachable = false;
     try {
-      if (failed && options_.reopen_store) options_.reopen_store();
+      if (failed && options_.reopen_store) {
+        try {
+          options_.reopen_store();
+        } catch (...) {
+          // A look that could not start: counted as failed, as the
+          // operator's alert on failed looks expects through an outage.
+          store_unreachable = true;
+          figures_.failed_looks.fetch_add(1, std::memory_order_relaxed);
+          throw;
+        }
+      }
       run_once();
       failed = false;
       wait = options_.interval;
@@ -381,10 +399,11 @@ void Guardian::run() {
         figures_.leading.store(false, std::memory_order_relaxed);
       }
       if (error_reports_.should_report()) {
-        fmt::print(stderr, "authsvc guardian: {}; retrying, backing off up to 5 minutes\n",
-                   e.what());
+        fmt::print(stderr, "authsvc guardian: {}; {}\n", e.what(),
+                   store_unreachable ? "retrying every interval"
+                                     : "retrying, backing off up to 5 minutes");
       }
-      wait = std::min<std::chrono::milliseconds>(wait * 2, std::chrono::minutes(5));
+      wait = wait_after_failure(wait, options_.interval, store_unreachable);
     }
     figures_.next_look.store((std::chrono::steady_clock::now() + wait).time_since_epoch().count(),
                              std::memory_order_relaxed);

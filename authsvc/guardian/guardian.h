@@ -112,6 +112,16 @@ struct GuardianFigures {
                            30'000'000'000, 60'000'000'000, 300'000'000'000}};
 };
 
+// How long the loop waits after a failed look, given its wait before: a
+// look that failed (the broker, the store, a bug) doubles it, up to 5
+// minutes, not to hammer a broker that is struggling; a store that could
+// not be reopened is tried again after the interval, since a reopen is one
+// connection attempt and the guardian should act again within one
+// interval of its database's return, not minutes after.
+std::chrono::milliseconds wait_after_failure(std::chrono::milliseconds wait,
+                                             std::chrono::milliseconds interval,
+                                             bool store_unreachable);
+
 class Guardian {
  public:
   // `mailer` may be null only in a dry run. All must outlive the Guardian.

@@ -7,9 +7,11 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <stdexcept>
 #include <thread>
 
 #include "authsvc/core/timestamp.h"
@@ -781,6 +783,46 @@ TEST_CASE("guardian: the look after one that failed first reopens the store, and
   CHECK(looked);
   CHECK(guardian.figures().failed_looks.load() == 1);
   CHECK(reopens == 1);
+}
+
+}  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE(
+    "guardian: a failed look doubles the wait up to 5 minutes, a store still down waits the "
+    "interval") {
+  using std::chrono::milliseconds;
+  const milliseconds interval(10000);
+  CHECK(wait_after_failure(interval, interval, false) == milliseconds(20000));
+  CHECK(wait_after_failure(milliseconds(160000), interval, false) == milliseconds(300000));
+  CHECK(wait_after_failure(milliseconds(300000), interval, false) == milliseconds(300000));
+  // After minutes of backing off, a database that is still down does not
+  // keep the guardian away for minutes once it is back.
+  CHECK(wait_after_failure(milliseconds(300000), interval, true) == interval);
+  CHECK(wait_after_failure(interval, interval, true) == interval);
+}
+
+TEST_CASE("guardian: a store that cannot be reopened is tried again until it can, then looks") {
+  Fixture f;
+  f.broker.unreachable = true;
+  std::atomic<int> reopens = 0;
+  GuardianOptions options = Fixture::options();
+  options.interval = std::chrono::milliseconds(10);
+  // The database is down for five attempts, then back.
+  options.reopen_store = [&] {
+    if (++reopens <= 5) throw std::runtime_error("the database is down");
+    f.broker.unreachable = false;
+  };
+  Guardian guardian = f.guardian(options);
+  std::thread loop([&] { guardian.run(); });
+  bool looked = testing::eventually([&] { return guardian.figures().ok_looks.load() >= 1; });
+  guardian.stop();
+  loop.join();
+  CHECK(looked);
+  // The look that failed, then one failure for each reopen refused.
+  CHECK(guardian.figures().failed_looks.load() == 6);
+  CHECK(reopens.load() == 6);
 }
 
 }  // namespace authsvc
