@@ -236,6 +236,13 @@ class TextParams {
   std::vector<const char*> pointers_;
 };
 
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
 class PgRow : public SqlRow {
  public:
   PgRow(const pqxx::result& result, pqxx::result::size_type row) : result_(result), row_(row) {}
@@ -270,7 +277,9 @@ class PgRow : public SqlRow {
     throw mismatch(f, "an integer");
   }
 
-  std::string text(int column) const override {
+  std::string text(int column) const override { return std::string(text_view(column)); }
+
+  std::string_view text_view(int column) const override {
     pqxx::field f = field(column);
     if (f.is_null()) throw mismatch(f, "text");
     switch (f.type()) {
@@ -279,9 +288,32 @@ class PgRow : public SqlRow {
       case kBpchar:
       case kName:
       case kUnknown:
-        return std::string(f.c_str(), f.size());
+        return std::string_view(f.c_str(), f.size());
       default:
         throw mismatch(f, "text");
+    }
+  }
+
+  // bytea comes as text in its hex form, \x and two digits a byte (the
+  // default since PostgreSQL 9.0, and what libpq's unescaping also takes):
+  // decoded here into the caller's buffer, where PQunescapeBytea would
+  // allocate for each value.
+  void bytes_into(int column, std::vector<std::uint8_t>& out) const override {
+    pqxx::field f = field(column);
+    if (f.is_null() || f.type() != kBytea) throw mismatch(f, "bytes");
+    std::string_view text(f.c_str(), f.size());
+    if (text.size() < 2 || text[0] != '\\' || text[1] != 'x' || text.size() % 2 != 0) {
+      pqxx::binarystring b(f);  // the older escape form
+      out.assign(b.data(), b.data() + b.size());
+      return;
+    }
+    out.resize((text.size() - 2) / 2);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      int high = hex_digit(text[2 + 2 * i]);
+      int low = hex_digit(text[3 + 2 * i]);
+      if (high < 0 || low < 0)
+        throw SqlError(fmt::format("column {} is not bytea's hex", f.name()));
+      out[i] = static_cast<std::uint8_t>(high << 4 | low);
     }
   }
 
@@ -301,10 +333,9 @@ class PgRow : public SqlRow {
   }
 
   std::vector<std::uint8_t> bytes(int column) const override {
-    pqxx::field f = field(column);
-    if (f.is_null() || f.type() != kBytea) throw mismatch(f, "bytes");
-    pqxx::binarystring b(f);
-    return {b.data(), b.data() + b.size()};
+    std::vector<std::uint8_t> out;
+    bytes_into(column, out);
+    return out;
   }
 
  private:

@@ -80,6 +80,12 @@ class SqlRow {
   // The column's value as it is stored, whatever its type: what a copy of
   // a table to another database binds again.
   virtual SqlParam value(int column) const = 0;
+  // text() and bytes() without a copy each: for a scan of every user, where
+  // an allocation a column is much of the time. The text is valid during
+  // the call the row is passed to; the bytes replace `out`'s, which keeps
+  // its capacity from row to row.
+  virtual std::string_view text_view(int column) const = 0;
+  virtual void bytes_into(int column, std::vector<std::uint8_t>& out) const = 0;
 
   std::string text_or_empty(int column) const { return is_null(column) ? "" : text(column); }
   std::optional<std::int64_t> optional_int64(int column) const {

@@ -31,10 +31,20 @@ class SqliteRow : public SqlRow {
     return c.getInt64();
   }
 
-  std::string text(int column) const override {
+  std::string text(int column) const override { return std::string(text_view(column)); }
+
+  std::string_view text_view(int column) const override {
     SQLite::Column c = statement_.getColumn(column);
     if (!c.isText()) throw mismatch(c, "text");
-    return c.getString();
+    const char* text = c.getText();
+    return {text, static_cast<std::size_t>(c.getBytes())};
+  }
+
+  void bytes_into(int column, std::vector<std::uint8_t>& out) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (!c.isBlob()) throw mismatch(c, "bytes");
+    const auto* data = static_cast<const std::uint8_t*>(c.getBlob());
+    out.assign(data, data + c.getBytes());
   }
 
   SqlParam value(int column) const override {
@@ -47,10 +57,9 @@ class SqliteRow : public SqlRow {
   }
 
   std::vector<std::uint8_t> bytes(int column) const override {
-    SQLite::Column c = statement_.getColumn(column);
-    if (!c.isBlob()) throw mismatch(c, "bytes");
-    const auto* data = static_cast<const std::uint8_t*>(c.getBlob());
-    return {data, data + c.getBytes()};
+    std::vector<std::uint8_t> out;
+    bytes_into(column, out);
+    return out;
   }
 
  private:
