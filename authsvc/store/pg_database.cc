@@ -514,6 +514,11 @@ void PgDatabase::scan(std::string_view sql, const SqlRowFn& on_row) {
   if (own) begin(SqlTransactionKind::read);
   std::string cursor = fmt::format("authsvc_scan_{}", ++c.cursors);
   try {
+    // A cursor's plan is made for its first tenth by default
+    // (cursor_tuple_fraction): nested loops of index lookups, which fetch
+    // the first rows fast and all of them slowly. A scan reads them all.
+    // SET LOCAL: until the transaction ends; its other cursors are scans too.
+    c.run_text("SET LOCAL cursor_tuple_fraction = 1.0");
     c.run_text(fmt::format("DECLARE {} NO SCROLL CURSOR FOR {}", cursor, sql));
     std::string fetch = fmt::format("FETCH FORWARD {} FROM {}", kScanBatch, cursor);
     for (;;) {
