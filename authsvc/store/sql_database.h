@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -96,6 +97,17 @@ class SqlRow {
 
 using SqlRowFn = std::function<void(const SqlRow&)>;
 
+// A query's rows, pulled one at a time by the caller: several open at once
+// in one transaction let it merge results ordered alike (every user's
+// rows from three tables, without a join's index lookup a row). Closed
+// when destroyed; must not outlive its transaction.
+class SqlCursor {
+ public:
+  virtual ~SqlCursor() = default;
+  // The next row, valid until the next call; null after the last.
+  virtual const SqlRow* next() = 0;
+};
+
 enum class SqlTransactionKind {
   // One consistent view of the data for all the reads in it.
   read,
@@ -119,6 +131,9 @@ class SqlDatabase {
   // of a large store): the rows are fetched in batches, inside a
   // transaction the caller has begun. No parameters.
   virtual void scan(std::string_view sql, const SqlRowFn& on_row) = 0;
+  // A scan's rows as a cursor, inside a transaction the caller has begun.
+  // No parameters.
+  virtual std::unique_ptr<SqlCursor> open_cursor(std::string_view sql) = 0;
   // Runs statements separated by semicolons, with no parameters: a
   // migration.
   virtual void exec_script(std::string_view sql) = 0;

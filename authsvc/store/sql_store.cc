@@ -240,6 +240,60 @@ class UserRowReader {
   std::size_t vhost_count_ = 0;
 };
 
+// Every user, from three scans ordered by user id, merged: the users, their
+// credentials, their vhosts. A join ordered by user looked up each user's
+// credentials and vhosts in their indexes, three lookups a user; these
+// read each table once, in the order of its primary key. As the join did,
+// a user without a current credential is left out (it cannot log in).
+// Each user is passed to on_user as a view of buffers reused from user to
+// user.
+template <typename OnUser>
+void merge_user_scans(SqlDatabase& db, OnUser on_user) {
+  std::unique_ptr<SqlCursor> users =
+      db.open_cursor("SELECT id, name, status, tags, expires_at FROM users ORDER BY id");
+  std::unique_ptr<SqlCursor> credentials = db.open_cursor(
+      "SELECT user_id, slot, scheme, hash, valid_until FROM credentials ORDER BY user_id, slot");
+  std::unique_ptr<SqlCursor> vhosts =
+      db.open_cursor("SELECT user_id, vhost FROM user_vhosts ORDER BY user_id, vhost");
+  const SqlRow* credential = credentials->next();
+  const SqlRow* vhost = vhosts->next();
+  std::string name;
+  std::string tags;
+  std::vector<std::uint8_t> hash;
+  std::vector<std::uint8_t> previous_hash;
+  std::vector<std::string> vhost_names;
+  while (const SqlRow* row = users->next()) {
+    std::int64_t id = row->int64(0);
+    name = row->text_view(1);
+    tags = row->text_view(3);
+    UserView user;
+    user.name = name;
+    user.active = row->text_view(2) == "active";
+    user.tags = tags;
+    if (!row->is_null(4)) user.expires_at = time_column(*row, 4, name, "expires_at");
+    bool has_current = false;
+    // Rows of users that are not there (none: the foreign keys) are skipped.
+    while (credential && credential->int64(0) < id) credential = credentials->next();
+    for (; credential && credential->int64(0) == id; credential = credentials->next()) {
+      if (credential->text_view(1) == "current") {
+        user.credential = credential_columns(*credential, 2, 3, name, hash);
+        has_current = true;
+      } else {
+        user.previous = credential_columns(*credential, 2, 3, name, previous_hash);
+        user.previous_valid_until = time_column(*credential, 4, name, "valid_until");
+      }
+    }
+    std::size_t count = 0;
+    while (vhost && vhost->int64(0) < id) vhost = vhosts->next();
+    for (; vhost && vhost->int64(0) == id; vhost = vhosts->next()) {
+      if (count == vhost_names.size()) vhost_names.emplace_back();
+      vhost_names[count++] = vhost->text_view(1);
+    }
+    user.vhosts = std::span<const std::string>(vhost_names.data(), count);
+    if (has_current) on_user(static_cast<const UserView&>(user));
+  }
+}
+
 std::int64_t last_event_id_of(SqlDatabase& db) {
   return db.query_int64("SELECT COALESCE(MAX(id), 0) FROM audit_events").value_or(0);
 }
@@ -255,9 +309,7 @@ UserTable SqlStore::load_users(std::int64_t* last_event_id) {
     auto users =
         static_cast<std::size_t>(db().query_int64("SELECT COUNT(*) FROM users").value_or(0));
     builder.reserve(users, users * kArenaBytesPerUser);
-    UserRowReader reader([&](const UserView& user) { builder.add(user); });
-    db().scan(std::string(kUserRecordQuery) + "ORDER BY u.id", std::ref(reader));
-    reader.finish();
+    merge_user_scans(db(), [&](const UserView& user) { builder.add(user); });
     if (last_event_id) *last_event_id = last_event_id_of(db());
     txn.commit();
     return builder.build();

@@ -71,6 +71,21 @@ class SqliteRow : public SqlRow {
   SQLite::Statement& statement_;
 };
 
+class SqliteCursor : public SqlCursor {
+ public:
+  SqliteCursor(SQLite::Database& db, std::string_view sql)
+      : statement_(db, std::string(sql)), row_(statement_) {}
+
+  const SqlRow* next() override {
+    return translated(
+        [&]() -> const SqlRow* { return statement_.executeStep() ? &row_ : nullptr; });
+  }
+
+ private:
+  SQLite::Statement statement_;
+  SqliteRow row_;
+};
+
 void bind_all(SQLite::Statement& statement, const SqlParams& params) {
   for (std::size_t i = 0; i < params.size(); ++i) {
     int index = static_cast<int>(i) + 1;
@@ -124,6 +139,10 @@ void SqliteDatabase::query(std::string_view sql, const SqlParams& params, const 
 
 // SQLite steps through a result without holding it: a query is a scan.
 void SqliteDatabase::scan(std::string_view sql, const SqlRowFn& on_row) { query(sql, {}, on_row); }
+
+std::unique_ptr<SqlCursor> SqliteDatabase::open_cursor(std::string_view sql) {
+  return translated([&] { return std::make_unique<SqliteCursor>(*db_, sql); });
+}
 
 void SqliteDatabase::exec_script(std::string_view sql) {
   translated([&] { db_->exec(std::string(sql)); });

@@ -327,6 +327,40 @@ TEST_CASE_TEMPLATE("store contract: rotate_token issues a new token and the old 
   check_no_token_stored(*s.under_test, {first, second});
 }
 
+// load_users merges three scans (users, credentials, vhosts) by user id:
+// each user must get its own rows and no neighbour's, whatever each has.
+TEST_CASE_TEMPLATE("store contract: load_users gives each user its own credentials and vhosts",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  std::string ann = add(s.store, new_user("ann", "", {"management"}, {"/", "a", "b"}));
+  add(s.store, new_user("bea", "", {}, {"b"}));
+  add(s.store, new_user("cat", "", {"monitoring"}, {"c"}));
+  std::string dan = add(s.store, new_user("dan"));
+  std::string cat = s.store.rotate_token("cat", std::chrono::hours(1));
+  s.store.delete_user("bea");
+  std::vector<UserRecord> records = to_records(s.store.load_users(nullptr));
+  REQUIRE(records.size() == 3);
+  const UserRecord* a = record_of(records, "ann");
+  const UserRecord* c = record_of(records, "cat");
+  const UserRecord* d = record_of(records, "dan");
+  REQUIRE((a && c && d));
+  CHECK_FALSE(record_of(records, "bea"));
+  CHECK(a->credential == token_credential(ann));
+  CHECK_FALSE(a->previous);
+  CHECK(a->tags == "management");
+  CHECK(a->vhosts == std::vector<std::string>{"/", "a", "b"});
+  CHECK(c->credential == token_credential(cat));
+  REQUIRE(c->previous);
+  CHECK_FALSE(*c->previous == c->credential);
+  CHECK(c->previous_valid_until > std::chrono::system_clock::now());
+  CHECK(c->vhosts == std::vector<std::string>{"c"});
+  CHECK(d->credential == token_credential(dan));
+  CHECK_FALSE(d->previous);
+  CHECK(d->tags.empty());
+  CHECK(d->vhosts == std::vector<std::string>{"/"});
+  CHECK(s.store.load_users(nullptr).distinct_vhost_lists() == 3);
+}
+
 TEST_CASE_TEMPLATE("store contract: disable, enable and delete change what load_users gives", Impl,
                    AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;
