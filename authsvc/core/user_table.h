@@ -89,6 +89,8 @@ class UserTable {
     std::uint8_t previous_hash_size;
     std::uint8_t flags;
   };
+  // The per-user figure README's snapshot load section gives.
+  static_assert(sizeof(Entry) == 48);
   static constexpr std::uint8_t kActive = 1, kHasPrevious = 2, kHasExpiry = 4;
 
   friend std::vector<UserRecord> to_records(const UserTable& table);
