@@ -632,7 +632,12 @@ UserRecord test_user(const std::string& name, const std::string& token, const st
   return user;
 }
 
-std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users) {
+std::shared_ptr<const Snapshot> pulse_snapshot(const std::vector<UserRecord>& users) {
+  return std::make_shared<const Snapshot>(users,
+                                          std::make_shared<const Rules>(Rules::pulse_default()));
+}
+
+std::shared_ptr<const Snapshot> pulse_snapshot(UserTable users) {
   return std::make_shared<const Snapshot>(std::move(users),
                                           std::make_shared<const Rules>(Rules::pulse_default()));
 }

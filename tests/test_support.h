@@ -193,7 +193,8 @@ Form decode_ok(std::string_view text);
 // in a test; and a snapshot of such users under the built-in rules.
 UserRecord test_user(const std::string& name, const std::string& token,
                      const std::string& tags = "");
-std::shared_ptr<const Snapshot> pulse_snapshot(std::vector<UserRecord> users);
+std::shared_ptr<const Snapshot> pulse_snapshot(const std::vector<UserRecord>& users);
+std::shared_ptr<const Snapshot> pulse_snapshot(UserTable users);
 
 // An audit sink that keeps its lines in memory, for tests of what writes
 // audit lines (AuthService, the guardian) without a file. Thread-safe. Under

@@ -3,6 +3,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <array>
 #include <stdexcept>
 
@@ -27,18 +28,21 @@ const EVP_MD* digest_of(CredentialScheme scheme) {
   return nullptr;
 }
 
-// The digest of the concatenation of `parts`.
-std::vector<std::uint8_t> digest(const EVP_MD* md, std::initializer_list<std::string_view> parts) {
-  std::vector<std::uint8_t> out(static_cast<std::size_t>(EVP_MD_get_size(md)));
+// The digest of the concatenation of `parts`, into `out` (EVP_MAX_MD_SIZE
+// bytes, on the caller's stack: a login allocates nothing for it); returns
+// its size.
+std::size_t digest(const EVP_MD* md, std::initializer_list<std::string_view> parts,
+                   std::uint8_t* out) {
   EVP_MD_CTX* ctx = EVP_MD_CTX_new();
   bool ok = ctx && EVP_DigestInit_ex(ctx, md, nullptr) == 1;
   for (std::string_view part : parts)
     ok = ok && EVP_DigestUpdate(ctx, part.data(), part.size()) == 1;
   unsigned int size = 0;
-  ok = ok && EVP_DigestFinal_ex(ctx, out.data(), &size) == 1 && size == out.size();
+  ok = ok && EVP_DigestFinal_ex(ctx, out, &size) == 1 &&
+       size == static_cast<unsigned int>(EVP_MD_get_size(md));
   EVP_MD_CTX_free(ctx);
   if (!ok) throw std::runtime_error("OpenSSL digest failed");
-  return out;
+  return size;
 }
 
 }  // namespace
@@ -105,20 +109,33 @@ Credential credential_from_rabbit_hash(CredentialScheme scheme, std::string_view
   return Credential{scheme, std::move(decoded)};
 }
 
-bool credential_matches(std::string_view presented, const Credential& stored) {
+bool CredentialView::operator==(const Credential& other) const {
+  return scheme == other.scheme && std::ranges::equal(hash, other.hash);
+}
+
+CredentialView view_of(const Credential& credential) {
+  return CredentialView{credential.scheme, credential.hash};
+}
+
+bool credential_matches(std::string_view presented, CredentialView stored) {
   if (stored.hash.size() != stored_hash_size(stored.scheme)) return false;
-  std::vector<std::uint8_t> computed;
+  std::array<std::uint8_t, EVP_MAX_MD_SIZE> computed;
+  std::size_t size = 0;
   std::size_t offset = 0;
   if (stored.scheme == CredentialScheme::token) {
-    computed = digest(digest_of(stored.scheme), {presented});
+    size = digest(digest_of(stored.scheme), {presented}, computed.data());
   } else {
     std::string_view salt(reinterpret_cast<const char*>(stored.hash.data()), kSaltSize);
-    computed = digest(digest_of(stored.scheme), {salt, presented});
+    size = digest(digest_of(stored.scheme), {salt, presented}, computed.data());
     offset = kSaltSize;
   }
-  bool same = CRYPTO_memcmp(computed.data(), stored.hash.data() + offset, computed.size()) == 0;
-  OPENSSL_cleanse(computed.data(), computed.size());
+  bool same = CRYPTO_memcmp(computed.data(), stored.hash.data() + offset, size) == 0;
+  OPENSSL_cleanse(computed.data(), size);
   return same;
+}
+
+bool credential_matches(std::string_view presented, const Credential& stored) {
+  return credential_matches(presented, view_of(stored));
 }
 
 }  // namespace authsvc

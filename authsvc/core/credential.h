@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +44,18 @@ struct Credential {
   bool operator==(const Credential&) const = default;
 };
 
+// A credential held elsewhere (a user table's arena, a record): valid as
+// long as what holds it.
+struct CredentialView {
+  CredentialScheme scheme = CredentialScheme::token;
+  std::span<const std::uint8_t> hash;
+
+  bool legacy() const { return scheme != CredentialScheme::token; }
+  bool operator==(const Credential& other) const;
+};
+
+CredentialView view_of(const Credential& credential);
+
 // The stored form of a token.
 Credential token_credential(std::string_view token);
 
@@ -53,6 +66,7 @@ Credential credential_from_rabbit_hash(CredentialScheme scheme, std::string_view
 
 // Whether `presented` is the secret behind `stored`, in time independent of
 // where the hashes differ. A credential of the wrong size never matches.
+bool credential_matches(std::string_view presented, CredentialView stored);
 bool credential_matches(std::string_view presented, const Credential& stored);
 
 }  // namespace authsvc

@@ -7,20 +7,21 @@ Decision deny(std::string_view rule, std::string_view reason) {
   return Decision{false, rule, reason, {}, {}};
 }
 
-bool expired(const UserRecord& user, std::chrono::system_clock::time_point now) {
+bool expired(const UserView& user, std::chrono::system_clock::time_point now) {
   return user.expires_at && now >= *user.expires_at;
 }
 
-Decision decide_login(const AuthRequest& request, const UserRecord* user,
+Decision decide_login(const AuthRequest& request, const std::optional<UserView>& user,
                       std::chrono::system_clock::time_point now) {
   if (!request.password)
     return deny("login", "no password given (only token logins are supported)");
   // Hash and compare even for an unknown user, and against the previous
   // credential whether or not one is in its grace, so that the answer's
   // timing does not tell which user names exist or which are rotating.
-  static const Credential kNoUser{CredentialScheme::token, std::vector<std::uint8_t>(32)};
-  const Credential& current = user ? user->credential : kNoUser;
-  const Credential& previous = user && user->previous ? *user->previous : current;
+  static constexpr std::uint8_t kNoHash[32] = {};
+  static constexpr CredentialView kNoUser{CredentialScheme::token, kNoHash};
+  const CredentialView current = user ? user->credential : kNoUser;
+  const CredentialView previous = user && user->previous ? *user->previous : current;
   bool current_ok = credential_matches(*request.password, current);
   bool previous_ok = credential_matches(*request.password, previous);
   if (!user) return deny("unknown-user", "no such user");
@@ -46,7 +47,7 @@ Decision decide_login(const AuthRequest& request, const UserRecord* user,
 
 Decision decide(const AuthRequest& request, const Snapshot& snapshot,
                 std::chrono::system_clock::time_point now) {
-  const UserRecord* user = snapshot.find_user(request.username);
+  const std::optional<UserView> user = snapshot.find_user(request.username);
   if (request.endpoint == Endpoint::user) return decide_login(request, user, now);
 
   // The broker asks about users it authenticated through us, but a user may

@@ -68,7 +68,7 @@ TEST_CASE("snapshot swap under load: readers always see one whole snapshot" *
   for (std::thread& t : readers) t.join();
   CHECK(inconsistent.load() == 0);
   CHECK(decisions.load() > 0);
-  CHECK(source.current()->find_user("user0") != nullptr);
+  CHECK(source.current()->find_user("user0").has_value());
 }
 
 }  // namespace authsvc

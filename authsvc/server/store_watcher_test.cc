@@ -113,7 +113,7 @@ TEST_CASE("CLI changes are applied to the snapshot by user, and many changes rel
   CHECK(s->find_user("alice")->tags == "monitoring");
   CHECK(s->find_user("alice")->credential == token_credential(token));
   CHECK_FALSE(s->find_user("user7")->active);
-  CHECK(s->find_user("user8") == nullptr);
+  CHECK_FALSE(s->find_user("user8"));
   CHECK(s->find_user("user9")->active);
 
   // Re-adding a deleted user and rotating: the newest state wins.
@@ -183,7 +183,7 @@ TEST_CASE("a restore under the watcher reloads every user, and the changes after
   SnapshotSource source;
   StoreWatcher watcher(server_store, std::make_shared<const Rules>(Rules::pulse_default()), source,
                        audit, std::chrono::milliseconds(10));
-  CHECK(source.current()->find_user("bob") == nullptr);
+  CHECK_FALSE(source.current()->find_user("bob"));
 
   restore_store(db, dir.file("backup.db"), Actor{"cli", "tester"});
   REQUIRE(watcher.poll_once());

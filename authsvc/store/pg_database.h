@@ -40,6 +40,7 @@ class PgDatabase : public SqlDatabase {
   std::int64_t exec(std::string_view sql, const SqlParams& params = {}) override;
   void query(std::string_view sql, const SqlParams& params, const SqlRowFn& on_row) override;
   void scan(std::string_view sql, const SqlRowFn& on_row) override;
+  std::unique_ptr<SqlCursor> open_cursor(std::string_view sql) override;
   void exec_script(std::string_view sql) override;
 
   void begin(SqlTransactionKind kind) override;
@@ -67,9 +68,11 @@ class PgDatabase : public SqlDatabase {
   static constexpr std::int64_t kWriteLockKey = 0x6175746873766300;
   // How many rows scan() fetches at a time.
   static constexpr int kScanBatch = 10000;
+  // libpq's connection and what is kept with it (pg_database.cc's own; its
+  // cursors hold it).
+  struct Connection;
 
  private:
-  struct Connection;
   void take_notices();
   std::unique_ptr<Connection> connection_;
 };

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -80,6 +81,12 @@ class SqlRow {
   // The column's value as it is stored, whatever its type: what a copy of
   // a table to another database binds again.
   virtual SqlParam value(int column) const = 0;
+  // text() and bytes() without a copy each: for a scan of every user, where
+  // an allocation a column is much of the time. The text is valid during
+  // the call the row is passed to; the bytes replace `out`'s, which keeps
+  // its capacity from row to row.
+  virtual std::string_view text_view(int column) const = 0;
+  virtual void bytes_into(int column, std::vector<std::uint8_t>& out) const = 0;
 
   std::string text_or_empty(int column) const { return is_null(column) ? "" : text(column); }
   std::optional<std::int64_t> optional_int64(int column) const {
@@ -89,6 +96,17 @@ class SqlRow {
 };
 
 using SqlRowFn = std::function<void(const SqlRow&)>;
+
+// A query's rows, pulled one at a time by the caller: several open at once
+// in one transaction let it merge results ordered alike (every user's
+// rows from three tables, without a join's index lookup a row). Closed
+// when destroyed; must not outlive its transaction.
+class SqlCursor {
+ public:
+  virtual ~SqlCursor() = default;
+  // The next row, valid until the next call; null after the last.
+  virtual const SqlRow* next() = 0;
+};
 
 enum class SqlTransactionKind {
   // One consistent view of the data for all the reads in it.
@@ -113,6 +131,9 @@ class SqlDatabase {
   // of a large store): the rows are fetched in batches, inside a
   // transaction the caller has begun. No parameters.
   virtual void scan(std::string_view sql, const SqlRowFn& on_row) = 0;
+  // A scan's rows as a cursor, inside a transaction the caller has begun.
+  // No parameters.
+  virtual std::unique_ptr<SqlCursor> open_cursor(std::string_view sql) = 0;
   // Runs statements separated by semicolons, with no parameters: a
   // migration.
   virtual void exec_script(std::string_view sql) = 0;

@@ -153,6 +153,11 @@ std::string SqlStore::lines_of(std::string_view column, std::string_view from_wh
 
 namespace {
 
+// A guess at each user's share of the table's byte arena: a name of a dozen
+// bytes and a token's 32-byte hash. Only what is written is resident, so a
+// guess too large costs address space, not memory.
+constexpr std::size_t kArenaBytesPerUser = 64;
+
 constexpr const char* kUserRecordQuery =
     "SELECT u.id, u.name, u.status, u.tags, u.expires_at, c.scheme, c.hash, "
     "       p.scheme, p.hash, p.valid_until, v.vhost "
@@ -162,8 +167,8 @@ constexpr const char* kUserRecordQuery =
     "LEFT JOIN user_vhosts v ON v.user_id = u.id ";
 
 std::chrono::system_clock::time_point time_column(const SqlRow& row, int column,
-                                                  const std::string& user, const char* name) {
-  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(row.text(column));
+                                                  std::string_view user, const char* name) {
+  std::optional<std::int64_t> ms = rfc3339_to_unix_ms(row.text_view(column));
   if (!ms) {
     throw StoreError(
         fmt::format("user '{}' has a malformed time in column {}", printable(user), name));
@@ -171,45 +176,123 @@ std::chrono::system_clock::time_point time_column(const SqlRow& row, int column,
   return std::chrono::system_clock::time_point(std::chrono::milliseconds(*ms));
 }
 
-Credential credential_columns(const SqlRow& row, int scheme_column, int hash_column,
-                              const std::string& user) {
-  std::optional<CredentialScheme> scheme = credential_scheme_from_string(row.text(scheme_column));
-  Credential credential;
-  if (scheme) credential = Credential{*scheme, row.bytes(hash_column)};
-  if (!scheme || credential.hash.size() != stored_hash_size(*scheme)) {
+CredentialView credential_columns(const SqlRow& row, int scheme_column, int hash_column,
+                                  std::string_view user, std::vector<std::uint8_t>& hash) {
+  std::optional<CredentialScheme> scheme =
+      credential_scheme_from_string(row.text_view(scheme_column));
+  if (scheme) row.bytes_into(hash_column, hash);
+  if (!scheme || hash.size() != stored_hash_size(*scheme)) {
     throw StoreError(fmt::format("user '{}' has a malformed credential", printable(user)));
   }
-  return credential;
+  return CredentialView{*scheme, hash};
 }
 
-// Rows of kUserRecordQuery, ordered by user, into records.
-class UserRecordReader {
+// Rows of kUserRecordQuery, ordered by user, into one UserView a user,
+// passed to on_user. Its buffers are reused from user to user: a million
+// users cost no allocation each.
+template <typename OnUser>
+class UserRowReader {
  public:
-  explicit UserRecordReader(std::vector<UserRecord>& users) : users_(users) {}
+  explicit UserRowReader(OnUser on_user) : on_user_(std::move(on_user)) {}
 
   void operator()(const SqlRow& row) {
     std::int64_t id = row.int64(0);
     if (id != last_id_) {
+      finish();
       last_id_ = id;
-      UserRecord user;
-      user.name = row.text(1);
-      user.active = row.text(2) == "active";
-      user.tags = row.text(3);
-      if (!row.is_null(4)) user.expires_at = time_column(row, 4, user.name, "expires_at");
-      user.credential = credential_columns(row, 5, 6, user.name);
+      name_ = row.text_view(1);
+      user_ = UserView{};
+      user_.name = name_;
+      user_.active = row.text_view(2) == "active";
+      tags_ = row.text_view(3);
+      user_.tags = tags_;
+      if (!row.is_null(4)) user_.expires_at = time_column(row, 4, name_, "expires_at");
+      user_.credential = credential_columns(row, 5, 6, name_, hash_);
       if (!row.is_null(7)) {
-        user.previous = credential_columns(row, 7, 8, user.name);
-        user.previous_valid_until = time_column(row, 9, user.name, "valid_until");
+        user_.previous = credential_columns(row, 7, 8, name_, previous_hash_);
+        user_.previous_valid_until = time_column(row, 9, name_, "valid_until");
       }
-      users_.push_back(std::move(user));
+      vhost_count_ = 0;
     }
-    if (!row.is_null(10)) users_.back().vhosts.push_back(row.text(10));
+    if (!row.is_null(10)) {
+      if (vhost_count_ == vhosts_.size()) vhosts_.emplace_back();
+      vhosts_[vhost_count_++] = row.text_view(10);
+    }
+  }
+
+  // Passes the last user on: after the last row.
+  void finish() {
+    if (last_id_ < 0) return;
+    user_.vhosts = std::span<const std::string>(vhosts_.data(), vhost_count_);
+    on_user_(static_cast<const UserView&>(user_));
+    last_id_ = -1;
   }
 
  private:
-  std::vector<UserRecord>& users_;
+  OnUser on_user_;
   std::int64_t last_id_ = -1;
+  UserView user_;
+  std::string name_;
+  std::string tags_;
+  std::vector<std::uint8_t> hash_;
+  std::vector<std::uint8_t> previous_hash_;
+  std::vector<std::string> vhosts_;
+  std::size_t vhost_count_ = 0;
 };
+
+// Every user, from three scans ordered by user id, merged: the users, their
+// credentials, their vhosts. A join ordered by user looked up each user's
+// credentials and vhosts in their indexes, three lookups a user; these
+// read each table once, in the order of its primary key. As the join did,
+// a user without a current credential is left out (it cannot log in).
+// Each user is passed to on_user as a view of buffers reused from user to
+// user.
+template <typename OnUser>
+void merge_user_scans(SqlDatabase& db, OnUser on_user) {
+  std::unique_ptr<SqlCursor> users =
+      db.open_cursor("SELECT id, name, status, tags, expires_at FROM users ORDER BY id");
+  std::unique_ptr<SqlCursor> credentials = db.open_cursor(
+      "SELECT user_id, slot, scheme, hash, valid_until FROM credentials ORDER BY user_id, slot");
+  std::unique_ptr<SqlCursor> vhosts =
+      db.open_cursor("SELECT user_id, vhost FROM user_vhosts ORDER BY user_id, vhost");
+  const SqlRow* credential = credentials->next();
+  const SqlRow* vhost = vhosts->next();
+  std::string name;
+  std::string tags;
+  std::vector<std::uint8_t> hash;
+  std::vector<std::uint8_t> previous_hash;
+  std::vector<std::string> vhost_names;
+  while (const SqlRow* row = users->next()) {
+    std::int64_t id = row->int64(0);
+    name = row->text_view(1);
+    tags = row->text_view(3);
+    UserView user;
+    user.name = name;
+    user.active = row->text_view(2) == "active";
+    user.tags = tags;
+    if (!row->is_null(4)) user.expires_at = time_column(*row, 4, name, "expires_at");
+    bool has_current = false;
+    // Rows of users that are not there (none: the foreign keys) are skipped.
+    while (credential && credential->int64(0) < id) credential = credentials->next();
+    for (; credential && credential->int64(0) == id; credential = credentials->next()) {
+      if (credential->text_view(1) == "current") {
+        user.credential = credential_columns(*credential, 2, 3, name, hash);
+        has_current = true;
+      } else {
+        user.previous = credential_columns(*credential, 2, 3, name, previous_hash);
+        user.previous_valid_until = time_column(*credential, 4, name, "valid_until");
+      }
+    }
+    std::size_t count = 0;
+    while (vhost && vhost->int64(0) < id) vhost = vhosts->next();
+    for (; vhost && vhost->int64(0) == id; vhost = vhosts->next()) {
+      if (count == vhost_names.size()) vhost_names.emplace_back();
+      vhost_names[count++] = vhost->text_view(1);
+    }
+    user.vhosts = std::span<const std::string>(vhost_names.data(), count);
+    if (has_current) on_user(static_cast<const UserView&>(user));
+  }
+}
 
 std::int64_t last_event_id_of(SqlDatabase& db) {
   return db.query_int64("SELECT COALESCE(MAX(id), 0) FROM audit_events").value_or(0);
@@ -217,15 +300,19 @@ std::int64_t last_event_id_of(SqlDatabase& db) {
 
 }  // namespace
 
-std::vector<UserRecord> SqlStore::load_users(std::int64_t* last_event_id) {
+UserTable SqlStore::load_users(std::int64_t* last_event_id) {
   return guarded("load users", [&] {
     SqlTransaction txn(db(), SqlTransactionKind::read);  // one consistent view
-    std::vector<UserRecord> users;
-    UserRecordReader reader(users);
-    db().scan(std::string(kUserRecordQuery) + "ORDER BY u.id", std::ref(reader));
+    UserTableBuilder builder;
+    // Arrays of the right size from the start: grown by doubling, each
+    // regrowth would copy them while the old one is still held.
+    auto users =
+        static_cast<std::size_t>(db().query_int64("SELECT COUNT(*) FROM users").value_or(0));
+    builder.reserve(users, users * kArenaBytesPerUser);
+    merge_user_scans(db(), [&](const UserView& user) { builder.add(user); });
     if (last_event_id) *last_event_id = last_event_id_of(db());
     txn.commit();
-    return users;
+    return builder.build();
   });
 }
 
@@ -252,11 +339,11 @@ std::optional<std::vector<UserChange>> SqlStore::changed_users_since(std::int64_
     if (reload_all) return std::nullopt;
     std::vector<UserChange> changes;
     for (const std::string& name : names) {
-      std::vector<UserRecord> found;
-      UserRecordReader reader(found);
+      std::optional<UserRecord> found;
+      UserRowReader reader([&](const UserView& user) { found = to_record(user); });
       db().query(std::string(kUserRecordQuery) + "WHERE u.name = ?", {name}, std::ref(reader));
-      changes.push_back(UserChange{
-          name, found.empty() ? std::nullopt : std::optional<UserRecord>(std::move(found[0]))});
+      reader.finish();
+      changes.push_back(UserChange{name, std::move(found)});
     }
     last_event_id = last;
     txn.commit();

@@ -62,7 +62,7 @@ class SqlStore : public Store {
   // UserFeed
   std::int64_t data_version() override;
   bool wait_for_change(std::chrono::milliseconds timeout, const WakeSignal& wake) override;
-  std::vector<UserRecord> load_users(std::int64_t* last_event_id) override;
+  UserTable load_users(std::int64_t* last_event_id) override;
   std::optional<std::vector<UserChange>> changed_users_since(std::int64_t after, std::size_t limit,
                                                              std::int64_t& last_event_id) override;
 

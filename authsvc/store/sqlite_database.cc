@@ -31,10 +31,20 @@ class SqliteRow : public SqlRow {
     return c.getInt64();
   }
 
-  std::string text(int column) const override {
+  std::string text(int column) const override { return std::string(text_view(column)); }
+
+  std::string_view text_view(int column) const override {
     SQLite::Column c = statement_.getColumn(column);
     if (!c.isText()) throw mismatch(c, "text");
-    return c.getString();
+    const char* text = c.getText();
+    return {text, static_cast<std::size_t>(c.getBytes())};
+  }
+
+  void bytes_into(int column, std::vector<std::uint8_t>& out) const override {
+    SQLite::Column c = statement_.getColumn(column);
+    if (!c.isBlob()) throw mismatch(c, "bytes");
+    const auto* data = static_cast<const std::uint8_t*>(c.getBlob());
+    out.assign(data, data + c.getBytes());
   }
 
   SqlParam value(int column) const override {
@@ -47,10 +57,9 @@ class SqliteRow : public SqlRow {
   }
 
   std::vector<std::uint8_t> bytes(int column) const override {
-    SQLite::Column c = statement_.getColumn(column);
-    if (!c.isBlob()) throw mismatch(c, "bytes");
-    const auto* data = static_cast<const std::uint8_t*>(c.getBlob());
-    return {data, data + c.getBytes()};
+    std::vector<std::uint8_t> out;
+    bytes_into(column, out);
+    return out;
   }
 
  private:
@@ -60,6 +69,21 @@ class SqliteRow : public SqlRow {
   }
 
   SQLite::Statement& statement_;
+};
+
+class SqliteCursor : public SqlCursor {
+ public:
+  SqliteCursor(SQLite::Database& db, std::string_view sql)
+      : statement_(db, std::string(sql)), row_(statement_) {}
+
+  const SqlRow* next() override {
+    return translated(
+        [&]() -> const SqlRow* { return statement_.executeStep() ? &row_ : nullptr; });
+  }
+
+ private:
+  SQLite::Statement statement_;
+  SqliteRow row_;
 };
 
 void bind_all(SQLite::Statement& statement, const SqlParams& params) {
@@ -115,6 +139,10 @@ void SqliteDatabase::query(std::string_view sql, const SqlParams& params, const 
 
 // SQLite steps through a result without holding it: a query is a scan.
 void SqliteDatabase::scan(std::string_view sql, const SqlRowFn& on_row) { query(sql, {}, on_row); }
+
+std::unique_ptr<SqlCursor> SqliteDatabase::open_cursor(std::string_view sql) {
+  return translated([&] { return std::make_unique<SqliteCursor>(*db_, sql); });
+}
 
 void SqliteDatabase::exec_script(std::string_view sql) {
   translated([&] { db_->exec(std::string(sql)); });

@@ -114,10 +114,12 @@ class UserFeed {
   // is not (SQLite) waits for the timeout or the wake, and the caller polls
   // data_version() after it. Throws StoreError if the connection is lost.
   virtual bool wait_for_change(std::chrono::milliseconds timeout, const WakeSignal& wake) = 0;
-  // Everything a Snapshot needs, read in one consistent transaction; and,
+  // Every user, as the table a Snapshot is built on, read in one consistent
+  // transaction and streamed into the table row by row (no copy of all the
+  // users is held on the way); and,
   // unless last_event_id is null, the id of the last audit event then, where
   // changed_users_since() goes on.
-  virtual std::vector<UserRecord> load_users(std::int64_t* last_event_id) = 0;
+  virtual UserTable load_users(std::int64_t* last_event_id) = 0;
   // The users named by audit events after `after`, each as it is now: what
   // changed since a snapshot; and in last_event_id, the id to go on from.
   // nullopt if more than `limit` users changed, or if the store was

@@ -61,7 +61,7 @@ std::string everything(Store& store) {
         u.expiry_notice_lead.value_or(-1), u.queue_warn.value_or(-1), u.queue_delete.value_or(-1));
   }
   std::int64_t last = 0;
-  for (const UserRecord& r : store.load_users(&last)) {
+  for (const UserRecord& r : to_records(store.load_users(&last))) {
     out += fmt::format("record {} hash={} previous={}\n", r.name, fmt::join(r.credential.hash, "."),
                        r.previous ? fmt::format("{}", fmt::join(r.previous->hash, ".")) : "-");
   }

@@ -91,7 +91,7 @@ int main(int argc, char** argv) {
                 ->name.size();
   });
   measure("Snapshot::find_user", iterations, [&](int i) {
-    sink += snapshot.find_user(requests[static_cast<std::size_t>(i % 1000)].username) != nullptr;
+    sink += snapshot.find_user(requests[static_cast<std::size_t>(i % 1000)].username).has_value();
   });
   auto now = std::chrono::system_clock::now();
   measure("decide", iterations, [&](int i) {
@@ -101,7 +101,7 @@ int main(int argc, char** argv) {
   // previous one (decision.cc says why); then the other shapes an account
   // takes. One SHA-256 of a token alone, for scale.
   {
-    UserRecord plain = *snapshot.find_user("user000001");
+    UserRecord plain = to_record(*snapshot.find_user("user000001"));
     UserRecord rotating = plain;
     rotating.name = "rotating";
     rotating.previous = token_credential("old-token");

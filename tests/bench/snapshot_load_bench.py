@@ -4,7 +4,12 @@ then, with 100,000 and 1,000,000 users, on each store: a SQLite file and a
 PostgreSQL database (a private server, tests/e2e/postgres.py).
 
     /usr/bin/python3 tests/bench/snapshot_load_bench.py --authsvc build/authsvc/authsvc \\
-        [--users 100000,1000000] [--starts 3] [--stores sqlite,postgresql]
+        [--users 100000,1000000] [--starts 3] [--stores sqlite,postgresql] \\
+        [--baseline OTHER_AUTHSVC]
+
+With --baseline, another build (the one before a change) serves the same
+stores too, start for start after --authsvc's: one import and copy for
+both, and the two measured on the same data under the same load.
 
 The users are imported once per size with `authsvc user import` into a
 SQLite file, and copied to PostgreSQL with `authsvc store copy` (both
@@ -80,8 +85,12 @@ def main():
     p.add_argument("--users", default="100000,1000000")
     p.add_argument("--starts", type=int, default=3)
     p.add_argument("--stores", default="sqlite,postgresql")
+    p.add_argument("--baseline", help="another authsvc binary to serve the same stores")
     args = p.parse_args()
     binary = os.path.abspath(args.authsvc)
+    binaries = [("authsvc", binary)]
+    if args.baseline:
+        binaries.append(("baseline", os.path.abspath(args.baseline)))
     stores = args.stores.split(",")
     work = tempfile.mkdtemp(prefix="authsvc-load-bench-")
     pg = None
@@ -90,10 +99,10 @@ def main():
         if "postgresql" in stores:
             pg = PostgresServer()
             pg.start()
-        print("machine: %s, %d cores; %s" % (os.uname().release, os.cpu_count(),
-                                              subprocess.run([binary, "--version"],
-                                                             capture_output=True,
-                                                             text=True).stdout.strip()))
+        for label, path in binaries:
+            print("machine: %s, %d cores; %s: %s" % (
+                os.uname().release, os.cpu_count(), label,
+                subprocess.run([path, "--version"], capture_output=True, text=True).stdout.strip()))
         for size in [int(n) for n in args.users.split(",")]:
             folder = os.path.join(work, str(size))
             os.makedirs(folder)
@@ -112,24 +121,31 @@ def main():
                     seconds = run([binary, "store", "copy", "--from", sqlite_db, "--to", db,
                                    "--to-password-file", password_file])
                     print("%d users: store copy to postgresql %.2f s" % (size, seconds))
-                first = serve_once(binary, db, password_file, folder)
-                print("%d users, %s: first start (exports the import's %d audit events) "
-                      "ready in %.2f s" % (size, store, size, first[0]))
-                starts = [serve_once(binary, db, password_file, folder)
-                          for _ in range(args.starts)]
-                for i, (ready, rss, peak) in enumerate(starts):
-                    print("%d users, %s: start %d ready in %.3f s, RSS %.0f MB, peak %.0f MB"
-                          % (size, store, i + 1, ready, rss / 1024, peak / 1024))
-                results.append((size, store,
-                                statistics.median(s[0] for s in starts),
-                                statistics.median(s[1] for s in starts) / 1024,
-                                statistics.median(s[2] for s in starts) / 1024))
+                for label, path in binaries:
+                    first = serve_once(path, db, password_file, folder)
+                    print("%d users, %s, %s: first start (exports the import's audit events, "
+                          "if not yet) ready in %.2f s" % (size, store, label, first[0]))
+                starts = {label: [] for label, _ in binaries}
+                for i in range(args.starts):
+                    for label, path in binaries:
+                        ready, rss, peak = serve_once(path, db, password_file, folder)
+                        starts[label].append((ready, rss, peak))
+                        print("%d users, %s, %s: start %d ready in %.3f s, RSS %.0f MB, "
+                              "peak %.0f MB" % (size, store, label, i + 1, ready, rss / 1024,
+                                                peak / 1024))
+                for label, _ in binaries:
+                    runs = starts[label]
+                    results.append((label, size, store,
+                                    statistics.median(s[0] for s in runs),
+                                    statistics.median(s[1] for s in runs) / 1024,
+                                    statistics.median(s[2] for s in runs) / 1024))
             shutil.rmtree(folder)
         print()
-        print("| users | store | ready (median) | RSS at ready | peak RSS |")
-        print("|---|---|---|---|---|")
-        for size, store, ready, rss, peak in results:
-            print("| %d | %s | %.3f s | %.0f MB | %.0f MB |" % (size, store, ready, rss, peak))
+        print("| binary | users | store | ready (median) | RSS at ready | peak RSS |")
+        print("|---|---|---|---|---|---|")
+        for label, size, store, ready, rss, peak in results:
+            print("| %s | %d | %s | %.3f s | %.0f MB | %.0f MB |"
+                  % (label, size, store, ready, rss, peak))
     finally:
         if pg:
             pg.close()
