@@ -18,10 +18,17 @@
 #
 # Every unit test executable is listed in the global property
 # AUTHSVC_UNIT_TEST_TARGETS, for the leak check to know what a full run is.
+# doctest's implementation (tests/test_main.cc), compiled once for every
+# test executable: it is the heaviest file of the tests to compile, and the
+# builds of CI (plain, two sanitizers) each compiled it once per executable.
+add_library(authsvc_test_main OBJECT ${CMAKE_SOURCE_DIR}/tests/test_main.cc)
+target_link_libraries(authsvc_test_main PRIVATE authsvc_test_support doctest::doctest)
+
 function(authsvc_unit_tests target)
   cmake_parse_arguments(PARSE_ARGV 1 arg "" "" "LABELS;LIBS;FIXTURES")
-  add_executable(${target} ${CMAKE_SOURCE_DIR}/tests/test_main.cc ${arg_UNPARSED_ARGUMENTS})
-  target_link_libraries(${target} PRIVATE ${arg_LIBS} authsvc_test_support doctest::doctest)
+  add_executable(${target} ${arg_UNPARSED_ARGUMENTS})
+  target_link_libraries(${target} PRIVATE ${arg_LIBS} authsvc_test_main authsvc_test_support
+                        doctest::doctest)
   doctest_discover_tests(${target}
     PROPERTIES
       ENVIRONMENT AUTHSVC_TEST_ARTIFACTS=${AUTHSVC_TEST_ARTIFACTS}

@@ -8,10 +8,18 @@
 #   CLI writes while serving, the HTTP and HTTPS listeners, hostile input,
 #   faults under load, the guardian, and the end-to-end suites that run
 #   authsvc).
-# Any report fails the run. Usage: scripts/sanitize.sh [asan|tsan]
+# Any report fails the run.
+# Usage: scripts/sanitize.sh [all|asan|tsan] [build|test]: both steps unless
+# one is named (.ci/run builds the next while the tests of one run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which=${1:-all}
+step=${2:-all}
+case $which/$step in
+  all/all | asan/all | asan/build | asan/test | tsan/all | tsan/build | tsan/test) ;;
+  *) echo "usage: scripts/sanitize.sh [all|asan|tsan] [build|test]" >&2; exit 2 ;;
+esac
+wants() { [[ ($which == all || $which == "$1") && ($step == all || $step == "$2") ]]; }
 # A report ends the process with an exit code of its own, which none of
 # authsvc's exits (0, 1, 2, 128 + signal) is: a test that expects a refused
 # command's exit 1 cannot take a report for it. ASan, LSan and UBSan share
@@ -29,20 +37,25 @@ export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:exitcode=87:suppress
 # against is stretched by AUTHSVC_TEST_TIME_SCALE (tests/test_support.h:
 # scaled; the e2e scripts read it too), which CTest passes on to each test.
 
-if [[ $which == all || $which == asan ]]; then
+jobs=$(scripts/test_jobs.sh)
+if wants asan build; then
   cmake -S . -B build-asan -DAUTHSVC_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug >/dev/null
   cmake --build build-asan -j "$(nproc)"
-  (cd build-asan && AUTHSVC_TEST_TIME_SCALE=3 ctest --output-on-failure --timeout 900)
 fi
-if [[ $which == all || $which == tsan ]]; then
+if wants asan test; then
+  (cd build-asan && AUTHSVC_TEST_TIME_SCALE=3 ctest --output-on-failure --timeout 900 -j "$jobs")
+fi
+if wants tsan build; then
   cmake -S . -B build-tsan -DAUTHSVC_SANITIZE=thread -DCMAKE_BUILD_TYPE=Debug >/dev/null
   # What the "threaded" tests run: the unit test executables (whose builds
   # also label their tests; the leak check lists every one) and authsvc,
   # which the CLI, faults and e2e tests start. Not the benchmarks and fuzz
   # targets, which no test there runs.
   cmake --build build-tsan -j "$(nproc)" --target test_executables
+fi
+if wants tsan test; then
   # By label, not by name (tests/CMakeLists.txt); a label that selects
   # nothing is an error, not a pass.
-  (cd build-tsan && AUTHSVC_TEST_TIME_SCALE=5 ctest --output-on-failure --timeout 900 \
+  (cd build-tsan && AUTHSVC_TEST_TIME_SCALE=5 ctest --output-on-failure --timeout 900 -j "$jobs" \
      -L threaded --no-tests=error)
 fi

@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh --test
 scripts/build.sh
 build_dir=${AUTHSVC_BUILD_DIR:-build}
+jobs=$(scripts/test_jobs.sh)
 cd "$build_dir"
 # Extra arguments are ctest's (-R, -L...): a filter that selects nothing fails.
-ctest --output-on-failure --timeout 900 --no-tests=error "$@"
+# Tests run side by side (scripts/test_jobs.sh says how many).
+ctest --output-on-failure --timeout 900 --no-tests=error -j "$jobs" "$@"
