@@ -55,7 +55,10 @@ if wants tsan build; then
 fi
 if wants tsan test; then
   # By label, not by name (tests/CMakeLists.txt); a label that selects
-  # nothing is an error, not a pass.
-  (cd build-tsan && AUTHSVC_TEST_TIME_SCALE=5 ctest --output-on-failure --timeout 900 -j "$jobs" \
-     -L threaded --no-tests=error)
+  # nothing is an error, not a pass. One at a time: side by side under
+  # TSan's slowdown the suites' fixed windows (a 20 s grace, a 30 s expiry
+  # in guardian_e2e.py) are not yet shown to hold; $AUTHSVC_TSAN_TEST_JOBS
+  # tries more.
+  (cd build-tsan && AUTHSVC_TEST_TIME_SCALE=5 ctest --output-on-failure --timeout 900 \
+     -j "${AUTHSVC_TSAN_TEST_JOBS:-1}" -L threaded --no-tests=error)
 fi
