@@ -41,6 +41,7 @@ class PgDatabase : public SqlDatabase {
   void query(std::string_view sql, const SqlParams& params, const SqlRowFn& on_row) override;
   void scan(std::string_view sql, const SqlRowFn& on_row) override;
   std::unique_ptr<SqlCursor> open_cursor(std::string_view sql) override;
+  void stream(std::string_view sql, const SqlRowFn& on_row) override;
   void exec_script(std::string_view sql) override;
 
   void begin(SqlTransactionKind kind) override;

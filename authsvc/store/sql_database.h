@@ -134,6 +134,13 @@ class SqlDatabase {
   // A scan's rows as a cursor, inside a transaction the caller has begun.
   // No parameters.
   virtual std::unique_ptr<SqlCursor> open_cursor(std::string_view sql) = 0;
+  // A query's rows as the database produces them, for one pass over a
+  // large result (every user of a store), inside a transaction the caller
+  // has begun. No parameters. PostgreSQL sends them as a binary COPY
+  // (pg_binary_copy.h), which overlaps the server's work with the
+  // caller's: read each column as the type the query gives it (int64,
+  // text_view, bytes_into), never with value().
+  virtual void stream(std::string_view sql, const SqlRowFn& on_row) = 0;
   // Runs statements separated by semicolons, with no parameters: a
   // migration.
   virtual void exec_script(std::string_view sql) = 0;

@@ -16,6 +16,7 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <thread>
@@ -436,6 +437,82 @@ TEST_CASE_TEMPLATE("sql database: scan gives every row in order, a batch at a ti
   // Nothing at all.
   db.scan("SELECT n FROM many WHERE n < 0", [&](const SqlRow&) { FAIL_CHECK("a row"); });
   txn.commit();
+}
+
+TEST_CASE_TEMPLATE("sql database: stream gives every row in order, each column as its type",
+                   Backend, AUTHSVC_SQL_BACKENDS) {
+  Fresh<Backend> f;
+  SqlDatabase& db = f.db;
+  db.exec(std::string("CREATE TABLE kinds (id BIGINT PRIMARY KEY, small INTEGER, s TEXT, b ") +
+          bytes_type(db) + ")");
+  Bytes every_byte;
+  for (int b = 0; b < 256; ++b) every_byte.push_back(static_cast<std::uint8_t>(b));
+  // Enough rows that PostgreSQL sends them in many messages.
+  const std::int64_t rows = 20000;
+  {
+    SqlTransaction txn(db, SqlTransactionKind::write);
+    for (std::int64_t id = 1; id <= rows; ++id) {
+      SqlParams params{id, id % 7 == 0 ? SqlParam() : SqlParam(-id)};
+      params.push_back(id % 5 == 0 ? SqlParam(std::string())
+                                   : SqlParam("row " + std::to_string(id)));
+      params.push_back(id == 1       ? SqlParam::bytes(every_byte)
+                       : id % 3 == 0 ? SqlParam()
+                                     : SqlParam::bytes(Bytes{}));
+      db.exec("INSERT INTO kinds (id, small, s, b) VALUES (?, ?, ?, ?)", params);
+    }
+    db.exec("INSERT INTO kinds (id, small, s, b) VALUES (?, ?, ?, ?)",
+            {std::numeric_limits<std::int64_t>::min(), std::int64_t{-2147483648},
+             "Grüße, 世界 🙂", SqlParam()});
+    txn.commit();
+  }
+
+  std::optional<SqlTransaction> txn;
+  txn.emplace(db, SqlTransactionKind::read);
+  std::int64_t expected = rows;
+  Bytes bytes;
+  db.stream("SELECT id, small, s, b FROM kinds ORDER BY id DESC", [&](const SqlRow& row) {
+    if (expected == 0) {
+      CHECK(row.int64(0) == std::numeric_limits<std::int64_t>::min());
+      CHECK(row.int64(1) == -2147483648);
+      CHECK(row.text_view(2) == "Grüße, 世界 🙂");
+      CHECK(row.is_null(3));
+      --expected;
+      return;
+    }
+    REQUIRE(row.int64(0) == expected);
+    REQUIRE(row.is_null(1) == (expected % 7 == 0));
+    if (expected % 7 != 0) REQUIRE(row.int64(1) == -expected);
+    // An empty text is not NULL.
+    REQUIRE_FALSE(row.is_null(2));
+    REQUIRE(row.text(2) == (expected % 5 == 0 ? "" : "row " + std::to_string(expected)));
+    REQUIRE(row.is_null(3) == (expected != 1 && expected % 3 == 0));
+    if (!row.is_null(3)) {
+      row.bytes_into(3, bytes);
+      REQUIRE(bytes == (expected == 1 ? every_byte : Bytes{}));
+    }
+    --expected;
+  });
+  CHECK(expected == -1);
+  // Nothing at all.
+  db.stream("SELECT id FROM kinds WHERE id = 0", [&](const SqlRow&) { FAIL_CHECK("a row"); });
+
+  // A row the caller refuses ends the stream with the caller's exception,
+  // and the connection answers the next statement of the transaction.
+  struct Refused {};
+  std::int64_t seen = 0;
+  CHECK_THROWS_AS(db.stream("SELECT id FROM kinds ORDER BY id",
+                            [&](const SqlRow&) {
+                              if (++seen == 100) throw Refused{};
+                            }),
+                  Refused);
+  CHECK(seen == 100);
+  CHECK(count(db, "kinds") == rows + 1);
+  // A statement the database refuses is an SqlError; with it the
+  // transaction failed (PostgreSQL), and is rolled back.
+  CHECK(is_one_line(
+      sql_error([&] { db.stream("SELECT nothing FROM nowhere", [](const SqlRow&) {}); })));
+  txn.reset();  // rolled back
+  CHECK(count(db, "kinds") == rows + 1);
 }
 
 TEST_CASE_TEMPLATE(

@@ -140,6 +140,11 @@ void SqliteDatabase::query(std::string_view sql, const SqlParams& params, const 
 // SQLite steps through a result without holding it: a query is a scan.
 void SqliteDatabase::scan(std::string_view sql, const SqlRowFn& on_row) { query(sql, {}, on_row); }
 
+// SQLite's statements step through their result as it is read already.
+void SqliteDatabase::stream(std::string_view sql, const SqlRowFn& on_row) {
+  query(sql, {}, on_row);
+}
+
 std::unique_ptr<SqlCursor> SqliteDatabase::open_cursor(std::string_view sql) {
   return translated([&] { return std::make_unique<SqliteCursor>(*db_, sql); });
 }
