@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 build=build-fuzz
 CC=clang CXX=clang++ cmake -S . -B "$build" -DAUTHSVC_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-targets=(form_fuzz request_fuzz rules_fuzz json_line_fuzz)
+targets=(form_fuzz request_fuzz rules_fuzz json_line_fuzz message_fuzz)
 cmake --build "$build" -j "$(nproc)" --target "${targets[@]}"
 # One target a core at a time: libFuzzer runs one process, so the targets
 # side by side get the same fuzzing time each in a fraction of the wall time.

@@ -49,7 +49,7 @@ cstddef cstdint cstdio cstdlib cstring ctime cuchar cwchar cwctype
 """.split())
 
 # What the pure core may include besides the standard library and itself.
-CORE_ALLOWED = {"re2/re2.h"}
+CORE_ALLOWED = {"re2/re2.h", "nlohmann/json.hpp"}
 CORE_ALLOWED_PREFIXES = ("openssl/",)
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]', re.M)
