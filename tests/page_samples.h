@@ -56,6 +56,7 @@ inline QueueRow sample_queue(std::string account, std::string name, long long me
 
 inline std::vector<QueueRow> sample_queues() {
   QueueRow builds = sample_queue("alice-app", "builds", 12, 2);
+  builds.bounded_at = 5000;
   QueueRow backlog = sample_queue("alice-app", "backlog", 7342, 0);
   backlog.guardian = "warned";
   QueueRow jobs = sample_queue("treeherder-ingest", "jobs", 145, 4);

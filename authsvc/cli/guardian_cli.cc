@@ -129,13 +129,14 @@ int list_queues(const StoreLocation& db, GuardianSetup& setup) {
   for (const QueueStatus& s : queue_statuses(input)) {
     const QueueInfo& q = s.queue;
     bool ours = s.owner.has_value();
-    fmt::print(kRow, q.vhost, q.name, s.owner.value_or("-"),
-               q.messages ? std::to_string(*q.messages) : "?",
-               ours ? std::to_string(s.limits.warn) : "-",
-               ours ? std::to_string(s.limits.remove) : "-",
-               std::string(ours && !s.owner_known ? "user unknown; " : "") +
-                   std::string(to_string(s.state)),
-               owners_column(user_of(s.owner)));
+    fmt::print(
+        kRow, q.vhost, q.name, s.owner.value_or("-"),
+        q.messages ? std::to_string(*q.messages) : "?", ours ? std::to_string(s.limits.warn) : "-",
+        ours ? std::to_string(s.limits.remove) : "-",
+        std::string(ours && !s.owner_known ? "user unknown; " : "") +
+            (s.state == QueueState::bounded ? fmt::format("bounded at {}", *queue_length_limit(q))
+                                            : std::string(to_string(s.state))),
+        owners_column(user_of(s.owner)));
   }
   for (const ResourceKey& key : input.exempt_queues) {
     bool present = std::any_of(input.queues.begin(), input.queues.end(), [&](const QueueInfo& q) {

@@ -20,6 +20,13 @@ struct QueueInfo {
   bool durable = false;
   bool auto_delete = false;
   bool exclusive = false;
+  // The queue's own length limit in ready messages (its x-max-length
+  // argument), the policy in effect ("" for none), and the smaller of that
+  // policy's max-length and its operator policy's. nullopt: not set, or
+  // not a whole number the broker applies.
+  std::optional<std::int64_t> max_length_argument;
+  std::string policy;
+  std::optional<std::int64_t> policy_max_length;
 };
 
 struct ExchangeInfo {

@@ -68,8 +68,14 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
           "Your queue {}\nholds {} messages, at or past the warning threshold of {}.\n\n"
           "If it reaches {} messages it will be deleted, with its messages.\n"
           "Consume from it faster, or delete it if nothing reads it any more.\n"
-          "You will get one more mail when it is back under {}.\n{}",
-          where(a), a.messages, a.threshold, a.delete_threshold, a.threshold, kSignature);
+          "You will get one more mail when it is back under {}.\n\n"
+          "To keep it from ever being deleted, bound it yourself, as the Pulse\n"
+          "specification allows: declare it with the argument x-max-length={}\n"
+          "(or lower), and RabbitMQ drops its oldest messages past that length\n"
+          "(x-overflow=drop-head, the default). The guardian leaves a queue\n"
+          "bounded at or below {} messages alone.\n{}",
+          where(a), a.messages, a.threshold, a.delete_threshold, a.threshold, a.delete_threshold,
+          a.delete_threshold, kSignature);
       return true;
     case Kind::queue_back_to_normal:
       mail.subject =

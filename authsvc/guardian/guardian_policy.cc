@@ -53,6 +53,13 @@ std::optional<std::string> owner_of(std::string_view prefix, std::string_view na
   return std::string(owner);
 }
 
+std::optional<std::int64_t> queue_length_limit(const QueueInfo& queue) {
+  if (queue.max_length_argument && queue.policy_max_length) {
+    return std::min(*queue.max_length_argument, *queue.policy_max_length);
+  }
+  return queue.max_length_argument ? queue.max_length_argument : queue.policy_max_length;
+}
+
 QueueLimits limits_for(const UserInfo* user, QueueLimits defaults) {
   if (user && user->queue_warn) defaults.warn = *user->queue_warn;
   if (user && user->queue_delete) defaults.remove = *user->queue_delete;
@@ -65,6 +72,8 @@ std::string_view to_string(QueueState state) {
       return "not a user's queue";
     case QueueState::exempt:
       return "exempt (unbounded)";
+    case QueueState::bounded:
+      return "bounded by its owner";
     case QueueState::size_unknown:
       return "size unknown yet";
     case QueueState::ok:
@@ -85,6 +94,9 @@ QueueState classify_queue(const QueueInfo& q, QueueLimits limits, bool exempt,
                           std::optional<QueueNoticeState> notice) {
   if (!owner_of("queue", q.name)) return QueueState::not_a_users_queue;
   if (exempt) return QueueState::exempt;
+  if (auto bound = queue_length_limit(q); bound && *bound <= limits.remove) {
+    return QueueState::bounded;
+  }
   if (!q.messages) return QueueState::size_unknown;  // unknown is not empty
   if (*q.messages >= limits.remove) return QueueState::over_deletion;
   if (*q.messages >= limits.warn) return notice ? QueueState::warned : QueueState::over_warning;
@@ -153,9 +165,10 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
       case QueueState::warned:
         continue;
       case QueueState::exempt:
+      case QueueState::bounded:
         if (!s.notice) continue;
         a.kind = GuardianAction::Kind::forget_queue_notice;
-        a.reason = "exempt";
+        a.reason = s.state == QueueState::exempt ? "exempt" : "bounded by its owner";
         break;
       case QueueState::over_deletion:
         a.kind = GuardianAction::Kind::delete_queue;

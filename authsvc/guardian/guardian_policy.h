@@ -4,6 +4,10 @@
 //
 // Queues named queue/<owner>/...:
 //   - exempt ("unbounded", `authsvc queue exempt`): left alone;
+//   - bounded by their owner at or below the deletion threshold (RabbitMQ's
+//     queue length limit, x-max-length or a policy's max-length, which the
+//     specification lets subscribers use): they can never grow past it, and
+//     are left alone too;
 //   - at or past the owner's deletion threshold: deleted, owner told;
 //   - at or past the warning threshold: owner warned, once;
 //   - back below the warning threshold after a warning: owner told, once.
@@ -41,6 +45,11 @@ struct QueueLimits {
   std::int64_t warn = 2000;  // PulseGuardian's defaults
   std::int64_t remove = 8000;
 };
+
+// The limit RabbitMQ holds `queue` to, in ready messages: the smaller of
+// its argument and its policy's (the broker applies the lower of the two);
+// nullopt when it has none.
+std::optional<std::int64_t> queue_length_limit(const QueueInfo& queue);
 
 // A user's thresholds: their own where set, else `defaults`. `user` may be
 // null (an owner authsvc does not know).
@@ -114,6 +123,7 @@ const char* to_string(GuardianAction::Kind kind);
 enum class QueueState {
   not_a_users_queue,   // not under queue/<user>/: never touched
   exempt,              // exempted (unbounded): left alone
+  bounded,             // held by the broker at or below the deletion threshold: left alone
   size_unknown,        // the broker does not report its size yet: left as it is
   ok,                  // under the warning threshold
   back_under_warning,  // under the warning threshold after a notice: the owner is to be told

@@ -116,15 +116,40 @@ TEST_CASE("classify_queue: one state for each rule, at the thresholds' edges") {
   CHECK(state(queue("amq.gen-xyz", 1000), true, warned) == QueueState::not_a_users_queue);
   CHECK(state(queue("queue/9bad/q", 1000), false, none) == QueueState::not_a_users_queue);
 
+  // Bounded by its owner at or below the deletion threshold: whatever its
+  // size (what is over the bound is unacknowledged, or stats lag).
+  QueueInfo bounded = queue("queue/alice/q", 25);
+  bounded.max_length_argument = 20;
+  CHECK(state(bounded, false, warned) == QueueState::bounded);
+  bounded.max_length_argument = 21;
+  CHECK(state(bounded, false, none) == QueueState::over_deletion);
+  bounded.max_length_argument = std::nullopt;
+  bounded.policy_max_length = 5;
+  CHECK(state(bounded, false, none) == QueueState::bounded);
+  // The broker applies the lower of the two.
+  bounded.max_length_argument = 1000;
+  CHECK(state(bounded, false, none) == QueueState::bounded);
+  bounded.policy_max_length = 100;
+  CHECK(state(bounded, false, none) == QueueState::over_deletion);
+  CHECK(queue_length_limit(bounded) == 100);
+  bounded.max_length_argument = 0;  // a queue that holds nothing
+  CHECK(queue_length_limit(bounded) == 0);
+  CHECK(state(bounded, false, none) == QueueState::bounded);
+  CHECK(queue_length_limit(queue("queue/alice/q", 1)) == std::nullopt);
+  // Exempt still reads as exempt; a name outside queue/<user>/ is not ours.
+  CHECK(state(bounded, true, none) == QueueState::exempt);
+  bounded.name = "amq.gen-xyz";
+  CHECK(state(bounded, false, none) == QueueState::not_a_users_queue);
+
   // Each state reads differently.
   std::set<std::string_view> names;
-  for (QueueState s : {QueueState::not_a_users_queue, QueueState::exempt, QueueState::size_unknown,
-                       QueueState::ok, QueueState::back_under_warning, QueueState::over_warning,
-                       QueueState::warned, QueueState::over_deletion}) {
+  for (QueueState s : {QueueState::not_a_users_queue, QueueState::exempt, QueueState::bounded,
+                       QueueState::size_unknown, QueueState::ok, QueueState::back_under_warning,
+                       QueueState::over_warning, QueueState::warned, QueueState::over_deletion}) {
     CHECK(to_string(s) != "?");
     names.insert(to_string(s));
   }
-  CHECK(names.size() == 8);
+  CHECK(names.size() == 9);
   CHECK(to_string(QueueState::ok) == "ok");
   CHECK(to_string(QueueState::exempt) == "exempt (unbounded)");
 }
@@ -216,6 +241,35 @@ TEST_CASE("exempt queues, queues of nobody, and queues of unknown size are left 
   GuardianAction other = only_action(in);
   CHECK(other.kind == Kind::delete_queue);
   CHECK(other.vhost == "other");
+}
+
+TEST_CASE("queues their owners bounded at or below the deletion threshold are left alone") {
+  GuardianInput in = with_alice();
+  in.limits = QueueLimits{10, 20};
+  QueueInfo capped = queue("queue/alice/capped", 19);
+  capped.max_length_argument = 20;
+  QueueInfo policed = queue("queue/alice/policed", 30);  // unacknowledged beyond the bound
+  policed.policy = "pulse-bounded";
+  policed.policy_max_length = 15;
+  QueueInfo loose = queue("queue/alice/loose", 25);
+  loose.max_length_argument = 50;
+  in.queues = {capped, policed, loose};
+  GuardianAction only = only_action(in);
+  CHECK(only.kind == Kind::delete_queue);
+  CHECK(only.name == "queue/alice/loose");
+
+  // Bounding a warned queue forgets the warning, without mail; the owner's
+  // own threshold is the one compared with.
+  in.queues = {capped};
+  in.queue_notices = {
+      QueueNotice{{"/", "queue/alice/capped"}, "alice", QueueNoticeState::warned, 12, ""}};
+  GuardianAction forget = only_action(in);
+  CHECK(forget.kind == Kind::forget_queue_notice);
+  CHECK(forget.reason == "bounded by its owner");
+  CHECK(mails_for(forget).empty());
+  in.queue_notices.clear();
+  in.users[0].queue_delete = 19;
+  CHECK(only_action(in).kind == Kind::delete_queue);
 }
 
 TEST_CASE("per-user thresholds replace the global ones") {
@@ -534,7 +588,8 @@ TEST_CASE("the mails name the queue, its vhost, its owner and the figures") {
   const OutboxMail* mail = &mails[0];
   CHECK(mail->recipient == "alice@example.org");
   CHECK(mail->subject == "[Pulse] queue queue/alice/jobs holds 2345 messages");
-  for (const char* part : {"queue/alice/jobs", "vhost /", "owner alice", "2345", "2000", "8000"}) {
+  for (const char* part : {"queue/alice/jobs", "vhost /", "owner alice", "2345", "2000", "8000",
+                           "x-max-length=8000", "bounded at or below 8000"}) {
     CAPTURE(part);
     CHECK(mail->body.find(part) != std::string::npos);
   }

@@ -2,9 +2,12 @@
 
 #include <httplib.h>
 
+#include <algorithm>
 #include <climits>
+#include <map>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
@@ -89,6 +92,22 @@ class Item {
 
   // peer_port is a number for network connections; be lenient about the
   // atoms ("unknown") that some connection types report as strings.
+  // A length limit in `key` of the object `object` (a queue's arguments, a
+  // policy's definition): nullopt unless it is a whole number RabbitMQ
+  // would apply. Anything else leaves the queue under the guardian's
+  // limits, as a queue without one: unknown is not bounded.
+  std::optional<std::int64_t> length_limit(const char* object, const char* key) const {
+    const json* o = find(object);
+    if (o == nullptr || !o->is_object()) return std::nullopt;
+    auto it = o->find(key);
+    if (it == o->end()) return std::nullopt;
+    if (it->is_number_unsigned() && it->get<std::uint64_t>() <= INT64_MAX) {
+      return static_cast<std::int64_t>(it->get<std::uint64_t>());
+    }
+    if (it->is_number_integer() && it->get<std::int64_t>() >= 0) return it->get<std::int64_t>();
+    return std::nullopt;
+  }
+
   std::string peer() const {
     std::string host = string("peer_host");
     const json* port = find("peer_port");
@@ -188,24 +207,77 @@ std::vector<T> parse_listing(const json& items, const char* what, ParseOne parse
   return out;
 }
 
+// max-length of each policy (/api/policies) or operator policy
+// (/api/operator-policies) that sets one, by vhost and name.
+using PolicyLimits = std::map<std::pair<std::string, std::string>, std::int64_t>;
+
+PolicyLimits policy_limits(const json& items, const char* what) {
+  PolicyLimits limits;
+  for (const json& j : items) {
+    Item item(j, what);
+    if (auto limit = item.length_limit("definition", "max-length")) {
+      limits[{item.string("vhost", true), item.string("name", true)}] = *limit;
+    }
+  }
+  return limits;
+}
+
+std::optional<std::int64_t> lower(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
+  if (a && b) return std::min(*a, *b);
+  return a ? a : b;
+}
+
 }  // namespace
 
+// The listing names each queue's policy and operator policy; their
+// definitions come from the policies' own listings, asked only when a
+// queue has one. (The listing's effective_policy_definition is a
+// statistic: absent with disable_stats, as RabbitMQ 3.10 answers.)
 std::vector<QueueInfo> ManagementApi::queues() {
   const std::string path =
       "/api/queues?disable_stats=true&enable_queue_totals=true"
-      "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive";
+      "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive,arguments,policy,"
+      "operator_policy";
   json items = parse_array(get(path), "management API GET " + url_ + path);
-  return parse_listing<QueueInfo>(items, "queue listing", [](const Item& item) {
-    QueueInfo q;
-    q.vhost = item.string("vhost", true);
-    q.name = item.string("name", true);
-    q.messages = item.integer("messages");
-    q.consumers = item.integer("consumers");
-    q.durable = item.boolean("durable");
-    q.auto_delete = item.boolean("auto_delete");
-    q.exclusive = item.boolean("exclusive");
-    return q;
-  });
+  std::vector<std::string> operator_policies(items.size());
+  std::vector<QueueInfo> queues = parse_listing<QueueInfo>(
+      items, "queue listing", [&, n = std::size_t{0}](const Item& item) mutable {
+        QueueInfo q;
+        q.vhost = item.string("vhost", true);
+        q.name = item.string("name", true);
+        q.messages = item.integer("messages");
+        q.consumers = item.integer("consumers");
+        q.durable = item.boolean("durable");
+        q.auto_delete = item.boolean("auto_delete");
+        q.exclusive = item.boolean("exclusive");
+        q.max_length_argument = item.length_limit("arguments", "x-max-length");
+        q.policy = item.string("policy");
+        operator_policies[n++] = item.string("operator_policy");
+        return q;
+      });
+  auto limits_of = [&](const char* listing) {
+    const std::string policies_path =
+        std::string("/api/") + listing + "?columns=vhost,name,definition";
+    return policy_limits(
+        parse_array(get(policies_path), "management API GET " + url_ + policies_path), listing);
+  };
+  bool any_policy = std::any_of(queues.begin(), queues.end(),
+                                [](const QueueInfo& q) { return !q.policy.empty(); });
+  bool any_operator_policy = std::any_of(operator_policies.begin(), operator_policies.end(),
+                                         [](const std::string& p) { return !p.empty(); });
+  PolicyLimits policies = any_policy ? limits_of("policies") : PolicyLimits{};
+  PolicyLimits operator_limits =
+      any_operator_policy ? limits_of("operator-policies") : PolicyLimits{};
+  for (std::size_t i = 0; i < queues.size(); ++i) {
+    QueueInfo& q = queues[i];
+    auto limit = [&](const PolicyLimits& limits, const std::string& name) {
+      auto found = name.empty() ? limits.end() : limits.find({q.vhost, name});
+      return found == limits.end() ? std::nullopt : std::optional(found->second);
+    };
+    q.policy_max_length =
+        lower(limit(policies, q.policy), limit(operator_limits, operator_policies[i]));
+  }
+  return queues;
 }
 
 std::vector<ExchangeInfo> ManagementApi::exchanges() {

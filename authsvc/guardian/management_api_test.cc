@@ -7,10 +7,12 @@
 #include <httplib.h>
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
 #include "authsvc/core/form.h"
+#include "authsvc/guardian/guardian_policy.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -33,8 +35,10 @@ class FakeBroker {
       std::lock_guard lock(mutex_);
       seen_.push_back({req.method, req.target, req.get_header_value("Authorization"),
                        req.get_header_value("X-Reason"), req.has_header("X-Reason")});
-      res.status = answer_.status;
-      res.set_content(answer_.body, "application/json");
+      auto by_path = by_path_.find(req.path);
+      const Answer& answer = by_path == by_path_.end() ? answer_ : by_path->second;
+      res.status = answer.status;
+      res.set_content(answer.body, "application/json");
     };
     server_.Get(".*", handler);
     server_.Delete(".*", handler);
@@ -56,6 +60,11 @@ class FakeBroker {
     std::lock_guard lock(mutex_);
     answer_ = {status, std::move(body)};
   }
+  // The answer to requests for `path` (without the query), instead.
+  void answer(const std::string& path, int status, std::string body) {
+    std::lock_guard lock(mutex_);
+    by_path_[path] = {status, std::move(body)};
+  }
   std::vector<Seen> seen() {
     std::lock_guard lock(mutex_);
     return seen_;
@@ -67,6 +76,7 @@ class FakeBroker {
   std::thread thread_;
   std::mutex mutex_;
   Answer answer_;
+  std::map<std::string, Answer> by_path_;
   std::vector<Seen> seen_;
 };
 
@@ -134,7 +144,8 @@ TEST_SUITE("management_api") {
     CHECK(seen[0].method == "GET");
     CHECK(seen[0].target ==
           "/api/queues?disable_stats=true&enable_queue_totals=true"
-          "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive");
+          "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive,arguments,policy,"
+          "operator_policy");
     CHECK(seen[0].authorization == kBasicAuth);
 
     REQUIRE(queues.size() == 4);
@@ -153,6 +164,55 @@ TEST_SUITE("management_api") {
     CHECK(queues[2].auto_delete);
     CHECK(queues[3].messages == std::nullopt);
     CHECK_FALSE(queues[3].durable);
+    // No queue has a policy: no policy was asked for.
+    CHECK(queues[0].max_length_argument == std::nullopt);
+    CHECK(queues[0].policy_max_length == std::nullopt);
+    CHECK(queues[0].policy.empty());
+  }
+
+  TEST_CASE("queues: length limits of the argument, the policy and the operator policy" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    // As 3.10 lists them with disable_stats: the policies' names, not their
+    // definitions (tests/e2e/guardian_e2e.py sees a real one).
+    broker.answer("/api/queues", 200, R"([
+    {"arguments":{"x-max-length":40,"x-queue-type":"classic"},"name":"queue/bob/argument","vhost":"/"},
+    {"arguments":{},"policy":"bounded","name":"queue/bob/policy","vhost":"/"},
+    {"arguments":{"x-max-length":20},"policy":"bounded","operator_policy":"cap","name":"queue/bob/all","vhost":"/"},
+    {"arguments":{},"policy":"bounded","name":"queue/bob/elsewhere","vhost":"v2"},
+    {"arguments":{"x-max-length":-1},"policy":"loose","name":"queue/bob/odd","vhost":"/"},
+    {"arguments":{"x-max-length":"100"},"policy":"","name":"queue/bob/odder","vhost":"/"},
+    {"arguments":[],"name":"queue/bob/plain","vhost":"/"}])");
+    broker.answer("/api/policies", 200, R"([
+    {"vhost":"/","name":"bounded","definition":{"max-length":30,"overflow":"drop-head"}},
+    {"vhost":"v2","name":"bounded","definition":{"max-length":300}},
+    {"vhost":"/","name":"loose","definition":{"max-length":2.5,"ha-mode":"all"}}])");
+    broker.answer("/api/operator-policies", 200, R"([
+    {"vhost":"/","name":"cap","definition":{"max-length":10}}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<QueueInfo> queues = api.queues();
+    REQUIRE(queues.size() == 7);
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 3);
+    CHECK(seen[1].target == "/api/policies?columns=vhost,name,definition");
+    CHECK(seen[2].target == "/api/operator-policies?columns=vhost,name,definition");
+
+    CHECK(queues[0].max_length_argument == 40);
+    CHECK(queues[0].policy_max_length == std::nullopt);
+    CHECK(queue_length_limit(queues[0]) == 40);
+    CHECK(queues[1].policy == "bounded");
+    CHECK(queues[1].policy_max_length == 30);
+    // The lowest of the three, as the broker applies them.
+    CHECK(queues[2].policy_max_length == 10);
+    CHECK(queue_length_limit(queues[2]) == 10);
+    // A policy is the vhost's own.
+    CHECK(queues[3].policy_max_length == 300);
+    // What RabbitMQ would not apply as a limit is none: the queue stays
+    // under the guardian's.
+    for (std::size_t i : {4, 5, 6}) {
+      CAPTURE(i);
+      CHECK(queue_length_limit(queues[i]) == std::nullopt);
+    }
   }
 
   TEST_CASE("a path prefix goes before /api" * doctest::test_suite("threaded")) {

@@ -206,7 +206,9 @@ Values queue_values(const QueueRow& queue) {
       .flag("has_guardian", !queue.guardian.empty())
       .text("guardian", queue.guardian)
       .text("guardian_class", known_or_other(queue.guardian, {"warned", "deleting"}))
-      .flag("exempt", queue.exempt);
+      .flag("exempt", queue.exempt)
+      .flag("bounded", queue.bounded_at > 0)
+      .text("bounded_at", grouped(queue.bounded_at));
   return values;
 }
 

@@ -71,6 +71,9 @@ struct QueueRow {
   long long delete_at = 0;
   std::string guardian;  // "", "warned", "deleting"
   bool exempt = false;
+  // The length limit the broker holds it to, when that is at or below the
+  // deletion threshold (the guardian leaves it alone); 0: none such.
+  long long bounded_at = 0;
 };
 
 // GET /accounts/NAME: the account, its forms, its queues.

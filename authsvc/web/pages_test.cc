@@ -428,6 +428,7 @@ TEST_CASE("the queues, API keys, admin and error pages have their forms and word
   CHECK(contains(html, "<td class=\"num over\">7,342</td>"));
   CHECK(contains(html, "<td class=\"num\">200,000 <span class=\"muted\">/</span> 1,000,000</td>"));
   CHECK(contains(html, "class=\"badge badge-exempt\">exempt<"));
+  CHECK(contains(html, "class=\"badge badge-bounded\">bounded at 5,000<"));
   CHECK(contains(html, "class=\"badge badge-deleting\">deleting<"));
   CHECK(contains(html, "<a href=\"/accounts/treeherder-ingest\">treeherder-ingest</a>"));
   QueuesPage no_broker = signed_in<QueuesPage>();

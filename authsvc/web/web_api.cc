@@ -143,7 +143,8 @@ HttpAnswer queues(Request& request, const std::vector<std::string>& s) {
                           {"warn_at", q.warn_at},
                           {"delete_at", q.delete_at},
                           {"guardian", q.guardian},
-                          {"exempt", q.exempt}});
+                          {"exempt", q.exempt},
+                          {"bounded_at", q.bounded_at > 0 ? json(q.bounded_at) : json(nullptr)}});
     }
     return json_answer(200, json{{"queues", list}});
   }

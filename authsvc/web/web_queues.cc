@@ -27,6 +27,7 @@ QueueRow row_of(const QueueStatus& status) {
   row.delete_at = status.limits.remove;
   row.guardian = std::string(guardian_word(status));
   row.exempt = status.state == QueueState::exempt;
+  if (status.state == QueueState::bounded) row.bounded_at = *queue_length_limit(status.queue);
   return row;
 }
 

@@ -149,15 +149,15 @@ class GuardianE2E(BrokerSuite):
             raise AssertionError("guardian %s: %s" % (describe_exit(code),
                                                       read_log(cls.guardian_err)))
 
-    def fill(self, user, queue, count, exchange_type="topic"):
-        """Declare `queue` (durable) bound to the user's exchange and publish
-        `count` persistent messages to it, confirmed."""
+    def fill(self, user, queue, count, exchange_type="topic", arguments=None):
+        """Declare `queue` (durable, with `arguments`) bound to the user's
+        exchange and publish `count` persistent messages to it, confirmed."""
         conn = self.connect(user)
         ch = conn.channel()
         ch.confirm_delivery()
         exchange = "exchange/%s/%s" % (user, queue.rsplit("/", 1)[-1])
         ch.exchange_declare(exchange, exchange_type, durable=True)
-        ch.queue_declare(queue, durable=True)
+        ch.queue_declare(queue, durable=True, arguments=arguments)
         ch.queue_bind(queue, exchange, routing_key="#")
         for i in range(count):
             ch.basic_publish(exchange, "test.%d" % i, b"{}",
@@ -213,14 +213,17 @@ class GuardianE2E(BrokerSuite):
     def audit_actions(self):
         return [(e["action"], e["user"]) for e in self.guardian_audit_lines()]
 
-    def management(self, path):
-        """GET /api/PATH from the broker's management API, as the operator."""
+    def management(self, path, method="GET", body=None):
+        """/api/PATH of the broker's management API, as the operator: GET's
+        answer, or None for another method."""
         request = urllib.request.Request(
-            "http://127.0.0.1:%d/api/%s" % (self.broker.mgmt_port, path),
+            "http://127.0.0.1:%d/api/%s" % (self.broker.mgmt_port, path), method=method,
+            data=None if body is None else json.dumps(body).encode(),
             headers={"Authorization": "Basic " + base64.b64encode(
-                ("%s:%s" % (OPERATOR, OPERATOR_PASSWORD)).encode()).decode()})
+                ("%s:%s" % (OPERATOR, OPERATOR_PASSWORD)).encode()).decode(),
+                "Content-Type": "application/json"})
         with urllib.request.urlopen(request, timeout=scaled(10)) as r:
-            return json.load(r)
+            return json.load(r) if method == "GET" else None
 
     def listed_queues(self):
         """{queue name: messages} as the management API lists them now (the
@@ -438,6 +441,32 @@ class GuardianE2E(BrokerSuite):
         self.assertIn(" alice ", lines["queue/alice/q1"])
         # The state, then the account's owners, last.
         self.assertRegex(lines["queue/alice/q1"], r" ok +alice@example\.org$")
+
+    def test_3b_queues_their_owner_bounded_are_left_alone(self):
+        # The specification lets a subscriber bound its own queue: by its
+        # x-max-length argument, or by a policy. At or below the deletion
+        # threshold (50) it can never grow past it: never warned, deleted
+        # or capped, however far past the warning threshold (20) it is.
+        self.management("policies/%2F/pulse-bounded-test", "PUT", {
+            "pattern": "^queue/alice/policed$", "apply-to": "queues",
+            "definition": {"max-length": 30}})
+        self.fill("alice", "queue/alice/bounded", 45, arguments={"x-max-length": 40})
+        self.fill("alice", "queue/alice/policed", 45)
+        wait_for(lambda: self.listed_queues().get("queue/alice/bounded") == 40 and
+                 self.listed_queues().get("queue/alice/policed") == 30, 10,
+                 "the bounded queues at their bounds in the management statistics")
+        self.wait_for_a_later_look()
+        self.assertEqual(self.queue_size("alice", "queue/alice/bounded"), 40)
+        self.assertEqual(self.queue_size("alice", "queue/alice/policed"), 30)
+        self.assertEqual([m["subject"] for m in self.mails()
+                          if "bounded" in m["subject"] or "policed" in m["subject"]], [])
+        lines, listing = self.queue_list()
+        self.assertIn("bounded at 40", lines["queue/alice/bounded"], listing)
+        self.assertIn("bounded at 30", lines["queue/alice/policed"], listing)
+        # The warning mail says how: the probe's, of the look above.
+        warning = self.mails_about("queue/alice/probe")
+        self.assertTrue(warning, [m["subject"] for m in self.mails()])
+        self.assertIn("x-max-length=%d" % DELETE, warning[0]["body"])
 
     def test_3a_an_account_without_owners_is_listed_so_and_not_mailed(self):
         self.ensure_guardian()
