@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
 
   std::vector<UserRecord> users(1000);
   for (std::size_t i = 0; i < users.size(); ++i) {
-    char name[16];
+    char name[32];
     std::snprintf(name, sizeof name, "user%06zu", i);
     users[i].name = name;
     users[i].credential = token_credential(name);
