@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "authsvc/core/credential.h"
+#include "authsvc/core/message_inspection.h"
 #include "authsvc/core/token.h"
 
 namespace authsvc {
@@ -142,6 +143,50 @@ struct ResourceKey {
   std::string vhost;
   std::string name;
   auto operator<=>(const ResourceKey&) const = default;
+};
+
+// A message as the guardian's sampler keeps it: what its publisher set,
+// and the first bytes of its payload. Every field is bytes the publisher
+// chose (any bytes, control characters included): shown only escaped
+// (core/payload_sample.h).
+struct MessageExample {
+  std::string routing_key;
+  std::optional<std::string> content_type;    // nullopt: none set
+  std::optional<std::int64_t> delivery_mode;  // nullopt: none set
+  std::int64_t size = 0;                      // the whole payload's, in bytes
+  std::string payload;                        // its first kMessageExampleBytes at most
+};
+inline constexpr std::size_t kMessageExampleBytes = 4096;
+
+// One kind of violation seen on an exchange.
+struct ExchangeViolationRecord {
+  MessageViolation kind = MessageViolation::not_json;
+  std::int64_t count = 0;
+  std::string last_at;
+  MessageExample example;  // the last message of this kind
+  // The last mail to the exchange's owners about it ("" none yet), and the
+  // count that mail reported.
+  std::string mailed_at;
+  std::int64_t mailed_count = 0;
+};
+
+// What the sampler saw on one exchange: all told, as the store keeps it,
+// or since its last report, as the sampler hands it to the store
+// (ExchangeSampleStore::add_exchange_samples).
+struct ExchangeSample {
+  ResourceKey exchange;
+  std::int64_t inspected = 0;
+  std::string first_seen_at;
+  std::string last_seen_at;
+  MessageExample last;
+  // The top-level keys of the JSON objects seen, first seen first, at most
+  // kMaxJsonKeys.
+  std::vector<std::string> json_keys;
+  std::int64_t routing_key_fields_min = 0;
+  std::int64_t routing_key_fields_max = 0;
+  // The kinds seen, in kMessageViolations' order.
+  std::vector<ExchangeViolationRecord> violations;
+  static constexpr std::size_t kMaxJsonKeys = 64;
 };
 
 // Where the guardian is with a queue it has told its owner about.

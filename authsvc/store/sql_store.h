@@ -83,6 +83,15 @@ class SqlStore : public Store {
   void remove_from_outbox(std::int64_t id) override;
   void outbox_failed(std::int64_t id, const std::string& error) override;
 
+  // ExchangeSampleStore (sql_exchange_samples.cc)
+  void add_exchange_samples(const std::vector<ExchangeSample>& seen) override;
+  std::vector<ExchangeSample> exchange_samples() override;
+  std::optional<ExchangeSample> exchange_sample(const ResourceKey& exchange) override;
+  std::vector<ExchangeSample> unmailed_violations() override;
+  bool record_violation_mail(const ResourceKey& exchange, MessageViolation kind, std::int64_t count,
+                             const std::string& mailed_at, const std::string& not_mailed_after,
+                             const std::vector<OutboxMail>& mails) override;
+
   // AuditExport
   std::vector<AuditEvent> unexported_audit_events(std::int64_t after_id) override;
   void mark_audit_events_exported(std::int64_t last_id) override;

@@ -168,6 +168,36 @@ class GuardianStateStore {
   virtual void outbox_failed(std::int64_t id, const std::string& error) = 0;
 };
 
+// What the guardian's message sampler saw on the Pulse exchanges
+// (schema/007_exchange_samples.sql), and its mails about violations.
+class ExchangeSampleStore {
+ public:
+  virtual ~ExchangeSampleStore() = default;
+
+  // Adds what the sampler saw since its last call, in one transaction:
+  // the counts are added, the last message, each kind's example and the
+  // last times replaced, the JSON keys merged (first seen first, at most
+  // ExchangeSample::kMaxJsonKeys), the field counts widened. A sample
+  // that inspected nothing is ignored.
+  virtual void add_exchange_samples(const std::vector<ExchangeSample>& seen) = 0;
+  // Every exchange sampled, by vhost and name.
+  virtual std::vector<ExchangeSample> exchange_samples() = 0;
+  virtual std::optional<ExchangeSample> exchange_sample(const ResourceKey& exchange) = 0;
+  // The exchanges with a kind of violation seen more often than its last
+  // mail reported: each with its count of messages inspected and those
+  // kinds alone (not its last message).
+  virtual std::vector<ExchangeSample> unmailed_violations() = 0;
+  // Records a mail about `kind` on `exchange` reporting the count up to
+  // `count`, sent `mailed_at`, with its mails, in one transaction; returns
+  // false (and changes nothing) if the kind was mailed after
+  // `not_mailed_after` (another guardian did it meanwhile) or was never
+  // seen there. Times are RFC 3339 text (core/timestamp.h).
+  virtual bool record_violation_mail(const ResourceKey& exchange, MessageViolation kind,
+                                     std::int64_t count, const std::string& mailed_at,
+                                     const std::string& not_mailed_after,
+                                     const std::vector<OutboxMail>& mails) = 0;
+};
+
 // The audit events of changes, until a server has copied them into its
 // audit log. With several servers on one store, one copies them: the one
 // holding the audit export lead (lead_lock.h).
@@ -238,6 +268,7 @@ class WebStore {
 class Store : public UserStore,
               public UserFeed,
               public GuardianStateStore,
+              public ExchangeSampleStore,
               public AuditExport,
               public WebStore {
  public:

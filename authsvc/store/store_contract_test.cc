@@ -1651,3 +1651,152 @@ TEST_CASE_TEMPLATE("store contract: set_actor changes who later changes are audi
 }
 
 }  // namespace authsvc::store_contract
+
+namespace authsvc::store_contract {
+namespace {
+
+ExchangeSample seen_on(const std::string& name, std::int64_t inspected, const std::string& at,
+                       MessageExample last) {
+  ExchangeSample s;
+  s.exchange = ResourceKey{"/", name};
+  s.inspected = inspected;
+  s.first_seen_at = at;
+  s.last_seen_at = at;
+  s.last = std::move(last);
+  return s;
+}
+
+MessageExample example(std::string routing_key, std::string payload) {
+  MessageExample e;
+  e.routing_key = std::move(routing_key);
+  e.size = static_cast<std::int64_t>(payload.size());
+  e.payload = std::move(payload);
+  return e;
+}
+
+}  // namespace
+
+TEST_CASE_TEMPLATE("store contract: message samples add up, keep any bytes, and merge their shapes",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  // Bytes no text column takes: NUL, invalid UTF-8, controls.
+  const std::string hostile_key = std::string("a.\0.b\x1b", 6);
+  const std::string hostile_payload = std::string("\xff\xfe\0{\"", 5);
+  ExchangeSample first = seen_on("exchange/alice/a", 3, "2026-01-01T00:00:01.000000Z",
+                                 example(hostile_key, hostile_payload));
+  first.last.content_type = std::string("text/\0plain", 11);
+  first.last.delivery_mode = 1;
+  first.json_keys = {"b", std::string("nul\0key", 7)};
+  first.routing_key_fields_min = 2;
+  first.routing_key_fields_max = 3;
+  ExchangeViolationRecord not_utf8;
+  not_utf8.kind = MessageViolation::not_utf8;
+  not_utf8.count = 2;
+  not_utf8.last_at = "2026-01-01T00:00:01.000000Z";
+  not_utf8.example = first.last;
+  first.violations = {not_utf8};
+  ExchangeSample empty = seen_on("exchange/bob/none", 0, "2026-01-01T00:00:01.000000Z", {});
+  s.store.add_exchange_samples({first, empty});
+
+  ExchangeSample second =
+      seen_on("exchange/alice/a", 2, "2026-01-01T00:00:09.000000Z", example("x", R"({"c":1})"));
+  second.json_keys = {"c", "b"};
+  second.routing_key_fields_min = 1;
+  second.routing_key_fields_max = 1;
+  ExchangeViolationRecord more_utf8 = not_utf8;
+  more_utf8.count = 1;
+  more_utf8.last_at = "2026-01-01T00:00:08.000000Z";
+  more_utf8.example = example("y", "\xc3");
+  ExchangeViolationRecord transient;
+  transient.kind = MessageViolation::transient;
+  transient.count = 2;
+  transient.last_at = "2026-01-01T00:00:09.000000Z";
+  transient.example = second.last;
+  second.violations = {more_utf8, transient};
+  s.store.add_exchange_samples({second});
+
+  std::unique_ptr<Store> again = s.under_test->connect(kGuardian);
+  std::vector<ExchangeSample> all = again->exchange_samples();
+  REQUIRE(all.size() == 1);  // one that inspected nothing is not recorded
+  const ExchangeSample& a = all[0];
+  CHECK(a.exchange == ResourceKey{"/", "exchange/alice/a"});
+  CHECK(a.inspected == 5);
+  CHECK(a.first_seen_at == "2026-01-01T00:00:01.000000Z");
+  CHECK(a.last_seen_at == "2026-01-01T00:00:09.000000Z");
+  CHECK(a.last.routing_key == "x");
+  CHECK_FALSE(a.last.content_type.has_value());
+  CHECK(a.json_keys == std::vector<std::string>{"b", std::string("nul\0key", 7), "c"});
+  CHECK(a.routing_key_fields_min == 1);
+  CHECK(a.routing_key_fields_max == 3);
+  REQUIRE(a.violations.size() == 2);
+  CHECK(a.violations[0].kind == MessageViolation::not_utf8);
+  CHECK(a.violations[0].count == 3);
+  CHECK(a.violations[0].last_at == "2026-01-01T00:00:08.000000Z");
+  CHECK(a.violations[0].example.payload == "\xc3");
+  CHECK(a.violations[0].mailed_at.empty());
+  CHECK(a.violations[1].kind == MessageViolation::transient);
+
+  // The first write's bytes, read back whole.
+  Fresh<Impl> t;
+  t.store.add_exchange_samples({first});
+  std::optional<ExchangeSample> kept = t.store.exchange_sample(first.exchange);
+  REQUIRE(kept.has_value());
+  CHECK(kept->last.routing_key == hostile_key);
+  CHECK(kept->last.payload == hostile_payload);
+  CHECK(kept->last.content_type == std::string("text/\0plain", 11));
+  CHECK(kept->last.delivery_mode == 1);
+  CHECK(kept->violations.size() == 1);
+  CHECK_FALSE(t.store.exchange_sample(ResourceKey{"/", "exchange/alice/other"}).has_value());
+}
+
+TEST_CASE_TEMPLATE("store contract: a violation is mailed once per period, with its mails", Impl,
+                   AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ExchangeSample sample =
+      seen_on("exchange/alice/a", 4, "2026-01-01T00:00:01.000000Z", example("k", "nope"));
+  ExchangeViolationRecord v;
+  v.kind = MessageViolation::not_json;
+  v.count = 4;
+  v.last_at = "2026-01-01T00:00:01.000000Z";
+  v.example = sample.last;
+  sample.violations = {v};
+  s.store.add_exchange_samples({sample});
+  const ResourceKey key = sample.exchange;
+
+  std::vector<ExchangeSample> due = s.store.unmailed_violations();
+  REQUIRE(due.size() == 1);
+  CHECK(due[0].inspected == 4);
+  REQUIRE(due[0].violations.size() == 1);
+  CHECK(due[0].violations[0].count == 4);
+
+  CHECK(s.store.record_violation_mail(key, MessageViolation::not_json, 4,
+                                      "2026-01-02T00:00:00.000000Z", "2026-01-01T00:00:00.000000Z",
+                                      {mail("alice@example.org", "not json")}));
+  // Another guardian with the same view, a moment later: refused, no mail.
+  CHECK_FALSE(s.store.record_violation_mail(
+      key, MessageViolation::not_json, 4, "2026-01-02T00:00:01.000000Z",
+      "2026-01-01T00:00:01.000000Z", {mail("alice@example.org", "not json")}));
+  // A kind never seen there: nothing to record.
+  CHECK_FALSE(s.store.record_violation_mail(key, MessageViolation::oversize, 1,
+                                            "2026-01-02T00:00:01.000000Z",
+                                            "2026-01-01T00:00:01.000000Z", {}));
+  CHECK(s.store.outbox(100).size() == 1);
+  CHECK(s.store.unmailed_violations().empty());
+  std::optional<ExchangeSample> kept = s.store.exchange_sample(key);
+  REQUIRE(kept.has_value());
+  CHECK(kept->violations[0].mailed_at == "2026-01-02T00:00:00.000000Z");
+  CHECK(kept->violations[0].mailed_count == 4);
+
+  // Seen again: unmailed once more, and mailed again once the period passed.
+  v.count = 1;
+  sample.inspected = 1;
+  sample.violations = {v};
+  s.store.add_exchange_samples({sample});
+  CHECK(s.store.unmailed_violations().size() == 1);
+  CHECK(s.store.record_violation_mail(key, MessageViolation::not_json, 5,
+                                      "2026-01-03T00:00:00.000000Z", "2026-01-02T00:00:00.000000Z",
+                                      {mail("alice@example.org", "again")}));
+  CHECK(s.store.outbox(100).size() == 2);
+}
+
+}  // namespace authsvc::store_contract
