@@ -38,7 +38,9 @@ std::optional<ServerUrl> parse_server_url(std::string_view text,
   Url u(curl_url(), curl_url_cleanup);
   if (!u) throw std::bad_alloc();
   const std::string url(text);
-  if (CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), 0); rc != CURLUE_OK) {
+  // Schemes libcurl has no protocol for (amqp) too: `schemes` decides.
+  if (CURLUcode rc = curl_url_set(u.get(), CURLUPART_URL, url.c_str(), CURLU_NON_SUPPORT_SCHEME);
+      rc != CURLUE_OK) {
     return fail(curl_url_strerror(rc));
   }
   ServerUrl out;
@@ -72,6 +74,9 @@ std::optional<ServerUrl> parse_server_url(std::string_view text,
   }
   std::optional<std::string> port = part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
   out.port = port ? std::stoi(*port) : 0;  // libcurl checked it is 0 to 65535
+  // AMQP's own (RFC-less, but the IANA's): libcurl knows no default.
+  if (!port && out.scheme == "amqp") out.port = 5672;
+  if (!port && out.scheme == "amqps") out.port = 5671;
   if (out.port < 1) return fail("bad port");
   out.path = part(u, CURLUPART_PATH).value_or("/");
   return out;

@@ -1,6 +1,7 @@
 #pragma once
 // The URLs of the servers the guardian talks to: the broker's management
-// API (http, https) and the mail server (smtp, smtps). Read with libcurl's
+// API (http, https), its AMQP port (amqp, amqps: the message sampler) and
+// the mail server (smtp, smtps). Read with libcurl's
 // URL API, which libcurl's own requests use, rather than by hand.
 
 #include <initializer_list>
@@ -13,7 +14,7 @@ namespace authsvc {
 struct ServerUrl {
   std::string scheme;  // lower case
   std::string host;    // a name or an address; an IPv6 address without brackets
-  int port = 0;        // as given, else the scheme's default
+  int port = 0;        // as given, else the scheme's default (amqp 5672, amqps 5671)
   std::string path;    // "/" if none; as given, but for "." and ".." segments resolved
 
   // scheme://host:port, an IPv6 address in brackets.

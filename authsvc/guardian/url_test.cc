@@ -30,6 +30,21 @@ TEST_SUITE("url") {
     u = parse_server_url("smtps://mail.example.org", {"smtp", "smtps"}, &error);
     REQUIRE(u);
     CHECK(u->port == 465);
+    // AMQP, which libcurl has no protocol for: the same rules, its ports.
+    u = parse_server_url("AMQP://broker.example", {"amqp", "amqps"}, &error);
+    REQUIRE(u);
+    CHECK(u->scheme == "amqp");
+    CHECK(u->port == 5672);
+    u = parse_server_url("amqps://[::1]:5999", {"amqp", "amqps"}, &error);
+    REQUIRE(u);
+    CHECK(u->host == "::1");
+    CHECK(u->port == 5999);
+    CHECK(parse_server_url("amqps://h", {"amqp", "amqps"}, &error)->port == 5671);
+    CHECK_FALSE(parse_server_url("amqp://u:p@h", {"amqp", "amqps"}, &error));
+    CHECK(error.find("credentials") != std::string::npos);
+    // An unknown scheme is refused by the list, whatever libcurl knows.
+    CHECK_FALSE(parse_server_url("gopher://h", {"amqp", "amqps"}, &error));
+    CHECK(error.find("the scheme must be amqp or amqps") != std::string::npos);
   }
 
   TEST_CASE("parse_server_url refuses what is not a plain server URL, and says why") {
