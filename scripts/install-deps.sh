@@ -4,7 +4,7 @@
 #   scripts/install-deps.sh --test   also what the tests need (a real RabbitMQ, AMQP clients,
 #                                    headless Chromium, and the OpenID Connect provider the
 #                                    web tests sign in at: scripts/install-oidc-provider.sh)
-#   scripts/install-deps.sh --bench  that, and what tests/bench needs (nginx, wrk, rabbitmq-c)
+#   scripts/install-deps.sh --bench  that, and what tests/bench needs (nginx, wrk)
 #   scripts/install-deps.sh --package  what building and serving need, and what
 #                                    scripts/package.sh needs (CPack's dpkg tools, help2man)
 set -euo pipefail
@@ -13,7 +13,7 @@ packages=(
   cmake g++ make pkg-config
   libmicrohttpd-dev libgnutls28-dev libcpp-httplib-dev libsqlitecpp-dev libsqlite3-dev libssl-dev
   libre2-dev libfmt-dev libcli11-dev nlohmann-json3-dev doctest-dev libcurl4-openssl-dev libjwt-dev
-  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev libpqxx-dev
+  libkainjow-mustache-dev zlib1g-dev libtomlplusplus-dev libsystemd-dev libpqxx-dev librabbitmq-dev
 )
 if [[ "${1:-}" == "--package" || "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
   # dpkg-shlibdeps and dpkg-buildflags; file, with which CPack finds the
@@ -36,7 +36,7 @@ if [[ "${1:-}" == "--test" || "${1:-}" == "--bench" ]]; then
     prometheus python3-prometheus-client systemd lintian postgresql-15 postgresql-client-15)
 fi
 if [[ "${1:-}" == "--bench" ]]; then
-  packages+=(nginx-light wrk librabbitmq-dev)
+  packages+=(nginx-light wrk)
 fi
 
 missing=()

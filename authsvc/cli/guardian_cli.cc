@@ -8,8 +8,10 @@
 
 #include "authsvc/cli/command.h"
 #include "authsvc/cli/password_file.h"
+#include "authsvc/core/duration.h"
 #include "authsvc/core/error.h"
 #include "authsvc/guardian/expiry_notice.h"
+#include "authsvc/guardian/url.h"
 #include "authsvc/server/guardian_process.h"
 
 namespace authsvc {
@@ -65,6 +67,23 @@ void add_guardian_options(CLI::App* cmd, GuardianSetup* setup) {
                   "File whose first line is the SMTP password");
   cmd->add_flag("--dry-run", setup->config.options.dry_run,
                 "Change, delete, close and send nothing: print what would be done");
+  cmd->add_flag("--sample-messages", setup->config.sample_messages,
+                "Inspect a sample of the messages on every Pulse exchange, record what is seen "
+                "and mail owners about messages that break the specification's rules");
+  cmd->add_option("--sample-rate", setup->config.sampler.rate,
+                  "Messages inspected per exchange per minute, at most (the rest expire unread)")
+      ->check(CLI::Range(1, 6000))
+      ->capture_default_str();
+  cmd->add_option("--sample-amqp-url", setup->sample_amqp_url,
+                  "The broker's AMQP port for the sampler, amqp://HOST:PORT or amqps://HOST:PORT, "
+                  "as the management API's account (default: amqp:// on the management "
+                  "API's host, port 5672)");
+  cmd->add_option("--sample-ca-file", setup->config.amqp.ca_file,
+                  "With amqps://: the CA the broker's certificate is checked against (default: "
+                  "the system's)");
+  cmd->add_option("--sample-mail-every", setup->sample_mail_every,
+                  "At most one mail per exchange per kind of violation per this duration")
+      ->capture_default_str();
 }
 
 void complete_management_setup(GuardianSetup* setup) {
@@ -73,6 +92,45 @@ void complete_management_setup(GuardianSetup* setup) {
   }
   setup->config.management.password = read_password_file(setup->management_password_file);
 }
+
+namespace {
+
+// The sampler's AMQP endpoint and account, and its mail period.
+void complete_sampler_setup(GuardianSetup* setup) {
+  GuardianConfig& config = setup->config;
+  std::optional<std::chrono::seconds> every = parse_duration(setup->sample_mail_every);
+  if (!every || every->count() <= 0)
+    throw CLI::ValidationError("--sample-mail-every: not a duration: " + setup->sample_mail_every);
+  config.sampler.mail_period = *every;
+  config.sampler.refresh = config.options.interval;
+  config.sampler.report = config.options.interval;
+  // Each exchange's queue holds a minute's worth at the rate, and its TTL
+  // is that minute: what the sampler does not take in time expires.
+  config.amqp.queue_messages = config.sampler.rate;
+  config.amqp.user = config.management.user;
+  config.amqp.password = config.management.password;
+  std::string error;
+  std::string url = setup->sample_amqp_url;
+  if (url.empty()) {
+    std::optional<ServerUrl> management =
+        parse_server_url(config.management.url, {"http", "https"}, &error);
+    if (!management)
+      throw Error(fmt::format("--management-url {}: {}", redact_url(config.management.url), error));
+    url =
+        "amqp://" + (management->host.find(':') != std::string::npos ? "[" + management->host + "]"
+                                                                     : management->host);
+  }
+  std::optional<ServerUrl> amqp = parse_server_url(url, {"amqp", "amqps"}, &error);
+  if (!amqp)
+    throw CLI::ValidationError(fmt::format("--sample-amqp-url {}: {}", redact_url(url), error));
+  config.amqp.host = amqp->host;
+  config.amqp.tls = amqp->scheme == "amqps";
+  config.amqp.port = amqp->port;
+  if (!config.amqp.ca_file.empty() && !config.amqp.tls)
+    throw Error("--sample-ca-file is for an amqps:// --sample-amqp-url");
+}
+
+}  // namespace
 
 void complete_guardian_setup(GuardianSetup* setup) {
   std::string error;
@@ -95,6 +153,7 @@ void complete_guardian_setup(GuardianSetup* setup) {
   if (!setup->smtp_password_file.empty()) {
     setup->config.mail.password = read_password_file(setup->smtp_password_file);
   }
+  complete_sampler_setup(setup);
 }
 
 namespace {
@@ -250,6 +309,7 @@ void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& 
   check->callback([&action, exchange_setup] {
     action = [exchange_setup] { return check_exchanges(*exchange_setup); };
   });
+  add_exchange_directory_commands(exchange, store, action);
 }
 
 }  // namespace authsvc

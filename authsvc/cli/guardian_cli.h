@@ -24,6 +24,9 @@ struct GuardianSetup {
   std::optional<std::string> node_name;  // --node-name, `authsvc guardian`'s
   // --expiry-notice as given, read by complete_guardian_setup().
   std::string expiry_notice = "7d,1d";
+  // --sample-amqp-url and --sample-mail-every as given, likewise.
+  std::string sample_amqp_url;
+  std::string sample_mail_every = "1d";
 };
 
 // The management API options (for every command that reads the broker).
@@ -35,6 +38,12 @@ void add_guardian_options(CLI::App* cmd, GuardianSetup* setup);
 // CLI::ValidationError (a usage error, exit 2) for a value that is not one.
 void complete_management_setup(GuardianSetup* setup);
 void complete_guardian_setup(GuardianSetup* setup);
+
+// `exchange list` and `exchange show` on `exchange`
+// (exchange_directory_command.cc).
+void add_exchange_directory_commands(CLI::App* exchange,
+                                     const std::function<StoreLocation()>& store,
+                                     std::function<int()>& action);
 
 // Registers guardian, queue and exchange on `app`; a command sets `action`.
 void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& store,

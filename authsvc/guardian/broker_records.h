@@ -36,6 +36,18 @@ struct ExchangeInfo {
   bool durable = false;
   bool auto_delete = false;
   bool internal = false;
+  // Messages a second published to it, as the broker last measured;
+  // nullopt unless asked for (ManagementApi::exchanges_with_rates) and
+  // reported.
+  std::optional<double> publish_rate;
+};
+
+// A binding of a queue (or an exchange) to an exchange.
+struct BindingInfo {
+  std::string vhost;
+  std::string source;            // the exchange
+  std::string destination;       // the queue or exchange bound
+  std::string destination_type;  // "queue" or "exchange"
 };
 
 struct ConnectionInfo {

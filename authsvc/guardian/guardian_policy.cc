@@ -40,6 +40,13 @@ const char* to_string(GuardianAction::Kind kind) {
   return "?";
 }
 
+std::string exchange_problem(const ExchangeInfo& e) {
+  std::string problem;
+  if (e.type != "topic") problem = "its type is " + e.type + ", not topic";
+  if (!e.durable) problem += std::string(problem.empty() ? "" : " and ") + "it is not durable";
+  return problem;
+}
+
 std::optional<std::string> owner_of(std::string_view prefix, std::string_view name) {
   if (name.size() <= prefix.size() + 1 || name.substr(0, prefix.size()) != prefix ||
       name[prefix.size()] != '/') {
@@ -211,9 +218,7 @@ void plan_exchanges(const GuardianInput& in, const Users& users, std::vector<Gua
   for (const ExchangeInfo& e : in.exchanges) {
     std::optional<std::string> owner = owner_of("exchange", e.name);
     if (!owner) continue;
-    std::string problem;
-    if (e.type != "topic") problem = "its type is " + e.type + ", not topic";
-    if (!e.durable) problem += std::string(problem.empty() ? "" : " and ") + "it is not durable";
+    std::string problem = exchange_problem(e);
     if (problem.empty()) continue;
     ResourceKey key{e.vhost, e.name};
     still_wrong.insert(key);

@@ -158,6 +158,10 @@ struct QueueStatus {
 // exemptions and notices, and classified.
 std::vector<QueueStatus> queue_statuses(const GuardianInput& input);
 
+// Why an exchange is not what Pulse asks ("its type is fanout, not topic
+// and it is not durable"); "" for a durable topic exchange.
+std::string exchange_problem(const ExchangeInfo& exchange);
+
 // The owner in "queue/<owner>/..." or "exchange/<owner>/...", or nullopt.
 std::optional<std::string> owner_of(std::string_view prefix, std::string_view name);
 

@@ -330,7 +330,7 @@ TEST_CASE("every mail about an account goes to each of its owners, one mail each
   in.queues = {queue("queue/alice/q", 3000)};
   in.queue_notices = {
       QueueNotice{{"/", "queue/alice/gone"}, "alice", QueueNoticeState::deleting, 9000, ""}};
-  in.exchanges = {ExchangeInfo{"/", "exchange/alice/fan", "fanout", true, false, false}};
+  in.exchanges = {ExchangeInfo{"/", "exchange/alice/fan", "fanout", true, false, false, {}}};
   std::vector<GuardianAction> actions = plan_guardian(in);
   REQUIRE(actions.size() == 3);
   for (const GuardianAction& a : actions) {
@@ -347,10 +347,10 @@ TEST_CASE("every mail about an account goes to each of its owners, one mail each
 
 TEST_CASE("exchanges under exchange/<user>/ must be durable topic exchanges: reported once") {
   GuardianInput in = with_alice();
-  ExchangeInfo good{"/", "exchange/alice/good", "topic", true, false, false};
-  ExchangeInfo fanout{"/", "exchange/alice/fan", "fanout", true, false, false};
-  ExchangeInfo transient{"/", "exchange/bob/tmp", "topic", false, false, false};
-  ExchangeInfo system{"/", "amq.direct", "direct", true, false, false};
+  ExchangeInfo good{"/", "exchange/alice/good", "topic", true, false, false, {}};
+  ExchangeInfo fanout{"/", "exchange/alice/fan", "fanout", true, false, false, {}};
+  ExchangeInfo transient{"/", "exchange/bob/tmp", "topic", false, false, false, {}};
+  ExchangeInfo system{"/", "amq.direct", "direct", true, false, false, {}};
   in.exchanges = {good, fanout, transient, system};
   std::vector<GuardianAction> actions = plan_guardian(in);
   REQUIRE(actions.size() == 2);

@@ -15,65 +15,11 @@
 #include <thread>
 
 #include "authsvc/core/timestamp.h"
+#include "authsvc/guardian/fake_broker.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
 namespace {
-
-// The broker as the guardian sees it, in memory: the listings a test sets,
-// and every removal the guardian asks for. A removal leaves the listings as
-// they are, as the management API's listings lag a deletion; a test changes
-// them itself.
-class FakeBroker : public Broker {
- public:
-  std::vector<QueueInfo> queue_list;
-  std::vector<ExchangeInfo> exchange_list;
-  std::vector<ConnectionInfo> connection_list;
-  std::vector<std::string> internal_user_list;
-  // Each removal asked for, answered or refused: "delete queue '/' 'NAME'",
-  // "delete exchange '/' 'NAME'", "close connection 'NAME' (REASON)".
-  std::vector<std::string> removals;
-  bool unreachable = false;      // every call throws BrokerError
-  bool refuse_removals = false;  // removals throw BrokerError; listings still answer
-  bool gone = false;             // removals answer false: there was no such thing
-
-  std::vector<QueueInfo> queues() override {
-    answer();
-    return queue_list;
-  }
-  std::vector<ExchangeInfo> exchanges() override {
-    answer();
-    return exchange_list;
-  }
-  std::vector<ConnectionInfo> connections() override {
-    answer();
-    return connection_list;
-  }
-  std::vector<std::string> internal_users() override {
-    answer();
-    return internal_user_list;
-  }
-  bool delete_queue(const std::string& vhost, const std::string& name) override {
-    return remove("delete queue '" + vhost + "' '" + name + "'");
-  }
-  bool delete_exchange(const std::string& vhost, const std::string& name) override {
-    return remove("delete exchange '" + vhost + "' '" + name + "'");
-  }
-  bool close_connection(const std::string& name, const std::string& reason) override {
-    return remove("close connection '" + name + "' (" + reason + ")");
-  }
-
- private:
-  void answer() const {
-    if (unreachable) throw BrokerError("fake broker: unreachable");
-  }
-  bool remove(std::string what) {
-    answer();
-    removals.push_back(std::move(what));
-    if (refuse_removals) throw BrokerError("fake broker: refused");
-    return !gone;
-  }
-};
 
 // Takes every mail, except while `down` (the server cannot be used) and for
 // the addresses it rejects (5xx) or defers (4xx).
@@ -124,7 +70,7 @@ struct Fixture {
   std::string db = dir.file("a.db");
   std::unique_ptr<Store> cli = open_store(db, Actor{"cli", "tester"}, OpenMode::create_if_missing);
   std::unique_ptr<Store> store = open_store(db, Actor{"guardian", ""});
-  FakeBroker broker;
+  testing::FakeBroker broker;
   FakeMailer mailer;
   testing::AuditLines audit;
 

@@ -108,6 +108,20 @@ class Item {
     return std::nullopt;
   }
 
+  // A number under nested keys ({"a", "b"}: item["a"]["b"]); nullopt if
+  // any is missing or null. Anything but a number there is an error.
+  std::optional<double> number_at(std::initializer_list<const char*> path) const {
+    const json* v = &j_;
+    for (const char* key : path) {
+      if (!v->is_object()) return std::nullopt;
+      auto it = v->find(key);
+      if (it == v->end() || it->is_null()) return std::nullopt;
+      v = &*it;
+    }
+    if (!v->is_number()) throw error(*(path.end() - 1), "is not a number");
+    return v->get<double>();
+  }
+
   std::string peer() const {
     std::string host = string("peer_host");
     const json* port = find("peer_port");
@@ -280,19 +294,51 @@ std::vector<QueueInfo> ManagementApi::queues() {
   return queues;
 }
 
+namespace {
+
+ExchangeInfo exchange_of(const Item& item) {
+  ExchangeInfo e;
+  e.vhost = item.string("vhost", true);
+  e.name = item.string("name", true);
+  e.type = item.string("type");
+  e.durable = item.boolean("durable");
+  e.auto_delete = item.boolean("auto_delete");
+  e.internal = item.boolean("internal");
+  return e;
+}
+
+}  // namespace
+
 std::vector<ExchangeInfo> ManagementApi::exchanges() {
   const std::string path =
       "/api/exchanges?disable_stats=true&columns=vhost,name,type,durable,auto_delete,internal";
   json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<ExchangeInfo>(items, "exchange listing",
+                                     [](const Item& item) { return exchange_of(item); });
+}
+
+std::vector<ExchangeInfo> ManagementApi::exchanges_with_rates() {
+  const std::string path =
+      "/api/exchanges?columns=vhost,name,type,durable,auto_delete,internal,"
+      "message_stats.publish_in_details.rate";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
   return parse_listing<ExchangeInfo>(items, "exchange listing", [](const Item& item) {
-    ExchangeInfo e;
-    e.vhost = item.string("vhost", true);
-    e.name = item.string("name", true);
-    e.type = item.string("type");
-    e.durable = item.boolean("durable");
-    e.auto_delete = item.boolean("auto_delete");
-    e.internal = item.boolean("internal");
+    ExchangeInfo e = exchange_of(item);
+    e.publish_rate = item.number_at({"message_stats", "publish_in_details", "rate"});
     return e;
+  });
+}
+
+std::vector<BindingInfo> ManagementApi::bindings() {
+  const std::string path = "/api/bindings?columns=vhost,source,destination,destination_type";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<BindingInfo>(items, "binding listing", [](const Item& item) {
+    BindingInfo b;
+    b.vhost = item.string("vhost", true);
+    b.source = item.string("source", true);
+    b.destination = item.string("destination", true);
+    b.destination_type = item.string("destination_type");
+    return b;
   });
 }
 

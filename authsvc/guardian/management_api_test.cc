@@ -127,6 +127,44 @@ TEST_SUITE("management_api") {
     }
   }
 
+  TEST_CASE("exchanges with rates and bindings: the statistics and bindings parse" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    // As 3.10 answers: an exchange nothing was published to has no
+    // message_stats; a rate may be a whole number.
+    broker.answer("/api/exchanges", 200, R"([
+    {"name":"exchange/alice/a","vhost":"/","type":"topic","durable":true,"auto_delete":false,"internal":false,"message_stats":{"publish_in_details":{"rate":2.4}}},
+    {"name":"exchange/bob/b","vhost":"/","type":"fanout","durable":false,"auto_delete":false,"internal":false},
+    {"name":"exchange/bob/c","vhost":"/","type":"topic","durable":true,"auto_delete":false,"internal":false,"message_stats":{"publish_in_details":{"rate":0}}}])");
+    broker.answer("/api/bindings", 200, R"([
+    {"source":"exchange/alice/a","vhost":"/","destination":"queue/bob/q","destination_type":"queue"},
+    {"source":"","vhost":"/","destination":"queue/bob/q","destination_type":"queue"}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<ExchangeInfo> exchanges = api.exchanges_with_rates();
+    REQUIRE(exchanges.size() == 3);
+    CHECK(exchanges[0].publish_rate == doctest::Approx(2.4));
+    CHECK_FALSE(exchanges[1].publish_rate.has_value());
+    CHECK(exchanges[1].type == "fanout");
+    CHECK(exchanges[2].publish_rate == 0.0);
+    std::vector<BindingInfo> bindings = api.bindings();
+    REQUIRE(bindings.size() == 2);
+    CHECK(bindings[0].source == "exchange/alice/a");
+    CHECK(bindings[0].destination == "queue/bob/q");
+    CHECK(bindings[0].destination_type == "queue");
+    CHECK(bindings[1].source == "");
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].target ==
+          "/api/exchanges?columns=vhost,name,type,durable,auto_delete,internal,"
+          "message_stats.publish_in_details.rate");
+    CHECK(seen[1].target == "/api/bindings?columns=vhost,source,destination,destination_type");
+
+    broker.answer(
+        "/api/exchanges", 200,
+        R"([{"name":"x","vhost":"/","message_stats":{"publish_in_details":{"rate":"fast"}}}])");
+    CHECK_THROWS_AS(api.exchanges_with_rates(), ManagementError);
+  }
+
   TEST_CASE("queues: the request asks for few columns, with basic auth, the answer parses" *
             doctest::test_suite("threaded")) {
     FakeBroker broker;

@@ -67,6 +67,29 @@ void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardi
                [&f] { return value(f.mails_dropped); });
 }
 
+void register_sampler_metrics(MetricsRegistry& registry, const MessageSampler& sampler) {
+  using Type = MetricsRegistry::Type;
+  const SamplerFigures& f = sampler.figures();
+  registry.add("authsvc_sampler_messages_inspected_total", Type::counter,
+               "Messages the sampler took from the Pulse exchanges and inspected.", {},
+               [&f] { return value(f.inspected); });
+  registry.add("authsvc_sampler_violating_messages_total", Type::counter,
+               "Inspected messages that broke at least one of the specification's rules.", {},
+               [&f] { return value(f.violations); });
+  registry.add("authsvc_sampler_exchanges", Type::gauge,
+               "Exchanges the sampler has a queue on now.", {},
+               [&f] { return value(f.exchanges); });
+  registry.add("authsvc_sampler_connected", Type::gauge,
+               "1 while the sampler is connected to the broker, 0 while not (or standing by).", {},
+               [&f] { return f.connected.load(std::memory_order_relaxed) ? 1.0 : 0.0; });
+  registry.add("authsvc_sampler_connection_losses_total", Type::counter,
+               "Times the sampler lost the broker (each outage once).", {},
+               [&f] { return value(f.connection_losses); });
+  registry.add("authsvc_sampler_mails_queued_total", Type::counter,
+               "Mails about violations queued for the exchanges' owners.", {},
+               [&f] { return value(f.mails_queued); });
+}
+
 std::string guardian_problem(const Guardian& guardian, std::chrono::seconds max_age) {
   const GuardianFigures& f = guardian.figures();
   // A standby is healthy: it waits for the lead, and looks at nothing.

@@ -7,10 +7,13 @@
 
 #include "authsvc/core/metrics.h"
 #include "authsvc/guardian/guardian.h"
+#include "authsvc/guardian/message_sampler.h"
 
 namespace authsvc {
 
 void register_guardian_metrics(MetricsRegistry& registry, const Guardian& guardian);
+// The message sampler's, beside its guardian's (--sample-messages).
+void register_sampler_metrics(MetricsRegistry& registry, const MessageSampler& sampler);
 
 // "" when a look succeeded within `max_age` plus the guardian's interval
 // (a look is due every interval), counted from when it took the lead, or

@@ -26,9 +26,34 @@ GuardianProcess::GuardianProcess(const StoreLocation& db, const GuardianConfig& 
   }
   options.reopen_store = [store = store_.get()] { store->reopen(); };
   guardian_ = std::make_unique<Guardian>(*store_, *store_, *api_, mailer_.get(), audit, options);
+  // A dry run sends nothing, so it samples nothing either: its queues
+  // would be a change to the broker.
+  if (config.sample_messages && !options.dry_run) {
+    sampler_store_ = open_store(db, Actor{"guardian", ""});
+    sampler_api_ = std::make_unique<ManagementApi>(config.management);
+    sampler_link_ = std::make_unique<AmqpSamplerLink>(config.amqp);
+    SamplerOptions sampling = config.sampler;
+    // What the guardian's last ask found: Lead::check() is its thread's
+    // alone, and the sampler follows the guardian within an interval.
+    if (lead_) sampling.lead = [lead = lead_.get()] { return lead->held(); };
+    sampling.reopen_store = [store = sampler_store_.get()] { store->reopen(); };
+    sampler_ = std::make_unique<MessageSampler>(*sampler_store_, *sampler_store_, *sampler_api_,
+                                                *sampler_link_, audit, sampling);
+  }
 }
 
-GuardianProcess::~GuardianProcess() = default;
+GuardianProcess::~GuardianProcess() { stop_sampler(); }
+
+void GuardianProcess::start_sampler() {
+  if (sampler_ && !sampler_thread_.joinable())
+    sampler_thread_ = std::thread([sampler = sampler_.get()] { sampler->run(); });
+}
+
+void GuardianProcess::stop_sampler() {
+  if (!sampler_thread_.joinable()) return;
+  sampler_->stop();
+  sampler_thread_.join();
+}
 
 int run_guardian(const StoreLocation& db, const GuardianConfig& config,
                  const std::string& audit_log, const std::optional<std::string>& node_name,
@@ -45,6 +70,7 @@ int run_guardian(const StoreLocation& db, const GuardianConfig& config,
   MetricsRegistry metrics;
   register_process_metrics(metrics);
   register_guardian_metrics(metrics, process.guardian());
+  if (process.sampler()) register_sampler_metrics(metrics, *process.sampler());
   register_audit_metrics(metrics, audit);
   std::unique_ptr<OpsListener> ops_listener =
       start_ops_listener(std::move(ops_socket), metrics, [&]() -> std::string {
@@ -78,7 +104,9 @@ int run_guardian(const StoreLocation& db, const GuardianConfig& config,
   }
   notifier.ready(fmt::format("watching {} every {} ms", config.management.url,
                              config.options.interval.count()));
+  process.start_sampler();
   process.guardian().run();
+  process.stop_sampler();
   if (!audit.flush_for(std::chrono::seconds(5))) return 1;
   fmt::print(stderr, "authsvc guardian: stopped\n");
   return 0;

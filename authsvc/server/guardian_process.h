@@ -6,11 +6,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "authsvc/core/audit_sink.h"
+#include "authsvc/guardian/amqp_sampler_link.h"
 #include "authsvc/guardian/guardian.h"
 #include "authsvc/guardian/mailer.h"
 #include "authsvc/guardian/management_api.h"
+#include "authsvc/guardian/message_sampler.h"
 #include "authsvc/server/lead.h"
 #include "authsvc/server/ops_listener.h"
 #include "authsvc/store/store.h"
@@ -23,6 +26,11 @@ struct GuardianConfig {
   ManagementOptions management;
   MailServer mail;  // no url: no mail (a dry run)
   GuardianOptions options;
+  // The message sampler, with --sample-messages: as the management API's
+  // operator account, over AMQP.
+  bool sample_messages = false;
+  AmqpSamplerOptions amqp;
+  SamplerOptions sampler;
 };
 
 class GuardianProcess {
@@ -34,6 +42,12 @@ class GuardianProcess {
   GuardianProcess(const StoreLocation& db, const GuardianConfig& config, AuditSink& audit);
   ~GuardianProcess();
   Guardian& guardian() { return *guardian_; }
+  // Null without --sample-messages.
+  MessageSampler* sampler() { return sampler_.get(); }
+  // The sampler's thread beside the caller's loop (none without a
+  // sampler), and its end.
+  void start_sampler();
+  void stop_sampler();
 
  private:
   std::unique_ptr<Store> store_;
@@ -41,6 +55,13 @@ class GuardianProcess {
   std::unique_ptr<ManagementApi> api_;
   std::unique_ptr<SmtpMailer> mailer_;
   std::unique_ptr<Guardian> guardian_;
+  // The sampler's own: a store connection and a management API client are
+  // used by one thread at a time.
+  std::unique_ptr<Store> sampler_store_;
+  std::unique_ptr<ManagementApi> sampler_api_;
+  std::unique_ptr<AmqpSamplerLink> sampler_link_;
+  std::unique_ptr<MessageSampler> sampler_;
+  std::thread sampler_thread_;
 };
 
 // `authsvc guardian`: the loop until SIGINT or SIGTERM (or one look, with

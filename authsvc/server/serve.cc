@@ -105,6 +105,7 @@ int serve(ServeOptions options) {
                 "0 while another server does (as of the last events there were).",
                 {}, [&export_lead] { return !export_lead || export_lead->held() ? 1.0 : 0.0; });
     if (guardian) register_guardian_metrics(metrics, guardian->guardian());
+    if (guardian && guardian->sampler()) register_sampler_metrics(metrics, *guardian->sampler());
     std::unique_ptr<OpsListener> ops =
         start_ops_listener(options.ops.metrics_listen, metrics, [&]() -> std::string {
           std::string problem = snapshot_problem(snapshots, watcher, options.ops.ready_store_age);
@@ -115,7 +116,10 @@ int serve(ServeOptions options) {
         });
     watcher.start();
     std::thread guardian_thread;
-    if (guardian) guardian_thread = std::thread([&] { guardian->guardian().run(); });
+    if (guardian) {
+      guardian_thread = std::thread([&] { guardian->guardian().run(); });
+      guardian->start_sampler();
+    }
     // Fed while the event loop answers and the audit log keeps up: what a
     // restart would fix. A database that cannot be read is /readyz's: the
     // last snapshot still answers.
@@ -146,6 +150,7 @@ int serve(ServeOptions options) {
     if (guardian) {
       guardian->guardian().stop();
       guardian_thread.join();
+      guardian->stop_sampler();
     }
     watcher.stop();
     // A full disk must not keep the process from exiting: wait a little for

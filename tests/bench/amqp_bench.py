@@ -8,8 +8,7 @@ backend could do, in the same run.
         [--publishers 2] [--publish-rate 200] [--messages 3] [--cache-ttl-ms MS]
 
 Needs root, Debian's rabbitmq-server, nginx, python3-pika (hence
-/usr/bin/python3) and build/tests/bench/amqp_load, which is built when
-librabbitmq-dev is installed (scripts/install-deps.sh --bench).
+/usr/bin/python3) and build/tests/bench/amqp_load, built with the project.
 
 Four private brokers (tests/e2e/broker.py), each from rabbitmq.conf.example,
 differing only in their auth backend:
@@ -397,8 +396,7 @@ def main():
         sys.exit("amqp_bench: run as root (the brokers run as root from a temporary folder)")
     for tool in (args.authsvc, args.load):
         if not os.access(tool, os.X_OK):
-            sys.exit("amqp_bench: %s is missing (build it; amqp_load needs librabbitmq-dev: "
-                     "scripts/install-deps.sh --bench)" % tool)
+            sys.exit("amqp_bench: %s is missing (build it: scripts/build.sh)" % tool)
     if not shutil.which("nginx") and not os.path.exists("/usr/sbin/nginx"):
         sys.exit("amqp_bench: nginx is missing (scripts/install-deps.sh --bench)")
     ttl_ms = args.cache_ttl_ms if args.cache_ttl_ms is not None else cache_ttl_of_example()

@@ -39,6 +39,7 @@ from pika.exceptions import (ChannelClosedByBroker, ProbableAccessDeniedError,
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from authsvc_process import Authsvc  # noqa: E402
+from smtp_sink_process import SmtpSink  # noqa: E402
 from timing import scaled  # noqa: E402
 import token_ledger  # noqa: E402  (tests/, on the path through authsvc_process)
 
@@ -75,6 +76,35 @@ class BrokerSuite(unittest.TestCase):
         cls.tokens = {}
         for name in names:
             cls.tokens[name] = cls.svc.add_user(name, "--email", name + "@example.org")
+
+    @classmethod
+    def start_smtp_sink(cls):
+        """cls.sink, a real SMTP server (smtp_sink.py) that writes each mail
+        it takes into cls.maildir, a folder of cls.workdir; stopped at the
+        end, which raises if it failed to keep a mail."""
+        cls.maildir = os.path.join(cls.workdir, "mail")
+        os.mkdir(cls.maildir)
+        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err")).start()
+        cls.addClassCleanup(cls.sink.stop)
+
+    @classmethod
+    def secret_file(cls, name, secret):
+        """A file of cls.workdir whose first line is `secret`, readable by
+        its owner alone, as authsvc wants its password files."""
+        path = os.path.join(cls.workdir, name)
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+            f.write(secret + "\n")
+        return path
+
+    @classmethod
+    def add_operator(cls, name, password, broker=None):
+        """An operator account in the broker's internal backend (cls.broker
+        unless given), as README recommends for the guardian: the
+        administrator tag and every permission on vhost /."""
+        broker = broker or cls.broker
+        broker.rabbitmqctl("add_user", name, password)
+        broker.rabbitmqctl("set_user_tags", name, "administrator")
+        broker.rabbitmqctl("set_permissions", "-p", "/", name, ".*", ".*", ".*")
 
     @classmethod
     def track_connections(cls):

@@ -45,7 +45,6 @@ sys.path.insert(0, HERE)
 from authsvc_process import describe_exit, read_log, terminate  # noqa: E402
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
-from smtp_sink_process import SmtpSink  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 
@@ -71,13 +70,8 @@ class GuardianE2E(BrokerSuite):
         cls.start_authsvc(ARGS.authsvc, "guardian-" + ARGS.mode,
                           serve_args=["--internal-user", OPERATOR])
         cls.add_users("alice", "bob", "carol", "dave")
-        cls.maildir = os.path.join(cls.workdir, "mail")
-        os.mkdir(cls.maildir)
-        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err")).start()
-        cls.addClassCleanup(cls.sink.stop)
-        cls.password_file = os.path.join(cls.workdir, "management.password")
-        with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write(OPERATOR_PASSWORD + "\n")
+        cls.start_smtp_sink()
+        cls.password_file = cls.secret_file("management.password", OPERATOR_PASSWORD)
         cls.guardian_audit = os.path.join(cls.workdir, "guardian-audit.log")
         cls.guardian_err = os.path.join(cls.workdir, "guardian.err")
         cls.guardian = None
@@ -89,9 +83,7 @@ class GuardianE2E(BrokerSuite):
         cls.broker.start()
         # The guardian's operator account lives in the broker's internal
         # backend, as rabbitmq.conf.example's second backend allows.
-        cls.broker.rabbitmqctl("add_user", OPERATOR, OPERATOR_PASSWORD)
-        cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
-        cls.broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
+        cls.add_operator(OPERATOR, OPERATOR_PASSWORD)
         cls.addClassCleanup(cls.stop_guardian, restart_serve=False)
         cls.track_connections()  # the broker closes some (test_5)
 

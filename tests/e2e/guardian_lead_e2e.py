@@ -35,7 +35,6 @@ from authsvc_process import (Authsvc, describe_exit, read_log, stop_checked,  # 
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
 from postgres import PostgresServer  # noqa: E402
-from smtp_sink_process import SmtpSink  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 
@@ -116,20 +115,13 @@ class GuardianLeadE2E(BrokerSuite):
         cls.svc.start()
         cls.addClassCleanup(cls.svc.stop)
         cls.add_users("alice", "bob")
-        cls.maildir = os.path.join(cls.workdir, "mail")
-        os.mkdir(cls.maildir)
-        cls.sink = SmtpSink(cls.maildir, os.path.join(cls.workdir, "sink.err")).start()
-        cls.addClassCleanup(cls.sink.stop)
-        cls.password_file = os.path.join(cls.workdir, "management.password")
-        with open(os.open(cls.password_file, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
-            f.write(OPERATOR_PASSWORD + "\n")
+        cls.start_smtp_sink()
+        cls.password_file = cls.secret_file("management.password", OPERATOR_PASSWORD)
         cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
                             extra_conf="collect_statistics_interval = 500")
         cls.addClassCleanup(cls.broker.stop)
         cls.broker.start()
-        cls.broker.rabbitmqctl("add_user", OPERATOR, OPERATOR_PASSWORD)
-        cls.broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
-        cls.broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
+        cls.add_operator(OPERATOR, OPERATOR_PASSWORD)
         cls.guardians = []
         cls.addClassCleanup(cls.stop_guardians)
         cls.track_connections()
