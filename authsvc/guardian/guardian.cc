@@ -219,6 +219,8 @@ std::vector<GuardianAction> Guardian::look() {
   input.users = users_.list_users();
   input.deleted_users = users_.deleted_user_names();
   input.now = options_.clock ? options_.clock() : std::chrono::system_clock::now();
+  growth_.record(input.queues, input.now);
+  input.growth = growth_.rates();
   input.exempt_queues = state_.queue_exemptions();
   if (options_.dry_run) {
     if (!dry_state_loaded_) {

@@ -52,6 +52,7 @@
 #include "authsvc/guardian/expiry_notice.h"
 #include "authsvc/guardian/guardian_policy.h"
 #include "authsvc/guardian/mailer.h"
+#include "authsvc/guardian/queue_growth.h"
 #include "authsvc/store/store.h"
 
 namespace authsvc {
@@ -169,6 +170,8 @@ class Guardian {
   // user -> (expires_at, lead) of the expiry notices the run would have sent.
   std::map<std::string, std::pair<std::string, std::int64_t>> dry_expiry_notices_;
   bool dry_state_loaded_ = false;
+  // The queues' sizes at the recent looks: their pace, for warnings.
+  QueueGrowth growth_;
   // Names reported as in both user databases: once a run each.
   std::set<std::string> reported_internal_users_;
   // Outbox ids of mails the server turned down, and when each may be tried

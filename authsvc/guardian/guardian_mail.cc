@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
+
 #include "authsvc/core/duration.h"
+#include "authsvc/guardian/queue_growth.h"
 
 namespace authsvc {
 namespace {
@@ -36,6 +39,31 @@ std::string time_left(std::int64_t seconds) {
   return "less than a minute";
 }
 
+// "about 15 messages a minute", "about 2.5 messages a minute".
+std::string pace(double per_minute) {
+  double size = std::abs(per_minute);
+  if (size >= 10) return fmt::format("about {:.0f} messages a minute", size);
+  return fmt::format("about {:.1f} messages a minute", size);
+}
+
+// What a warning says of the queue's pace, if the guardian knows it: how
+// fast it grew and, at that rate, when it reaches the deletion threshold.
+std::string pace_paragraph(const GuardianAction& a) {
+  if (!a.growth) return "";
+  std::string over = time_left(a.growth->over.count());
+  if (a.growth->per_minute < 0) {
+    return fmt::format("It shrank by {} over the last {}.\n\n", pace(a.growth->per_minute), over);
+  }
+  std::optional<std::chrono::seconds> eta =
+      time_to_reach(a.messages, a.delete_threshold, a.growth->per_minute);
+  if (!eta) return fmt::format("It has not grown over the last {}.\n\n", over);
+  return fmt::format(
+      "It grew by {} over the last {}: at that pace it reaches {} messages, and is deleted, in "
+      "{}.\n\n",
+      pace(a.growth->per_minute), over, a.delete_threshold,
+      eta->count() < 60 ? std::string("less than a minute") : "about " + time_left(eta->count()));
+}
+
 std::string joined(const std::vector<std::string>& items) {
   return fmt::format("{}", fmt::join(items, ", "));
 }
@@ -66,6 +94,7 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
       mail.subject = fmt::format("[Pulse] queue {} holds {} messages", a.name, a.messages);
       mail.body = fmt::format(
           "Your queue {}\nholds {} messages, at or past the warning threshold of {}.\n\n"
+          "{}"
           "If it reaches {} messages it will be deleted, with its messages.\n"
           "Consume from it faster, or delete it if nothing reads it any more.\n"
           "You will get one more mail when it is back under {}.\n\n"
@@ -74,8 +103,8 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
           "(or lower), and RabbitMQ drops its oldest messages past that length\n"
           "(x-overflow=drop-head, the default). The guardian leaves a queue\n"
           "bounded at or below {} messages alone.\n{}",
-          where(a), a.messages, a.threshold, a.delete_threshold, a.threshold, a.delete_threshold,
-          a.delete_threshold, kSignature);
+          where(a), a.messages, a.threshold, pace_paragraph(a), a.delete_threshold, a.threshold,
+          a.delete_threshold, a.delete_threshold, kSignature);
       return true;
     case Kind::queue_back_to_normal:
       mail.subject =

@@ -181,10 +181,13 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
         a.kind = GuardianAction::Kind::delete_queue;
         a.threshold = s.limits.remove;
         break;
-      case QueueState::over_warning:
+      case QueueState::over_warning: {
         a.kind = GuardianAction::Kind::warn_queue;
         a.threshold = s.limits.warn;
+        auto pace = in.growth.find(ResourceKey{s.queue.vhost, s.queue.name});
+        if (pace != in.growth.end()) a.growth = pace->second;
         break;
+      }
       case QueueState::back_under_warning:
         a.kind = GuardianAction::Kind::queue_back_to_normal;
         a.threshold = s.limits.warn;

@@ -30,6 +30,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -37,6 +38,7 @@
 #include <vector>
 
 #include "authsvc/guardian/broker_records.h"
+#include "authsvc/guardian/queue_growth.h"
 #include "authsvc/store/records.h"
 
 namespace authsvc {
@@ -78,6 +80,9 @@ struct GuardianInput {
   // Names already reported as in both user databases, by this guardian
   // process: each is reported once a run, not at every look.
   std::set<std::string> reported_internal_users;
+  // How fast the queues grew over the guardian's recent looks (those it
+  // has two sizes of): what a warning says of the pace.
+  std::map<ResourceKey, QueueGrowthRate> growth;
 };
 
 struct GuardianAction {
@@ -108,6 +113,8 @@ struct GuardianAction {
   std::int64_t threshold = 0;  // the one crossed
   std::int64_t delete_threshold = 0;
   std::string reason;  // why (an exchange's problem, why a connection is closed)
+  // warn_queue: the queue's recent pace, if the guardian knows it.
+  std::optional<QueueGrowthRate> growth;
   std::optional<QueueNoticeState> notice_state;  // the queue's notice before this action
   // expiry_notice: when the account expires (as the store has it), the
   // notice's lead and what is left then, in seconds.

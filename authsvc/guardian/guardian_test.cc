@@ -141,6 +141,60 @@ TEST_CASE("guardian: a warning is mailed once, across restarts, and audited") {
   CHECK(f.store->outbox(100).empty());
 }
 
+TEST_CASE("guardian: a warning says how fast the queue grew and when it reaches deletion") {
+  Fixture f;
+  f.add_user("bob");
+  f.add_user("carol");
+  Guardian guardian = f.guardian(f.clocked());
+  f.broker.queue_list = {queue("queue/alice/q", 5), queue("queue/bob/q", 30),
+                         queue("queue/carol/q", 19)};
+  // Looks a minute apart: alice's queue grows by 10 a minute, bob's
+  // shrinks, carol's has no earlier size (it was not listed).
+  guardian.run_once();  // bob's is warned at once: no pace known yet
+  f.now += std::chrono::seconds(30);
+  f.broker.queue_list = {queue("queue/alice/q", 10), queue("queue/bob/q", 28)};
+  guardian.run_once();
+  f.now += std::chrono::seconds(30);
+  f.broker.queue_list = {queue("queue/alice/q", 15), queue("queue/bob/q", 26),
+                         queue("queue/carol/q", 21)};
+  guardian.run_once();
+  f.now += std::chrono::seconds(60);
+  f.broker.queue_list = {queue("queue/alice/q", 25), queue("queue/bob/q", 26)};
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 3);
+  std::map<std::string, std::string> body;
+  for (const Mail& m : f.mailer.sent) body[m.to] = m.body;
+  CHECK(body["bob@example.org"].find("It grew") == std::string::npos);
+  CHECK(body["bob@example.org"].find("not growing") == std::string::npos);
+  CHECK(body["carol@example.org"].find("It grew") == std::string::npos);
+  // 5 to 25 over two minutes: 10 a minute; 25 more to the threshold of 50.
+  CHECK(body["alice@example.org"].find(
+            "It grew by about 10 messages a minute over the last 2 minutes: at that pace it "
+            "reaches 50 messages, and is deleted, in about 2 minutes.") != std::string::npos);
+}
+
+TEST_CASE("guardian: a warning about a queue that does not grow says so") {
+  Fixture f;
+  Guardian guardian = f.guardian(f.clocked());
+  // Under alice's own threshold of 40 at first; then the operator lowers
+  // it to 20, and the queue, shrinking, is warned.
+  UserUpdate higher;
+  higher.queue_warn = std::optional<std::int64_t>(40);
+  f.cli->update_user("alice", higher);
+  f.broker.queue_list = {queue("queue/alice/q", 33)};
+  guardian.run_once();
+  f.now += std::chrono::seconds(90);
+  f.broker.queue_list = {queue("queue/alice/q", 30)};
+  UserUpdate lower;
+  lower.queue_warn = std::optional<std::int64_t>(20);
+  f.cli->update_user("alice", lower);
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].body.find("It shrank by about 2.0 messages a minute over the last 1 "
+                                   "minute.") != std::string::npos);
+  CHECK(f.mailer.sent[0].body.find("It grew") == std::string::npos);
+}
+
 TEST_CASE("guardian: mail that cannot be sent stays in the outbox and goes out later, once") {
   Fixture f;
   f.mailer.down = true;
