@@ -138,6 +138,77 @@ inline QueuesPage sample_queues_page() {
   return page;
 }
 
+inline ExchangeRow sample_exchange(std::string owner, std::string name, std::string compliance) {
+  ExchangeRow row;
+  row.vhost = "/";
+  row.name = "exchange/" + owner + "/" + name;
+  row.owner = owner;
+  row.type = "topic";
+  row.durable = true;
+  row.publish_rate = "2.4/s";
+  row.last_message = "2026-12-02 14:50:01 UTC";
+  row.bindings = 3;
+  row.compliant = compliance == "ok";
+  row.compliance = std::move(compliance);
+  return row;
+}
+
+inline ExchangesPage sample_exchanges_page() {
+  ExchangesPage page;
+  page.frame = sample_frame();
+  ExchangeRow quiet = sample_exchange("carol", "rare", "not sampled yet");
+  quiet.last_message = "";
+  quiet.publish_rate = "";
+  ExchangeRow fanout = sample_exchange("dave", "fan", "not durable; not topic");
+  fanout.type = "fanout";
+  fanout.durable = false;
+  page.exchanges = {sample_exchange("alice", "events", "not-json 4, content-type 1, oversize 1"),
+                    sample_exchange("bob", "tasks", "ok"), quiet, fanout};
+  return page;
+}
+
+inline MessageView sample_message(std::string payload) {
+  MessageView m;
+  m.routing_key = "task.42.completed";
+  m.fields = {"task", "42", "completed"};
+  m.content_type = "application/json";
+  m.delivery_mode = "2 (persistent)";
+  m.size = static_cast<long long>(payload.size());
+  m.payload = std::move(payload);
+  return m;
+}
+
+inline ExchangePage sample_exchange_page() {
+  ExchangePage page;
+  page.frame = sample_frame("exchange/alice/events");
+  page.exchange = sample_exchange("alice", "events", "not-json 4, transient 1");
+  page.sampled = true;
+  page.inspected = 120;
+  page.first_seen = "2026-12-01 09:00:00 UTC";
+  page.routing_key_fields = "3 fields, always";
+  page.json_keys = {"taskId", "state"};
+  page.last = sample_message("{\n  \"state\": \"completed\",\n  \"taskId\": 42\n}");
+  ViolationView not_json{"not-json",
+                         true,
+                         "Messages MUST contain a UTF-8-encoded JSON payload",
+                         4,
+                         "2026-12-02 14:50:01 UTC",
+                         "2026-12-02 14:50:02 UTC",
+                         sample_message("\\x1b]0;owned\\x07 not json")};
+  not_json.example.routing_key = "evil.\\x1b[31m.key";
+  not_json.example.fields = {"evil", "\\x1b[31m", "key"};
+  ViolationView transient{"transient",
+                          false,
+                          "Messages SHOULD be durable",
+                          1,
+                          "2026-12-02 14:40:00 UTC",
+                          "",
+                          sample_message("{\"a\": 1}")};
+  transient.example.delivery_mode = "1 (transient)";
+  page.violations = {not_json, transient};
+  return page;
+}
+
 inline ApiKeysPage sample_api_keys() {
   ApiKeysPage page;
   page.frame = sample_frame();

@@ -65,6 +65,8 @@ int main(int argc, char** argv) {
   key.back_href = "/apikeys";
   write(out / "secret_key.html", render(key));
   write(out / "queues.html", render(sample_queues_page()));
+  write(out / "exchanges.html", render(sample_exchanges_page()));
+  write(out / "exchange.html", render(sample_exchange_page()));
   write(out / "apikeys.html", render(sample_api_keys()));
   write(out / "admin.html", render(sample_admin()));
   write(out / "error.html", render(sample_error()));

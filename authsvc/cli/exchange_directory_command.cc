@@ -16,17 +16,13 @@ namespace authsvc {
 
 namespace {
 
-// Of a sample, what a terminal shows: a few KiB.
-constexpr std::size_t kShownPayloadBytes = 4096;
-// Names and keys the publisher chose, in a column or a line.
-constexpr std::size_t kShownNameBytes = 255;
+std::string shown(const std::string& bytes) { return shown_text(bytes); }
 
-std::string shown(const std::string& bytes) { return escaped_sample(bytes, kShownNameBytes); }
-
-// "2026-12-02 14:50:01" of the store's "2026-12-02T14:50:01.123456Z".
+// "2026-12-02 14:50:01" (UTC, as the column heads say) of the store's time.
 std::string readable_time(const std::string& rfc3339) {
-  if (rfc3339.size() < 19 || rfc3339[10] != 'T') return rfc3339.empty() ? "-" : rfc3339;
-  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8);
+  if (rfc3339.empty()) return "-";
+  std::string utc = readable_utc(rfc3339);
+  return utc.ends_with(" UTC") ? utc.substr(0, utc.size() - 4) : utc;
 }
 
 std::string rate_column(const std::optional<double>& rate) {
@@ -63,10 +59,7 @@ void print_example(const MessageExample& m, const char* indent) {
     fmt::print("{}  {:>2}: \"{}\"\n", indent, i, shown(fields[i]));
   fmt::print("{}content type:  {}\n", indent,
              m.content_type ? "\"" + shown(*m.content_type) + "\"" : std::string("(none)"));
-  fmt::print("{}delivery mode: {}\n", indent,
-             m.delivery_mode ? fmt::format("{}{}", *m.delivery_mode,
-                                           *m.delivery_mode == 2 ? " (persistent)" : " (transient)")
-                             : std::string("(none: transient)"));
+  fmt::print("{}delivery mode: {}\n", indent, delivery_mode_text(m.delivery_mode));
   fmt::print("{}size:          {} bytes\n", indent, m.size);
   fmt::print("{}payload:\n", indent);
   std::string payload = shown_payload(m, kShownPayloadBytes);

@@ -27,6 +27,11 @@ class Broker {
   // Everything the guardian's account can see, in all vhosts.
   virtual std::vector<QueueInfo> queues() = 0;
   virtual std::vector<ExchangeInfo> exchanges() = 0;
+  // For the exchange directory (exchange_directory.h): the exchanges with
+  // their publish rates, and every binding. A broker that cannot say
+  // gives the plain listing and no binding.
+  virtual std::vector<ExchangeInfo> exchanges_with_rates() { return exchanges(); }
+  virtual std::vector<BindingInfo> bindings() { return {}; }
   virtual std::vector<ConnectionInfo> connections() = 0;
   // The names in the broker's own (internal) user database: the operators'
   // accounts, and users left behind by a migration. authsvc's users are not

@@ -61,6 +61,18 @@ std::string compliance_summary(const ExchangeEntry& entry) {
   return entry.sample ? "ok" : "not sampled yet";
 }
 
+std::string shown_text(std::string_view bytes) { return escaped_sample(bytes, kShownNameBytes); }
+
+std::string readable_utc(const std::string& rfc3339) {
+  if (rfc3339.size() < 19 || rfc3339[10] != 'T') return rfc3339;
+  return rfc3339.substr(0, 10) + " " + rfc3339.substr(11, 8) + " UTC";
+}
+
+std::string delivery_mode_text(const std::optional<std::int64_t>& mode) {
+  if (!mode) return "none (transient)";
+  return fmt::format("{} ({})", *mode, *mode == 2 ? "persistent" : "transient");
+}
+
 std::vector<std::string> routing_key_fields(std::string_view routing_key) {
   std::vector<std::string> fields;
   if (routing_key.empty()) return fields;

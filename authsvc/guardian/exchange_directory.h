@@ -6,6 +6,8 @@
 // Pure: the listings in, the rows out. `authsvc exchange list|show` and
 // the web's /exchanges read it.
 
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -39,6 +41,23 @@ std::vector<ExchangeEntry> exchange_directory(const std::vector<ExchangeInfo>& e
 // "ok"; "not sampled yet"; or what is wrong, worst first: "not durable;
 // not-json 3, transient 1".
 std::string compliance_summary(const ExchangeEntry& entry);
+
+// Of what the directory shows, at most this much: a payload (a few KiB,
+// what a terminal or a page can take), and a name or key the publisher
+// or the broker chose.
+inline constexpr std::size_t kShownPayloadBytes = 4096;
+inline constexpr std::size_t kShownNameBytes = 255;
+
+// A name, key or content type as the directory shows it: escaped
+// (core/payload_sample.h), at most kShownNameBytes of it.
+std::string shown_text(std::string_view bytes);
+
+// "2026-12-02 14:50:01 UTC" of the store's "2026-12-02T14:50:01.123456Z";
+// anything else as it is.
+std::string readable_utc(const std::string& rfc3339);
+
+// "2 (persistent)", "1 (transient)", "none (transient)".
+std::string delivery_mode_text(const std::optional<std::int64_t>& mode);
 
 // The routing key's dot-separated fields, by index from the left.
 std::vector<std::string> routing_key_fields(std::string_view routing_key);

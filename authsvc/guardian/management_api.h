@@ -75,10 +75,10 @@ class ManagementApi : public Broker {
   std::vector<ExchangeInfo> exchanges() override;
   // The same with each one's publish rate: the statistics cost the broker
   // more, so the guardian's looks do without them.
-  std::vector<ExchangeInfo> exchanges_with_rates();
+  std::vector<ExchangeInfo> exchanges_with_rates() override;
   // /api/bindings: every binding in every vhost (the default exchange's
   // implicit ones are listed with source "").
-  std::vector<BindingInfo> bindings();
+  std::vector<BindingInfo> bindings() override;
   std::vector<ConnectionInfo> connections() override;
   // /api/users: the internal database's users (the http backend's are not
   // listed; the administrator tag is needed to see them).

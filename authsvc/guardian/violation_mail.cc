@@ -5,6 +5,7 @@
 #include "authsvc/core/duration.h"
 #include "authsvc/core/payload_sample.h"
 #include "authsvc/core/timestamp.h"
+#include "authsvc/guardian/exchange_directory.h"
 
 namespace authsvc {
 namespace {
@@ -69,11 +70,7 @@ std::vector<OutboxMail> violation_mails(const ViolationMailDue& due, const std::
       fmt::format("[Pulse] exchange {}: {} ({})", name, described(v.kind), violation_name(v.kind));
   std::string content_type =
       example.content_type ? shown(*example.content_type, 255) : std::string("(none)");
-  std::string delivery_mode =
-      example.delivery_mode
-          ? fmt::format("{}{}", *example.delivery_mode,
-                        *example.delivery_mode == 2 ? " (persistent)" : " (transient)")
-          : std::string("(none: transient)");
+  std::string delivery_mode = delivery_mode_text(example.delivery_mode);
   mail.body = fmt::format(
       "Your exchange {}\n(vhost {}, owner {}) carries {}.\n\n"
       "The Pulse specification says: \"{}\" ({}).\n\n"

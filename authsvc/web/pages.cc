@@ -103,7 +103,7 @@ void add_partials(Values& values, std::string_view page_template) {
 }
 
 // Which link of the navigation is the current page's.
-enum class Section { kNone, kAccounts, kQueues, kApiKeys, kAdmin };
+enum class Section { kNone, kAccounts, kQueues, kExchanges, kApiKeys, kAdmin };
 
 Values frame_values(const PageFrame& frame, std::string_view default_title, Section section) {
   std::string title = frame.title.empty() ? std::string(default_title) : frame.title;
@@ -122,6 +122,7 @@ Values frame_values(const PageFrame& frame, std::string_view default_title, Sect
       .text("error", frame.error)
       .flag("nav_accounts", section == Section::kAccounts)
       .flag("nav_queues", section == Section::kQueues)
+      .flag("nav_exchanges", section == Section::kExchanges)
       .flag("nav_apikeys", section == Section::kApiKeys)
       .flag("nav_admin", section == Section::kAdmin);
   return values;
@@ -256,6 +257,47 @@ std::string_view status_title(int status) {
   }
 }
 
+std::string exchange_path(std::string_view vhost, std::string_view name) {
+  return "/exchanges/" + path_segment(vhost) + "/" + path_segment(name);
+}
+
+Values exchange_values(const ExchangeRow& e) {
+  Values row;
+  row.text("vhost", e.vhost)
+      .text("name", e.name)
+      .text("path", exchange_path(e.vhost, e.name))
+      .text("owner", e.owner)
+      .text("type", e.type)
+      .flag("durable", e.durable)
+      .flag("has_rate", !e.publish_rate.empty())
+      .text("publish_rate", e.publish_rate)
+      .flag("has_last_message", !e.last_message.empty())
+      .text("last_message", e.last_message)
+      .text("bindings", std::to_string(e.bindings))
+      .text("compliance", e.compliance)
+      .flag("compliant", e.compliant);
+  return row;
+}
+
+Values message_values(const MessageView& m) {
+  Values values;
+  std::size_t index = 0;
+  values.text("routing_key", m.routing_key)
+      .flag("has_fields", !m.fields.empty())
+      .list("fields", list_of(m.fields,
+                              [&index](const std::string& field) {
+                                Values f;
+                                f.text("index", std::to_string(index++)).text("field", field);
+                                return f;
+                              }))
+      .flag("has_content_type", !m.content_type.empty())
+      .text("content_type", m.content_type)
+      .text("delivery_mode", m.delivery_mode)
+      .text("size", std::to_string(m.size))
+      .text("payload", m.payload);
+  return values;
+}
+
 }  // namespace
 
 std::string render(const HomePage& page) {
@@ -317,6 +359,48 @@ std::string render(const QueuesPage& page) {
   Values values = frame_values(page.frame, "Queues", Section::kQueues);
   add_queue_table(values, page.queues, page.queues_unavailable, true, true);
   return render_page("queues.mustache", std::move(values));
+}
+
+std::string render(const ExchangesPage& page) {
+  Values values = frame_values(page.frame, "Exchanges", Section::kExchanges);
+  values.flag("has_exchanges_unavailable", !page.exchanges_unavailable.empty())
+      .text("exchanges_unavailable", page.exchanges_unavailable)
+      .flag("has_exchanges", !page.exchanges.empty())
+      .list("exchanges", list_of(page.exchanges, exchange_values));
+  return render_page("exchanges.mustache", std::move(values));
+}
+
+std::string render(const ExchangePage& page) {
+  Values values = frame_values(page.frame, page.exchange.name, Section::kExchanges);
+  values.object("exchange", exchange_values(page.exchange))
+      .flag("has_problem", !page.problem.empty())
+      .text("problem", page.problem)
+      .flag("sampled", page.sampled)
+      .text("inspected", std::to_string(page.inspected))
+      .text("first_seen", page.first_seen)
+      .text("routing_key_fields", page.routing_key_fields)
+      .flag("has_json_keys", !page.json_keys.empty())
+      .list("json_keys", list_of(page.json_keys,
+                                 [](const std::string& key) {
+                                   Values k;
+                                   k.text("key", key);
+                                   return k;
+                                 }))
+      .object("last", message_values(page.last))
+      .flag("has_violations", !page.violations.empty())
+      .list("violations", list_of(page.violations, [](const ViolationView& v) {
+              Values row;
+              row.text("kind", v.kind)
+                  .text("level", v.must ? "MUST" : "SHOULD")
+                  .text("rule", v.rule)
+                  .text("count", std::to_string(v.count))
+                  .text("last_seen", v.last_seen)
+                  .flag("mailed", !v.mailed.empty())
+                  .text("mailed_at", v.mailed)
+                  .object("example", message_values(v.example));
+              return row;
+            }));
+  return render_page("exchange.mustache", std::move(values));
 }
 
 std::string render(const ApiKeysPage& page) {

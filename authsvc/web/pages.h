@@ -114,6 +114,63 @@ struct QueuesPage {
   std::string queues_unavailable;
 };
 
+// A Pulse exchange in the directory (guardian/exchange_directory.h). Every
+// field the publisher or the broker chose arrives escaped already
+// (core/payload_sample.h); the template escapes it again for HTML.
+struct ExchangeRow {
+  std::string vhost;
+  std::string name;
+  std::string owner;
+  std::string type;
+  bool durable = false;
+  std::string publish_rate;  // "2.4/s"; "" if the broker does not say
+  std::string last_message;  // "2026-12-02 14:50:01 UTC"; "" none seen
+  long long bindings = 0;
+  std::string compliance;  // "ok", "not sampled yet", or what is wrong
+  bool compliant = false;  // sampled, and nothing wrong
+};
+
+// A message as the exchange page shows it.
+struct MessageView {
+  std::string routing_key;
+  std::vector<std::string> fields;  // the routing key's, by index from the left
+  std::string content_type;         // "" none set
+  std::string delivery_mode;        // "2 (persistent)", "none (transient)"
+  long long size = 0;
+  std::string payload;  // pretty-printed if JSON; escaped; cut to a few KiB
+};
+
+struct ViolationView {
+  std::string kind;  // "not-json", ...
+  bool must = false;
+  std::string rule;  // quoted from the specification
+  long long count = 0;
+  std::string last_seen;
+  std::string mailed;  // "" never
+  MessageView example;
+};
+
+// GET /exchanges: the directory.
+struct ExchangesPage {
+  PageFrame frame;
+  std::vector<ExchangeRow> exchanges;
+  std::string exchanges_unavailable;
+};
+
+// GET /exchanges/VHOST/NAME: one exchange, its last message, its violations.
+struct ExchangePage {
+  PageFrame frame;
+  ExchangeRow exchange;
+  std::string problem;  // the exchange's own (type, durability); "" none
+  bool sampled = false;
+  long long inspected = 0;
+  std::string first_seen;
+  std::string routing_key_fields;  // "3 fields, always", "1 to 4 fields: ..."
+  std::vector<std::string> json_keys;
+  MessageView last;
+  std::vector<ViolationView> violations;
+};
+
 struct ApiKeyRow {
   long long id = 0;
   std::string label;
@@ -161,6 +218,8 @@ std::string render(const NewAccountPage& page);
 std::string render(const AccountPage& page);
 std::string render(const SecretPage& page);
 std::string render(const QueuesPage& page);
+std::string render(const ExchangesPage& page);
+std::string render(const ExchangePage& page);
 std::string render(const ApiKeysPage& page);
 std::string render(const AdminPage& page);
 std::string render(const ErrorPage& page);

@@ -247,6 +247,8 @@ TEST_CASE("every page renders as a document the CSP allows, its POST forms with 
   checked(sample_account_page());
   checked(sample_secret());
   checked(sample_queues_page());
+  checked(sample_exchanges_page());
+  checked(sample_exchange_page());
   checked(sample_api_keys());
   checked(sample_admin());
   checked(sample_error());
@@ -648,6 +650,56 @@ TEST_CASE("every text a page shows is escaped, in text and in attributes") {
     fields.push_back({"queues_unavailable",
                       [](QueuesPage& p, const std::string& s) { p.queues_unavailable = s; }});
     check_fields_escaped(sample_queues_page(), fields);
+  }
+  SUBCASE("exchanges") {
+    auto fields = frame_fields<ExchangesPage>();
+    auto row = [](ExchangesPage& p) -> ExchangeRow& { return p.exchanges[0]; };
+    for (auto [name, member] :
+         std::initializer_list<std::pair<const char*, std::string ExchangeRow::*>>{
+             {"vhost", &ExchangeRow::vhost},
+             {"name", &ExchangeRow::name},
+             {"owner", &ExchangeRow::owner},
+             {"type", &ExchangeRow::type},
+             {"publish_rate", &ExchangeRow::publish_rate},
+             {"last_message", &ExchangeRow::last_message},
+             {"compliance", &ExchangeRow::compliance}}) {
+      fields.push_back(
+          {std::string("exchanges[0].") + name,
+           [row, member](ExchangesPage& p, const std::string& s) { row(p).*member = s; }});
+    }
+    fields.push_back({"exchanges_unavailable", [](ExchangesPage& p, const std::string& s) {
+                        p.exchanges.clear();
+                        p.exchanges_unavailable = s;
+                      }});
+    check_fields_escaped(sample_exchanges_page(), fields);
+  }
+  SUBCASE("exchange") {
+    auto fields = frame_fields<ExchangePage>();
+    fields.push_back({"problem", [](ExchangePage& p, const std::string& s) { p.problem = s; }});
+    fields.push_back(
+        {"first_seen", [](ExchangePage& p, const std::string& s) { p.first_seen = s; }});
+    fields.push_back({"routing_key_fields",
+                      [](ExchangePage& p, const std::string& s) { p.routing_key_fields = s; }});
+    fields.push_back(
+        {"json_keys[0]", [](ExchangePage& p, const std::string& s) { p.json_keys[0] = s; }});
+    fields.push_back(
+        {"exchange.owner", [](ExchangePage& p, const std::string& s) { p.exchange.owner = s; }});
+    fields.push_back({"last.routing_key",
+                      [](ExchangePage& p, const std::string& s) { p.last.routing_key = s; }});
+    fields.push_back(
+        {"last.fields[1]", [](ExchangePage& p, const std::string& s) { p.last.fields[1] = s; }});
+    fields.push_back({"last.content_type",
+                      [](ExchangePage& p, const std::string& s) { p.last.content_type = s; }});
+    fields.push_back(
+        {"last.payload", [](ExchangePage& p, const std::string& s) { p.last.payload = s; }});
+    fields.push_back({"violations[0].rule",
+                      [](ExchangePage& p, const std::string& s) { p.violations[0].rule = s; }});
+    fields.push_back({"violations[0].kind",
+                      [](ExchangePage& p, const std::string& s) { p.violations[0].kind = s; }});
+    fields.push_back({"violations[0].example.payload", [](ExchangePage& p, const std::string& s) {
+                        p.violations[0].example.payload = s;
+                      }});
+    check_fields_escaped(sample_exchange_page(), fields);
   }
   SUBCASE("api keys") {
     auto fields = frame_fields<ApiKeysPage>();

@@ -10,6 +10,7 @@
 #include "authsvc/core/timestamp.h"
 #include "authsvc/web/embedded_web_files.h"
 #include "authsvc/web/web_error.h"
+#include "authsvc/web/web_exchanges.h"
 #include "authsvc/web/web_queues.h"
 #include "authsvc/web/web_request.h"
 
@@ -157,6 +158,26 @@ HttpAnswer queues(Request& request, const std::vector<std::string>& s) {
   throw WebError(404, "no such resource");
 }
 
+// The exchange directory, to anyone signed in: GET /api/v1/exchanges, and
+// GET /api/v1/exchanges/VHOST/NAME with the last message and each kind's
+// example.
+HttpAnswer exchanges(Request& request, const std::vector<std::string>& s) {
+  if (s.size() != 1 && s.size() != 3) throw WebError(404, "no such resource");
+  if (!request.is("GET")) return method_not_allowed("GET");
+  ExchangeDirectoryListing listing = exchange_directory_of(request);
+  if (!listing.unavailable.empty()) throw WebError(503, listing.unavailable);
+  if (s.size() == 1) {
+    json list = json::array();
+    for (const ExchangeEntry& entry : listing.entries) list.push_back(exchange_json(entry, false));
+    return json_answer(200, json{{"exchanges", list}});
+  }
+  for (const ExchangeEntry& entry : listing.entries) {
+    if (entry.exchange.vhost == s[1] && entry.exchange.name == s[2])
+      return json_answer(200, exchange_json(entry, true));
+  }
+  throw WebError(404, "no such Pulse exchange");
+}
+
 }  // namespace
 
 std::optional<HttpAnswer> route_api(Request& request) {
@@ -178,6 +199,7 @@ std::optional<HttpAnswer> route_api(Request& request) {
   }
   if (rest[0] == "accounts") return accounts(request, rest);
   if (rest[0] == "queues") return queues(request, rest);
+  if (rest[0] == "exchanges") return exchanges(request, rest);
   throw WebError(404, "no such resource");
 }
 

@@ -172,7 +172,8 @@ WebApp::State::State(WebOptions o, WebDependencies d)
       sign_ins(LoginThrottleOptions{options.sign_ins_per_minute, std::chrono::seconds(60),
                                     std::chrono::seconds(60)},
                limit_clock(deps.clock)),
-      broker_queues(options.queue_list_max_age, options.queue_list_max_age, deps.clock) {}
+      broker_queues(options.queue_list_max_age, options.queue_list_max_age, deps.clock),
+      broker_exchanges(options.queue_list_max_age, options.queue_list_max_age, deps.clock) {}
 
 WebApp::WebApp(WebOptions options, WebDependencies dependencies)
     : state_(std::make_unique<State>(std::move(options), std::move(dependencies))) {}

@@ -16,6 +16,7 @@
 //   POST /accounts/NAME/owners/remove   email
 //   POST /accounts/NAME/delete          confirm (the name, typed)
 //   GET  /queues;  POST /queues/delete  vhost, name
+//   GET  /exchanges, /exchanges/VHOST/NAME   the directory (any signed-in person)
 //   GET  /apikeys; POST /apikeys        label, expires -> the key, once
 //   POST /apikeys/ID/revoke
 //   GET  /admin;   POST /admin/accounts/NAME/disable, .../enable
@@ -25,6 +26,7 @@
 //   GET/POST /api/v1/accounts, GET/DELETE /api/v1/accounts/NAME,
 //   POST /api/v1/accounts/NAME/rotate, PUT/DELETE .../owners/ADDR,
 //   GET /api/v1/queues, DELETE /api/v1/queues/VHOST/NAME,
+//   GET /api/v1/exchanges, GET /api/v1/exchanges/VHOST/NAME,
 //   GET /api/v1/openapi.json (no key needed).
 //
 // Every request but a static file leaves one audit line (core/audit_line.h,

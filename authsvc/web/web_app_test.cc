@@ -69,6 +69,8 @@ class FakeProvider : public IdentityProvider {
 // its management API does not answer.
 struct FakeBrokerState {
   std::vector<QueueInfo> queues;
+  std::vector<ExchangeInfo> exchanges;
+  std::vector<BindingInfo> bindings;
   int calls = 0;
   bool down = false;
 };
@@ -81,7 +83,12 @@ class FakeBroker : public Broker {
     if (state_->down) throw Error("management API: connection refused");
     return *queues_;
   }
-  std::vector<ExchangeInfo> exchanges() override { return {}; }
+  std::vector<ExchangeInfo> exchanges() override {
+    if (state_->down) throw Error("management API: connection refused");
+    return state_->exchanges;
+  }
+  std::vector<ExchangeInfo> exchanges_with_rates() override { return exchanges(); }
+  std::vector<BindingInfo> bindings() override { return state_->bindings; }
   std::vector<ConnectionInfo> connections() override { return {}; }
   std::vector<std::string> internal_users() override { return {}; }
   bool delete_queue(const std::string& vhost, const std::string& name) override {
@@ -451,6 +458,92 @@ TEST_CASE("web: another person's account and queues are 404, exactly as missing 
   CHECK(w.queues.size() == 1);
 }
 
+TEST_CASE("web: the exchange directory, to anyone signed in, escaped, as pages and JSON") {
+  World w;
+  auto exchange = [](std::string name, std::string type, bool durable, std::optional<double> rate) {
+    ExchangeInfo e;
+    e.vhost = "/";
+    e.name = std::move(name);
+    e.type = std::move(type);
+    e.durable = durable;
+    e.publish_rate = rate;
+    return e;
+  };
+  w.broker.exchanges = {exchange("exchange/alice/events", "topic", true, 2.5),
+                        exchange("exchange/bob/fan", "fanout", false, std::nullopt),
+                        exchange("amq.topic", "topic", true, 0.0)};
+  w.broker.bindings = {BindingInfo{"/", "exchange/alice/events", "queue/bob/in", "queue"},
+                       BindingInfo{"/", "exchange/alice/events", "authsvc.sampler.00ff", "queue"}};
+  ExchangeSample seen;
+  seen.exchange = ResourceKey{"/", "exchange/alice/events"};
+  seen.inspected = 3;
+  seen.first_seen_at = "2026-12-02T14:00:00.000000Z";
+  seen.last_seen_at = "2026-12-02T14:50:01.000000Z";
+  seen.last.routing_key = "evil.\x1b[31m.key";
+  seen.last.content_type = "text/html";
+  seen.last.delivery_mode = 2;
+  seen.last.payload = "<script>alert(1)</script>\x07";
+  seen.last.size = static_cast<std::int64_t>(seen.last.payload.size());
+  seen.json_keys = {"a"};
+  seen.routing_key_fields_min = 3;
+  seen.routing_key_fields_max = 3;
+  ExchangeViolationRecord not_json;
+  not_json.kind = MessageViolation::not_json;
+  not_json.count = 2;
+  not_json.last_at = seen.last_seen_at;
+  not_json.example = seen.last;
+  seen.violations = {not_json};
+  w.setup->add_exchange_samples({seen});
+
+  Browser anyone{w};
+  CHECK(anyone.get("/exchanges").status == 303);  // signed out: to the sign-in
+  anyone.sign_in("carol@x.org");                  // owns nothing
+  Answer list = anyone.get("/exchanges");
+  REQUIRE(list.status == 200);
+  CHECK(list.body.find("exchange/alice/events") != std::string::npos);
+  CHECK(list.body.find("exchange/bob/fan") != std::string::npos);
+  CHECK(list.body.find("amq.topic") == std::string::npos);
+  CHECK(list.body.find("not-json 2") != std::string::npos);
+  CHECK(list.body.find("not durable; not topic") != std::string::npos);
+  CHECK(list.body.find("href=\"/exchanges/%2F/exchange%2Falice%2Fevents\"") != std::string::npos);
+
+  Answer one = anyone.get("/exchanges/%2F/exchange%2Falice%2Fevents");
+  REQUIRE(one.status == 200);
+  CHECK(one.body.find("<script>alert") == std::string::npos);
+  CHECK(one.body.find('\x1b') == std::string::npos);
+  CHECK(one.body.find('\x07') == std::string::npos);
+  CHECK(one.body.find("&lt;script&gt;alert(1)&lt;/script&gt;\\x07") != std::string::npos);
+  CHECK(one.body.find("evil.\\x1b[31m.key") != std::string::npos);
+  CHECK(one.body.find("Messages MUST contain a UTF-8-encoded JSON payload") != std::string::npos);
+  CHECK(anyone.get("/exchanges/%2F/exchange%2Fnobody%2Fx").status == 404);
+  CHECK(anyone.get("/exchanges/%2F").status == 404);
+
+  json api = anyone.request("GET", "/api/v1/exchanges").as_json();
+  REQUIRE(api["exchanges"].size() == 2);
+  json alice = api["exchanges"][0];
+  CHECK(alice["name"] == "exchange/alice/events");
+  CHECK(alice["owner"] == "alice");
+  CHECK(alice["bindings"] == 1);  // not the sampler's own queue
+  CHECK(alice["publish_rate"] == 2.5);
+  CHECK(alice["compliant"] == false);
+  CHECK(alice["sample"]["inspected"] == 3);
+  CHECK(alice["sample"]["violations"][0]["kind"] == "not-json");
+  CHECK_FALSE(alice["sample"].contains("last"));
+  CHECK(api["exchanges"][1]["sample"].is_null());
+  CHECK(api["exchanges"][1]["problem"] == "its type is fanout, not topic and it is not durable");
+  json detail = anyone.request("GET", "/api/v1/exchanges/%2F/exchange%2Falice%2Fevents").as_json();
+  CHECK(detail["sample"]["last"]["routing_key"] == "evil.\\x1b[31m.key");
+  CHECK(detail["sample"]["last"]["routing_key_fields"] ==
+        json::array({"evil", "\\x1b[31m", "key"}));
+  CHECK(detail["sample"]["last"]["payload"] == "<script>alert(1)</script>\\x07");
+  CHECK(detail["sample"]["violations"][0]["example"]["content_type"] == "text/html");
+  CHECK(anyone.request("GET", "/api/v1/exchanges/%2F/exchange%2Fnobody%2Fx").status == 404);
+
+  w.broker.down = true;
+  CHECK(anyone.get("/exchanges").body.find("did not answer") != std::string::npos);
+  CHECK(anyone.request("GET", "/api/v1/exchanges").status == 503);
+}
+
 TEST_CASE("web: an admin disables and enables any account, and sees unowned queues") {
   World w;
   Browser alice{w};
@@ -641,9 +734,9 @@ TEST_CASE("web: the JSON API with an API key, and with a session plus X-CSRF-Tok
   CHECK(openapi.status == 200);
   json document = openapi.as_json();
   CHECK(document["openapi"] == "3.0.3");
-  for (const char* path :
-       {"/accounts", "/accounts/{name}", "/accounts/{name}/rotate",
-        "/accounts/{name}/owners/{address}", "/queues", "/queues/{vhost}/{name}"}) {
+  for (const char* path : {"/accounts", "/accounts/{name}", "/accounts/{name}/rotate",
+                           "/accounts/{name}/owners/{address}", "/queues", "/queues/{vhost}/{name}",
+                           "/exchanges", "/exchanges/{vhost}/{name}"}) {
     CAPTURE(path);
     CHECK(document["paths"].contains(path));
   }

@@ -43,8 +43,9 @@ struct WebOptions {
   unsigned failed_sign_ins_per_minute = 20;
 
   unsigned sign_ins_per_minute = 30;  // sign-ins begun per client address
-  // How long the broker's queue list (or its failure) is reused by the
-  // queue pages (queue_list_cache.h); 0: every page asks the broker.
+  // How long the broker's queue list, and its exchange listing (or their
+  // failure), are reused by the queue and exchange pages
+  // (broker_listing_cache.h); 0: every page asks the broker.
   std::chrono::milliseconds queue_list_max_age{5000};
 
   // An API key acts as its person without the provider vouching again, so

@@ -12,6 +12,7 @@
 #include "authsvc/core/text.h"
 #include "authsvc/core/timestamp.h"
 #include "authsvc/web/web_error.h"
+#include "authsvc/web/web_exchanges.h"
 #include "authsvc/web/web_queues.h"
 #include "authsvc/web/web_request.h"
 
@@ -296,6 +297,27 @@ HttpAnswer queues(Request& request) {
   throw WebError(404, "no such page");
 }
 
+// The directory, to any signed-in person: /exchanges, and
+// /exchanges/VHOST/NAME (each a percent-encoded path segment).
+HttpAnswer exchanges(Request& request) {
+  const std::vector<std::string>& s = request.segments;
+  if (s.size() != 1 && s.size() != 3) throw WebError(404, "no such page");
+  require_read(request, "GET");
+  ExchangeDirectoryListing listing = exchange_directory_of(request);
+  if (s.size() == 1) {
+    ExchangesPage page{frame_with_notice(request, "Exchanges"), {}, std::move(listing.unavailable)};
+    for (const ExchangeEntry& entry : listing.entries)
+      page.exchanges.push_back(exchange_row(entry));
+    return html_answer(200, render(page));
+  }
+  if (!listing.unavailable.empty()) throw WebError(503, listing.unavailable);
+  for (const ExchangeEntry& entry : listing.entries) {
+    if (entry.exchange.vhost == s[1] && entry.exchange.name == s[2])
+      return html_answer(200, render(exchange_page(entry, request.frame(""))));
+  }
+  throw WebError(404, "no such Pulse exchange");
+}
+
 std::vector<ApiKeyRow> key_rows(Request& request) {
   std::vector<ApiKeyRow> rows;
   for (const ApiKeyInfo& key : request.store->api_keys_of(request.person->address)) {
@@ -424,12 +446,14 @@ std::optional<HttpAnswer> route_pages(Request& request) {
   const std::vector<std::string>& s = request.segments;
   if (s.empty()) return std::nullopt;
   const std::string& top = s[0];
-  if (top != "accounts" && top != "queues" && top != "apikeys" && top != "admin") {
+  if (top != "accounts" && top != "queues" && top != "exchanges" && top != "apikeys" &&
+      top != "admin") {
     return std::nullopt;
   }
   if (!request.person) return signed_in_only(request);
   if (top == "accounts") return accounts(request);
   if (top == "queues") return queues(request);
+  if (top == "exchanges") return exchanges(request);
   if (top == "apikeys") return api_keys(request);
   return admin(request);
 }

@@ -13,9 +13,9 @@
 
 #include "authsvc/core/form.h"
 #include "authsvc/core/login_throttle.h"
+#include "authsvc/web/broker_listing_cache.h"
 #include "authsvc/web/cookies.h"
 #include "authsvc/web/pages.h"
-#include "authsvc/web/queue_list_cache.h"
 #include "authsvc/web/self_service.h"
 #include "authsvc/web/web_app.h"
 
@@ -52,6 +52,7 @@ struct WebApp::State {
   // it is finished or purged.
   LoginThrottle sign_ins;
   QueueListCache broker_queues;
+  ExchangeListCache broker_exchanges;
 };
 
 // The names of the web's cookies (before the __Host- prefix).

@@ -1176,11 +1176,24 @@ class WebE2E(BrokerSuite):
         token = self.create_account(driver, "root-app", "token of root-app")
         self.shot(driver, "token")
         self.served("root-app", "user add")
-        _, queue = self.declare("root-app", token, "shots", messages=3)
+        exchange, queue = self.declare("root-app", token, "shots", messages=3)
         self.wait_for_queue_page(driver, "/accounts/root-app", queue, 3)
         self.shot(driver, "account-with-queues")
         self.wait_for_queue_page(driver, "/queues", queue, 3)
         self.shot(driver, "queues")
+        # The exchange directory: the exchange with its binding; nothing
+        # sampled (this broker's guardian does not sample).
+        self.open(driver, "/exchanges")
+        rows = {row.find_element(By.TAG_NAME, "th").text: row.text
+                for row in driver.find_elements(By.CSS_SELECTOR, "table.data tbody tr")}
+        self.assertIn(exchange, rows)
+        self.assertTrue(rows[exchange].endswith("1 not sampled yet"), rows[exchange])
+        self.shot(driver, "exchanges")
+        driver.find_element(By.LINK_TEXT, exchange).click()
+        wait_for(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == exchange, 10,
+                 "the page of %s" % exchange)
+        self.assertIn("No message inspected yet", driver.find_element(By.TAG_NAME, "main").text)
+        self.shot(driver, "exchange")
         self.open(driver, "/apikeys")
         self.shot(driver, "apikeys-empty")
         self.fill(driver, "label", "screenshots")
@@ -1198,7 +1211,7 @@ class WebE2E(BrokerSuite):
         if SCREENSHOTS:
             names = sorted(os.listdir(os.path.join(SCREENSHOTS, self._testMethodName)))
             print("  screenshots: %s" % ", ".join(names), flush=True)
-            self.assertEqual(len(names), 14, names)
+            self.assertEqual(len(names), 16, names)
 
     # -- 8 -------------------------------------------------------------------
 

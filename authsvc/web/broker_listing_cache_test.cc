@@ -1,4 +1,4 @@
-#include "authsvc/web/queue_list_cache.h"
+#include "authsvc/web/broker_listing_cache.h"
 
 #include <doctest/doctest.h>
 

@@ -1,0 +1,33 @@
+#pragma once
+// The exchange directory as the web shows it (guardian/exchange_directory.h):
+// every Pulse exchange the broker lists, with what the guardian's message
+// sampler recorded of it. Any signed-in person may read it: it is the
+// specification's list of Pulse exchanges, which consumers need.
+
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "authsvc/guardian/exchange_directory.h"
+#include "authsvc/web/pages.h"
+#include "authsvc/web/web_request.h"
+
+namespace authsvc {
+
+struct ExchangeDirectoryListing {
+  std::vector<ExchangeEntry> entries;
+  std::string unavailable;  // why there are no entries to show, if so
+};
+
+ExchangeDirectoryListing exchange_directory_of(Request& request);
+
+// As the pages show them: every text the publisher or the broker chose
+// escaped (core/payload_sample.h), a payload cut to a few KiB.
+ExchangeRow exchange_row(const ExchangeEntry& entry);
+ExchangePage exchange_page(const ExchangeEntry& entry, PageFrame frame);
+// As /api/v1/exchanges gives them: the same, as JSON; `detail` adds the
+// last message and each violation's example.
+nlohmann::json exchange_json(const ExchangeEntry& entry, bool detail);
+
+}  // namespace authsvc
