@@ -6,6 +6,7 @@ backend could do, in the same run.
     /usr/bin/python3 tests/bench/amqp_bench.py --authsvc build/authsvc/authsvc
         [--seconds-per-round 12] [--rounds 5] [--users 200] [--workers 8]
         [--publishers 2] [--publish-rate 200] [--messages 3] [--cache-ttl-ms MS]
+        [--workload sessions|publish] [--variants internal,nginx,authsvc,...]
 
 Needs root, Debian's rabbitmq-server, nginx, python3-pika (hence
 /usr/bin/python3) and build/tests/bench/amqp_load, built with the project.
@@ -23,7 +24,20 @@ differing only in their auth backend:
   authsvc+cache  the example's commented-out rabbitmq_auth_backend_cache
                  variant in front of authsvc
 
-The load (tests/bench/amqp_load.cc) is short sessions (connect, log in,
+and, when --variants names it (not by default):
+
+  authsvc+sampler  the authsvc broker again, with the management plugin and
+                 an `authsvc guardian --sample-messages` (rate 60) on it:
+                 what the message sampler costs a publisher
+
+--workload publish (the broker asks about a topic per message): only
+--publishers, publishing as fast as confirms come back, each message with a
+routing key of its own. The broker caches the last 12 routing keys a
+channel was allowed; Pulse's keys vary (task ids, revisions), so a real
+publisher costs roughly one auth backend call per message. The rate
+compared is confirmed messages per second.
+
+The default load, --workload sessions (tests/bench/amqp_load.cc), is short sessions (connect, log in,
 declare an exchange and a queue, bind to one's own and another user's
 exchange, publish with confirms, get the messages back, close) from
 --workers threads, plus --publishers long-lived connections publishing with
@@ -86,7 +100,9 @@ from broker import Broker  # noqa: E402
 from http_bench import free_port, wait_port  # noqa: E402
 
 CONF_EXAMPLE = os.path.join(ROOT, "rabbitmq.conf.example")
-VARIANTS = ("internal", "nginx", "authsvc", "authsvc+cache")
+VARIANTS = ("internal", "nginx", "authsvc", "authsvc+cache", "authsvc+sampler")
+DEFAULT_VARIANTS = ("internal", "nginx", "authsvc", "authsvc+cache")
+OPERATOR, OPERATOR_PASSWORD = "bench-operator", "bench-operator-secret"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 # http_bench.py's nginx, plus stub_status: its request counter tells whether
@@ -268,10 +284,14 @@ def nginx_requests(port):
 
 class AuditCounter:
     """Counts authsvc's decision lines by endpoint, reading only what was
-    added since the last call (the log grows by megabytes a round)."""
+    added since the last call (the log grows by megabytes a round). The
+    sampling guardian's operator account is the brokers' own: the broker
+    asks authsvc about its every management API request first, in every
+    round; those lines are not the load's, and are left out."""
 
-    def __init__(self, path):
+    def __init__(self, path, ignore_user=OPERATOR):
         self.path, self.offset, self.partial = path, 0, b""
+        self.ignored = ('"user":"%s"' % ignore_user).encode()
 
     def read(self):
         counts = {}
@@ -284,8 +304,8 @@ class AuditCounter:
             return counts
         end = data.rfind(b"\n") + 1
         self.partial = data[end:]
-        for endpoint, decision in re.findall(rb'"endpoint":"(\w+)".*?"decision":"(\w+)"',
-                                             data[:end]):
+        lines = b"\n".join(line for line in data[:end].split(b"\n") if self.ignored not in line)
+        for endpoint, decision in re.findall(rb'"endpoint":"(\w+)".*?"decision":"(\w+)"', lines):
             key = endpoint.decode() + ("" if decision == b"allow" else " " + decision.decode())
             counts[key] = counts.get(key, 0) + 1
         return counts
@@ -337,14 +357,68 @@ def guard(port, user, other, token):
 # Running
 # ---------------------------------------------------------------------------
 
+def read_tail(path, lines=20):
+    try:
+        with open(path, errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+    except OSError as e:
+        return str(e)
+
+
+def start_sampling_guardian(args, svc, broker, work):
+    """`authsvc guardian --sample-messages` on `broker` (which has the
+    management plugin), as the README runs it, with its operator account;
+    mail goes to a port nothing listens on (compliant messages send none)."""
+    broker.rabbitmqctl("add_user", OPERATOR, OPERATOR_PASSWORD)
+    broker.rabbitmqctl("set_user_tags", OPERATOR, "administrator")
+    broker.rabbitmqctl("set_permissions", "-p", "/", OPERATOR, ".*", ".*", ".*")
+    password_file = os.path.join(work, "operator.password")
+    fd = os.open(password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(OPERATOR_PASSWORD + "\n")
+    err = open(os.path.join(work, "guardian.err"), "wb")
+    return subprocess.Popen(
+        [args.authsvc, "guardian", "--db", svc.db, "--audit-log",
+         os.path.join(work, "guardian-audit.log"),
+         "--management-url", "http://127.0.0.1:%d" % broker.mgmt_port,
+         "--management-user", OPERATOR, "--management-password-file", password_file,
+         "--interval", "1", "--smtp-url", "smtp://127.0.0.1:%d" % free_port(),
+         "--mail-from", "bench@example.org", "--sample-messages",
+         "--sample-amqp-url", "amqp://127.0.0.1:%d" % broker.amqp_port],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+
+
+def wait_for_sampler(broker, exchanges, guardian, timeout=120):
+    """Until the sampler has bound a queue to `exchanges` exchanges."""
+    auth = "Basic " + base64.b64encode(("%s:%s" % (OPERATOR, OPERATOR_PASSWORD)).encode()).decode()
+    deadline = time.monotonic() + timeout
+    bound = 0
+    while time.monotonic() < deadline:
+        if guardian.poll() is not None:
+            raise RuntimeError("the sampling guardian exited %s" % guardian.returncode)
+        c = http.client.HTTPConnection("127.0.0.1", broker.mgmt_port, timeout=10)
+        c.request("GET", "/api/bindings?columns=source,destination", headers={"Authorization": auth})
+        bindings = json.loads(c.getresponse().read())
+        c.close()
+        bound = sum(1 for b in bindings
+                    if b["source"] and b["destination"].startswith("authsvc.sampler."))
+        if bound >= exchanges:
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the sampler bound %d of %d exchanges in %d s" % (bound, exchanges, timeout))
+
+
 def run_load(args, port, users_file, seconds, setup=False):
-    argv = [args.load, "--port", str(port), "--users", users_file,
-            "--workers", str(args.workers)]
+    argv = [args.load, "--port", str(port), "--users", users_file]
     if setup:
-        argv.append("--setup")
+        argv += ["--workers", str(max(1, args.workers)), "--setup"]
+    elif args.workload == "publish":
+        argv += ["--workers", "0", "--seconds", str(seconds), "--publishers",
+                 str(args.publishers), "--publish-rate", "0", "--distinct-keys"]
     else:
-        argv += ["--seconds", str(seconds), "--publishers", str(args.publishers),
-                 "--publish-rate", str(args.publish_rate), "--messages", str(args.messages)]
+        argv += ["--workers", str(args.workers), "--seconds", str(seconds), "--publishers",
+                 str(args.publishers), "--publish-rate", str(args.publish_rate), "--messages",
+                 str(args.messages)]
     r = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 300)
     if r.returncode != 0 or not r.stdout.strip():
         raise RuntimeError("amqp_load exited %d: %s" % (r.returncode, r.stderr.strip()))
@@ -381,7 +455,10 @@ def main():
     p.add_argument("--messages", type=int, default=3, help="messages per short session")
     p.add_argument("--cache-ttl-ms", type=int,
                    help="auth_cache.cache_ttl (default: rabbitmq.conf.example's)")
-    p.add_argument("--variants", default=",".join(VARIANTS),
+    p.add_argument("--workload", choices=("sessions", "publish"), default="sessions",
+                   help="short sessions (the default), or publishers alone with a routing key "
+                        "per message")
+    p.add_argument("--variants", default=",".join(DEFAULT_VARIANTS),
                    help="comma list, of: " + ", ".join(VARIANTS))
     p.add_argument("--json", help="also write every figure here")
     args = p.parse_args()
@@ -404,11 +481,12 @@ def main():
 
     work = tempfile.mkdtemp(prefix="authsvc-amqp-bench-")
     problems = []
-    svc = nginx = None
+    svc = nginx = guardian = None
     brokers = {}
     try:
         # Users: the same names and tokens for every broker.
-        svc = Authsvc(args.authsvc, work)
+        # The operator account (the sampler's) is the brokers' own.
+        svc = Authsvc(args.authsvc, work, serve_args=["--internal-user", OPERATOR])
         names = ["bench%04d" % i for i in range(args.users)]
         out = subprocess.run([args.authsvc, "user", "import", "--db", svc.db],
                              input="".join(n + " " + n + "@example.org\n" for n in names), capture_output=True,
@@ -442,6 +520,8 @@ def main():
             "authsvc": dict(conf_example=CONF_EXAMPLE, auth_base_url=svc.base_url),
             "authsvc+cache": dict(conf_example=CONF_EXAMPLE, auth_base_url=svc.base_url,
                                   cache=True, cache_ttl_ms=ttl_ms),
+            "authsvc+sampler": dict(conf_example=CONF_EXAMPLE, auth_base_url=svc.base_url,
+                                    management=True),
         }
         t0 = time.monotonic()
         for v in variants:
@@ -449,6 +529,8 @@ def main():
         beams = {v: beam_pid(b) for v, b in brokers.items()}
         if "internal" in brokers:
             add_internal_users(brokers["internal"], names, tokens, work)
+        if "authsvc+sampler" in brokers:
+            guardian = start_sampling_guardian(args, svc, brokers["authsvc+sampler"], work)
         version = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "rabbitmq-server"],
                                  capture_output=True, text=True).stdout
 
@@ -457,10 +539,15 @@ def main():
                  time.monotonic() - t0))
         print("users: %d (same names and tokens in authsvc and in the internal backend, "
               "with PulseGuardian's regex permissions)" % args.users)
-        print("load: %d workers x short sessions (login, exchange.declare, queue.declare, 2 x "
-              "queue.bind, %d persistent JSON messages with confirms, basic.get, close) + %d "
-              "publishers x %.0f msg/s with confirms" % (args.workers, args.messages,
-                                                         args.publishers, args.publish_rate))
+        if args.workload == "publish":
+            print("load: %d publishers, each a long-lived connection publishing persistent JSON "
+                  "with confirms (batches of 10) as fast as they come back, each message with a "
+                  "routing key of its own" % args.publishers)
+        else:
+            print("load: %d workers x short sessions (login, exchange.declare, queue.declare, 2 x "
+                  "queue.bind, %d persistent JSON messages with confirms, basic.get, close) + %d "
+                  "publishers x %.0f msg/s with confirms" % (args.workers, args.messages,
+                                                             args.publishers, args.publish_rate))
         print("rounds: %d x %.0f s per broker, interleaved (%.0f s per broker); warm-up %.0f s"
               % (args.rounds, args.seconds_per_round, args.rounds * args.seconds_per_round,
                  args.warmup))
@@ -492,16 +579,26 @@ def main():
                 if res["errors"]:
                     problems.append("%s %s: %d AMQP errors: %s" % (what, v, res["errors"],
                                                                     describe_errors(res)))
+        if guardian is not None:
+            wait_for_sampler(brokers["authsvc+sampler"], len(names), guardian)
+            print("authsvc+sampler: the guardian's sampler has a queue on each of the %d exchanges"
+                  % len(names))
         audit.settle()
         nginx_seen = nginx_requests(nginx_port)
+        metric = "publisher_messages_per_s" if args.workload == "publish" else "sessions_per_s"
+        count = "publisher_messages_confirmed" if args.workload == "publish" else "sessions"
+        unit = "msg/s" if args.workload == "publish" else "sessions/s"
 
         rounds = {v: [] for v in brokers}
         order = list(brokers)
         for r in range(args.rounds):
             for v in order[r % len(order):] + order[:r % len(order)]:
-                meter = CpuMeter({"broker": {beams[v]},
-                                  "idle brokers": {pid for w, pid in beams.items() if w != v},
-                                  "authsvc": {authsvc_pid}, "nginx": set(nginx_pids)})
+                components = {"broker": {beams[v]},
+                              "idle brokers": {pid for w, pid in beams.items() if w != v},
+                              "authsvc": {authsvc_pid}, "nginx": set(nginx_pids)}
+                if guardian is not None:
+                    components["guardian"] = {guardian.pid}
+                meter = CpuMeter(components)
                 meter.start()
                 res = run_load(args, brokers[v].amqp_port, users_file, args.seconds_per_round)
                 res["cpu_s"], res["machine_busy"], res["top_others"] = meter.stop(
@@ -514,26 +611,35 @@ def main():
                 rounds[v].append(res)
 
                 n_calls = sum(calls.values())
-                print("round %d %-13s %6.1f sessions/s (p50 %5.1f ms, p99 %6.1f ms), "
-                      "publishers %5.1f msg/s, errors %d | HTTP calls/session: authsvc %.2f, "
-                      "nginx %.2f | CPU s: %s; machine %.0f%% busy"
-                      % (r + 1, v, res["sessions_per_s"], res["session_ms"]["p50"],
-                         res["session_ms"]["p99"], res["publisher_messages_per_s"],
-                         res["errors"], n_calls / max(1, res["sessions"]),
-                         res["nginx_requests"] / max(1, res["sessions"]),
-                         ", ".join("%s %.1f" % kv for kv in res["cpu_s"].items()),
-                         res["machine_busy"] * 100), flush=True)
+                if args.workload == "publish":
+                    print("round %d %-15s %8.1f msg/s, errors %d | HTTP calls/message: authsvc "
+                          "%.2f, nginx %.2f | CPU s: %s; machine %.0f%% busy"
+                          % (r + 1, v, res[metric], res["errors"], n_calls / max(1, res[count]),
+                             res["nginx_requests"] / max(1, res[count]),
+                             ", ".join("%s %.1f" % kv for kv in res["cpu_s"].items()),
+                             res["machine_busy"] * 100), flush=True)
+                else:
+                    print("round %d %-13s %6.1f sessions/s (p50 %5.1f ms, p99 %6.1f ms), "
+                          "publishers %5.1f msg/s, errors %d | HTTP calls/session: authsvc %.2f, "
+                          "nginx %.2f | CPU s: %s; machine %.0f%% busy"
+                          % (r + 1, v, res["sessions_per_s"], res["session_ms"]["p50"],
+                             res["session_ms"]["p99"], res["publisher_messages_per_s"],
+                             res["errors"], n_calls / max(1, res["sessions"]),
+                             res["nginx_requests"] / max(1, res["sessions"]),
+                             ", ".join("%s %.1f" % kv for kv in res["cpu_s"].items()),
+                             res["machine_busy"] * 100), flush=True)
                 if res["cpu_s"]["other processes"] > 0.05 * args.seconds_per_round:
                     print("        (other processes: %s)" % ", ".join(
                         "%s %.1f s" % kv for kv in res["top_others"]))
                 if res["errors"]:
                     problems.append("round %d %s: %d AMQP errors: %s"
                                     % (r + 1, v, res["errors"], describe_errors(res)))
-                if res["sessions"] == 0:
-                    problems.append("round %d %s: no session completed" % (r + 1, v))
+                if res[count] == 0:
+                    problems.append("round %d %s: no %s completed" % (r + 1, v, count))
                 # Each backend must have been asked by its own broker only (the
                 # cached variant may, in principle, ask nothing in a round).
-                if (v == "authsvc" and n_calls == 0) or (v in ("internal", "nginx") and n_calls):
+                if (v in ("authsvc", "authsvc+sampler") and n_calls == 0) or (
+                        v in ("internal", "nginx") and n_calls):
                     problems.append("round %d %s: %d authsvc calls" % (r + 1, v, n_calls))
                 if (v == "nginx") != (res["nginx_requests"] > 0):
                     problems.append("round %d %s: %d nginx requests"
@@ -546,38 +652,42 @@ def main():
         def med(v, key):
             return median([x[key] for x in rounds.get(v, [])])
 
-        rate = {v: med(v, "sessions_per_s") for v in brokers}
+        rate = {v: med(v, metric) for v in brokers}
         print()
-        print("median sessions/s (lowest-highest round): " + ", ".join(
-            "%s %.1f (%.1f-%.1f)" % (v, rate[v], min(x["sessions_per_s"] for x in rounds[v]),
-                                     max(x["sessions_per_s"] for x in rounds[v]))
+        print("median %s (lowest-highest round): " % unit + ", ".join(
+            "%s %.1f (%.1f-%.1f)" % (v, rate[v], min(x[metric] for x in rounds[v]),
+                                     max(x[metric] for x in rounds[v]))
             for v in brokers))
-        print("median publisher msg/s: " + ", ".join(
-            "%s %.1f" % (v, med(v, "publisher_messages_per_s")) for v in brokers))
+        if args.workload == "sessions":
+            print("median publisher msg/s: " + ", ".join(
+                "%s %.1f" % (v, med(v, "publisher_messages_per_s")) for v in brokers))
         ratios = {}
         for num, den, target in (("authsvc", "nginx", 0.95),
                                  ("authsvc+cache", "internal", 0.95),
                                  ("nginx", "internal", None),
-                                 ("authsvc", "internal", None)):
+                                 ("authsvc", "internal", None),
+                                 ("authsvc+cache", "authsvc", None),
+                                 ("authsvc+sampler", "authsvc", None)):
             if num in rate and den in rate:
                 ratios["%s/%s" % (num, den)] = rate[num] / rate[den]
                 print("ratio %-24s %.3f%s" % ("%s / %s" % (num, den), rate[num] / rate[den],
                                               "  (target >= %.2f)" % target if target else ""))
-        print("CPU seconds per round (median) and per 1000 sessions:")
+        print("CPU seconds per round (median) and per 1000 %s:" % count.replace("_", " "))
         for v in brokers:
             cpu = {k: median([x["cpu_s"][k] for x in rounds[v]]) for k in rounds[v][0]["cpu_s"]}
-            sessions = median([x["sessions"] for x in rounds[v]])
+            sessions = median([x[count] for x in rounds[v]])
             print("  %-13s %s; machine %.0f%% busy" % (v, ", ".join(
                 "%s %.1f (%.2f)" % (k, s, s * 1000 / max(1, sessions)) for k, s in cpu.items()),
                 median([x["machine_busy"] for x in rounds[v]]) * 100))
-        for v in ("authsvc", "authsvc+cache"):
+        for v in ("authsvc", "authsvc+cache", "authsvc+sampler"):
             if v in rounds:
                 calls = {}
                 for x in rounds[v]:
                     for k, n in x["authsvc_calls"].items():
                         calls[k] = calls.get(k, 0) + n
-                sessions = sum(x["sessions"] for x in rounds[v])
-                print("authsvc calls per session, %s: %s" % (v, ", ".join(
+                sessions = sum(x[count] for x in rounds[v])
+                print("authsvc calls per %s, %s: %s" % (
+                    "message" if args.workload == "publish" else "session", v, ", ".join(
                     "%s %.2f" % (k, n / max(1, sessions)) for k, n in sorted(calls.items()))))
 
         svc.stop()
@@ -593,6 +703,16 @@ def main():
     except Exception as e:
         problems.append("%s: %s" % (type(e).__name__, e))
     finally:
+        if guardian is not None:
+            guardian.send_signal(signal.SIGTERM)
+            try:
+                code = guardian.wait(30)
+            except subprocess.TimeoutExpired:
+                guardian.kill()
+                code = "killed after 30 s"
+            if code != 0:
+                problems.append("the sampling guardian exited %s; see its stderr: %s"
+                                % (code, read_tail(os.path.join(work, "guardian.err"))))
         for b in brokers.values():
             b.stop()
         if nginx and nginx.poll() is None:
