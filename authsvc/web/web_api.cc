@@ -158,6 +158,62 @@ HttpAnswer queues(Request& request, const std::vector<std::string>& s) {
   throw WebError(404, "no such resource");
 }
 
+// An exchange of the directory as JSON: the texts as the pages show them
+// (escaped); `detail` adds the last message and each violation's example.
+json message_json(const MessageExample& m) {
+  MessageView view = message_view(m);
+  return json{{"routing_key", view.routing_key},
+              {"routing_key_fields", view.fields},
+              {"content_type", m.content_type ? json(view.content_type) : json(nullptr)},
+              {"delivery_mode", m.delivery_mode ? json(*m.delivery_mode) : json(nullptr)},
+              {"size", m.size},
+              {"payload", view.payload}};
+}
+
+json exchange_json(const ExchangeEntry& entry, bool detail) {
+  ExchangeRow row = exchange_row(entry);
+  json out{
+      {"vhost", entry.exchange.vhost},
+      {"name", entry.exchange.name},
+      {"owner", entry.owner},
+      {"type", entry.exchange.type},
+      {"durable", entry.exchange.durable},
+      {"publish_rate",
+       entry.exchange.publish_rate ? json(*entry.exchange.publish_rate) : json(nullptr)},
+      {"bindings", entry.bindings},
+      {"compliance", row.compliance},
+      {"compliant", row.compliant},
+      {"problem", entry.problem},
+  };
+  if (!entry.sample) {
+    out["sample"] = nullptr;
+    return out;
+  }
+  const ExchangeSample& s = *entry.sample;
+  json violations = json::array();
+  for (const ExchangeViolationRecord& v : s.violations) {
+    json item{{"kind", violation_name(v.kind)},
+              {"must", violation_is_must(v.kind)},
+              {"rule", violation_rule(v.kind)},
+              {"count", v.count},
+              {"last_at", v.last_at},
+              {"mailed_at", v.mailed_at.empty() ? json(nullptr) : json(v.mailed_at)}};
+    if (detail) item["example"] = message_json(v.example);
+    violations.push_back(std::move(item));
+  }
+  std::vector<std::string> keys;
+  for (const std::string& key : s.json_keys) keys.push_back(shown_text(key));
+  out["sample"] = json{{"inspected", s.inspected},
+                       {"first_seen_at", s.first_seen_at},
+                       {"last_seen_at", s.last_seen_at},
+                       {"routing_key_fields_min", s.routing_key_fields_min},
+                       {"routing_key_fields_max", s.routing_key_fields_max},
+                       {"json_keys", keys},
+                       {"violations", violations}};
+  if (detail) out["sample"]["last"] = message_json(s.last);
+  return out;
+}
+
 // The exchange directory, to anyone signed in: GET /api/v1/exchanges, and
 // GET /api/v1/exchanges/VHOST/NAME with the last message and each kind's
 // example.

@@ -10,6 +10,15 @@ namespace authsvc {
 
 namespace {
 
+std::string fields_text(const ExchangeSample& s) {
+  if (s.routing_key_fields_min == s.routing_key_fields_max)
+    return fmt::format("{} fields, always", s.routing_key_fields_min);
+  return fmt::format("{} to {} fields: not a fixed index from the left", s.routing_key_fields_min,
+                     s.routing_key_fields_max);
+}
+
+}  // namespace
+
 MessageView message_view(const MessageExample& m) {
   MessageView view;
   view.routing_key = shown_text(m.routing_key);
@@ -21,27 +30,6 @@ MessageView message_view(const MessageExample& m) {
   view.payload = shown_payload(m, kShownPayloadBytes);
   return view;
 }
-
-std::string fields_text(const ExchangeSample& s) {
-  if (s.routing_key_fields_min == s.routing_key_fields_max)
-    return fmt::format("{} fields, always", s.routing_key_fields_min);
-  return fmt::format("{} to {} fields: not a fixed index from the left", s.routing_key_fields_min,
-                     s.routing_key_fields_max);
-}
-
-nlohmann::json message_json(const MessageExample& m) {
-  MessageView view = message_view(m);
-  return nlohmann::json{{"routing_key", view.routing_key},
-                        {"routing_key_fields", view.fields},
-                        {"content_type", m.content_type ? nlohmann::json(view.content_type)
-                                                        : nlohmann::json(nullptr)},
-                        {"delivery_mode", m.delivery_mode ? nlohmann::json(*m.delivery_mode)
-                                                          : nlohmann::json(nullptr)},
-                        {"size", m.size},
-                        {"payload", view.payload}};
-}
-
-}  // namespace
 
 ExchangeRow exchange_row(const ExchangeEntry& entry) {
   ExchangeRow row;
@@ -80,51 +68,6 @@ ExchangePage exchange_page(const ExchangeEntry& entry, PageFrame frame) {
                       readable_utc(v.mailed_at), message_view(v.example)});
   }
   return page;
-}
-
-nlohmann::json exchange_json(const ExchangeEntry& entry, bool detail) {
-  ExchangeRow row = exchange_row(entry);
-  nlohmann::json out{
-      {"vhost", entry.exchange.vhost},
-      {"name", entry.exchange.name},
-      {"owner", entry.owner},
-      {"type", entry.exchange.type},
-      {"durable", entry.exchange.durable},
-      {"publish_rate", entry.exchange.publish_rate ? nlohmann::json(*entry.exchange.publish_rate)
-                                                   : nlohmann::json(nullptr)},
-      {"bindings", entry.bindings},
-      {"compliance", row.compliance},
-      {"compliant", row.compliant},
-      {"problem", entry.problem},
-  };
-  if (!entry.sample) {
-    out["sample"] = nullptr;
-    return out;
-  }
-  const ExchangeSample& s = *entry.sample;
-  nlohmann::json violations = nlohmann::json::array();
-  for (const ExchangeViolationRecord& v : s.violations) {
-    nlohmann::json item{
-        {"kind", violation_name(v.kind)},
-        {"must", violation_is_must(v.kind)},
-        {"rule", violation_rule(v.kind)},
-        {"count", v.count},
-        {"last_at", v.last_at},
-        {"mailed_at", v.mailed_at.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.mailed_at)}};
-    if (detail) item["example"] = message_json(v.example);
-    violations.push_back(std::move(item));
-  }
-  std::vector<std::string> keys;
-  for (const std::string& key : s.json_keys) keys.push_back(shown_text(key));
-  out["sample"] = nlohmann::json{{"inspected", s.inspected},
-                                 {"first_seen_at", s.first_seen_at},
-                                 {"last_seen_at", s.last_seen_at},
-                                 {"routing_key_fields_min", s.routing_key_fields_min},
-                                 {"routing_key_fields_max", s.routing_key_fields_max},
-                                 {"json_keys", keys},
-                                 {"violations", violations}};
-  if (detail) out["sample"]["last"] = message_json(s.last);
-  return out;
 }
 
 ExchangeDirectoryListing exchange_directory_of(Request& request) {

@@ -4,7 +4,6 @@
 // sampler recorded of it. Any signed-in person may read it: it is the
 // specification's list of Pulse exchanges, which consumers need.
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -26,8 +25,7 @@ ExchangeDirectoryListing exchange_directory_of(Request& request);
 // escaped (core/payload_sample.h), a payload cut to a few KiB.
 ExchangeRow exchange_row(const ExchangeEntry& entry);
 ExchangePage exchange_page(const ExchangeEntry& entry, PageFrame frame);
-// As /api/v1/exchanges gives them: the same, as JSON; `detail` adds the
-// last message and each violation's example.
-nlohmann::json exchange_json(const ExchangeEntry& entry, bool detail);
+// A message as the pages and the API show it.
+MessageView message_view(const MessageExample& message);
 
 }  // namespace authsvc
