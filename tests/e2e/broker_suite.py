@@ -29,6 +29,7 @@ import glob
 import json
 import os
 import shutil
+import sqlite3
 import sys
 import tempfile
 import unittest
@@ -105,6 +106,15 @@ class BrokerSuite(unittest.TestCase):
         broker.rabbitmqctl("add_user", name, password)
         broker.rabbitmqctl("set_user_tags", name, "administrator")
         broker.rabbitmqctl("set_permissions", "-p", "/", name, ".*", ".*", ".*")
+
+    def outbox_empty(self):
+        """Whether the guardian's outbox (in serve's SQLite database) holds
+        no mail."""
+        db = sqlite3.connect("file:%s?mode=ro" % self.svc.db, uri=True, timeout=scaled(5))
+        try:
+            return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
+        finally:
+            db.close()
 
     @classmethod
     def track_connections(cls):

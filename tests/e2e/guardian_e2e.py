@@ -226,14 +226,6 @@ class GuardianE2E(BrokerSuite):
         """[(user, connection name)] as the management API lists them now."""
         return sorted((c["user"], c["name"]) for c in self.management("connections"))
 
-    def outbox_empty(self):
-        """Whether the guardian's outbox (in the database) holds no mail."""
-        db = sqlite3.connect("file:%s?mode=ro" % self.svc.db, uri=True, timeout=scaled(5))
-        try:
-            return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
-        finally:
-            db.close()
-
     def queue_list(self):
         """`authsvc queue list` as the operator runs it: its lines by queue
         name, and its whole output."""

@@ -23,7 +23,6 @@ import base64
 import json
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import urllib.parse
@@ -140,13 +139,6 @@ class SamplerE2E(BrokerSuite):
                 self.assertTrue(record["content"].isascii(), record["content"])
                 out.append(record)
         return out
-
-    def outbox_empty(self):
-        db = sqlite3.connect("file:%s?mode=ro" % self.svc.db, uri=True, timeout=scaled(5))
-        try:
-            return db.execute("SELECT COUNT(*) FROM outbox").fetchone()[0] == 0
-        finally:
-            db.close()
 
     def exchange_cli(self, *args):
         r = subprocess.run([ARGS.authsvc, "exchange"] + list(args) + ["--db", self.svc.db]
