@@ -16,8 +16,6 @@ namespace authsvc {
 
 namespace {
 
-std::string shown(const std::string& bytes) { return shown_text(bytes); }
-
 // "2026-12-02 14:50:01" (UTC, as the column heads say) of the store's time.
 std::string readable_time(const std::string& rfc3339) {
   if (rfc3339.empty()) return "-";
@@ -43,8 +41,8 @@ int list_exchanges(const StoreLocation& db, GuardianSetup& setup) {
   fmt::print(kRow, "VHOST", "EXCHANGE", "OWNER", "TYPE", "DURABLE", "RATE/S", "LAST MESSAGE",
              "BINDINGS", "COMPLIANCE");
   for (const ExchangeEntry& e : read_directory(db, setup)) {
-    fmt::print(kRow, shown(e.exchange.vhost), shown(e.exchange.name), shown(e.owner),
-               shown(e.exchange.type), e.exchange.durable ? "yes" : "no",
+    fmt::print(kRow, shown_text(e.exchange.vhost), shown_text(e.exchange.name), shown_text(e.owner),
+               shown_text(e.exchange.type), e.exchange.durable ? "yes" : "no",
                rate_column(e.exchange.publish_rate),
                e.sample ? readable_time(e.sample->last_seen_at) : std::string("-"), e.bindings,
                compliance_summary(e));
@@ -53,12 +51,12 @@ int list_exchanges(const StoreLocation& db, GuardianSetup& setup) {
 }
 
 void print_example(const MessageExample& m, const char* indent) {
-  fmt::print("{}routing key:   \"{}\"\n", indent, shown(m.routing_key));
+  fmt::print("{}routing key:   \"{}\"\n", indent, shown_text(m.routing_key));
   std::vector<std::string> fields = routing_key_fields(m.routing_key);
   for (std::size_t i = 0; i < fields.size(); ++i)
-    fmt::print("{}  {:>2}: \"{}\"\n", indent, i, shown(fields[i]));
+    fmt::print("{}  {:>2}: \"{}\"\n", indent, i, shown_text(fields[i]));
   fmt::print("{}content type:  {}\n", indent,
-             m.content_type ? "\"" + shown(*m.content_type) + "\"" : std::string("(none)"));
+             m.content_type ? "\"" + shown_text(*m.content_type) + "\"" : std::string("(none)"));
   fmt::print("{}delivery mode: {}\n", indent, delivery_mode_text(m.delivery_mode));
   fmt::print("{}size:          {} bytes\n", indent, m.size);
   fmt::print("{}payload:\n", indent);
@@ -76,9 +74,9 @@ int show_exchange(const StoreLocation& db, GuardianSetup& setup, const std::stri
                   const std::string& name) {
   for (const ExchangeEntry& e : read_directory(db, setup)) {
     if (e.exchange.vhost != vhost || e.exchange.name != name) continue;
-    fmt::print("exchange      {} (vhost {})\n", shown(name), shown(vhost));
-    fmt::print("owner         {}\n", shown(e.owner));
-    fmt::print("type          {}, {}\n", shown(e.exchange.type),
+    fmt::print("exchange      {} (vhost {})\n", shown_text(name), shown_text(vhost));
+    fmt::print("owner         {}\n", shown_text(e.owner));
+    fmt::print("type          {}, {}\n", shown_text(e.exchange.type),
                e.exchange.durable ? "durable" : "not durable");
     fmt::print("publish rate  {}/s\n", rate_column(e.exchange.publish_rate));
     fmt::print("bindings      {}\n", e.bindings);
@@ -97,7 +95,7 @@ int show_exchange(const StoreLocation& db, GuardianSetup& setup, const std::stri
                    : fmt::format("{} to {} fields: not a fixed index from the left",
                                  s.routing_key_fields_min, s.routing_key_fields_max));
     std::vector<std::string> keys;
-    for (const std::string& k : s.json_keys) keys.push_back("\"" + shown(k) + "\"");
+    for (const std::string& k : s.json_keys) keys.push_back("\"" + shown_text(k) + "\"");
     fmt::print("JSON keys     {}\n", keys.empty() ? std::string("(none seen)")
                                                   : fmt::format("{}", fmt::join(keys, ", ")));
     fmt::print("\nlast message\n");
@@ -119,8 +117,8 @@ int show_exchange(const StoreLocation& db, GuardianSetup& setup, const std::stri
     }
     return 0;
   }
-  throw Error(
-      fmt::format("no Pulse exchange {} in vhost {} on the broker", shown(name), shown(vhost)));
+  throw Error(fmt::format("no Pulse exchange {} in vhost {} on the broker", shown_text(name),
+                          shown_text(vhost)));
 }
 
 }  // namespace

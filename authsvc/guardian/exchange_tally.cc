@@ -42,11 +42,7 @@ MessageInspection ExchangeTally::add(const SampledMessage& message, const std::s
   sample.routing_key_fields_min = std::min(sample.routing_key_fields_min, fields);
   sample.routing_key_fields_max = std::max(sample.routing_key_fields_max, fields);
   MessageExample example = example_of(message);
-  for (const std::string& key : found.top_level_keys) {
-    if (sample.json_keys.size() >= ExchangeSample::kMaxJsonKeys) break;
-    if (std::find(sample.json_keys.begin(), sample.json_keys.end(), key) == sample.json_keys.end())
-      sample.json_keys.push_back(key);
-  }
+  sample.add_json_keys(found.top_level_keys);
   for (MessageViolation kind : kMessageViolations) {
     if (!found.has(kind)) continue;
     auto record = std::find_if(sample.violations.begin(), sample.violations.end(),

@@ -4,6 +4,7 @@
 // No I/O here: the pure guardian planner and the audit formatter include
 // this, never the store's implementation.
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -187,6 +188,15 @@ struct ExchangeSample {
   // The kinds seen, in kMessageViolations' order.
   std::vector<ExchangeViolationRecord> violations;
   static constexpr std::size_t kMaxJsonKeys = 64;
+
+  // Adds the keys not seen yet, in order, while there is room.
+  void add_json_keys(const std::vector<std::string>& keys) {
+    for (const std::string& key : keys) {
+      if (json_keys.size() >= kMaxJsonKeys) return;
+      if (std::find(json_keys.begin(), json_keys.end(), key) == json_keys.end())
+        json_keys.push_back(key);
+    }
+  }
 };
 
 // Where the guardian is with a queue it has told its owner about.

@@ -64,15 +64,8 @@ void merge(ExchangeSample& all_told, const ExchangeSample& since) {
         std::min(all_told.routing_key_fields_min, since.routing_key_fields_min);
     all_told.routing_key_fields_max =
         std::max(all_told.routing_key_fields_max, since.routing_key_fields_max);
-    for (const std::string& key : since.json_keys) {
-      if (all_told.json_keys.size() >= ExchangeSample::kMaxJsonKeys) break;
-      if (std::find(all_told.json_keys.begin(), all_told.json_keys.end(), key) ==
-          all_told.json_keys.end())
-        all_told.json_keys.push_back(key);
-    }
+    all_told.add_json_keys(since.json_keys);
   }
-  if (all_told.json_keys.size() > ExchangeSample::kMaxJsonKeys)
-    all_told.json_keys.resize(ExchangeSample::kMaxJsonKeys);
 }
 
 constexpr const char* kSampleColumns =
