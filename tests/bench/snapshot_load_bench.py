@@ -23,7 +23,6 @@ would not tell); RSS is VmRSS then, peak is VmHWM. Medians are printed.
 
 import argparse
 import os
-import re
 import shutil
 import signal
 import statistics

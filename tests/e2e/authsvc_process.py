@@ -16,13 +16,13 @@ import atexit
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 import token_ledger  # noqa: E402
+from ports import free_port  # noqa: E402,F401  (the suites import it from here)
 from timing import scaled, wait_for  # noqa: E402
 
 
@@ -243,13 +243,6 @@ def read_log(path):
             return f.read()
     except FileNotFoundError:
         return ""
-
-
-def free_port():
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for_line(path, pattern, proc, what, timeout=10):

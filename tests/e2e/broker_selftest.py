@@ -202,11 +202,35 @@ def run(http_method, cache, management):
     print("   nothing left running, temp folder removed")
 
 
+def check_ports():
+    """The ports the tests' servers get: none in the kernel's ephemeral
+    range (an outgoing connection could take it first), none given to two
+    processes at once."""
+    from ports import free_port
+    with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+        low, high = (int(x) for x in f.read().split())
+    mine = [free_port() for _ in range(50)]
+    check(len(set(mine)) == len(mine), "a port given twice: %s" % mine)
+    check(not [p for p in mine if low <= p <= high],
+          "ports in the ephemeral range %d-%d: %s" % (low, high, mine))
+    # Another process asks for every port this one holds: each is refused.
+    code = ("import sys; sys.path.insert(0, %r); import ports\n"
+            "held = set(%r)\n"
+            "for p in held: print(p, ports._lock_file(p) is not None)\n" % (HERE, mine))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    lines = out.stdout.split()
+    check(len(lines) == 2 * len(mine), "the other process answered %r" % out.stdout)
+    taken = [lines[i] for i in range(0, len(lines), 2) if lines[i + 1] != "False"]
+    check(not taken, "another process could claim ports this one holds: %s" % taken)
+    print("   ports: 50 outside %d-%d, none claimable by another process" % (low, high))
+
+
 def main():
     logging.basicConfig(level=logging.CRITICAL)  # pika logs refused logins loudly
     broker.token_ledger.note_run("e2e_broker_selftest")
     t0 = time.monotonic()
     try:
+        check_ports()
         run("post", cache=False, management=False)
         run("get", cache=True, management=True)
     except (Failure, broker.BrokerError) as e:
