@@ -186,7 +186,10 @@ class GuardianLeadE2E(BrokerSuite):
             status, body = g.get("/readyz")
             self.assertEqual(status, 200, "a standby is healthy: %s" % body)
             self.assertEqual(g.ok_looks(), 0)  # it looks at nothing
-        self.assertIn("lead taken", leader.audit_actions())
+        # The gauge can come before the audit line: the audit log is
+        # written by its own thread.
+        wait_for(lambda: "lead taken" in leader.audit_actions(), 10,
+                 leader.name + "'s audit line 'lead taken'")
 
         # One queue over the warning threshold: one mail, from the leader.
         self.fill("alice", "queue/alice/first", WARN + 5)
@@ -209,7 +212,8 @@ class GuardianLeadE2E(BrokerSuite):
         new_leader = new_leader[0]
         print("%s took over %.2f s after %s was killed: %.1f intervals of %.0f s"
               % (new_leader.name, took, leader.name, took / INTERVAL, INTERVAL), flush=True)
-        self.assertIn("lead taken", new_leader.audit_actions())
+        wait_for(lambda: "lead taken" in new_leader.audit_actions(), 10,
+                 new_leader.name + "'s audit line 'lead taken'")
         # The first queue is still over the threshold: the new leader finds
         # its notice in the store and mails nothing again.
         self.wait_for_later_looks(new_leader)
