@@ -18,6 +18,21 @@
 
 namespace authsvc {
 
+// What the guardian does with a queue past its deletion threshold: delete
+// it (PulseGuardian's way), or cap it there with a broker policy, keeping
+// its bindings and consumers and dropping its oldest messages.
+enum class OverLimit { remove, cap };
+
+constexpr std::string_view to_string(OverLimit mode) {
+  return mode == OverLimit::cap ? "cap" : "delete";
+}
+
+constexpr std::optional<OverLimit> over_limit_from_string(std::string_view text) {
+  if (text == "delete") return OverLimit::remove;
+  if (text == "cap") return OverLimit::cap;
+  return std::nullopt;
+}
+
 // A user as the CLI shows it: everything but the credential's hash. Times
 // are RFC 3339 text as the store keeps them; "" where there is none.
 struct UserInfo {
@@ -52,6 +67,9 @@ struct UserInfo {
   // The guardian's thresholds for this user's queues; nullopt: its defaults.
   std::optional<std::int64_t> queue_warn;
   std::optional<std::int64_t> queue_delete;
+  // What the guardian does with a queue past queue_delete; nullopt: its
+  // --over-limit.
+  std::optional<OverLimit> over_limit;
 };
 
 // A user to create, with a fresh token.
@@ -85,10 +103,13 @@ struct UserUpdate {
   std::optional<std::vector<std::string>> vhosts;
   std::optional<std::optional<std::int64_t>> queue_warn;
   std::optional<std::optional<std::int64_t>> queue_delete;
+  std::optional<std::optional<OverLimit>> over_limit;
   // RFC 3339 in the future, or "" for never.
   std::optional<std::string> expires_at;
 
-  bool empty() const { return !tags && !vhosts && !queue_warn && !queue_delete && !expires_at; }
+  bool empty() const {
+    return !tags && !vhosts && !queue_warn && !queue_delete && !over_limit && !expires_at;
+  }
 };
 
 // Who makes the changes through one store connection, for the audit trail.
@@ -204,15 +225,26 @@ enum class QueueNoticeState {
   warned,    // at or past the warning threshold; the owner was mailed
   deleting,  // being deleted: recorded before the API call, so that a
              // crash in between finishes the deletion and its mail
+  capped,    // held at its deletion threshold by the guardian's policy:
+             // recorded before the policy is applied, for the same reason
 };
 
 constexpr std::string_view to_string(QueueNoticeState state) {
-  return state == QueueNoticeState::warned ? "warned" : "deleting";
+  switch (state) {
+    case QueueNoticeState::warned:
+      return "warned";
+    case QueueNoticeState::deleting:
+      return "deleting";
+    case QueueNoticeState::capped:
+      return "capped";
+  }
+  return "?";
 }
 
 constexpr std::optional<QueueNoticeState> queue_notice_state_from_string(std::string_view text) {
   if (text == "warned") return QueueNoticeState::warned;
   if (text == "deleting") return QueueNoticeState::deleting;
+  if (text == "capped") return QueueNoticeState::capped;
   return std::nullopt;
 }
 
@@ -222,6 +254,24 @@ struct QueueNotice {
   QueueNoticeState state = QueueNoticeState::warned;
   std::int64_t messages = 0;
   std::string since;
+};
+
+// A queue the guardian deleted: if it is declared again, its owners are
+// told once when and why it was.
+struct DeletedQueue {
+  ResourceKey queue;
+  std::string owner;
+  std::string deleted_at;
+  std::int64_t messages = 0;   // when it was deleted
+  std::int64_t threshold = 0;  // the deletion threshold it had reached
+};
+
+// A user's queue the guardian saw without consumers.
+struct IdleQueue {
+  ResourceKey queue;
+  std::string owner;
+  std::string idle_since;        // the first look that saw none
+  std::string orphan_mailed_at;  // "" while its owners were not told
 };
 
 // A non-compliant exchange whose owner was told.

@@ -242,6 +242,47 @@ void check_migrated_fixture(SqlStore& store, int version) {
     CHECK(store.api_keys_of("alice@example.org").empty());
   }
 
+  // What the message sampler saw, bytes as they were.
+  if (version >= 7) {
+    std::vector<ExchangeSample> samples = store.exchange_samples();
+    REQUIRE(samples.size() == 1);
+    CHECK(samples[0].exchange == ResourceKey{"/", "exchange/bob/builds"});
+    CHECK(samples[0].inspected == 2);
+    CHECK(samples[0].last.routing_key == "build.linux.opt");
+    CHECK(samples[0].json_keys == std::vector<std::string>{"id"});
+    REQUIRE(samples[0].violations.size() == 1);
+    CHECK(samples[0].violations[0].kind == MessageViolation::not_json);
+    CHECK(samples[0].violations[0].example.payload == std::string("\xff\x00"
+                                                                  "ab",
+                                                                  4));
+    CHECK(samples[0].violations[0].mailed_count == 1);
+    std::vector<ExchangeSample> unmailed = store.unmailed_violations();
+    CHECK(unmailed.empty());  // its one violation was mailed
+  } else {
+    CHECK(store.exchange_samples().empty());
+  }
+
+  // Queues capped, idle and deleted, and accounts' over-limit modes.
+  if (version >= 8) {
+    CHECK(store.find_user("carol")->over_limit == OverLimit::cap);
+    CHECK(store.find_user("bob")->over_limit == OverLimit::remove);
+    CHECK_FALSE(store.find_user("alice")->over_limit);
+    std::vector<QueueNotice> notices = store.queue_notices();
+    REQUIRE(notices.size() == 3);
+    CHECK(notices[2].state == QueueNoticeState::capped);
+    std::vector<IdleQueue> idle = store.idle_queues();
+    REQUIRE(idle.size() == 2);
+    CHECK(idle[0].orphan_mailed_at == "2024-08-02T09:00:00.000000Z");
+    CHECK(idle[1].orphan_mailed_at.empty());
+    std::vector<DeletedQueue> deleted = store.deleted_queues();
+    REQUIRE(deleted.size() == 1);
+    CHECK(deleted[0].threshold == 500);
+  } else {
+    CHECK_FALSE(store.find_user("carol")->over_limit);
+    CHECK(store.idle_queues().empty());
+    CHECK(store.deleted_queues().empty());
+  }
+
   // And it takes changes, numbered after what it held.
   std::string token = store.add_user(NewUser{"erin", {"erin@example.org"}, {}, {"/"}, ""});
   record_issued_token(token);
@@ -259,6 +300,14 @@ void check_migrated_fixture(SqlStore& store, int version) {
     return update;
   }());
   CHECK(store.find_user("carol")->queue_warn == 10);
+  store.update_user("carol", [] {
+    UserUpdate update;
+    update.over_limit = std::optional<OverLimit>(OverLimit::cap);
+    return update;
+  }());
+  CHECK(store.find_user("carol")->over_limit == OverLimit::cap);
+  store.put_queue_notice(
+      QueueNotice{{"/", "queue/erin/q"}, "erin", QueueNoticeState::capped, 9, ""}, {});
 }
 
 }  // namespace authsvc::testing

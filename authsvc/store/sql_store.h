@@ -74,6 +74,16 @@ class SqlStore : public Store {
   std::vector<QueueNotice> queue_notices() override;
   void put_queue_notice(const QueueNotice& notice, const std::vector<OutboxMail>& mails) override;
   void remove_queue_notice(const ResourceKey& queue, const std::vector<OutboxMail>& mails) override;
+  void record_queue_deleted(const DeletedQueue& deleted,
+                            const std::vector<OutboxMail>& mails) override;
+  std::vector<DeletedQueue> deleted_queues() override;
+  bool forget_deleted_queue(const ResourceKey& queue,
+                            const std::vector<OutboxMail>& mails) override;
+  std::vector<IdleQueue> idle_queues() override;
+  void update_idle_queues(const std::vector<IdleQueue>& idle,
+                          const std::vector<ResourceKey>& busy) override;
+  bool record_orphan_notice(const ResourceKey& queue, const std::string& mailed_at,
+                            const std::vector<OutboxMail>& mails) override;
   std::vector<ExchangeNotice> exchange_notices() override;
   void put_exchange_notice(const ExchangeNotice& notice,
                            const std::vector<OutboxMail>& mails) override;

@@ -249,6 +249,12 @@ void SqlStore::update_user(const std::string& name, const UserUpdate& update) {
       };
       detail += fmt::format("queue_warn={} queue_delete={} ", text(warn), text(remove));
     }
+    if (update.over_limit) {
+      db().exec("UPDATE users SET over_limit = ? WHERE id = ?",
+                {*update.over_limit ? SqlParam(to_string(**update.over_limit)) : SqlParam(), id});
+      detail += fmt::format("over_limit={} ",
+                            *update.over_limit ? to_string(**update.over_limit) : "default");
+    }
     if (update.expires_at) {
       // A new expiry starts its notices over; the same one keeps them.
       SqlParam expires = SqlParam::text_or_null(*update.expires_at);
@@ -338,6 +344,13 @@ UserInfo user_info_from_row(const SqlRow& row) {
   info.previous_issued_at = row.text_or_empty(12);
   info.expires_at = row.text_or_empty(13);
   info.expiry_notice_lead = row.optional_int64(14);
+  if (!row.is_null(15)) {
+    info.over_limit = over_limit_from_string(row.text(15));
+    if (!info.over_limit) {
+      throw StoreError(
+          fmt::format("user '{}' has a malformed over-limit mode", printable(info.name)));
+    }
+  }
   return info;
 }
 
@@ -348,7 +361,7 @@ std::vector<UserInfo> SqlStore::user_infos(std::string_view where, const SqlPara
       "SELECT u.name, u.tags, u.status, u.created_at, u.updated_at, {}, "
       "       u.queue_warn, u.queue_delete, {}, "
       "       c.scheme, c.issued_at, p.valid_until, p.issued_at, u.expires_at, "
-      "       u.expiry_notice_lead "
+      "       u.expiry_notice_lead, u.over_limit "
       "FROM users u "
       "JOIN credentials c ON c.user_id = u.id AND c.slot = 'current' "
       "LEFT JOIN credentials p ON p.user_id = u.id AND p.slot = 'previous' {}",

@@ -159,6 +159,27 @@ class GuardianStateStore {
                                    const std::vector<OutboxMail>& mails) = 0;
   virtual void remove_exchange_notice(const ResourceKey& exchange,
                                       const std::vector<OutboxMail>& mails) = 0;
+  // A deletion done: the queue's notice goes and a record of the deletion
+  // is kept (the queue may be declared again), with its mails, in one
+  // transaction.
+  virtual void record_queue_deleted(const DeletedQueue& deleted,
+                                    const std::vector<OutboxMail>& mails) = 0;
+  virtual std::vector<DeletedQueue> deleted_queues() = 0;
+  // Forgets a deletion, with its mails (the queue is back, or the record
+  // is old): false, and no mail queued, if another guardian did it first.
+  virtual bool forget_deleted_queue(const ResourceKey& queue,
+                                    const std::vector<OutboxMail>& mails) = 0;
+  virtual std::vector<IdleQueue> idle_queues() = 0;
+  // In one transaction: `idle` recorded as seen without consumers (one
+  // already recorded keeps its time), `busy` forgotten (a consumer again,
+  // or gone).
+  virtual void update_idle_queues(const std::vector<IdleQueue>& idle,
+                                  const std::vector<ResourceKey>& busy) = 0;
+  // Records that the owners of idle `queue` were told it is an orphan, at
+  // `mailed_at`, with its mails: false (nothing queued) if they were
+  // already, or the queue is no longer recorded idle.
+  virtual bool record_orphan_notice(const ResourceKey& queue, const std::string& mailed_at,
+                                    const std::vector<OutboxMail>& mails) = 0;
   // Oldest first, at most `limit`.
   virtual std::vector<OutboxMail> outbox(std::size_t limit) = 0;
   // A mail leaves the outbox once the server took it, or once the guardian

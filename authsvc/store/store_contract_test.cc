@@ -902,6 +902,117 @@ TEST_CASE_TEMPLATE(
   CHECK(events(s.store).empty());
 }
 
+TEST_CASE_TEMPLATE("store contract: a capped queue's notice, and an account's over-limit mode",
+                   Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  add(s.store, new_user("alice"));
+  CHECK_FALSE(s.store.find_user("alice")->over_limit);
+  UserUpdate cap;
+  cap.over_limit = std::optional<OverLimit>(OverLimit::cap);
+  s.store.update_user("alice", cap);
+  CHECK(s.store.find_user("alice")->over_limit == OverLimit::cap);
+  UserUpdate remove;
+  remove.over_limit = std::optional<OverLimit>(OverLimit::remove);
+  s.store.update_user("alice", remove);
+  CHECK(s.store.list_users()[0].over_limit == OverLimit::remove);
+  UserUpdate back;
+  back.over_limit = std::optional<OverLimit>();
+  s.store.update_user("alice", back);
+  CHECK_FALSE(s.store.find_user("alice")->over_limit);
+  std::vector<AuditEvent> changes = events(s.store);
+  REQUIRE(changes.size() == 4);
+  CHECK(changes[1].detail == "over_limit=cap");
+  CHECK(changes[2].detail == "over_limit=delete");
+  CHECK(changes[3].detail == "over_limit=default");
+
+  ResourceKey burst{"v2", "queue/alice/burst"};
+  std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
+  guardian->put_queue_notice(QueueNotice{burst, "alice", QueueNoticeState::capped, 9100, ""},
+                             {mail("alice@example.org", "capped")});
+  std::vector<QueueNotice> notices = s.under_test->connect(kGuardian)->queue_notices();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].state == QueueNoticeState::capped);
+  CHECK(notices[0].messages == 9100);
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: a deleted queue is recorded with its mail and forgotten once, with its own",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey big{"/", "queue/alice/big"};
+  std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
+  guardian->put_queue_notice(QueueNotice{big, "alice", QueueNoticeState::deleting, 9000, ""}, {});
+  guardian->update_idle_queues({IdleQueue{big, "alice", "2024-01-01T00:00:00.000000Z", ""}}, {});
+  guardian->record_queue_deleted(DeletedQueue{big, "alice", "", 9000, 8000},
+                                 {mail("alice@example.org", "deleted")});
+  CHECK(guardian->queue_notices().empty());
+  CHECK(guardian->idle_queues().empty());  // a queue declared again is a new one
+  std::vector<DeletedQueue> deleted = s.under_test->connect(kGuardian)->deleted_queues();
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].queue == big);
+  CHECK(deleted[0].owner == "alice");
+  CHECK(looks_like_timestamp(deleted[0].deleted_at));
+  CHECK(deleted[0].messages == 9000);
+  CHECK(deleted[0].threshold == 8000);
+  CHECK(guardian->outbox(10).size() == 1);
+
+  // Deleted again later: one record, the last deletion's.
+  guardian->record_queue_deleted(
+      DeletedQueue{big, "alice", "2030-01-01T00:00:00.000000Z", 8500, 8000}, {});
+  deleted = guardian->deleted_queues();
+  REQUIRE(deleted.size() == 1);
+  CHECK(deleted[0].deleted_at == "2030-01-01T00:00:00.000000Z");
+  CHECK(deleted[0].messages == 8500);
+
+  // Two guardians see it back: one tells, the other finds it done.
+  std::unique_ptr<Store> other = s.under_test->connect(kGuardian);
+  CHECK(guardian->forget_deleted_queue(big, {mail("alice@example.org", "back")}));
+  CHECK_FALSE(other->forget_deleted_queue(big, {mail("alice@example.org", "back again")}));
+  std::vector<OutboxMail> outbox = guardian->outbox(10);
+  REQUIRE(outbox.size() == 2);
+  CHECK(outbox[1].subject == "back");
+  CHECK(guardian->deleted_queues().empty());
+  CHECK(events(s.store).empty());
+}
+
+TEST_CASE_TEMPLATE(
+    "store contract: idle queues keep their first time, leave when busy, and are told of once",
+    Impl, AUTHSVC_STORE_IMPLEMENTATIONS) {
+  Fresh<Impl> s;
+  ResourceKey a{"/", "queue/alice/a"};
+  ResourceKey b{"/", "queue/alice/b"};
+  std::unique_ptr<Store> guardian = s.under_test->connect(kGuardian);
+  guardian->update_idle_queues(
+      {IdleQueue{a, "alice", "2024-01-01T00:00:00.000000Z", ""}, IdleQueue{b, "alice", "", ""}},
+      {});
+  // Seen idle again: the first time stays.
+  guardian->update_idle_queues({IdleQueue{a, "alice", "2025-01-01T00:00:00.000000Z", ""}}, {});
+  std::vector<IdleQueue> idle = s.under_test->connect(kGuardian)->idle_queues();
+  REQUIRE(idle.size() == 2);
+  CHECK(idle[0].queue == a);
+  CHECK(idle[0].idle_since == "2024-01-01T00:00:00.000000Z");
+  CHECK(idle[0].orphan_mailed_at.empty());
+  CHECK(looks_like_timestamp(idle[1].idle_since));  // empty: now
+
+  std::unique_ptr<Store> other = s.under_test->connect(kGuardian);
+  CHECK(guardian->record_orphan_notice(a, "2024-01-02T00:00:00.000000Z",
+                                       {mail("alice@example.org", "orphan")}));
+  CHECK_FALSE(other->record_orphan_notice(a, "2024-01-02T00:00:01.000000Z",
+                                          {mail("alice@example.org", "orphan again")}));
+  CHECK(guardian->idle_queues()[0].orphan_mailed_at == "2024-01-02T00:00:00.000000Z");
+  REQUIRE(guardian->outbox(10).size() == 1);
+  // A queue no longer idle is not told of.
+  guardian->update_idle_queues({}, {a});
+  CHECK_FALSE(guardian->record_orphan_notice(a, "2024-01-03T00:00:00.000000Z",
+                                             {mail("alice@example.org", "gone")}));
+  idle = guardian->idle_queues();
+  REQUIRE(idle.size() == 1);
+  CHECK(idle[0].queue == b);
+  CHECK(guardian->outbox(10).size() == 1);
+  guardian->update_idle_queues({}, {});  // nothing: no transaction
+  CHECK(events(s.store).empty());
+}
+
 TEST_CASE_TEMPLATE("store contract: exchange notices are kept until removed, with their mail", Impl,
                    AUTHSVC_STORE_IMPLEMENTATIONS) {
   Fresh<Impl> s;

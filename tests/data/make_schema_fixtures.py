@@ -177,6 +177,39 @@ def fill(db, version):
                        "'2024-05-01T09:01:00.000000Z', ?, ?, NULL)",
                        (key_id, label, sha256(hash_of), expires, revoked))
 
+    if version >= 7:
+        # The sampler saw bob's exchange: two messages, one of them not
+        # JSON (its payload bytes are not UTF-8), mailed once.
+        db.execute("INSERT INTO exchange_samples (vhost, name, inspected, first_seen_at, "
+                   "last_seen_at, routing_key, content_type, delivery_mode, size, payload, "
+                   "json_keys, routing_key_fields_min, routing_key_fields_max) VALUES "
+                   "('/', 'exchange/bob/builds', 2, '2024-07-01T10:00:00.000000Z', "
+                   "'2024-07-01T10:01:00.000000Z', ?, ?, 2, 13, ?, '[\"id\"]', 2, 3)",
+                   (b"build.linux.opt", b"application/json", b'{"id": 41}\n\t '))
+        db.execute("INSERT INTO exchange_violations (vhost, name, kind, count, last_at, "
+                   "routing_key, content_type, delivery_mode, size, payload, mailed_at, "
+                   "mailed_count) VALUES ('/', 'exchange/bob/builds', 'not-json', 1, "
+                   "'2024-07-01T10:00:00.000000Z', ?, NULL, 1, 4, ?, "
+                   "'2024-07-01T10:05:00.000000Z', 1)", (b"build.x", b"\xff\x00ab"))
+
+    if version >= 8:
+        # carol's queues are capped, not deleted; one is; alice's idle queue
+        # was mailed as an orphan, and her deleted one may come back.
+        db.execute("UPDATE users SET over_limit = 'cap' WHERE name = 'carol'")
+        db.execute("UPDATE users SET over_limit = 'delete' WHERE name = 'bob'")
+        db.execute("INSERT INTO queue_notices (vhost, name, owner, state, messages, since) "
+                   "VALUES ('v2', 'queue/carol/burst', 'carol', 'capped', 2100, "
+                   "'2024-08-01T10:00:00.000000Z')")
+        db.execute("INSERT INTO idle_queues (vhost, name, owner, idle_since, orphan_mailed_at) "
+                   "VALUES ('/', 'queue/alice/idle', 'alice', '2024-08-01T09:00:00.000000Z', "
+                   "'2024-08-02T09:00:00.000000Z')")
+        db.execute("INSERT INTO idle_queues (vhost, name, owner, idle_since, orphan_mailed_at) "
+                   "VALUES ('/', 'queue/alice/quiet', 'alice', '2024-08-02T08:00:00.000000Z', "
+                   "NULL)")
+        db.execute("INSERT INTO deleted_queues (vhost, name, owner, deleted_at, messages, "
+                   "threshold) VALUES ('/', 'queue/alice/old', 'alice', "
+                   "'2024-08-03T10:00:00.000000Z', 600, 500)")
+
 
 def dump(db, version, sources):
     """The database as SQL text: its schema as SQLite keeps it, then every
