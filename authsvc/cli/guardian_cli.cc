@@ -48,6 +48,16 @@ void add_guardian_options(CLI::App* cmd, GuardianSetup* setup) {
                   "Messages in a queue that make it deleted (per user: user set --queue-delete)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  cmd->add_option("--over-limit", setup->over_limit,
+                  "What is done with a queue past --delete: delete it, or cap it there with an "
+                  "operator policy of the guardian's (its oldest messages dropped, consumers and "
+                  "bindings kept; lifted below --warn). Per user: user set --over-limit")
+      ->check(CLI::IsMember({"delete", "cap"}))
+      ->capture_default_str();
+  cmd->add_option("--orphan-after", setup->orphan_after,
+                  "How long a user's queue may have no consumer before its owners are mailed "
+                  "that it is orphaned, once (0: never)")
+      ->capture_default_str();
   cmd->add_option("--expiry-notice", setup->expiry_notice,
                   "How long before an account expires its owners are mailed: durations, "
                   "comma separated (each notice once)")
@@ -138,6 +148,12 @@ void complete_guardian_setup(GuardianSetup* setup) {
       parse_expiry_notice_leads(setup->expiry_notice, &error);
   if (!leads) throw CLI::ValidationError(error);
   setup->config.options.expiry_notice_leads = *leads;
+  setup->config.options.limits.over_limit = *over_limit_from_string(setup->over_limit);
+  std::optional<std::chrono::seconds> orphan_after = parse_duration(setup->orphan_after);
+  if (!orphan_after || orphan_after->count() < 0)
+    throw CLI::ValidationError("--orphan-after: not a duration: " + setup->orphan_after);
+  setup->config.options.orphan_after =
+      orphan_after->count() == 0 ? std::nullopt : std::optional(*orphan_after);
   complete_management_setup(setup);
   if (setup->config.options.limits.warn >= setup->config.options.limits.remove) {
     throw Error(fmt::format("--warn ({}) must be below --delete ({})",

@@ -27,6 +27,9 @@ struct GuardianSetup {
   // --sample-amqp-url and --sample-mail-every as given, likewise.
   std::string sample_amqp_url;
   std::string sample_mail_every = "1d";
+  // --over-limit and --orphan-after as given, likewise.
+  std::string over_limit = "delete";
+  std::string orphan_after = "24h";
 };
 
 // The management API options (for every command that reads the broker).

@@ -73,6 +73,9 @@ void print_user(const UserInfo& u, std::chrono::system_clock::time_point now) {
   };
   fmt::print("queue warn:    {}\n", limit(u.queue_warn));
   fmt::print("queue delete:  {}\n", limit(u.queue_delete));
+  fmt::print("over limit:    {}\n", u.over_limit
+                                        ? fmt::format("{} the queue", to_string(*u.over_limit))
+                                        : std::string("the guardian's default"));
 }
 
 // --expires: "" (never) or RFC 3339 UTC, as the store keeps it. Whether it
@@ -157,6 +160,7 @@ struct UserArgs {
   std::optional<std::string> set_vhosts;
   std::optional<std::string> set_queue_warn;
   std::optional<std::string> set_queue_delete;
+  std::optional<std::string> set_over_limit;
 };
 
 int add_user(LazyStore& store, const UserArgs& args) {
@@ -258,16 +262,22 @@ int update_user(LazyStore& store, const UserArgs& args) {
                                "`authsvc user owner add|remove NAME ADDRESS`");
   }
   if (!args.set_tags && !args.set_vhosts && !args.set_queue_warn && !args.set_queue_delete &&
-      !args.expires) {
-    throw CLI::ValidationError(
-        "user set",
-        "give at least one of --tags, --vhosts, --queue-warn, --queue-delete, --expires");
+      !args.set_over_limit && !args.expires) {
+    throw CLI::ValidationError("user set",
+                               "give at least one of --tags, --vhosts, --queue-warn, "
+                               "--queue-delete, --over-limit, --expires");
   }
   UserUpdate update;
   if (args.set_tags) update.tags = words(*args.set_tags);
   if (args.set_vhosts) update.vhosts = words(*args.set_vhosts);
   update.queue_warn = queue_threshold(args.set_queue_warn);
   update.queue_delete = queue_threshold(args.set_queue_delete);
+  if (args.set_over_limit) {
+    // The choices are checked by CLI11 (below).
+    update.over_limit = *args.set_over_limit == "default"
+                            ? std::optional<OverLimit>()
+                            : over_limit_from_string(*args.set_over_limit);
+  }
   if (args.expires) update.expires_at = expiry(*args.expires, "user set");
   store->update_user(args.name, update);
   fmt::print("updated {}\n", args.name);
@@ -353,8 +363,8 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
   name_command("enable", "Allow a disabled user again",
                [](LazyStore& store, const UserArgs& a) { return set_active(store, a, true); });
   name_command("delete", "Delete the user", delete_user);
-  CLI::App* set =
-      name_command("set", "Change a user's tags, vhosts, queue limits or expiry", update_user);
+  CLI::App* set = name_command(
+      "set", "Change a user's tags, vhosts, queue limits, over-limit mode or expiry", update_user);
   set->add_option("--expires", args->expires, when_help);
   set->add_option("--queue-warn", args->set_queue_warn,
                   "Messages that make the guardian warn about this user's queues ('default': "
@@ -362,6 +372,11 @@ void add_user_commands(CLI::App& app, CommandLine& cli) {
   set->add_option("--queue-delete", args->set_queue_delete,
                   "Messages that make the guardian delete this user's queues ('default': the "
                   "guardian's --delete)");
+  set->add_option("--over-limit", args->set_over_limit,
+                  "What the guardian does with this user's queue past its deletion threshold: "
+                  "delete it, cap it there with a policy (its oldest messages dropped, its "
+                  "consumers and bindings kept), or 'default' (the guardian's --over-limit)")
+      ->check(CLI::IsMember({"delete", "cap", "default"}));
   set->add_option("--email", args->set_email, "Refused: use `user owner add|remove`");
   set->add_option("--tags", args->set_tags, "Broker tags, space-separated (\"\" for none)");
   set->add_option("--vhosts", args->set_vhosts, "Vhosts, space-separated");

@@ -1,5 +1,6 @@
 #pragma once
-// The broker as the guardian uses it: three listings and three removals.
+// The broker as the guardian uses it: its listings, three removals, and a
+// queue's cap.
 // ManagementApi (management_api.h) is the implementation, over RabbitMQ's
 // management HTTP API; the guardian's tests use an in-memory fake.
 //
@@ -47,6 +48,15 @@ class Broker {
   // The broker sends the client `reason` in its connection.close, so it is
   // short, free of secrets, and without control characters (BrokerError).
   virtual bool close_connection(const std::string& name, const std::string& reason) = 0;
+
+  // Holds `queue` at `max_length` ready messages with the guardian's own
+  // operator policy (queue_cap.h), made again if it is there already. The
+  // operator's own operator policies are not changed: the cap takes the
+  // definition of the one that applies to the queue, with the max-length,
+  // at a priority above theirs, so the queue keeps what it had.
+  virtual void cap_queue(const QueueInfo& queue, std::int64_t max_length) = 0;
+  // Removes the guardian's cap on the queue; false if there was none.
+  virtual bool uncap_queue(const std::string& vhost, const std::string& name) = 0;
 };
 
 }  // namespace authsvc

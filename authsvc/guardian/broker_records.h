@@ -22,11 +22,26 @@ struct QueueInfo {
   bool exclusive = false;
   // The queue's own length limit in ready messages (its x-max-length
   // argument), the policy in effect ("" for none), and the smaller of that
-  // policy's max-length and its operator policy's. nullopt: not set, or
-  // not a whole number the broker applies.
+  // policy's max-length and its operator policy's (the guardian's own cap
+  // not counted: queue_cap.h). nullopt: not set, or not a whole number the
+  // broker applies.
   std::optional<std::int64_t> max_length_argument;
   std::string policy;
   std::optional<std::int64_t> policy_max_length;
+  // The operator's own operator policy in effect on the queue ("" none;
+  // the guardian's cap is not one: capped_by_guardian), as the broker's
+  // statistics last said.
+  std::string operator_policy;
+  // Whether the guardian's cap on this queue (queue_cap.h) is on the
+  // broker.
+  bool capped_by_guardian = false;
+  // What the broker does with the queue at its max-length: its x-overflow
+  // argument, else its policy's overflow; "" when neither sets it
+  // (drop-head, RabbitMQ's default).
+  std::string overflow;
+  // Of `messages`, the ready ones (what a max-length counts); nullopt when
+  // not reported.
+  std::optional<std::int64_t> messages_ready;
 };
 
 struct ExchangeInfo {

@@ -19,7 +19,9 @@ class FakeBroker : public Broker {
   std::vector<ConnectionInfo> connection_list;
   std::vector<std::string> internal_user_list;
   // Each removal asked for, answered or refused: "delete queue '/' 'NAME'",
-  // "delete exchange '/' 'NAME'", "close connection 'NAME' (REASON)".
+  // "delete exchange '/' 'NAME'", "close connection 'NAME' (REASON)"; and
+  // each cap: "cap queue '/' 'NAME' at N" (" over 'POLICY'" if the queue
+  // had an operator policy), "uncap queue '/' 'NAME'".
   std::vector<std::string> removals;
   bool unreachable = false;      // every call throws BrokerError
   bool refuse_removals = false;  // removals throw BrokerError; listings still answer
@@ -49,6 +51,21 @@ class FakeBroker : public Broker {
   }
   bool close_connection(const std::string& name, const std::string& reason) override {
     return remove("close connection '" + name + "' (" + reason + ")");
+  }
+  // As the broker does, the cap shows in the listing at once.
+  void cap_queue(const QueueInfo& queue, std::int64_t max_length) override {
+    remove("cap queue '" + queue.vhost + "' '" + queue.name + "' at " + std::to_string(max_length) +
+           (queue.operator_policy.empty() ? "" : " over '" + queue.operator_policy + "'"));
+    for (QueueInfo& q : queue_list) {
+      if (q.vhost == queue.vhost && q.name == queue.name) q.capped_by_guardian = true;
+    }
+  }
+  bool uncap_queue(const std::string& vhost, const std::string& name) override {
+    bool had = remove("uncap queue '" + vhost + "' '" + name + "'");
+    for (QueueInfo& q : queue_list) {
+      if (q.vhost == vhost && q.name == name) q.capped_by_guardian = false;
+    }
+    return had;
   }
 
  private:

@@ -87,15 +87,20 @@ void Guardian::execute(const GuardianAction& a) {
       // Gone already: the management listing lags a deletion by a moment,
       // or the owner deleted it. Mail only if this guardian deleted it,
       // now or before a restart.
-      if (!existed && a.notice_state != QueueNoticeState::deleting) mails.clear();
-      state_.remove_queue_notice(key, mails);
-      audit(a, fmt::format("{}queue='{}' messages={} delete_threshold={}; {}{}", where, a.name,
-                           a.messages, a.threshold, existed ? "" : "it was gone already; ",
+      if (!existed && a.notice_state != QueueNoticeState::deleting) {
+        mails.clear();
+        state_.remove_queue_notice(key, mails);
+      } else {
+        state_.record_queue_deleted(DeletedQueue{key, a.owner, "", a.messages, a.threshold}, mails);
+      }
+      audit(a, fmt::format("{}queue='{}' messages={} delete_threshold={}; {}{}{}", where, a.name,
+                           a.messages, a.threshold, a.reason.empty() ? "" : a.reason + "; ",
+                           existed ? "" : "it was gone already; ",
                            !mails.empty() || existed ? mailed(a, mails) : "no mail"));
       return;
     }
     case Kind::finish_queue_deletion:
-      state_.remove_queue_notice(key, mails);
+      state_.record_queue_deleted(DeletedQueue{key, a.owner, "", a.messages, a.threshold}, mails);
       audit(a, fmt::format("{}queue='{}' messages={}; deletion confirmed after a restart; {}",
                            where, a.name, a.messages, mailed(a, mails)));
       return;
@@ -138,6 +143,62 @@ void Guardian::execute(const GuardianAction& a) {
       audit(a, a.reason);
       fmt::print(stderr, "authsvc guardian: warning: {}\n", a.reason);
       return;
+    case Kind::cap_queue: {
+      // Recorded first (with its mail, the first time only): a crash
+      // before the policy is applied applies it at the next look.
+      const bool first = a.notice_state != QueueNoticeState::capped;
+      if (!first) mails.clear();
+      if (first) {
+        state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::capped, a.messages, ""},
+                                mails);
+      }
+      QueueInfo queue;
+      queue.vhost = a.vhost;
+      queue.name = a.name;
+      queue.operator_policy = a.operator_policy;
+      broker_.cap_queue(queue, a.threshold);
+      audit(a, fmt::format("{}queue='{}' messages={} max_length={} policy='{}'{}; {}", where,
+                           a.name, a.messages, a.threshold, cap_policy_name(a.vhost, a.name),
+                           first ? "" : " (applied again)", first ? mailed(a, mails) : "no mail"));
+      return;
+    }
+    case Kind::lift_cap: {
+      bool existed = broker_.uncap_queue(a.vhost, a.name);
+      state_.remove_queue_notice(key, mails);
+      audit(a, fmt::format("{}queue='{}' messages={} policy='{}' reason='{}'{}; {}", where, a.name,
+                           a.messages, cap_policy_name(a.vhost, a.name), a.reason,
+                           existed ? "" : "; the policy was gone already", mailed(a, mails)));
+      return;
+    }
+    case Kind::remove_cap: {
+      bool existed = broker_.uncap_queue(a.vhost, a.name);
+      state_.remove_queue_notice(key, {});
+      audit(a, fmt::format("{}queue='{}' policy='{}'; {}{}", where, a.name,
+                           cap_policy_name(a.vhost, a.name), a.reason,
+                           existed ? "" : "; the policy was gone already"));
+      return;
+    }
+    case Kind::recreated_queue:
+      // False: another guardian told them first.
+      if (!state_.forget_deleted_queue(key, mails)) return;
+      audit(a, fmt::format("{}queue='{}' deleted_at={} messages={}; {}", where, a.name, a.since,
+                           a.messages, mailed(a, mails)));
+      return;
+    case Kind::forget_deleted_queue:
+      if (!state_.forget_deleted_queue(key, {})) return;
+      audit(a, fmt::format("{}queue='{}' deleted_at={}; {}", where, a.name, a.since, a.reason));
+      return;
+    case Kind::note_idle_queue:
+    case Kind::note_busy_queue:
+      // Recorded together by look(), one transaction a look.
+      return;
+    case Kind::orphan_notice:
+      if (!state_.record_orphan_notice(key, rfc3339_utc(std::chrono::system_clock::now()), mails)) {
+        return;
+      }
+      audit(a, fmt::format("{}queue='{}' messages={} no_consumer_since={}; {}", where, a.name,
+                           a.messages, a.since, mailed(a, mails)));
+      return;
   }
 }
 
@@ -146,15 +207,28 @@ void Guardian::pretend(const GuardianAction& a) {
   std::vector<OutboxMail> mails = mails_for(a);
   std::vector<std::string> to;
   for (const OutboxMail& m : mails) to.push_back(m.recipient);
-  fmt::print(stderr, "authsvc guardian: dry run: would {} '{}' (vhost '{}', owner {}{}{}){}\n",
-             to_string(a.kind), a.name, a.vhost, a.owner,
-             a.messages ? fmt::format(", {} messages", a.messages) : "",
-             a.reason.empty() ? "" : ", " + a.reason,
-             mails.empty() ? ""
-                           : fmt::format("; would mail {}: \"{}\"", fmt::join(to, ", "),
-                                         mails.front().subject));
+  // Which queues have consumers is bookkeeping: not worth a line each.
+  if (a.kind != Kind::note_idle_queue && a.kind != Kind::note_busy_queue) {
+    fmt::print(stderr, "authsvc guardian: dry run: would {} '{}' (vhost '{}', owner {}{}{}){}\n",
+               to_string(a.kind), a.name, a.vhost, a.owner,
+               a.messages ? fmt::format(", {} messages", a.messages) : "",
+               a.reason.empty() ? "" : ", " + a.reason,
+               mails.empty() ? ""
+                             : fmt::format("; would mail {}: \"{}\"", fmt::join(to, ", "),
+                                           mails.front().subject));
+  }
   auto drop_queue = [&] {
     std::erase_if(dry_queue_notices_, [&](const QueueNotice& n) { return n.queue == key; });
+  };
+  auto mark_capped = [&] {
+    for (QueueNotice& n : dry_queue_notices_) {
+      if (n.queue == key) n.state = QueueNoticeState::capped;
+    }
+    if (std::none_of(dry_queue_notices_.begin(), dry_queue_notices_.end(),
+                     [&](const QueueNotice& n) { return n.queue == key; })) {
+      dry_queue_notices_.push_back(
+          QueueNotice{key, a.owner, QueueNoticeState::capped, a.messages, ""});
+    }
   };
   auto drop_exchange = [&] {
     std::erase_if(dry_exchange_notices_,
@@ -168,11 +242,31 @@ void Guardian::pretend(const GuardianAction& a) {
     case Kind::report_exchange:
       dry_exchange_notices_.push_back(ExchangeNotice{key, a.owner, a.reason, ""});
       return;
+    case Kind::cap_queue:
+      mark_capped();
+      return;
     case Kind::queue_back_to_normal:
     case Kind::delete_queue:
     case Kind::finish_queue_deletion:
     case Kind::forget_queue_notice:
+    case Kind::lift_cap:
+    case Kind::remove_cap:
       drop_queue();
+      return;
+    case Kind::recreated_queue:
+    case Kind::forget_deleted_queue:
+      std::erase_if(dry_deleted_queues_, [&](const DeletedQueue& d) { return d.queue == key; });
+      return;
+    case Kind::note_idle_queue:
+      dry_idle_queues_.push_back(IdleQueue{key, a.owner, a.since, ""});
+      return;
+    case Kind::note_busy_queue:
+      std::erase_if(dry_idle_queues_, [&](const IdleQueue& q) { return q.queue == key; });
+      return;
+    case Kind::orphan_notice:
+      for (IdleQueue& q : dry_idle_queues_) {
+        if (q.queue == key) q.orphan_mailed_at = rfc3339_utc(std::chrono::system_clock::now());
+      }
       return;
     case Kind::delete_exchange:
     case Kind::forget_exchange_notice:
@@ -226,10 +320,14 @@ std::vector<GuardianAction> Guardian::look() {
     if (!dry_state_loaded_) {
       dry_queue_notices_ = state_.queue_notices();
       dry_exchange_notices_ = state_.exchange_notices();
+      dry_deleted_queues_ = state_.deleted_queues();
+      if (options_.orphan_after) dry_idle_queues_ = state_.idle_queues();
       dry_state_loaded_ = true;
     }
     input.queue_notices = dry_queue_notices_;
     input.exchange_notices = dry_exchange_notices_;
+    input.deleted_queues = dry_deleted_queues_;
+    input.idle_queues = dry_idle_queues_;
     for (UserInfo& u : input.users) {
       auto sent = dry_expiry_notices_.find(u.name);
       if (sent != dry_expiry_notices_.end() && sent->second.first == u.expires_at) {
@@ -239,7 +337,11 @@ std::vector<GuardianAction> Guardian::look() {
   } else {
     input.queue_notices = state_.queue_notices();
     input.exchange_notices = state_.exchange_notices();
+    input.deleted_queues = state_.deleted_queues();
+    if (options_.orphan_after) input.idle_queues = state_.idle_queues();
   }
+  input.orphan_after = options_.orphan_after;
+  input.recreated_after = options_.interval;
   input.limits = options_.limits;
   input.delete_noncompliant_exchanges = options_.delete_noncompliant_exchanges;
   input.expiry_notice_leads = options_.expiry_notice_leads;
@@ -247,6 +349,21 @@ std::vector<GuardianAction> Guardian::look() {
 
   std::vector<GuardianAction> actions = plan_guardian(input);
   std::vector<GuardianAction> done;
+  // Which queues have consumers is bookkeeping, not an event: one
+  // transaction a look, no audit line; before the notices that read it.
+  if (!options_.dry_run) {
+    std::vector<IdleQueue> idle;
+    std::vector<ResourceKey> busy;
+    for (const GuardianAction& a : actions) {
+      if (a.kind == Kind::note_idle_queue)
+        idle.push_back(IdleQueue{{a.vhost, a.name}, a.owner, a.since, ""});
+      if (a.kind == Kind::note_busy_queue) busy.push_back(ResourceKey{a.vhost, a.name});
+    }
+    if (!idle.empty() || !busy.empty()) {
+      if (!leading()) return done;
+      state_.update_idle_queues(idle, busy);
+    }
+  }
   for (const GuardianAction& a : actions) {
     // Lost meanwhile: the next holder plans what is left from the store,
     // and sends the outbox.

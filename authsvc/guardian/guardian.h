@@ -41,6 +41,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -72,6 +73,9 @@ struct GuardianOptions {
   std::vector<std::chrono::milliseconds> mail_retry_delays = {
       std::chrono::minutes(1), std::chrono::minutes(5), std::chrono::minutes(30),
       std::chrono::hours(2)};
+  // How long a user's queue may have no consumer before its owners are
+  // told it is an orphan; nullopt: never.
+  std::optional<std::chrono::seconds> orphan_after = std::chrono::hours(24);
   // Whether this guardian holds the lead now (server/lead.h): asked before
   // each look, action and mail. Empty: it always does (one guardian).
   std::function<bool()> lead;
@@ -86,7 +90,7 @@ struct GuardianOptions {
 // thread while the loop runs.
 struct GuardianFigures {
   static constexpr std::size_t kKinds =
-      static_cast<std::size_t>(GuardianAction::Kind::report_internal_user) + 1;
+      static_cast<std::size_t>(GuardianAction::Kind::orphan_notice) + 1;
   // Counted when a look ends, so that neither count ever goes down.
   std::atomic<std::uint64_t> ok_looks{0};
   std::atomic<std::uint64_t> failed_looks{0};  // the broker or the store could not be read
@@ -167,6 +171,8 @@ class Guardian {
   // A dry run's would-be state, in place of the store's.
   std::vector<QueueNotice> dry_queue_notices_;
   std::vector<ExchangeNotice> dry_exchange_notices_;
+  std::vector<DeletedQueue> dry_deleted_queues_;
+  std::vector<IdleQueue> dry_idle_queues_;
   // user -> (expires_at, lead) of the expiry notices the run would have sent.
   std::map<std::string, std::pair<std::string, std::int64_t>> dry_expiry_notices_;
   bool dry_state_loaded_ = false;

@@ -58,10 +58,35 @@ std::string pace_paragraph(const GuardianAction& a) {
       time_to_reach(a.messages, a.delete_threshold, a.growth->per_minute);
   if (!eta) return fmt::format("It has not grown over the last {}.\n\n", over);
   return fmt::format(
-      "It grew by {} over the last {}: at that pace it reaches {} messages, and is deleted, in "
+      "It grew by {} over the last {}: at that pace it reaches {} messages, and is {}, in "
       "{}.\n\n",
       pace(a.growth->per_minute), over, a.delete_threshold,
+      a.over_limit == OverLimit::cap ? "capped" : "deleted",
       eta->count() < 60 ? std::string("less than a minute") : "about " + time_left(eta->count()));
+}
+
+// What happens at the deletion threshold, in the owner's mode.
+std::string at_threshold(const GuardianAction& a) {
+  if (a.over_limit == OverLimit::cap) {
+    return fmt::format(
+        "If it reaches {} messages it will be capped there: its oldest messages\n"
+        "dropped as new ones arrive, its bindings and consumers kept.\n",
+        a.delete_threshold);
+  }
+  return fmt::format("If it reaches {} messages it will be deleted, with its messages.\n",
+                     a.delete_threshold);
+}
+
+// How to take the cap off: its words are in the cap mail and the audit.
+std::string how_to_lift(const GuardianAction& a) {
+  return fmt::format(
+      "The cap is lifted by itself once the queue holds fewer than {} ready\n"
+      "messages: consume its backlog. An operator can lift it at once with\n\n"
+      "    rabbitmqctl clear_operator_policy -p {} {}\n\n"
+      "(the guardian caps it again if it is still past {} at its next look),\n"
+      "or exempt the queue: authsvc queue exempt --vhost {} {}.\n",
+      a.warn_threshold, a.vhost, cap_policy_name(a.vhost, a.name), a.delete_threshold, a.vhost,
+      a.name);
 }
 
 std::string joined(const std::vector<std::string>& items) {
@@ -95,16 +120,17 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
       mail.body = fmt::format(
           "Your queue {}\nholds {} messages, at or past the warning threshold of {}.\n\n"
           "{}"
-          "If it reaches {} messages it will be deleted, with its messages.\n"
+          "{}"
           "Consume from it faster, or delete it if nothing reads it any more.\n"
           "You will get one more mail when it is back under {}.\n\n"
-          "To keep it from ever being deleted, bound it yourself, as the Pulse\n"
+          "To keep the guardian from ever {} it, bound it yourself, as the Pulse\n"
           "specification allows: declare it with the argument x-max-length={}\n"
           "(or lower), and RabbitMQ drops its oldest messages past that length\n"
           "(x-overflow=drop-head, the default). The guardian leaves a queue\n"
           "bounded at or below {} messages alone.\n{}",
-          where(a), a.messages, a.threshold, pace_paragraph(a), a.delete_threshold, a.threshold,
-          a.delete_threshold, a.delete_threshold, kSignature);
+          where(a), a.messages, a.threshold, pace_paragraph(a), at_threshold(a), a.threshold,
+          a.over_limit == OverLimit::cap ? "capping" : "deleting", a.delete_threshold,
+          a.delete_threshold, kSignature);
       return true;
     case Kind::queue_back_to_normal:
       mail.subject =
@@ -158,10 +184,65 @@ bool compose(const GuardianAction& a, OutboxMail& mail) {
           a.owner, readable_time(a.expires_at), time_left(a.remaining), a.owner,
           format_duration(std::chrono::seconds(a.lead)), joined(a.emails));
       return true;
+    case Kind::cap_queue:
+      mail.subject =
+          fmt::format("[Pulse] queue {} is capped at {} messages", a.name, a.delete_threshold);
+      mail.body = fmt::format(
+          "Your queue {}\nholds {} messages, at or past the deletion threshold of {}.\n"
+          "Your account's queues are capped rather than deleted, so it was not deleted:\n"
+          "the guardian applied the operator policy {}\n"
+          "(pattern {}, max-length {}) to it alone.\n\n"
+          "From now on RabbitMQ drops its oldest messages as new ones arrive, so it\n"
+          "never holds more than {} ready messages. Its bindings and consumers stay;\n"
+          "messages dropped are lost for you.\n\n{}{}",
+          where(a), a.messages, a.delete_threshold, cap_policy_name(a.vhost, a.name),
+          cap_policy_pattern(a.name), a.delete_threshold, a.delete_threshold, how_to_lift(a),
+          kSignature);
+      return true;
+    case Kind::lift_cap:
+      mail.subject = fmt::format("[Pulse] the cap on queue {} is lifted", a.name);
+      mail.body = fmt::format(
+          "Your queue {}\nis no longer capped: {} ({} ready messages). The guardian\n"
+          "removed its operator policy {}.\n\n"
+          "{}"
+          "Nothing more to do.\n{}",
+          where(a), a.reason, a.messages, cap_policy_name(a.vhost, a.name), at_threshold(a),
+          kSignature);
+      return true;
+    case Kind::recreated_queue:
+      mail.subject = fmt::format("[Pulse] queue {} was deleted on {} and declared again", a.name,
+                                 readable_time(a.since));
+      mail.body = fmt::format(
+          "Your queue {}\nexists again. The guardian had deleted it on {},\n"
+          "when it held {} messages, past the deletion threshold of {}.\n\n"
+          "The queue you have now is a new, empty one: the messages it held then, and\n"
+          "those published to its exchanges between its deletion and its declaration,\n"
+          "are lost for you. If your consumer depends on every message, fetch what it\n"
+          "missed from their source.\n\n"
+          "To keep it from being deleted again, consume from it fast enough, or bound\n"
+          "it yourself with the argument x-max-length={} (or lower).\n{}",
+          where(a), readable_time(a.since), a.messages, a.threshold, a.threshold, kSignature);
+      return true;
+    case Kind::orphan_notice:
+      mail.subject = fmt::format("[Pulse] queue {} has had no consumer since {}", a.name,
+                                 readable_time(a.since));
+      mail.body = fmt::format(
+          "Your queue {}\nhas had no consumer since {}; it holds {} messages.\n\n"
+          "A queue nobody reads keeps growing as long as messages are published to\n"
+          "its exchanges, until the guardian deletes it (or caps it). If your consumer\n"
+          "stopped, start it again. If nothing reads this queue any more, delete it:\n"
+          "it costs the broker memory and disk for everyone.\n\n"
+          "You are told once; again only if it gets a consumer and loses it again.\n{}",
+          where(a), readable_time(a.since), a.messages, kSignature);
+      return true;
     case Kind::forget_queue_notice:
     case Kind::forget_exchange_notice:
     case Kind::close_connection:
     case Kind::report_internal_user:
+    case Kind::remove_cap:
+    case Kind::forget_deleted_queue:
+    case Kind::note_idle_queue:
+    case Kind::note_busy_queue:
       return false;
   }
   return false;

@@ -36,6 +36,22 @@ const char* to_string(GuardianAction::Kind kind) {
       return "expiry notice";
     case GuardianAction::Kind::report_internal_user:
       return "internal user";
+    case GuardianAction::Kind::cap_queue:
+      return "queue cap";
+    case GuardianAction::Kind::lift_cap:
+      return "queue cap lift";
+    case GuardianAction::Kind::remove_cap:
+      return "queue cap remove";
+    case GuardianAction::Kind::recreated_queue:
+      return "queue recreated";
+    case GuardianAction::Kind::forget_deleted_queue:
+      return "queue deletion forget";
+    case GuardianAction::Kind::note_idle_queue:
+      return "queue idle";
+    case GuardianAction::Kind::note_busy_queue:
+      return "queue busy";
+    case GuardianAction::Kind::orphan_notice:
+      return "queue orphan";
   }
   return "?";
 }
@@ -70,6 +86,7 @@ std::optional<std::int64_t> queue_length_limit(const QueueInfo& queue) {
 QueueLimits limits_for(const UserInfo* user, QueueLimits defaults) {
   if (user && user->queue_warn) defaults.warn = *user->queue_warn;
   if (user && user->queue_delete) defaults.remove = *user->queue_delete;
+  if (user && user->over_limit) defaults.over_limit = *user->over_limit;
   return defaults;
 }
 
@@ -93,6 +110,8 @@ std::string_view to_string(QueueState state) {
       return "warned";
     case QueueState::over_deletion:
       return "over the deletion threshold";
+    case QueueState::capped:
+      return "capped at the deletion threshold";
   }
   return "?";
 }
@@ -105,6 +124,12 @@ QueueState classify_queue(const QueueInfo& q, QueueLimits limits, bool exempt,
     return QueueState::bounded;
   }
   if (!q.messages) return QueueState::size_unknown;  // unknown is not empty
+  if (notice == QueueNoticeState::capped) {
+    // The cap holds ready messages (max-length counts those): it is lifted
+    // when they are back under the warning threshold.
+    return q.messages_ready.value_or(*q.messages) < limits.warn ? QueueState::back_under_warning
+                                                                : QueueState::capped;
+  }
   if (*q.messages >= limits.remove) return QueueState::over_deletion;
   if (*q.messages >= limits.warn) return notice ? QueueState::warned : QueueState::over_warning;
   // Also after an interrupted deletion whose queue drained meanwhile: the
@@ -164,7 +189,11 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
     a.known_user = s.owner_known;
     a.messages = s.queue.messages.value_or(0);
     a.delete_threshold = s.limits.remove;
+    a.warn_threshold = s.limits.warn;
+    a.over_limit = s.limits.over_limit;
+    a.operator_policy = s.queue.operator_policy;
     a.notice_state = s.notice;
+    const bool capped = s.notice == QueueNoticeState::capped;
     switch (s.state) {
       case QueueState::not_a_users_queue:
       case QueueState::size_unknown:
@@ -174,12 +203,36 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
       case QueueState::exempt:
       case QueueState::bounded:
         if (!s.notice) continue;
-        a.kind = GuardianAction::Kind::forget_queue_notice;
+        a.kind =
+            capped ? GuardianAction::Kind::lift_cap : GuardianAction::Kind::forget_queue_notice;
         a.reason = s.state == QueueState::exempt ? "exempt" : "bounded by its owner";
         break;
       case QueueState::over_deletion:
-        a.kind = GuardianAction::Kind::delete_queue;
         a.threshold = s.limits.remove;
+        if (s.limits.over_limit == OverLimit::cap && drops_oldest(s.queue)) {
+          a.kind = GuardianAction::Kind::cap_queue;
+          break;
+        }
+        a.kind = GuardianAction::Kind::delete_queue;
+        if (s.limits.over_limit == OverLimit::cap) {
+          a.reason = fmt::format(
+              "not capped: its overflow is {}, so a cap would refuse its publishers' messages",
+              s.queue.overflow);
+        }
+        break;
+      case QueueState::capped:
+        a.threshold = s.limits.remove;
+        if (s.limits.over_limit != OverLimit::cap) {
+          // The operator switched the account to deletion: lifted, and the
+          // next look deletes it if it grows back past the threshold.
+          a.kind = GuardianAction::Kind::lift_cap;
+          a.reason = "the account's queues are deleted past the threshold now";
+          break;
+        }
+        // Recorded but not applied (a crash in between, or someone removed
+        // the policy): applied again, without a mail.
+        if (cap_in_effect(s.queue)) continue;
+        a.kind = GuardianAction::Kind::cap_queue;
         break;
       case QueueState::over_warning: {
         a.kind = GuardianAction::Kind::warn_queue;
@@ -189,8 +242,13 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
         break;
       }
       case QueueState::back_under_warning:
-        a.kind = GuardianAction::Kind::queue_back_to_normal;
+        a.kind =
+            capped ? GuardianAction::Kind::lift_cap : GuardianAction::Kind::queue_back_to_normal;
         a.threshold = s.limits.warn;
+        if (capped) {
+          a.messages = s.queue.messages_ready.value_or(a.messages);
+          a.reason = "back under the warning threshold";
+        }
         break;
     }
     out->push_back(a);
@@ -206,11 +264,105 @@ void plan_queues(const GuardianInput& in, const Users& users, std::vector<Guardi
     a.messages = n.messages;
     if (n.state == QueueNoticeState::deleting) {
       a.kind = GuardianAction::Kind::finish_queue_deletion;
+      auto user = users.find(n.owner);
+      a.delete_threshold = a.threshold =
+          limits_for(user == users.end() ? nullptr : user->second, in.limits).remove;
+    } else if (n.state == QueueNoticeState::capped) {
+      a.kind = GuardianAction::Kind::remove_cap;
+      a.reason = "the queue is gone";
     } else {
       a.kind = GuardianAction::Kind::forget_queue_notice;
       a.reason = "the queue is gone";
     }
     out->push_back(a);
+  }
+}
+
+// How long a deletion is remembered: a queue declared again later is a
+// new one, not a consumer coming back.
+constexpr std::chrono::hours kDeletionMemory{24 * 30};
+
+void plan_recreated_queues(const GuardianInput& in, const Users& users,
+                           std::vector<GuardianAction>* out) {
+  if (in.deleted_queues.empty()) return;
+  std::set<ResourceKey> present;
+  for (const QueueInfo& q : in.queues) present.insert(ResourceKey{q.vhost, q.name});
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(in.now.time_since_epoch()).count();
+  for (const DeletedQueue& d : in.deleted_queues) {
+    GuardianAction a;
+    a.vhost = d.queue.vhost;
+    a.name = d.queue.name;
+    a.owner = d.owner;
+    a.messages = d.messages;
+    a.threshold = a.delete_threshold = d.threshold;
+    a.since = d.deleted_at;
+    std::optional<std::int64_t> deleted_ms = rfc3339_to_unix_ms(d.deleted_at);
+    if (present.count(d.queue)) {
+      if (deleted_ms && now_ms - *deleted_ms < in.recreated_after.count()) continue;
+      a.kind = GuardianAction::Kind::recreated_queue;
+      set_recipients(users, d.owner, &a);
+    } else {
+      // A time that cannot be read is forgotten too: it would stay forever.
+      if (deleted_ms &&
+          now_ms - *deleted_ms <
+              std::chrono::duration_cast<std::chrono::milliseconds>(kDeletionMemory).count()) {
+        continue;
+      }
+      a.kind = GuardianAction::Kind::forget_deleted_queue;
+      a.reason = "deleted 30 days ago and not declared again";
+    }
+    out->push_back(std::move(a));
+  }
+}
+
+void plan_orphans(const GuardianInput& in, const Users& users, std::vector<GuardianAction>* out) {
+  if (!in.orphan_after) return;
+  std::map<ResourceKey, const IdleQueue*> idle;
+  for (const IdleQueue& q : in.idle_queues) idle[q.queue] = &q;
+  const std::string now = rfc3339_utc(in.now);
+  const std::int64_t now_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(in.now.time_since_epoch()).count();
+  const std::int64_t after_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(*in.orphan_after).count();
+  std::set<ResourceKey> present;
+  for (const QueueInfo& q : in.queues) {
+    ResourceKey key{q.vhost, q.name};
+    present.insert(key);
+    std::optional<std::string> owner = owner_of("queue", q.name);
+    if (!owner || !q.consumers) continue;  // not a user's, or not known yet
+    auto known = idle.find(key);
+    GuardianAction a;
+    a.vhost = q.vhost;
+    a.name = q.name;
+    a.owner = *owner;
+    a.messages = q.messages.value_or(0);
+    if (*q.consumers > 0) {
+      if (known == idle.end()) continue;
+      a.kind = GuardianAction::Kind::note_busy_queue;
+    } else if (known == idle.end()) {
+      a.kind = GuardianAction::Kind::note_idle_queue;
+      a.since = now;
+    } else {
+      const IdleQueue& record = *known->second;
+      if (!record.orphan_mailed_at.empty()) continue;
+      std::optional<std::int64_t> since_ms = rfc3339_to_unix_ms(record.idle_since);
+      if (!since_ms || now_ms - *since_ms < after_ms) continue;
+      a.kind = GuardianAction::Kind::orphan_notice;
+      a.since = record.idle_since;
+      set_recipients(users, *owner, &a);
+    }
+    out->push_back(std::move(a));
+  }
+  for (const IdleQueue& q : in.idle_queues) {
+    if (present.count(q.queue)) continue;
+    GuardianAction a;
+    a.kind = GuardianAction::Kind::note_busy_queue;
+    a.vhost = q.queue.vhost;
+    a.name = q.queue.name;
+    a.owner = q.owner;
+    a.reason = "the queue is gone";
+    out->push_back(std::move(a));
   }
 }
 
@@ -382,6 +534,8 @@ std::vector<GuardianAction> plan_guardian(const GuardianInput& input) {
   plan_connections(input, users, &actions);
   plan_expiry_notices(input, &actions);
   plan_queues(input, users, &actions);
+  plan_recreated_queues(input, users, &actions);
+  plan_orphans(input, users, &actions);
   plan_exchanges(input, users, &actions);
   plan_internal_users(input, users, &actions);
   return actions;

@@ -8,10 +8,17 @@
 //     queue length limit, x-max-length or a policy's max-length, which the
 //     specification lets subscribers use): they can never grow past it, and
 //     are left alone too;
-//   - at or past the owner's deletion threshold: deleted, owner told;
+//   - at or past the owner's deletion threshold: deleted, owner told; or,
+//     in the account's over-limit mode `cap` (queue_cap.h), capped there
+//     by the guardian's own policy, owner told, and the cap lifted (owner
+//     told) once its ready messages are back under the warning threshold;
 //   - at or past the warning threshold: owner warned, once;
 //   - back below the warning threshold after a warning: owner told, once.
 //   A queue whose size the broker does not report yet is left as it is.
+//   A queue the guardian deleted that is declared again: owner told once
+//   (the record is kept 30 days). A user's queue without consumers for
+//   `orphan_after` (counted from the first look that saw none): owner told
+//   once, until it has a consumer again.
 //   Queues outside queue/<user>/ (the broker's, server-named) are not ours.
 // Exchanges named exchange/<owner>/... that are not durable topic exchanges
 // (what the Pulse specification requires): owner told once; deleted only
@@ -38,6 +45,7 @@
 #include <vector>
 
 #include "authsvc/guardian/broker_records.h"
+#include "authsvc/guardian/queue_cap.h"
 #include "authsvc/guardian/queue_growth.h"
 #include "authsvc/store/records.h"
 
@@ -46,6 +54,7 @@ namespace authsvc {
 struct QueueLimits {
   std::int64_t warn = 2000;  // PulseGuardian's defaults
   std::int64_t remove = 8000;
+  OverLimit over_limit = OverLimit::remove;  // what is done at `remove`
 };
 
 // The limit RabbitMQ holds `queue` to, in ready messages: the smaller of
@@ -69,11 +78,21 @@ struct GuardianInput {
   std::vector<ResourceKey> exempt_queues;
   std::vector<QueueNotice> queue_notices;
   std::vector<ExchangeNotice> exchange_notices;
+  std::vector<DeletedQueue> deleted_queues;
+  std::vector<IdleQueue> idle_queues;
   // From the command line.
   QueueLimits limits;
   bool delete_noncompliant_exchanges = false;
   // How long before an account's expiry its owners are told (none: never).
   std::vector<std::chrono::seconds> expiry_notice_leads;
+  // How long a user's queue may go without consumers before its owners
+  // are told it is an orphan; nullopt: never (and idle queues are not
+  // tracked).
+  std::optional<std::chrono::seconds> orphan_after;
+  // A queue deleted less than this ago and still listed is not taken for
+  // declared again: the management API's listing lags a deletion. The
+  // guardian's interval: the look after a deletion sees the truth.
+  std::chrono::milliseconds recreated_after{0};
   // The time of this look: the planner reads no clock. Expiry and a
   // rotation's grace are decided against it.
   std::chrono::system_clock::time_point now{};
@@ -100,6 +119,18 @@ struct GuardianAction {
     // A name authsvc has (or deleted) is also in the broker's internal
     // database: told to the operator (audit, stderr), never removed.
     report_internal_user,
+    // --over-limit cap: hold the queue at its deletion threshold with the
+    // guardian's policy (record it as capped, mail the owner the first
+    // time); lift it (remove the policy, forget the notice, mail the owner);
+    // remove the policy of a capped queue that is gone (no mail).
+    cap_queue,
+    lift_cap,
+    remove_cap,
+    recreated_queue,       // a deleted queue is back: mail the owner, forget the deletion
+    forget_deleted_queue,  // a deletion recorded 30 days ago: no mail
+    note_idle_queue,       // first seen without consumers: recorded, no mail
+    note_busy_queue,       // a consumer again, or gone: forgotten, no mail
+    orphan_notice,         // without consumers for orphan_after: mail the owner, once
   };
   Kind kind;
   std::string vhost;
@@ -112,6 +143,14 @@ struct GuardianAction {
   std::int64_t messages = 0;
   std::int64_t threshold = 0;  // the one crossed
   std::int64_t delete_threshold = 0;
+  std::int64_t warn_threshold = 0;
+  OverLimit over_limit = OverLimit::remove;  // the owner's mode (queues)
+  // cap_queue: the operator policy in effect on the queue now ("" none),
+  // which the cap keeps (Broker::cap_queue).
+  std::string operator_policy;
+  // recreated_queue: when it was deleted; orphan_notice and
+  // note_idle_queue: since when it has had no consumer. RFC 3339.
+  std::string since;
   std::string reason;  // why (an exchange's problem, why a connection is closed)
   // warn_queue: the queue's recent pace, if the guardian knows it.
   std::optional<QueueGrowthRate> growth;
@@ -136,7 +175,8 @@ enum class QueueState {
   back_under_warning,  // under the warning threshold after a notice: the owner is to be told
   over_warning,        // at or past the warning threshold, the owner not warned yet
   warned,              // at or past the warning threshold, the owner warned
-  over_deletion,       // at or past the deletion threshold: to be deleted
+  over_deletion,       // at or past the deletion threshold: to be deleted (or capped)
+  capped,              // held at the deletion threshold by the guardian's cap
 };
 
 // For people: "ok", "warned", "over the deletion threshold", ...

@@ -637,3 +637,250 @@ TEST_CASE("the expiry mail says what expires when, how long is left, and how to 
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+namespace {
+
+GuardianInput capping(std::vector<QueueInfo> queues) {
+  GuardianInput in = with_alice();
+  in.limits = QueueLimits{20, 50, OverLimit::cap};
+  in.queues = std::move(queues);
+  return in;
+}
+
+QueueNotice capped_notice(const std::string& name) {
+  return QueueNotice{ResourceKey{"/", name}, "alice", QueueNoticeState::capped, 60, ""};
+}
+
+QueueInfo with_ready(QueueInfo q, std::int64_t ready) {
+  q.messages_ready = ready;
+  return q;
+}
+
+QueueInfo under_cap(QueueInfo q) {
+  q.capped_by_guardian = true;
+  return q;
+}
+
+}  // namespace
+
+TEST_CASE("cap mode: a queue past the deletion threshold is capped there, not deleted") {
+  GuardianAction a = only_action(capping({queue("queue/alice/big", 60)}));
+  CHECK(a.kind == Kind::cap_queue);
+  CHECK(a.threshold == 50);
+  CHECK(a.over_limit == OverLimit::cap);
+  CHECK_FALSE(a.notice_state);
+  std::vector<OutboxMail> mails = mails_for(a);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].subject == "[Pulse] queue queue/alice/big is capped at 50 messages");
+  CHECK(mails[0].body.find("operator policy " + cap_policy_name("/", "queue/alice/big")) !=
+        std::string::npos);
+  CHECK(mails[0].body.find("max-length 50") != std::string::npos);
+  CHECK(mails[0].body.find("fewer than 20 ready") != std::string::npos);
+  CHECK(mails[0].body.find("rabbitmqctl clear_operator_policy -p / authsvc-cap-") !=
+        std::string::npos);
+
+  // Per account: bob's queues are deleted (the default), alice's capped.
+  GuardianInput in = with_alice();
+  in.limits = QueueLimits{20, 50};
+  in.users[0].over_limit = OverLimit::cap;
+  in.queues = {queue("queue/alice/big", 60), queue("queue/bob/big", 60)};
+  std::vector<GuardianAction> actions = plan_guardian(in);
+  REQUIRE(actions.size() == 2);
+  CHECK(actions[0].kind == Kind::cap_queue);
+  CHECK(actions[1].kind == Kind::delete_queue);
+  // And the other way round: the guardian caps, the account deletes.
+  in = capping({queue("queue/alice/big", 60)});
+  in.users[0].over_limit = OverLimit::remove;
+  CHECK(only_action(in).kind == Kind::delete_queue);
+}
+
+TEST_CASE("cap mode: a warning says the queue will be capped, not deleted") {
+  GuardianInput in = capping({queue("queue/alice/q", 30)});
+  in.growth[ResourceKey{"/", "queue/alice/q"}] = QueueGrowthRate{10, std::chrono::minutes(5)};
+  GuardianAction a = only_action(in);
+  REQUIRE(a.kind == Kind::warn_queue);
+  std::string body = mails_for(a).at(0).body;
+  CHECK(body.find("it will be capped there") != std::string::npos);
+  CHECK(body.find("and is capped, in") != std::string::npos);
+  CHECK(body.find("deleted") == std::string::npos);
+}
+
+TEST_CASE("cap mode: a queue whose overflow refuses publishers is deleted, and says why") {
+  QueueInfo q = queue("queue/alice/big", 60);
+  q.overflow = "reject-publish";
+  GuardianAction a = only_action(capping({q}));
+  CHECK(a.kind == Kind::delete_queue);
+  CHECK(a.reason ==
+        "not capped: its overflow is reject-publish, so a cap would refuse its publishers' "
+        "messages");
+  q.overflow = "drop-head";
+  CHECK(only_action(capping({q})).kind == Kind::cap_queue);
+}
+
+TEST_CASE(
+    "cap mode: a capped queue is left while full, capped again if the policy went, lifted "
+    "once its ready messages are under the warning threshold") {
+  GuardianInput in = capping({under_cap(with_ready(queue("queue/alice/big", 70), 50))});
+  in.queue_notices = {capped_notice("queue/alice/big")};
+  CHECK(plan_guardian(in).empty());
+  CHECK(queue_statuses(in)[0].state == QueueState::capped);
+
+  // Someone removed the policy (or a crash came between record and PUT):
+  // applied again, and the action knows the notice is there (no mail).
+  in.queues = {with_ready(queue("queue/alice/big", 70), 50)};
+  GuardianAction again = only_action(in);
+  CHECK(again.kind == Kind::cap_queue);
+  CHECK(again.notice_state == QueueNoticeState::capped);
+
+  // Ready under the warning threshold, unacknowledged ones not counted.
+  in.queues = {under_cap(with_ready(queue("queue/alice/big", 45), 19))};
+  GuardianAction lift = only_action(in);
+  CHECK(lift.kind == Kind::lift_cap);
+  CHECK(lift.messages == 19);
+  CHECK(lift.reason == "back under the warning threshold");
+  std::vector<OutboxMail> mails = mails_for(lift);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].subject == "[Pulse] the cap on queue queue/alice/big is lifted");
+  CHECK(mails[0].body.find("it will be capped there") != std::string::npos);
+  in.queues = {under_cap(with_ready(queue("queue/alice/big", 45), 20))};
+  CHECK(plan_guardian(in).empty());
+}
+
+TEST_CASE("cap mode: a capped queue is lifted when exempted, bounded, or its account deletes") {
+  GuardianInput in = capping({under_cap(with_ready(queue("queue/alice/big", 50), 50))});
+  in.queue_notices = {capped_notice("queue/alice/big")};
+  in.exempt_queues = {ResourceKey{"/", "queue/alice/big"}};
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::lift_cap);
+  CHECK(a.reason == "exempt");
+
+  in.exempt_queues.clear();
+  in.queues[0].max_length_argument = 40;
+  a = only_action(in);
+  CHECK(a.kind == Kind::lift_cap);
+  CHECK(a.reason == "bounded by its owner");
+
+  in.queues[0].max_length_argument.reset();
+  in.users[0].over_limit = OverLimit::remove;
+  a = only_action(in);
+  CHECK(a.kind == Kind::lift_cap);
+  CHECK(a.reason == "the account's queues are deleted past the threshold now");
+}
+
+TEST_CASE("cap mode: the cap of a queue that is gone is removed without a mail") {
+  GuardianInput in = capping({});
+  in.queue_notices = {capped_notice("queue/alice/big")};
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::remove_cap);
+  CHECK(a.reason == "the queue is gone");
+  CHECK(mails_for(a).empty());
+}
+
+TEST_CASE("cap policy: its name is fixed-length and per queue, its pattern that queue alone") {
+  std::string name = cap_policy_name("/", "queue/alice/jobs");
+  CHECK(name.starts_with("authsvc-cap-"));
+  CHECK(name.size() == std::string("authsvc-cap-").size() + 16);
+  CHECK(name == cap_policy_name("/", "queue/alice/jobs"));
+  CHECK(name != cap_policy_name("staging", "queue/alice/jobs"));
+  CHECK(name != cap_policy_name("/", "queue/alice/jobs2"));
+  // "/" + "a\0b" and "/\0a" + "b" differ: the separator is not ambiguous
+  // for names without NUL, which RabbitMQ refuses anyway.
+  CHECK(cap_policy_name(std::string_view("/a"), "b") != cap_policy_name("/", "ab"));
+  CHECK(is_cap_policy(name));
+  CHECK_FALSE(is_cap_policy("ha-all"));
+  CHECK(cap_policy_pattern("queue/alice/jobs.v1") == "^queue\\/alice\\/jobs\\.v1\\z");
+  CHECK(cap_policy_pattern("q_1(x)*+?[]{}|^$\\") ==
+        "^q_1\\(x\\)\\*\\+\\?\\[\\]\\{\\}\\|\\^\\$\\\\\\z");
+  CHECK(cap_policy_pattern("queue/\xc3\xa9t\xc3\xa9") == "^queue\\/\xc3\xa9t\xc3\xa9\\z");
+}
+
+TEST_CASE("recreated queues: a deleted queue listed again is told once, after the listing's lag") {
+  GuardianInput in = with_alice();
+  in.now = at("2026-12-01T10:00:30.000000Z");
+  in.recreated_after = std::chrono::seconds(10);
+  in.deleted_queues = {
+      DeletedQueue{{"/", "queue/alice/big"}, "alice", "2026-12-01T10:00:00.000000Z", 9000, 8000}};
+  in.queues = {queue("queue/alice/big", 0)};
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::recreated_queue);
+  CHECK(a.since == "2026-12-01T10:00:00.000000Z");
+  std::vector<OutboxMail> mails = mails_for(a);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].subject ==
+        "[Pulse] queue queue/alice/big was deleted on 2026-12-01 10:00:00 UTC and declared again");
+  CHECK(mails[0].body.find("when it held 9000 messages, past the deletion threshold of 8000") !=
+        std::string::npos);
+
+  // Still listed within an interval of the deletion: the listing lags.
+  in.now = at("2026-12-01T10:00:05.000000Z");
+  CHECK(plan_guardian(in).empty());
+  // Not listed: remembered for 30 days, then forgotten without a mail.
+  in.queues.clear();
+  in.now = at("2026-12-31T09:59:59.000000Z");
+  CHECK(plan_guardian(in).empty());
+  in.now = at("2026-12-31T10:00:00.000000Z");
+  a = only_action(in);
+  CHECK(a.kind == Kind::forget_deleted_queue);
+  CHECK(mails_for(a).empty());
+  // An unknown owner is not mailed, but the record goes all the same.
+  in.now = at("2026-12-01T11:00:00.000000Z");
+  in.deleted_queues[0].owner = "zed";
+  in.queues = {queue("queue/zed/big", 0)};
+  in.deleted_queues[0].queue.name = "queue/zed/big";
+  a = only_action(in);
+  CHECK(a.kind == Kind::recreated_queue);
+  CHECK_FALSE(a.known_user);
+  CHECK(mails_for(a).empty());
+}
+
+TEST_CASE(
+    "orphans: a queue without consumers is recorded, told once after orphan_after, and "
+    "forgotten when it has one again or is gone") {
+  GuardianInput in = with_alice();
+  in.orphan_after = std::chrono::hours(24);
+  in.now = at("2026-12-01T10:00:00.000000Z");
+  QueueInfo idle = queue("queue/alice/idle", 12);
+  idle.consumers = 0;
+  QueueInfo busy = queue("queue/alice/busy", 0);
+  busy.consumers = 2;
+  QueueInfo unknown = queue("queue/alice/unknown", 0);  // consumers not reported
+  QueueInfo server = queue("amq.gen-1", 0);
+  server.consumers = 0;
+  in.queues = {idle, busy, unknown, server};
+  GuardianAction a = only_action(in);
+  CHECK(a.kind == Kind::note_idle_queue);
+  CHECK(a.name == "queue/alice/idle");
+  CHECK(a.since == "2026-12-01T10:00:00.000000Z");
+  CHECK(mails_for(a).empty());
+
+  in.idle_queues = {IdleQueue{{"/", "queue/alice/idle"}, "alice", a.since, ""}};
+  in.now = at("2026-12-02T09:59:59.000000Z");
+  CHECK(plan_guardian(in).empty());
+  in.now = at("2026-12-02T10:00:00.000000Z");
+  a = only_action(in);
+  CHECK(a.kind == Kind::orphan_notice);
+  std::vector<OutboxMail> mails = mails_for(a);
+  REQUIRE(mails.size() == 1);
+  CHECK(mails[0].subject ==
+        "[Pulse] queue queue/alice/idle has had no consumer since 2026-12-01 10:00:00 UTC");
+  CHECK(mails[0].body.find("it holds 12 messages") != std::string::npos);
+
+  in.idle_queues[0].orphan_mailed_at = "2026-12-02T10:00:00.000000Z";
+  CHECK(plan_guardian(in).empty());
+
+  in.queues[0].consumers = 1;
+  a = only_action(in);
+  CHECK(a.kind == Kind::note_busy_queue);
+  in.queues.clear();
+  a = only_action(in);
+  CHECK(a.kind == Kind::note_busy_queue);
+  CHECK(a.reason == "the queue is gone");
+
+  // Off: nothing recorded, nothing told.
+  in.orphan_after.reset();
+  in.queues = {idle};
+  CHECK(plan_guardian(in).empty());
+}
+
+}  // namespace authsvc

@@ -826,3 +826,149 @@ TEST_CASE("guardian: a store that cannot be reopened is tried again until it can
 }
 
 }  // namespace authsvc
+
+namespace authsvc {
+
+TEST_CASE("guardian: cap mode holds a queue at its threshold, mails once, lifts the cap later") {
+  Fixture f;
+  GuardianOptions o = Fixture::options();
+  o.limits.over_limit = OverLimit::cap;
+  QueueInfo big = queue("queue/alice/big", 60);
+  big.operator_policy = "ttl-everywhere";  // the operator's own: kept under the cap
+  f.broker.queue_list = {big};
+  Guardian guardian = f.guardian(o);
+  guardian.run_once();
+  CHECK(f.broker.removals ==
+        std::vector<std::string>{"cap queue '/' 'queue/alice/big' at 50 over 'ttl-everywhere'"});
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/big is capped at 50 messages");
+  std::vector<QueueNotice> notices = f.store->queue_notices();
+  REQUIRE(notices.size() == 1);
+  CHECK(notices[0].state == QueueNoticeState::capped);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  REQUIRE(lines.size() == 2);  // the cap, the mail
+  CHECK(lines[0]["action"] == "queue cap");
+  CHECK(lines[0]["detail"] ==
+        "vhost='/' queue='queue/alice/big' messages=60 max_length=50 policy='" +
+            cap_policy_name("/", "queue/alice/big") + "'; mail to alice@example.org queued");
+
+  // Held there (the fake applies the policy to its listing): nothing more.
+  f.broker.queue_list[0].messages = 50;
+  guardian.run_once();
+  CHECK(f.broker.removals.size() == 1);
+  CHECK(f.mailer.sent.size() == 1);
+
+  // Someone cleared the policy: applied again, without a second mail.
+  f.broker.queue_list[0].capped_by_guardian = false;
+  guardian.run_once();
+  REQUIRE(f.broker.removals.size() == 2);
+  CHECK(f.broker.removals[1] == "cap queue '/' 'queue/alice/big' at 50 over 'ttl-everywhere'");
+  CHECK(f.mailer.sent.size() == 1);
+
+  // Drained under the warning threshold: lifted, mailed, forgotten.
+  f.broker.queue_list[0].messages = 25;
+  f.broker.queue_list[0].messages_ready = 5;
+  guardian.run_once();
+  REQUIRE(f.broker.removals.size() == 3);
+  CHECK(f.broker.removals[2] == "uncap queue '/' 'queue/alice/big'");
+  REQUIRE(f.mailer.sent.size() == 2);
+  CHECK(f.mailer.sent[1].subject == "[Pulse] the cap on queue queue/alice/big is lifted");
+  CHECK(f.store->queue_notices().empty());
+  CHECK_FALSE(f.broker.queue_list[0].capped_by_guardian);
+}
+
+TEST_CASE("guardian: a cap the broker refuses is recorded, mailed once, applied at the next look") {
+  Fixture f;
+  GuardianOptions o = Fixture::options();
+  o.limits.over_limit = OverLimit::cap;
+  f.broker.queue_list = {queue("queue/alice/big", 60)};
+  f.broker.refuse_removals = true;
+  Guardian guardian = f.guardian(o);
+  guardian.run_once();
+  CHECK(guardian.figures().action_failures.load() == 1);
+  CHECK(f.store->queue_notices().at(0).state == QueueNoticeState::capped);
+  CHECK(f.mailer.sent.size() == 1);
+  f.broker.refuse_removals = false;
+  guardian.run_once();
+  CHECK(f.broker.removals.size() == 2);
+  CHECK(f.broker.queue_list[0].capped_by_guardian);
+  CHECK(f.mailer.sent.size() == 1);
+  // Gone while capped: the policy goes, no mail.
+  f.broker.queue_list.clear();
+  guardian.run_once();
+  CHECK(f.broker.removals.back() == "uncap queue '/' 'queue/alice/big'");
+  CHECK(f.store->queue_notices().empty());
+  CHECK(f.mailer.sent.size() == 1);
+}
+
+TEST_CASE("guardian: a deleted queue declared again is mailed once, not while the listing lags") {
+  Fixture f;
+  GuardianOptions o = Fixture::options();
+  f.broker.queue_list = {queue("queue/alice/big", 60)};
+  {
+    // An hour between looks: the listing that still shows the queue at the
+    // next one is taken for its lag.
+    o.interval = std::chrono::hours(1);
+    Guardian guardian = f.guardian(o);
+    guardian.run_once();
+    REQUIRE(f.store->deleted_queues().size() == 1);
+    f.broker.gone = true;
+    guardian.run_once();
+    CHECK(f.mailer.sent.size() == 1);
+    CHECK(f.store->deleted_queues().size() == 1);
+  }
+  // The queue as declared again (empty), seen after the interval.
+  f.broker.queue_list = {queue("queue/alice/big", 0)};
+  o.interval = std::chrono::milliseconds(0);
+  Guardian guardian = f.guardian(o);
+  guardian.run_once();
+  REQUIRE(f.mailer.sent.size() == 2);
+  CHECK(f.mailer.sent[1].subject.starts_with("[Pulse] queue queue/alice/big was deleted on "));
+  CHECK(f.mailer.sent[1].subject.ends_with(" and declared again"));
+  CHECK(f.store->deleted_queues().empty());
+  guardian.run_once();
+  CHECK(f.mailer.sent.size() == 2);
+  std::vector<nlohmann::json> lines = f.audit_lines();
+  CHECK(std::count_if(lines.begin(), lines.end(), [](const nlohmann::json& l) {
+          return l["action"] == "queue recreated";
+        }) == 1);
+}
+
+TEST_CASE("guardian: an orphaned queue is mailed once, after orphan_after, across restarts") {
+  Fixture f;
+  GuardianOptions o = f.clocked();
+  o.orphan_after = std::chrono::hours(24);
+  QueueInfo idle = queue("queue/alice/idle", 3);
+  idle.consumers = 0;
+  f.broker.queue_list = {idle};
+  f.guardian(o).run_once();
+  std::vector<IdleQueue> recorded = f.store->idle_queues();
+  REQUIRE(recorded.size() == 1);
+  CHECK(recorded[0].idle_since == rfc3339_utc(f.now));
+  CHECK(f.mailer.sent.empty());
+  CHECK(f.audit_lines().empty());  // bookkeeping, not an event
+
+  f.now += std::chrono::hours(24) - std::chrono::seconds(1);
+  f.guardian(o).run_once();
+  CHECK(f.mailer.sent.empty());
+  f.now += std::chrono::seconds(1);
+  f.guardian(o).run_once();  // a restarted guardian: the time was kept
+  REQUIRE(f.mailer.sent.size() == 1);
+  CHECK(f.mailer.sent[0].subject == "[Pulse] queue queue/alice/idle has had no consumer since " +
+                                        recorded[0].idle_since.substr(0, 10) + " " +
+                                        recorded[0].idle_since.substr(11, 8) + " UTC");
+  f.now += std::chrono::hours(48);
+  f.guardian(o).run_once();
+  CHECK(f.mailer.sent.size() == 1);
+
+  // A consumer again, then none: a new stretch, a new notice in time.
+  f.broker.queue_list[0].consumers = 1;
+  f.guardian(o).run_once();
+  CHECK(f.store->idle_queues().empty());
+  f.broker.queue_list[0].consumers = 0;
+  f.guardian(o).run_once();
+  CHECK(f.store->idle_queues().at(0).idle_since == rfc3339_utc(f.now));
+  CHECK(f.mailer.sent.size() == 1);
+}
+
+}  // namespace authsvc

@@ -1,17 +1,20 @@
 #include "authsvc/guardian/management_api.h"
 
 #include <httplib.h>
+#include <re2/re2.h>
 
 #include <algorithm>
 #include <climits>
 #include <map>
 #include <new>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <utility>
 
 #include "authsvc/core/form.h"
 #include "authsvc/core/text.h"
 #include "authsvc/guardian/http_failure.h"
+#include "authsvc/guardian/queue_cap.h"
 #include "authsvc/guardian/url.h"
 
 namespace authsvc {
@@ -108,16 +111,30 @@ class Item {
     return std::nullopt;
   }
 
+  // A string in the object `object`'s `key` (a queue's argument, a
+  // policy's setting); "" if there is none, or it is no string: RabbitMQ
+  // ignores such a setting.
+  std::string string_in(const char* object, const char* key) const {
+    const json* o = find(object);
+    if (o == nullptr || !o->is_object()) return "";
+    auto it = o->find(key);
+    return it != o->end() && it->is_string() ? it->get<std::string>() : "";
+  }
+
+  // A string under nested keys ({"a", "b"}: item["a"]["b"]); nullopt if any
+  // is missing or null. Anything but a string there is an error.
+  std::optional<std::string> string_at(std::initializer_list<const char*> path) const {
+    const json* v = at(path);
+    if (v == nullptr) return std::nullopt;
+    if (!v->is_string()) throw error(*(path.end() - 1), "is not a string");
+    return v->get<std::string>();
+  }
+
   // A number under nested keys ({"a", "b"}: item["a"]["b"]); nullopt if
   // any is missing or null. Anything but a number there is an error.
   std::optional<double> number_at(std::initializer_list<const char*> path) const {
-    const json* v = &j_;
-    for (const char* key : path) {
-      if (!v->is_object()) return std::nullopt;
-      auto it = v->find(key);
-      if (it == v->end() || it->is_null()) return std::nullopt;
-      v = &*it;
-    }
+    const json* v = at(path);
+    if (v == nullptr) return std::nullopt;
     if (!v->is_number()) throw error(*(path.end() - 1), "is not a number");
     return v->get<double>();
   }
@@ -141,6 +158,17 @@ class Item {
   const json* find(const char* key) const {
     auto it = j_.find(key);
     return it == j_.end() || it->is_null() ? nullptr : &*it;
+  }
+  // The value under nested keys, or nullptr if any is missing or null.
+  const json* at(std::initializer_list<const char*> path) const {
+    const json* v = &j_;
+    for (const char* key : path) {
+      if (!v->is_object()) return nullptr;
+      auto it = v->find(key);
+      if (it == v->end() || it->is_null()) return nullptr;
+      v = &*it;
+    }
+    return v;
   }
   ManagementError error(const char* key, const char* problem) const {
     return ManagementError(std::string(what_) + ": field '" + key + "' " + problem);
@@ -200,6 +228,12 @@ std::string ManagementApi::get(const std::string& path_and_query) {
   return std::move(r->body);
 }
 
+void ManagementApi::put(const std::string& path, const std::string& body) {
+  const std::string what = "management API PUT " + url_ + path;
+  httplib::Result r = client_->Put((prefix_ + path).c_str(), body, "application/json");
+  require_success(what, r);
+}
+
 bool ManagementApi::remove(const std::string& path, const std::string& reason) {
   const std::string what = "management API DELETE " + url_ + path;
   httplib::Headers headers;
@@ -221,19 +255,25 @@ std::vector<T> parse_listing(const json& items, const char* what, ParseOne parse
   return out;
 }
 
-// max-length of each policy (/api/policies) or operator policy
-// (/api/operator-policies) that sets one, by vhost and name.
-using PolicyLimits = std::map<std::pair<std::string, std::string>, std::int64_t>;
+// What the guardian reads of a policy's (or an operator policy's)
+// definition.
+struct PolicyEffect {
+  std::optional<std::int64_t> max_length;
+  std::string overflow;
+};
 
-PolicyLimits policy_limits(const json& items, const char* what) {
-  PolicyLimits limits;
+// Each policy (/api/policies) or operator policy (/api/operator-policies),
+// by vhost and name.
+using PolicyEffects = std::map<std::pair<std::string, std::string>, PolicyEffect>;
+
+PolicyEffects policy_effects(const json& items, const char* what) {
+  PolicyEffects effects;
   for (const json& j : items) {
     Item item(j, what);
-    if (auto limit = item.length_limit("definition", "max-length")) {
-      limits[{item.string("vhost", true), item.string("name", true)}] = *limit;
-    }
+    effects[{item.string("vhost", true), item.string("name", true)}] = PolicyEffect{
+        item.length_limit("definition", "max-length"), item.string_in("definition", "overflow")};
   }
-  return limits;
+  return effects;
 }
 
 std::optional<std::int64_t> lower(std::optional<std::int64_t> a, std::optional<std::int64_t> b) {
@@ -243,53 +283,94 @@ std::optional<std::int64_t> lower(std::optional<std::int64_t> a, std::optional<s
 
 }  // namespace
 
-// The listing names each queue's policy and operator policy; their
-// definitions come from the policies' own listings, asked only when a
-// queue has one. (The listing's effective_policy_definition is a
-// statistic: absent with disable_stats, as RabbitMQ 3.10 answers.)
+// The listing names each queue's policy (their definitions come from the
+// policies' own listing, asked only when a queue has one), not its
+// operator policy: RabbitMQ 3.10 gives that only with the statistics, as
+// it gives effective_policy_definition. So the operator policies are
+// listed each time (a few at most, the guardian's caps among them), and
+// only if there is one of the operator's own are the queues listed again,
+// with statistics, for the operator_policy column alone.
+// Each queue's consumers are counted from /api/consumers.
 std::vector<QueueInfo> ManagementApi::queues() {
   const std::string path =
       "/api/queues?disable_stats=true&enable_queue_totals=true"
-      "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive,arguments,policy,"
-      "operator_policy";
+      "&columns=vhost,name,messages,messages_ready,durable,auto_delete,exclusive,arguments,policy";
   json items = parse_array(get(path), "management API GET " + url_ + path);
-  std::vector<std::string> operator_policies(items.size());
-  std::vector<QueueInfo> queues = parse_listing<QueueInfo>(
-      items, "queue listing", [&, n = std::size_t{0}](const Item& item) mutable {
+  std::vector<QueueInfo> queues =
+      parse_listing<QueueInfo>(items, "queue listing", [](const Item& item) {
         QueueInfo q;
         q.vhost = item.string("vhost", true);
         q.name = item.string("name", true);
         q.messages = item.integer("messages");
-        q.consumers = item.integer("consumers");
+        q.messages_ready = item.integer("messages_ready");
         q.durable = item.boolean("durable");
         q.auto_delete = item.boolean("auto_delete");
         q.exclusive = item.boolean("exclusive");
         q.max_length_argument = item.length_limit("arguments", "x-max-length");
+        q.overflow = item.string_in("arguments", "x-overflow");
         q.policy = item.string("policy");
-        operator_policies[n++] = item.string("operator_policy");
         return q;
       });
-  auto limits_of = [&](const char* listing) {
+  auto effects_of = [&](const char* listing) {
     const std::string policies_path =
         std::string("/api/") + listing + "?columns=vhost,name,definition";
-    return policy_limits(
+    return policy_effects(
         parse_array(get(policies_path), "management API GET " + url_ + policies_path), listing);
   };
   bool any_policy = std::any_of(queues.begin(), queues.end(),
                                 [](const QueueInfo& q) { return !q.policy.empty(); });
-  bool any_operator_policy = std::any_of(operator_policies.begin(), operator_policies.end(),
-                                         [](const std::string& p) { return !p.empty(); });
-  PolicyLimits policies = any_policy ? limits_of("policies") : PolicyLimits{};
-  PolicyLimits operator_limits =
-      any_operator_policy ? limits_of("operator-policies") : PolicyLimits{};
-  for (std::size_t i = 0; i < queues.size(); ++i) {
-    QueueInfo& q = queues[i];
-    auto limit = [&](const PolicyLimits& limits, const std::string& name) {
-      auto found = name.empty() ? limits.end() : limits.find({q.vhost, name});
-      return found == limits.end() ? std::nullopt : std::optional(found->second);
+  PolicyEffects policies = any_policy ? effects_of("policies") : PolicyEffects{};
+  PolicyEffects operator_policies = effects_of("operator-policies");
+  std::set<std::pair<std::string, std::string>> caps;
+  bool any_operators_own = false;
+  for (const auto& [key, effect] : operator_policies) {
+    if (is_cap_policy(key.second)) {
+      caps.insert(key);
+    } else {
+      any_operators_own = true;
+    }
+  }
+  std::map<std::pair<std::string, std::string>, std::string> in_effect;
+  if (any_operators_own) {
+    const std::string stats_path = "/api/queues?columns=vhost,name,operator_policy";
+    json listed = parse_array(get(stats_path), "management API GET " + url_ + stats_path);
+    for (const json& j : listed) {
+      Item item(j, "queue listing");
+      std::string name = item.string("operator_policy");
+      // The guardian's cap in effect hides the operator's own under it:
+      // the cap carries its settings (cap_queue).
+      if (!name.empty() && !is_cap_policy(name))
+        in_effect[{item.string("vhost", true), item.string("name", true)}] = name;
+    }
+  }
+  // Consumers likewise come with the statistics alone; /api/consumers
+  // lists each (a record per consumer, not per queue: far less than the
+  // queues' statistics).
+  std::map<std::pair<std::string, std::string>, std::int64_t> consumers;
+  const std::string consumers_path = "/api/consumers?columns=queue.name,queue.vhost";
+  for (const json& j :
+       parse_array(get(consumers_path), "management API GET " + url_ + consumers_path)) {
+    Item item(j, "consumer listing");
+    std::optional<std::string> vhost = item.string_at({"queue", "vhost"});
+    std::optional<std::string> name = item.string_at({"queue", "name"});
+    if (vhost && name) ++consumers[{*vhost, *name}];
+  }
+  for (QueueInfo& q : queues) {
+    auto counted = consumers.find({q.vhost, q.name});
+    q.consumers = counted == consumers.end() ? 0 : counted->second;
+    auto effect = [&](const PolicyEffects& effects, const std::string& name) {
+      auto found = name.empty() ? effects.end() : effects.find({q.vhost, name});
+      return found == effects.end() ? PolicyEffect{} : found->second;
     };
+    if (auto found = in_effect.find({q.vhost, q.name}); found != in_effect.end())
+      q.operator_policy = found->second;
+    q.capped_by_guardian = caps.count({q.vhost, cap_policy_name(q.vhost, q.name)}) > 0;
+    PolicyEffect policy = effect(policies, q.policy);
+    // The guardian's own caps do not bound a queue: they are why it is held.
     q.policy_max_length =
-        lower(limit(policies, q.policy), limit(operator_limits, operator_policies[i]));
+        lower(policy.max_length, effect(operator_policies, q.operator_policy).max_length);
+    // The queue's argument wins over its policy's, as RabbitMQ applies them.
+    if (q.overflow.empty()) q.overflow = policy.overflow;
   }
   return queues;
 }
@@ -371,6 +452,54 @@ bool ManagementApi::delete_queue(const std::string& vhost, const std::string& na
 
 bool ManagementApi::delete_exchange(const std::string& vhost, const std::string& name) {
   return remove("/api/exchanges/" + path_segment(vhost) + "/" + path_segment(name), "");
+}
+
+void ManagementApi::cap_queue(const QueueInfo& queue, std::int64_t max_length) {
+  // RabbitMQ applies one operator policy to a queue, the highest priority
+  // of those that match it. The cap must be that one, and must keep what
+  // the operator's own that it displaces sets: so it takes a priority above
+  // all of theirs in the vhost, and the definition of the one of theirs
+  // that matches the queue now (patterns read with RE2: those it cannot
+  // read are left out, and the broker's word for the queue is used then).
+  const std::string path = "/api/operator-policies/" + path_segment(queue.vhost);
+  json listed = parse_array(get(path), "management API GET " + url_ + path);
+  std::int64_t priority = 0;
+  std::optional<std::int64_t> base_priority;
+  json definition = json::object();
+  for (const json& j : listed) {
+    Item item(j, "operator policy listing");
+    const std::string name = item.string("name", true);
+    if (is_cap_policy(name)) continue;
+    const std::int64_t p = item.integer("priority").value_or(0);
+    priority = std::max(priority, p + 1);
+    const std::string applies = item.string("apply-to");
+    if (applies != "queues" && applies != "all") continue;
+    RE2 pattern(item.string("pattern"), RE2::Quiet);
+    bool matches =
+        pattern.ok() ? RE2::PartialMatch(queue.name, pattern) : name == queue.operator_policy;
+    if (!matches || (base_priority && *base_priority >= p)) continue;
+    auto d = j.find("definition");
+    if (d == j.end() || !d->is_object()) continue;
+    definition = *d;
+    base_priority = p;
+  }
+  if (!definition.contains("max-length") || !definition["max-length"].is_number_integer() ||
+      definition["max-length"].get<std::int64_t>() > max_length) {
+    definition["max-length"] = max_length;
+  }
+  json policy = {{"pattern", cap_policy_pattern(queue.name)},
+                 {"apply-to", "queues"},
+                 {"priority", priority},
+                 {"definition", definition}};
+  put("/api/operator-policies/" + path_segment(queue.vhost) + "/" +
+          path_segment(cap_policy_name(queue.vhost, queue.name)),
+      policy.dump());
+}
+
+bool ManagementApi::uncap_queue(const std::string& vhost, const std::string& name) {
+  return remove("/api/operator-policies/" + path_segment(vhost) + "/" +
+                    path_segment(cap_policy_name(vhost, name)),
+                "");
 }
 
 bool ManagementApi::close_connection(const std::string& name, const std::string& reason) {

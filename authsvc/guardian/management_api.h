@@ -32,6 +32,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,12 +89,17 @@ class ManagementApi : public Broker {
   bool delete_queue(const std::string& vhost, const std::string& name) override;
   bool delete_exchange(const std::string& vhost, const std::string& name) override;
   bool close_connection(const std::string& name, const std::string& reason) override;
+  // PUT and DELETE /api/operator-policies/VHOST/authsvc-cap-...; the
+  // account needs the administrator tag (it has it for /api/users).
+  void cap_queue(const QueueInfo& queue, std::int64_t max_length) override;
+  bool uncap_queue(const std::string& vhost, const std::string& name) override;
 
   // The URL requests go to, for messages (it never holds credentials).
   const std::string& url() const { return url_; }
 
  private:
   std::string get(const std::string& path_and_query);
+  void put(const std::string& path, const std::string& json_body);
   bool remove(const std::string& path, const std::string& reason);
 
   std::string url_;     // normalized: scheme://host:port/prefix without the trailing '/'

@@ -9,10 +9,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "authsvc/core/form.h"
 #include "authsvc/guardian/guardian_policy.h"
+#include "authsvc/guardian/queue_cap.h"
 #include "tests/test_support.h"
 
 namespace authsvc {
@@ -21,6 +23,7 @@ namespace {
 struct Seen {
   std::string method, target, authorization, reason;
   bool has_reason = false;
+  std::string body, content_type;
 };
 
 struct Answer {
@@ -34,14 +37,19 @@ class FakeBroker {
     auto handler = [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard lock(mutex_);
       seen_.push_back({req.method, req.target, req.get_header_value("Authorization"),
-                       req.get_header_value("X-Reason"), req.has_header("X-Reason")});
-      auto by_path = by_path_.find(req.path);
+                       req.get_header_value("X-Reason"), req.has_header("X-Reason"), req.body,
+                       req.get_header_value("Content-Type")});
+      // The target as sent (still encoded), else its path without the query.
+      auto by_path = by_path_.find(req.target);
+      if (by_path == by_path_.end())
+        by_path = by_path_.find(req.target.substr(0, req.target.find('?')));
       const Answer& answer = by_path == by_path_.end() ? answer_ : by_path->second;
       res.status = answer.status;
       res.set_content(answer.body, "application/json");
     };
     server_.Get(".*", handler);
     server_.Delete(".*", handler);
+    server_.Put(".*", handler);
     port_ = server_.bind_to_any_port("127.0.0.1");
     REQUIRE(port_ > 0);
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -60,7 +68,8 @@ class FakeBroker {
     std::lock_guard lock(mutex_);
     answer_ = {status, std::move(body)};
   }
-  // The answer to requests for `path` (without the query), instead.
+  // The answer to requests for `path` (as sent: a whole target with its
+  // query, or a path for any query), instead.
   void answer(const std::string& path, int status, std::string body) {
     std::lock_guard lock(mutex_);
     by_path_[path] = {status, std::move(body)};
@@ -174,17 +183,26 @@ TEST_SUITE("management_api") {
     {"auto_delete":false,"consumers":2,"durable":true,"exclusive":false,"messages":5,"name":"queue/alice/with space>x","vhost":"/"},
     {"auto_delete":true,"durable":false,"exclusive":false,"messages":null,"name":"q in v2","vhost":"v2"},
     {"name":"fresh","vhost":"/"}])");
+    broker.answer("/api/operator-policies", 200, "[]");
+    broker.answer("/api/consumers", 200, R"([
+    {"queue":{"name":"queue/alice/with space>x","vhost":"/"}},
+    {"queue":{"name":"queue/alice/with space>x","vhost":"/"}},
+    {"queue":{"name":"q in v2","vhost":"/"}},
+    {"queue":null}])");
     ManagementApi api(options(broker.url()));
     std::vector<QueueInfo> queues = api.queues();
 
+    // No operator policy: the queues are not listed again with statistics.
     std::vector<Seen> seen = broker.seen();
-    REQUIRE(seen.size() == 1);
+    REQUIRE(seen.size() == 3);
     CHECK(seen[0].method == "GET");
     CHECK(seen[0].target ==
           "/api/queues?disable_stats=true&enable_queue_totals=true"
-          "&columns=vhost,name,messages,consumers,durable,auto_delete,exclusive,arguments,policy,"
-          "operator_policy");
+          "&columns=vhost,name,messages,messages_ready,durable,auto_delete,exclusive,arguments,"
+          "policy");
     CHECK(seen[0].authorization == kBasicAuth);
+    CHECK(seen[1].target == "/api/operator-policies?columns=vhost,name,definition");
+    CHECK(seen[2].target == "/api/consumers?columns=queue.name,queue.vhost");
 
     REQUIRE(queues.size() == 4);
     CHECK(queues[0].vhost == "/");
@@ -195,7 +213,8 @@ TEST_SUITE("management_api") {
     CHECK(queues[1].name == "queue/alice/with space>x");
     CHECK(queues[1].messages == 5);
     CHECK(queues[1].consumers == 2);
-    CHECK(queues[0].consumers == std::nullopt);
+    CHECK(queues[0].consumers == 0);
+    CHECK(queues[2].consumers == 0);  // the consumer's is a queue of that name in another vhost
     CHECK(queues[1].durable);
     CHECK(queues[2].vhost == "v2");
     CHECK(queues[2].messages == std::nullopt);
@@ -212,11 +231,15 @@ TEST_SUITE("management_api") {
             doctest::test_suite("threaded")) {
     FakeBroker broker;
     // As 3.10 lists them with disable_stats: the policies' names, not their
-    // definitions (tests/e2e/guardian_e2e.py sees a real one).
+    // definitions, nor the operator policies' names, which come with the
+    // statistics (tests/e2e/guardian_e2e.py sees real ones).
+    broker.answer("/api/queues?columns=vhost,name,operator_policy", 200, R"([
+    {"name":"queue/bob/argument","vhost":"/","operator_policy":null},
+    {"name":"queue/bob/all","vhost":"/","operator_policy":"ops-limit"}])");
     broker.answer("/api/queues", 200, R"([
     {"arguments":{"x-max-length":40,"x-queue-type":"classic"},"name":"queue/bob/argument","vhost":"/"},
     {"arguments":{},"policy":"bounded","name":"queue/bob/policy","vhost":"/"},
-    {"arguments":{"x-max-length":20},"policy":"bounded","operator_policy":"cap","name":"queue/bob/all","vhost":"/"},
+    {"arguments":{"x-max-length":20},"policy":"bounded","name":"queue/bob/all","vhost":"/"},
     {"arguments":{},"policy":"bounded","name":"queue/bob/elsewhere","vhost":"v2"},
     {"arguments":{"x-max-length":-1},"policy":"loose","name":"queue/bob/odd","vhost":"/"},
     {"arguments":{"x-max-length":"100"},"policy":"","name":"queue/bob/odder","vhost":"/"},
@@ -226,14 +249,17 @@ TEST_SUITE("management_api") {
     {"vhost":"v2","name":"bounded","definition":{"max-length":300}},
     {"vhost":"/","name":"loose","definition":{"max-length":2.5,"ha-mode":"all"}}])");
     broker.answer("/api/operator-policies", 200, R"([
-    {"vhost":"/","name":"cap","definition":{"max-length":10}}])");
+    {"vhost":"/","name":"ops-limit","definition":{"max-length":10}}])");
     ManagementApi api(options(broker.url()));
     std::vector<QueueInfo> queues = api.queues();
     REQUIRE(queues.size() == 7);
     std::vector<Seen> seen = broker.seen();
-    REQUIRE(seen.size() == 3);
+    REQUIRE(seen.size() == 5);
     CHECK(seen[1].target == "/api/policies?columns=vhost,name,definition");
     CHECK(seen[2].target == "/api/operator-policies?columns=vhost,name,definition");
+    CHECK(seen[3].target == "/api/queues?columns=vhost,name,operator_policy");
+    CHECK(queues[2].operator_policy == "ops-limit");
+    CHECK(queues[0].operator_policy.empty());
 
     CHECK(queues[0].max_length_argument == 40);
     CHECK(queues[0].policy_max_length == std::nullopt);
@@ -251,6 +277,103 @@ TEST_SUITE("management_api") {
       CAPTURE(i);
       CHECK(queue_length_limit(queues[i]) == std::nullopt);
     }
+  }
+
+  TEST_CASE("queues: ready messages, the overflow, and the guardian's own cap bounds nothing" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    const std::string cap = cap_policy_name("/", "queue/bob/capped");
+    broker.answer("/api/queues", 200, R"([
+    {"arguments":{},"messages":90,"messages_ready":60,"name":"queue/bob/capped","vhost":"/"},
+    {"arguments":{"x-overflow":"reject-publish"},"policy":"dropping","name":"queue/bob/own","vhost":"/"},
+    {"arguments":{},"policy":"dropping","name":"queue/bob/by-policy","vhost":"/"},
+    {"arguments":{"x-overflow":7},"name":"queue/bob/odd","vhost":"/"}])");
+    broker.answer("/api/policies", 200, R"([
+    {"vhost":"/","name":"dropping","definition":{"overflow":"reject-publish-dlx"}}])");
+    broker.answer("/api/operator-policies", 200,
+                  R"([{"vhost":"/","name":")" + cap + R"(","definition":{"max-length":50}}])");
+    ManagementApi api(options(broker.url()));
+    std::vector<QueueInfo> queues = api.queues();
+    REQUIRE(queues.size() == 4);
+    // The one operator policy is the guardian's: no listing with statistics.
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 4);
+    CHECK(seen[1].target == "/api/policies?columns=vhost,name,definition");
+    CHECK(queues[0].messages == 90);
+    CHECK(queues[0].messages_ready == 60);
+    CHECK(queues[0].operator_policy.empty());
+    CHECK_FALSE(queues[1].capped_by_guardian);
+    CHECK(queues[0].policy_max_length == std::nullopt);
+    CHECK(cap_in_effect(queues[0]));
+    CHECK(queues[0].overflow.empty());
+    CHECK(drops_oldest(queues[0]));
+    // The argument wins over the policy, as RabbitMQ applies them.
+    CHECK(queues[1].overflow == "reject-publish");
+    CHECK(queues[2].overflow == "reject-publish-dlx");
+    CHECK_FALSE(drops_oldest(queues[2]));
+    CHECK(queues[3].overflow.empty());  // not a string: the broker ignores it
+  }
+
+  TEST_CASE("cap_queue puts the guardian's operator policy above the operator's, keeping theirs" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    const std::string queue_name = "queue/alice/big one";
+    const std::string ours = cap_policy_name("/", queue_name);
+    // The vhost's operator policies: one that applies to the queue, others
+    // that do not (another prefix, exchanges only), the guardian's own, and
+    // one whose pattern RE2 cannot read (a lookbehind).
+    broker.answer("/api/operator-policies/%2F", 200, R"([
+    {"name":"ttl","pattern":"^queue/alice/","apply-to":"queues","priority":7,
+     "definition":{"message-ttl":60000,"max-length":100000}},
+    {"name":"bobs","pattern":"^queue/bob/","apply-to":"all","priority":9,"definition":{"expires":1}},
+    {"name":"xs","pattern":".*","apply-to":"exchanges","priority":20,"definition":{}},
+    {"name":")" + ours + R"(","pattern":"x","apply-to":"queues","priority":99,"definition":{}},
+    {"name":"odd","pattern":"(?<=q)ueue","apply-to":"queues","priority":8,
+     "definition":{"max-length":10}}])");
+    ManagementApi api(options(broker.url()));
+    QueueInfo q;
+    q.vhost = "/";
+    q.name = queue_name;
+    api.cap_queue(q, 8000);
+    // The broker says the unreadable one is in effect: it is the one kept.
+    q.operator_policy = "odd";
+    api.cap_queue(q, 8000);
+    CHECK(api.uncap_queue("/", q.name));
+    // A vhost without operator policies of the operator's.
+    broker.answer("/api/operator-policies/v2", 200, "[]");
+    q.vhost = "v2";
+    q.operator_policy.clear();
+    api.cap_queue(q, 50);
+    broker.answer(404, R"({"error":"Object Not Found","reason":"Not Found"})");
+    CHECK_FALSE(api.uncap_queue("/", queue_name));
+
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 8);
+    const std::string path = "/api/operator-policies/%2F/" + ours;
+    const std::string pattern = R"(^queue\/alice\/big\ one\z)";
+    CHECK(seen[0].method == "GET");
+    CHECK(seen[0].target == "/api/operator-policies/%2F");
+    CHECK(seen[1].method == "PUT");
+    CHECK(seen[1].target == path);
+    CHECK(seen[1].authorization == kBasicAuth);
+    CHECK(seen[1].content_type == "application/json");
+    CHECK(nlohmann::json::parse(seen[1].body) ==
+          nlohmann::json{{"pattern", pattern},
+                         {"apply-to", "queues"},
+                         {"priority", 21},
+                         {"definition", {{"message-ttl", 60000}, {"max-length", 8000}}}});
+    // Its max-length is lower than the cap's: it stays.
+    CHECK(nlohmann::json::parse(seen[3].body)["definition"] == nlohmann::json{{"max-length", 10}});
+    CHECK(seen[4].method == "DELETE");
+    CHECK(seen[4].target == path);
+    CHECK(seen[7].method == "DELETE");
+    CHECK(seen[5].target == "/api/operator-policies/v2");
+    CHECK(seen[6].target == "/api/operator-policies/v2/" + cap_policy_name("v2", queue_name));
+    CHECK(nlohmann::json::parse(seen[6].body) ==
+          nlohmann::json{{"pattern", pattern},
+                         {"apply-to", "queues"},
+                         {"priority", 0},
+                         {"definition", {{"max-length", 50}}}});
   }
 
   TEST_CASE("a path prefix goes before /api" * doctest::test_suite("threaded")) {

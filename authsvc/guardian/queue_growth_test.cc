@@ -10,7 +10,8 @@ using namespace std::chrono_literals;
 QueueInfo sized(const std::string& name, std::optional<std::int64_t> messages) {
   // Whole: GCC 12 takes `q.vhost = "/"` here for an overlapping memcpy
   // (a -Wrestrict false positive).
-  return QueueInfo{"/", name, messages, std::nullopt, false, false, false, {}, {}, {}};
+  return QueueInfo{"/", name, messages, std::nullopt, false, false, false,
+                   {},  {},   {},       {},           {},    {},    {}};
 }
 
 const std::chrono::system_clock::time_point t0{std::chrono::hours(24 * 20000)};

@@ -17,7 +17,7 @@ struct Broker {
   int calls = 0;
   bool up = true;
   std::vector<QueueInfo> queues{
-      QueueInfo{"/", "queue/alice/a", 1, 0, true, false, false, {}, {}, {}}};
+      QueueInfo{"/", "queue/alice/a", 1, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   std::function<std::vector<QueueInfo>()> fetch() {
     return [this] {
       ++calls;
@@ -34,7 +34,8 @@ TEST_CASE("queue list cache: a list is reused while fresh, fetched again after, 
   QueueListCache cache(seconds(5), seconds(5), [&] { return now; });
   Broker broker;
   CHECK(cache.get(broker.fetch()).size() == 1);
-  broker.queues.push_back(QueueInfo{"/", "queue/alice/b", 0, 0, true, false, false, {}, {}, {}});
+  broker.queues.push_back(
+      QueueInfo{"/", "queue/alice/b", 0, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}});
   now += seconds(4);
   CHECK(cache.get(broker.fetch()).size() == 1);
   CHECK(broker.calls == 1);
@@ -78,7 +79,7 @@ TEST_CASE("queue list cache: requests at once share one fetch") {
     ++calls;
     while (!release) std::this_thread::sleep_for(milliseconds(1));
     return std::vector<QueueInfo>{
-        QueueInfo{"/", "queue/a/q", 1, 0, true, false, false, {}, {}, {}}};
+        QueueInfo{"/", "queue/a/q", 1, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   };
   std::vector<std::thread> threads;
   std::atomic<int> got{0};

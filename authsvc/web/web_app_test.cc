@@ -101,6 +101,8 @@ class FakeBroker : public Broker {
   }
   bool delete_exchange(const std::string&, const std::string&) override { return false; }
   bool close_connection(const std::string&, const std::string&) override { return false; }
+  void cap_queue(const QueueInfo&, std::int64_t) override {}
+  bool uncap_queue(const std::string&, const std::string&) override { return false; }
 
  private:
   FakeBrokerState* state_;
@@ -429,8 +431,9 @@ TEST_CASE("web: another person's account and queues are 404, exactly as missing 
   Browser alice{w};
   alice.sign_in("alice@x.org");
   created_token(alice, "alice-app");
-  w.queues = {QueueInfo{"/", "queue/alice-app/jobs", 5, 1, true, false, false, {}, {}, {}},
-              QueueInfo{"/", "queue/someone/else", 7, 0, true, false, false, {}, {}, {}}};
+  w.queues = {
+      QueueInfo{"/", "queue/alice-app/jobs", 5, 1, true, false, false, {}, {}, {}, {}, {}, {}, {}},
+      QueueInfo{"/", "queue/someone/else", 7, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   Browser carol{w};
   carol.sign_in("carol@x.org");
 
@@ -549,7 +552,8 @@ TEST_CASE("web: an admin disables and enables any account, and sees unowned queu
   Browser alice{w};
   alice.sign_in("alice@x.org");
   created_token(alice, "alice-app");
-  w.queues = {QueueInfo{"/", "queue/ghost/q", 3, 0, true, false, false, {}, {}, {}}};
+  w.queues = {
+      QueueInfo{"/", "queue/ghost/q", 3, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   Browser root{w};
   root.sign_in("ROOT@x.org");
   Answer admin = root.get("/admin");
@@ -696,7 +700,8 @@ TEST_CASE("web: the JSON API with an API key, and with a session plus X-CSRF-Tok
   CHECK(last.status == 409);
   CHECK(last.as_json()["error"].get<std::string>().find("last owner") != std::string::npos);
 
-  w.queues = {QueueInfo{"/", "queue/alice-bot/in", 2, 1, true, false, false, {}, {}, {}}};
+  w.queues = {
+      QueueInfo{"/", "queue/alice-bot/in", 2, 1, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   json queues = script.request("GET", "/api/v1/queues", "", bearer).as_json();
   REQUIRE(queues["queues"].size() == 1);
   CHECK(queues["queues"][0]["messages"] == 2);
@@ -951,8 +956,9 @@ TEST_CASE("web: a queue is deleted only in one of its account's vhosts") {
   Browser alice{w};
   alice.sign_in("alice@x.org");
   created_token(alice, "alice-app");
-  w.queues = {QueueInfo{"other", "queue/alice-app/q", 1, 0, true, false, false, {}, {}, {}},
-              QueueInfo{"/", "queue/alice-app/q", 1, 0, true, false, false, {}, {}, {}}};
+  w.queues = {
+      QueueInfo{"other", "queue/alice-app/q", 1, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}},
+      QueueInfo{"/", "queue/alice-app/q", 1, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   CHECK(alice.submit("/queues/delete", "vhost=other&name=queue%2Falice-app%2Fq").status == 404);
   CHECK(alice.submit("/queues/delete", "vhost=..&name=queue%2Falice-app%2Fq").status == 404);
   CHECK(w.queues.size() == 2);
@@ -1094,7 +1100,8 @@ TEST_CASE("web: a deleted account's name is not claimed again, except by an admi
   alice.sign_in("alice@x.org");
   created_token(alice, "shared-app");
   REQUIRE(alice.submit("/accounts/shared-app/delete", "confirm=shared-app").status == 303);
-  w.queues = {QueueInfo{"/", "queue/shared-app/left-behind", 5, 0, true, false, false, {}, {}, {}}};
+  w.queues = {QueueInfo{
+      "/", "queue/shared-app/left-behind", 5, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
 
   Browser mallory{w};
   mallory.sign_in("mallory@x.org");
@@ -1236,8 +1243,9 @@ TEST_CASE(
   Browser alice{w};
   alice.sign_in("alice@x.org");
   created_token(alice, "alice-app");
-  w.queues = {QueueInfo{"/", "queue/alice-app/a", 1, 0, true, false, false, {}, {}, {}},
-              QueueInfo{"/", "queue/alice-app/b", 2, 0, true, false, false, {}, {}, {}}};
+  w.queues = {
+      QueueInfo{"/", "queue/alice-app/a", 1, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}},
+      QueueInfo{"/", "queue/alice-app/b", 2, 0, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
   Answer first = alice.get("/queues");
   CHECK(first.body.find("queue/alice-app/a") != std::string::npos);
   CHECK(w.broker.calls == 1);

@@ -33,6 +33,8 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 
 import pika
@@ -60,6 +62,8 @@ ARGS = None
 class GuardianE2E(BrokerSuite):
     """One broker, one authsvc, one SMTP sink; tests run in name order."""
 
+    extra_guardian_args = []  # a test's own, for one run of the guardian
+
     @classmethod
     def setUpClass(cls):
         # Each resource's cleanup is registered as soon as it exists
@@ -69,7 +73,7 @@ class GuardianE2E(BrokerSuite):
         # The operator account is the broker's, as README recommends.
         cls.start_authsvc(ARGS.authsvc, "guardian-" + ARGS.mode,
                           serve_args=["--internal-user", OPERATOR])
-        cls.add_users("alice", "bob", "carol", "dave")
+        cls.add_users("alice", "bob", "carol", "dave", "erin")
         cls.start_smtp_sink()
         cls.password_file = cls.secret_file("management.password", OPERATOR_PASSWORD)
         cls.guardian_audit = os.path.join(cls.workdir, "guardian-audit.log")
@@ -97,7 +101,7 @@ class GuardianE2E(BrokerSuite):
                 "--interval", "1", "--warn", str(WARN), "--delete", str(DELETE),
                 "--expiry-notice", EXPIRY_NOTICE,
                 "--smtp-url", "smtp://127.0.0.1:%d" % cls.sink.port,
-                "--mail-from", "guardian@pulse.example"]
+                "--mail-from", "guardian@pulse.example"] + cls.extra_guardian_args
 
     @classmethod
     def guardian_args(cls):
@@ -270,6 +274,22 @@ class GuardianE2E(BrokerSuite):
         wait_for(lambda: len([e for e in self.guardian_audit_lines()
                               if e["action"] == "mail sent"]) == len(self.mails()), 5,
                  "a 'mail sent' audit line for every mail received")
+
+    def queue_info(self, queue):
+        """The management API's record of `queue` in vhost /, or None."""
+        try:
+            return self.management("queues/%2F/" + urllib.parse.quote(queue, safe=""))
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 404)
+            return None
+
+    def operator_policy(self, name):
+        """The operator policy `name` of vhost /, or None."""
+        try:
+            return self.management("operator-policies/%2F/" + urllib.parse.quote(name, safe=""))
+        except urllib.error.HTTPError as e:
+            self.assertEqual(e.code, 404)
+            return None
 
     def ensure_guardian(self):
         if self.guardian is None:
@@ -794,6 +814,178 @@ class GuardianE2E(BrokerSuite):
                           "reported, not removed")
         finally:
             self.broker.rabbitmqctl("delete_user", "bob")
+
+    def test_9b_cap_mode_keeps_a_consumers_queue_and_bindings_through_a_burst(self):
+        """erin's account caps instead of deleting (user set --over-limit
+        cap). A burst of 120 messages at a consumer that holds one unacked:
+        the queue is capped at 50 ready by an operator policy of the
+        guardian's, which keeps the operator's own operator policy's
+        settings; the oldest are dropped, the consumer and the binding stay,
+        erin is mailed once; drained, the cap is lifted (mailed) and the
+        operator's policy is in effect again, never changed."""
+        self.ensure_guardian()
+        queue, exchange = "queue/erin/burst", "exchange/erin/burst"
+        theirs = {"pattern": "^queue/erin/", "apply-to": "queues", "priority": 3,
+                  "definition": {"message-ttl": 3600000}}
+        self.management("operator-policies/%2F/ops-ttl", "PUT", theirs)
+        try:
+            self.svc.cli("user", "set", "erin", "--over-limit", "cap")
+            consumer = self.connect("erin")
+            ch = consumer.channel()
+            ch.exchange_declare(exchange, "topic", durable=True)
+            ch.queue_declare(queue, durable=True)
+            ch.queue_bind(queue, exchange, routing_key="#")
+            ch.basic_qos(prefetch_count=1)
+            held = []
+            tag = ch.basic_consume(queue, lambda c, m, p, b: held.append(m))
+
+            def serviced(check):
+                consumer.process_data_events(time_limit=0)
+                return check()
+
+            publisher = self.connect("erin")
+            pch = publisher.channel()
+            pch.confirm_delivery()
+            for i in range(120):
+                pch.basic_publish(exchange, "burst.%d" % i, b'{"i": %d}' % i,
+                                  pika.BasicProperties(delivery_mode=2,
+                                                       content_type="application/json"))
+            publisher.close()
+            capped = wait_for(lambda: serviced(lambda: self.mails_about(queue + " is capped")),
+                              30, "the mail that %s is capped" % queue)
+            self.assertEqual(len(capped), 1)
+            mail = capped[0]
+            self.assertEqual(mail["subject"], "[Pulse] queue %s is capped at %d messages"
+                             % (queue, DELETE))
+            print("---- cap mail as received ----\n%s----" % mail["raw"].replace("\r\n", "\n"))
+            cap = re.search(r"operator policy (authsvc-cap-[0-9a-f]{16})", mail["body"])
+            self.assertIsNotNone(cap, mail["body"])
+            cap = cap.group(1)
+            for part in ("owner erin", "max-length %d" % DELETE, "Its bindings and consumers stay",
+                         "rabbitmqctl clear_operator_policy -p / " + cap,
+                         "fewer than %d ready" % WARN):
+                self.assertIn(part, " ".join(mail["body"].split()))
+
+            # The broker holds it there: the consumer's one unacked message,
+            # the newest 50 ready; the binding and the consumer are there.
+            # (The statistics say so within their interval, 0.5 s here.)
+            info = wait_for(lambda: serviced(lambda: (lambda q: q if q and q.get(
+                "messages_ready") == DELETE and q.get("operator_policy") == cap else None)(
+                    self.queue_info(queue))), 10,
+                "%s at %d ready messages under %s" % (queue, DELETE, cap))
+            self.assertEqual(info["consumers"], 1)
+            self.assertEqual(info["messages_unacknowledged"], 1)
+            bindings = self.management("queues/%2F/" + urllib.parse.quote(queue, safe="")
+                                       + "/bindings")
+            self.assertIn(exchange, [b["source"] for b in bindings])
+            ours = self.operator_policy(cap)
+            self.assertEqual(ours["pattern"], "^queue\\/erin\\/burst\\z")
+            self.assertEqual(ours["definition"], {"message-ttl": 3600000, "max-length": DELETE})
+            self.assertEqual(ours["priority"], 4)
+            self.assertEqual({k: self.operator_policy("ops-ttl")[k] for k in theirs}, theirs)
+            lines, listing = self.queue_list()
+            self.assertIn("capped at the deletion threshold", lines[queue], listing)
+
+            # The oldest were dropped: after the held first message, the next
+            # the consumer gets is the 71st published.
+            ch.basic_ack(held[0].delivery_tag)
+            wait_for(lambda: serviced(lambda: len(held) == 2), 10, "the next delivery")
+            self.assertEqual(held[1].routing_key, "burst.70")
+            self.wait_for_a_later_look()
+            self.assertEqual(len(self.mails_about(queue)), 1, "capped once, mailed once")
+
+            # Drained: the cap goes, the operator's policy is back in effect.
+            ch.basic_ack(held[1].delivery_tag)
+            ch.basic_cancel(tag)
+            ch.basic_consume(queue, lambda c, m, p, b: None, auto_ack=True)
+            lifted = wait_for(lambda: serviced(lambda: self.mails_about(
+                "the cap on queue %s is lifted" % queue)), 30, "the mail that the cap is lifted")
+            self.assertEqual(len(lifted), 1)
+            self.assertIn("back under the warning threshold", lifted[0]["body"])
+            self.assertIsNone(self.operator_policy(cap))
+            wait_for(lambda: serviced(lambda: self.queue_info(queue)["operator_policy"] ==
+                                      "ops-ttl"), 10, "the operator's policy in effect again")
+            self.assertEqual({k: self.operator_policy("ops-ttl")[k] for k in theirs}, theirs)
+            self.assertEqual(self.queue_info(queue)["consumers"], 1)
+            actions = [e["action"] for e in self.guardian_audit_lines() if e["user"] == "erin"]
+            self.assertEqual(actions.count("queue cap"), 1, actions)
+            self.assertEqual(actions.count("queue cap lift"), 1, actions)
+            self.assertNotIn("queue delete", actions)
+        finally:
+            self.management("operator-policies/%2F/ops-ttl", "DELETE")
+
+    def test_9c_a_deleted_queue_declared_again_is_told_once(self):
+        """alice's consumer comes back after the guardian deleted its queue
+        and declares it again: she is told once that it was deleted, when
+        and why, and that what was published in between is lost for her."""
+        self.ensure_guardian()
+        queue = "queue/alice/again"
+        self.fill("alice", queue, 60)
+        deleted = wait_for(lambda: self.mails_about(queue + " was deleted ("), 30,
+                           "the deletion mail")
+        seen = self.size_in_subject(deleted[0], r"queue queue/alice/again was deleted \((\d+) "
+                                    r"messages\)", DELETE, 60)
+        conn = self.connect("alice")
+        conn.channel().queue_declare(queue, durable=True)
+        conn.close()
+        back = wait_for(lambda: self.mails_about(queue + " was deleted on"), 30,
+                        "the mail about %s declared again" % queue)
+        self.assertRegex(back[0]["subject"], r"^\[Pulse\] queue queue/alice/again was deleted on "
+                         r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC and declared again$")
+        body = " ".join(back[0]["body"].split())
+        for part in ("exists again", "when it held %d messages" % seen,
+                     "past the deletion threshold of %d" % DELETE, "are lost for you"):
+            self.assertIn(part, body)
+        print("---- recreated-queue mail as received ----\n%s----"
+              % back[0]["raw"].replace("\r\n", "\n"))
+        self.wait_for_a_later_look()
+        self.assertEqual(len(self.mails_about(queue + " was deleted on")), 1)
+        self.assertEqual([(e["user"], e["detail"].split("'")[3])
+                          for e in self.guardian_audit_lines()
+                          if e["action"] == "queue recreated"], [("alice", queue)])
+
+    def test_z_an_orphaned_queue_is_told_once(self):
+        """Last, as it runs the guardian with --orphan-after 3s: every queue
+        without a consumer gets its notice then. alice's queue nobody
+        consumes is mailed once; her queue with a consumer is not."""
+        self.stop_guardian()
+        GuardianE2E.extra_guardian_args = ["--orphan-after", "3s"]
+        try:
+            busy = self.connect("alice")
+            ch = busy.channel()
+            ch.queue_declare("queue/alice/busy", durable=True)
+            ch.basic_consume("queue/alice/busy", lambda c, m, p, b: None, auto_ack=True)
+            self.fill("alice", "queue/alice/orphan", 5)
+            wait_for(lambda: self.queue_info("queue/alice/busy").get("consumers") == 1, 10,
+                     "the consumer of queue/alice/busy listed")
+            self.start_guardian()
+            orphan = wait_for(lambda: self.mails_about("queue/alice/orphan has had no consumer"),
+                              30, "the orphan mail")
+            self.assertRegex(orphan[0]["subject"], r"^\[Pulse\] queue queue/alice/orphan has had "
+                             r"no consumer since \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC$")
+            self.assertEqual(orphan[0]["to"], ["alice@example.org"])
+            self.assertIn("it holds 5 messages", " ".join(orphan[0]["body"].split()))
+            print("---- orphan mail as received ----\n%s----"
+                  % orphan[0]["raw"].replace("\r\n", "\n"))
+            # Its chance to tell again: looks for 3 s after the probe queue of
+            # a later look was first seen, as the probe's own notice shows.
+            self.wait_for_a_later_look()
+            probe = "queue/alice/probe-%d" % GuardianE2E.probes
+            wait_for(lambda: self.mails_about(probe + " has had no consumer"), 30,
+                     "the orphan mail of " + probe)
+            wait_for(self.outbox_empty, 10, "the guardian's outbox to be sent")
+            self.assertEqual(len(self.mails_about("queue/alice/orphan has had")), 1)
+            self.assertEqual(self.mails_about("queue/alice/busy"), [])
+            # alice's older queues without a consumer get their notices too;
+            # only these two queues are this test's.
+            told = [e["detail"].split("'")[3] for e in self.guardian_audit_lines()
+                    if e["action"] == "queue orphan"]
+            self.assertEqual(told.count("queue/alice/orphan"), 1)
+            self.assertNotIn("queue/alice/busy", told)
+            busy.close()
+        finally:
+            self.stop_guardian()
+            GuardianE2E.extra_guardian_args = []
 
 
 class Transcript:

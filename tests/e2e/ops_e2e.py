@@ -1136,10 +1136,14 @@ class OpsE2E(BrokerSuite):
                 'authsvc_guardian_mails_sent_total{job="guardian"}', at)
             looks = self.prom.scalar_of(
                 'authsvc_guardian_looks_total{job="guardian",result="ok"}', at)
-            return actions.get(("queue warn",)) == 1 and mails_sent == 1 and (actions, looks)
+            return (actions.get(("queue warn",)) == 1 and actions.get(("queue idle",)) == 1
+                    and mails_sent == 1 and (actions, looks))
         actions, looks = wait_for(counted_in_prometheus, 30,
                                   "the warning and its mail in the guardian's counters")
-        self.assertEqual({k: v for k, v in actions.items() if v}, {("queue warn",): 1.0})
+        # "queue idle": the guardian noted that the queue has no consumer
+        # (the start of its --orphan-after count), no mail.
+        self.assertEqual({k: v for k, v in actions.items() if v},
+                         {("queue warn",): 1.0, ("queue idle",): 1.0})
         self.assertIn(("queue delete",), actions)  # every kind has a series
         self.assertGreaterEqual(looks, 1)
         print("Prometheus: authsvc_guardian_looks_total{job=\"guardian\",result=\"ok\"} = %s"
@@ -1154,7 +1158,7 @@ class OpsE2E(BrokerSuite):
         at = wait_for(later_looks, 30, "two more looks of the guardian")
         actions = by(self.prom.vector('authsvc_guardian_actions_total{job="guardian"} > 0', at),
                      "action")
-        self.assertEqual(actions, {("queue warn",): 1.0})
+        self.assertEqual(actions, {("queue warn",): 1.0, ("queue idle",): 1.0})
         self.assertEqual(self.prom.scalar_of(
             'authsvc_guardian_mails_sent_total{job="guardian"}', at), 1)
         self.assertEqual(len(self.mails()), 1)
