@@ -326,6 +326,7 @@ void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& 
     action = [exchange_setup] { return check_exchanges(*exchange_setup); };
   });
   add_exchange_directory_commands(exchange, store, action);
+  add_report_command(app, store, action);
 }
 
 }  // namespace authsvc

@@ -48,7 +48,12 @@ void add_exchange_directory_commands(CLI::App* exchange,
                                      const std::function<StoreLocation()>& store,
                                      std::function<int()>& action);
 
-// Registers guardian, queue and exchange on `app`; a command sets `action`.
+// `report ACCOUNT` on `app` (report_command.cc).
+void add_report_command(CLI::App& app, const std::function<StoreLocation()>& store,
+                        std::function<int()>& action);
+
+// Registers guardian, queue, exchange and report on `app`; a command sets
+// `action`.
 void add_guardian_commands(CLI::App& app, const std::function<StoreLocation()>& store,
                            const std::function<std::string()>& operator_name,
                            std::function<int()>& action);

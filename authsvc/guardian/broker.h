@@ -34,6 +34,10 @@ class Broker {
   virtual std::vector<ExchangeInfo> exchanges_with_rates() { return exchanges(); }
   virtual std::vector<BindingInfo> bindings() { return {}; }
   virtual std::vector<ConnectionInfo> connections() = 0;
+  // For the report card (report_card.h): the open channels and every
+  // consumer. A broker that cannot say gives none.
+  virtual std::vector<ChannelInfo> channels() { return {}; }
+  virtual std::vector<ConsumerInfo> consumers() { return {}; }
   // The names in the broker's own (internal) user database: the operators'
   // accounts, and users left behind by a migration. authsvc's users are not
   // there; a name in both is a second way in (backends are tried in turn).

@@ -1,6 +1,6 @@
 #pragma once
 // What the guardian sees of the broker, as plain values: its queues,
-// exchanges and client connections. The pure planner (guardian_policy.h)
+// exchanges, client connections, channels and consumers. The pure planner (guardian_policy.h)
 // reads these; broker.h is the seam that lists them.
 
 #include <cstdint>
@@ -74,6 +74,33 @@ struct ConnectionInfo {
   // nullopt if the broker does not say. Revocation after a token rotation
   // closes only connections opened before it.
   std::optional<std::int64_t> connected_at_ms;
+};
+
+// An open AMQP channel, for the report card (report_card.h): whether its
+// publisher asked for confirms.
+struct ChannelInfo {
+  std::string name;  // "127.0.0.1:53012 -> 127.0.0.1:5672 (1)"
+  std::string user;
+  std::string vhost;
+  bool confirm = false;  // in confirm mode (confirm.select)
+  // Messages published on it since it opened, as the broker's statistics
+  // say; nullopt: none reported (it has not published, or no statistics).
+  std::optional<std::int64_t> published;
+  // basic.qos with global=true: a limit shared by the channel's consumers.
+  std::int64_t global_prefetch = 0;
+};
+
+// A consumer on a queue, for the report card and the queues' consumer
+// counts.
+struct ConsumerInfo {
+  std::string vhost;
+  std::string queue;
+  std::string channel;  // ChannelInfo::name
+  std::string user;     // whose channel it is
+  // Its own prefetch limit (basic.qos before basic.consume); 0: none.
+  std::int64_t prefetch = 0;
+  // false: no-ack (auto-ack), which no prefetch limit holds back.
+  bool ack_required = true;
 };
 
 }  // namespace authsvc

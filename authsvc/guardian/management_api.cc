@@ -73,6 +73,8 @@ class Item {
     return v->get<std::string>();
   }
 
+  bool has(const char* key) const { return find(key) != nullptr; }
+
   bool boolean(const char* key) const {
     const json* v = find(key);
     if (v == nullptr) return false;
@@ -346,18 +348,11 @@ std::vector<QueueInfo> ManagementApi::queues() {
   // Consumers likewise come with the statistics alone; /api/consumers
   // lists each (a record per consumer, not per queue: far less than the
   // queues' statistics).
-  std::map<std::pair<std::string, std::string>, std::int64_t> consumers;
-  const std::string consumers_path = "/api/consumers?columns=queue.name,queue.vhost";
-  for (const json& j :
-       parse_array(get(consumers_path), "management API GET " + url_ + consumers_path)) {
-    Item item(j, "consumer listing");
-    std::optional<std::string> vhost = item.string_at({"queue", "vhost"});
-    std::optional<std::string> name = item.string_at({"queue", "name"});
-    if (vhost && name) ++consumers[{*vhost, *name}];
-  }
+  std::map<std::pair<std::string, std::string>, std::int64_t> consumer_counts;
+  for (const ConsumerInfo& c : consumers()) ++consumer_counts[{c.vhost, c.queue}];
   for (QueueInfo& q : queues) {
-    auto counted = consumers.find({q.vhost, q.name});
-    q.consumers = counted == consumers.end() ? 0 : counted->second;
+    auto counted = consumer_counts.find({q.vhost, q.name});
+    q.consumers = counted == consumer_counts.end() ? 0 : counted->second;
     auto effect = [&](const PolicyEffects& effects, const std::string& name) {
       auto found = name.empty() ? effects.end() : effects.find({q.vhost, name});
       return found == effects.end() ? PolicyEffect{} : found->second;
@@ -408,6 +403,46 @@ std::vector<ExchangeInfo> ManagementApi::exchanges_with_rates() {
     e.publish_rate = item.number_at({"message_stats", "publish_in_details", "rate"});
     return e;
   });
+}
+
+std::vector<ChannelInfo> ManagementApi::channels() {
+  const std::string path =
+      "/api/channels?columns=name,user,vhost,confirm,global_prefetch_count,message_stats.publish";
+  json items = parse_array(get(path), "management API GET " + url_ + path);
+  return parse_listing<ChannelInfo>(items, "channel listing", [](const Item& item) {
+    ChannelInfo c;
+    c.name = item.string("name", true);
+    c.user = item.string("user");
+    c.vhost = item.string("vhost");
+    c.confirm = item.boolean("confirm");
+    c.global_prefetch = item.integer("global_prefetch_count").value_or(0);
+    if (std::optional<double> published = item.number_at({"message_stats", "publish"}))
+      c.published = static_cast<std::int64_t>(*published);
+    return c;
+  });
+}
+
+std::vector<ConsumerInfo> ManagementApi::consumers() {
+  const std::string path =
+      "/api/consumers?columns=queue.name,queue.vhost,channel_details.name,channel_details.user,"
+      "prefetch_count,ack_required";
+  std::vector<ConsumerInfo> out;
+  for (const json& j : parse_array(get(path), "management API GET " + url_ + path)) {
+    Item item(j, "consumer listing");
+    std::optional<std::string> vhost = item.string_at({"queue", "vhost"});
+    std::optional<std::string> queue = item.string_at({"queue", "name"});
+    // A consumer the broker lists without its queue (being cancelled) is
+    // nobody's: it counts for no queue.
+    if (!vhost || !queue) continue;
+    ConsumerInfo& c = out.emplace_back();
+    c.vhost = *vhost;
+    c.queue = *queue;
+    c.channel = item.string_at({"channel_details", "name"}).value_or("");
+    c.user = item.string_at({"channel_details", "user"}).value_or("");
+    c.prefetch = item.integer("prefetch_count").value_or(0);
+    c.ack_required = !item.has("ack_required") || item.boolean("ack_required");
+  }
+  return out;
 }
 
 std::vector<BindingInfo> ManagementApi::bindings() {

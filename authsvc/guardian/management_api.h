@@ -81,6 +81,10 @@ class ManagementApi : public Broker {
   // implicit ones are listed with source "").
   std::vector<BindingInfo> bindings() override;
   std::vector<ConnectionInfo> connections() override;
+  // /api/channels (which has no disable_stats: the broker's statistics are
+  // all it knows of channels) and /api/consumers.
+  std::vector<ChannelInfo> channels() override;
+  std::vector<ConsumerInfo> consumers() override;
   // /api/users: the internal database's users (the http backend's are not
   // listed; the administrator tag is needed to see them).
   std::vector<std::string> internal_users() override;

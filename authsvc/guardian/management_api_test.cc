@@ -202,7 +202,9 @@ TEST_SUITE("management_api") {
           "policy");
     CHECK(seen[0].authorization == kBasicAuth);
     CHECK(seen[1].target == "/api/operator-policies?columns=vhost,name,definition");
-    CHECK(seen[2].target == "/api/consumers?columns=queue.name,queue.vhost");
+    CHECK(seen[2].target ==
+          "/api/consumers?columns=queue.name,queue.vhost,channel_details.name,"
+          "channel_details.user,prefetch_count,ack_required");
 
     REQUIRE(queues.size() == 4);
     CHECK(queues[0].vhost == "/");
@@ -225,6 +227,55 @@ TEST_SUITE("management_api") {
     CHECK(queues[0].max_length_argument == std::nullopt);
     CHECK(queues[0].policy_max_length == std::nullopt);
     CHECK(queues[0].policy.empty());
+  }
+
+  TEST_CASE("channels and consumers: confirm mode, publishes and prefetch limits parse" *
+            doctest::test_suite("threaded")) {
+    FakeBroker broker;
+    // As 3.10 answers (tests/e2e/sampler_e2e.py sees real ones): a channel
+    // that has not published has no message_stats.
+    broker.answer("/api/channels", 200, R"json([
+    {"confirm":true,"global_prefetch_count":0,"message_stats":{"publish":5},"name":"c (1)","user":"alice","vhost":"/"},
+    {"confirm":false,"global_prefetch_count":20,"name":"c (2)","user":"alice","vhost":"/"}])json");
+    broker.answer("/api/consumers", 200, R"json([
+    {"channel_details":{"name":"c (2)","user":"alice"},"prefetch_count":10,"ack_required":true,"queue":{"name":"q1","vhost":"/"}},
+    {"channel_details":{"name":"c (3)","user":"bob"},"prefetch_count":0,"ack_required":false,"queue":{"name":"q2","vhost":"v"}},
+    {"queue":null}])json");
+    ManagementApi api(options(broker.url()));
+    std::vector<ChannelInfo> channels = api.channels();
+    REQUIRE(channels.size() == 2);
+    CHECK(channels[0].name == "c (1)");
+    CHECK(channels[0].user == "alice");
+    CHECK(channels[0].vhost == "/");
+    CHECK(channels[0].confirm);
+    CHECK(channels[0].published == 5);
+    CHECK(channels[0].global_prefetch == 0);
+    CHECK_FALSE(channels[1].confirm);
+    CHECK(channels[1].published == std::nullopt);
+    CHECK(channels[1].global_prefetch == 20);
+    std::vector<ConsumerInfo> consumers = api.consumers();
+    REQUIRE(consumers.size() == 2);  // the one without its queue is nobody's
+    CHECK(consumers[0].vhost == "/");
+    CHECK(consumers[0].queue == "q1");
+    CHECK(consumers[0].channel == "c (2)");
+    CHECK(consumers[0].user == "alice");
+    CHECK(consumers[0].prefetch == 10);
+    CHECK(consumers[0].ack_required);
+    CHECK(consumers[1].vhost == "v");
+    CHECK(consumers[1].user == "bob");
+    CHECK(consumers[1].prefetch == 0);
+    CHECK_FALSE(consumers[1].ack_required);
+    std::vector<Seen> seen = broker.seen();
+    REQUIRE(seen.size() == 2);
+    CHECK(seen[0].target ==
+          "/api/channels?columns=name,user,vhost,confirm,global_prefetch_count,"
+          "message_stats.publish");
+
+    broker.answer("/api/channels", 200, R"([{"name":"c","confirm":"yes"}])");
+    CHECK_THROWS_AS(api.channels(), ManagementError);
+    broker.answer("/api/consumers", 200,
+                  R"([{"queue":{"name":"q","vhost":"/"},"prefetch_count":"10"}])");
+    CHECK_THROWS_AS(api.consumers(), ManagementError);
   }
 
   TEST_CASE("queues: length limits of the argument, the policy and the operator policy" *

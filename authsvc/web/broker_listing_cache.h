@@ -80,4 +80,12 @@ struct ExchangeListing {
 };
 using ExchangeListCache = BrokerListingCache<ExchangeListing>;
 
+// The clients' open channels and consumers: what the report card
+// (guardian/report_card.h) needs beside the queues and exchanges.
+struct ClientActivity {
+  std::vector<ChannelInfo> channels;
+  std::vector<ConsumerInfo> consumers;
+};
+using ActivityCache = BrokerListingCache<ClientActivity>;
+
 }  // namespace authsvc

@@ -213,6 +213,23 @@ Values queue_values(const QueueRow& queue) {
   return values;
 }
 
+Values report_values(const ReportRow& row) {
+  Values values;
+  values.text("subject", row.subject)
+      .text("obligation", row.obligation)
+      .text("rule", row.rule)
+      .text("standing", row.standing)
+      .text("standing_class", row.met       ? "ok"
+                              : row.not_met ? "warned"
+                                            : "unseen")
+      .list("evidence", list_of(row.evidence, [](const std::string& line) {
+              Values v;
+              v.text("line", line);
+              return v;
+            }));
+  return values;
+}
+
 // The values _queue_table.mustache reads: the table, or why there is none.
 void add_queue_table(Values& values, const std::vector<QueueRow>& queues,
                      const std::string& unavailable, bool account_column, bool delete_forms) {
@@ -332,6 +349,9 @@ std::string render(const AccountPage& page) {
       .flag("has_delete_error", !page.delete_error.empty())
       .text("delete_error", page.delete_error);
   add_queue_table(values, page.queues, page.queues_unavailable, false, false);
+  values.flag("has_report_unavailable", !page.report_unavailable.empty())
+      .text("report_unavailable", page.report_unavailable)
+      .list("report", list_of(page.report, report_values));
   return render_page("account.mustache", std::move(values));
 }
 

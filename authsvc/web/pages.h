@@ -76,7 +76,18 @@ struct QueueRow {
   long long bounded_at = 0;
 };
 
-// GET /accounts/NAME: the account, its forms, its queues.
+// One line of an account's report card (guardian/report_card.h).
+struct ReportRow {
+  std::string subject;     // "Exchanges", "Messages", ...
+  std::string obligation;  // "MUST", "SHOULD"
+  std::string rule;
+  std::string standing;  // "met", "NOT MET", "not seen"
+  bool met = false;
+  bool not_met = false;
+  std::vector<std::string> evidence;
+};
+
+// GET /accounts/NAME: the account, its forms, its queues, its report card.
 struct AccountPage {
   PageFrame frame;
   AccountRow account;
@@ -89,7 +100,9 @@ struct AccountPage {
   // Why the queues are not shown (the management API is not configured or
   // did not answer); "" when they are.
   std::string queues_unavailable;
-  std::string delete_error;  // set when a delete's confirm did not match
+  std::vector<ReportRow> report;
+  std::string report_unavailable;  // why there is no report card, if so
+  std::string delete_error;        // set when a delete's confirm did not match
 };
 
 // A new secret, shown once: after POST /accounts (a token), POST

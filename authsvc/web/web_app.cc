@@ -173,7 +173,8 @@ WebApp::State::State(WebOptions o, WebDependencies d)
                                     std::chrono::seconds(60)},
                limit_clock(deps.clock)),
       broker_queues(options.queue_list_max_age, options.queue_list_max_age, deps.clock),
-      broker_exchanges(options.queue_list_max_age, options.queue_list_max_age, deps.clock) {}
+      broker_exchanges(options.queue_list_max_age, options.queue_list_max_age, deps.clock),
+      broker_activity(options.queue_list_max_age, options.queue_list_max_age, deps.clock) {}
 
 WebApp::WebApp(WebOptions options, WebDependencies dependencies)
     : state_(std::make_unique<State>(std::move(options), std::move(dependencies))) {}

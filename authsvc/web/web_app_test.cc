@@ -71,6 +71,8 @@ struct FakeBrokerState {
   std::vector<QueueInfo> queues;
   std::vector<ExchangeInfo> exchanges;
   std::vector<BindingInfo> bindings;
+  std::vector<ChannelInfo> channels;
+  std::vector<ConsumerInfo> consumers;
   int calls = 0;
   bool down = false;
 };
@@ -89,6 +91,8 @@ class FakeBroker : public Broker {
   }
   std::vector<ExchangeInfo> exchanges_with_rates() override { return exchanges(); }
   std::vector<BindingInfo> bindings() override { return state_->bindings; }
+  std::vector<ChannelInfo> channels() override { return state_->channels; }
+  std::vector<ConsumerInfo> consumers() override { return state_->consumers; }
   std::vector<ConnectionInfo> connections() override { return {}; }
   std::vector<std::string> internal_users() override { return {}; }
   bool delete_queue(const std::string& vhost, const std::string& name) override {
@@ -459,6 +463,54 @@ TEST_CASE("web: another person's account and queues are 404, exactly as missing 
   CHECK(queues.body.find("queue/someone/else") == std::string::npos);
   CHECK(alice.submit("/queues/delete", "vhost=%2F&name=queue%2Falice-app%2Fjobs").status == 303);
   CHECK(w.queues.size() == 1);
+}
+
+TEST_CASE("web: an account's page shows its report card, escaped, and says when it cannot") {
+  World w;
+  Browser alice{w};
+  alice.sign_in("alice@x.org");
+  created_token(alice, "alice-app");
+  ExchangeInfo events;
+  events.vhost = "/";
+  events.name = "exchange/alice-app/\x1b[31mevents";
+  events.type = "fanout";
+  events.durable = true;
+  w.broker.exchanges = {events};
+  ExchangeSample seen;
+  seen.exchange = ResourceKey{"/", events.name};
+  seen.inspected = 4;
+  seen.routing_key_fields_min = seen.routing_key_fields_max = 2;
+  ExchangeViolationRecord not_json;
+  not_json.kind = MessageViolation::not_json;
+  not_json.count = 3;
+  not_json.last_at = "2026-12-03T08:00:00.000000Z";
+  seen.violations = {not_json};
+  w.setup->add_exchange_samples({seen});
+  w.broker.channels = {ChannelInfo{"c (1)", "alice-app", "/", true, 12, 0}};
+  w.broker.consumers = {ConsumerInfo{"/", "queue/alice-app/jobs", "c (2)", "alice-app", 0, true}};
+  w.queues = {
+      QueueInfo{"/", "queue/alice-app/jobs", 5, 1, true, false, false, {}, {}, {}, {}, {}, {}, {}}};
+
+  Answer page = alice.get("/accounts/alice-app");
+  REQUIRE(page.status == 200);
+  CHECK(page.body.find("Against the Pulse specification") != std::string::npos);
+  CHECK(page.body.find("<span class=\"badge badge-warned\">NOT MET</span></td>\n<td>Exchanges "
+                       "<strong>MUST</strong> be topic exchanges") != std::string::npos);
+  CHECK(page.body.find("<span class=\"badge badge-warned\">NOT MET</span></td>\n<td>Messages "
+                       "<strong>MUST</strong> be UTF-8-encoded JSON") != std::string::npos);
+  CHECK(page.body.find("<span class=\"badge badge-ok\">met</span></td>\n<td>Publishers "
+                       "<strong>SHOULD</strong> use confirm-publish channels") !=
+        std::string::npos);
+  CHECK(page.body.find("without a limit, on queue/alice-app/jobs") != std::string::npos);
+  CHECK(page.body.find("exchange/alice-app/\\x1b[31mevents: 3 of 4 inspected") !=
+        std::string::npos);
+  CHECK(page.body.find('\x1b') == std::string::npos);
+
+  w.broker.down = true;
+  Answer down = alice.get("/accounts/alice-app");
+  REQUIRE(down.status == 200);
+  CHECK(down.body.find("The report card cannot be shown") != std::string::npos);
+  CHECK(down.body.find("Queues cannot be shown") != std::string::npos);
 }
 
 TEST_CASE("web: the exchange directory, to anyone signed in, escaped, as pages and JSON") {

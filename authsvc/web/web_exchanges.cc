@@ -70,6 +70,16 @@ ExchangePage exchange_page(const ExchangeEntry& entry, PageFrame frame) {
   return page;
 }
 
+ExchangeListing broker_exchange_listing(Request& request) {
+  return request.state.broker_exchanges.get([&] {
+    std::unique_ptr<Broker> api = request.state.deps.open_broker();
+    ExchangeListing fetched;
+    fetched.exchanges = api->exchanges_with_rates();
+    fetched.bindings = api->bindings();
+    return fetched;
+  });
+}
+
 ExchangeDirectoryListing exchange_directory_of(Request& request) {
   ExchangeDirectoryListing listing;
   if (!request.state.deps.open_broker) {
@@ -79,13 +89,7 @@ ExchangeDirectoryListing exchange_directory_of(Request& request) {
   }
   ExchangeListing broker;
   try {
-    broker = request.state.broker_exchanges.get([&] {
-      std::unique_ptr<Broker> api = request.state.deps.open_broker();
-      ExchangeListing fetched;
-      fetched.exchanges = api->exchanges_with_rates();
-      fetched.bindings = api->bindings();
-      return fetched;
-    });
+    broker = broker_exchange_listing(request);
   } catch (const Error& e) {
     request.detail = fmt::format("management API: {}", e.what());
     listing.unavailable = "Exchanges cannot be shown: the broker's management API did not answer.";

@@ -21,6 +21,10 @@ struct ExchangeDirectoryListing {
 
 ExchangeDirectoryListing exchange_directory_of(Request& request);
 
+// The broker's exchanges and bindings, through the web's cache; throws
+// Error when the management API does not answer. Needs deps.open_broker.
+ExchangeListing broker_exchange_listing(Request& request);
+
 // As the pages show them: every text the publisher or the broker chose
 // escaped (core/payload_sample.h), a payload cut to a few KiB.
 ExchangeRow exchange_row(const ExchangeEntry& entry);

@@ -14,6 +14,7 @@
 #include "authsvc/web/web_error.h"
 #include "authsvc/web/web_exchanges.h"
 #include "authsvc/web/web_queues.h"
+#include "authsvc/web/web_report.h"
 #include "authsvc/web/web_request.h"
 
 namespace authsvc {
@@ -143,6 +144,9 @@ AccountPage account_page(Request& request, const UserInfo& account) {
   QueueListing queues = queues_of(request, {account});
   page.queues = std::move(queues.rows);
   page.queues_unavailable = std::move(queues.unavailable);
+  ReportListing report = report_card_of(request, account);
+  page.report = std::move(report.rows);
+  page.report_unavailable = std::move(report.unavailable);
   return page;
 }
 

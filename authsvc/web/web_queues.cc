@@ -31,10 +31,16 @@ QueueRow row_of(const QueueStatus& status) {
   return row;
 }
 
-// The broker's queues with the guardian's view of them, or why not.
-std::optional<std::vector<QueueStatus>> statuses(Request& request,
-                                                 const std::vector<UserInfo>& users,
-                                                 std::string* unavailable) {
+bool names_one_of(const QueueStatus& status, const std::vector<UserInfo>& accounts) {
+  return status.owner && std::any_of(accounts.begin(), accounts.end(),
+                                     [&](const UserInfo& u) { return u.name == *status.owner; });
+}
+
+}  // namespace
+
+std::optional<std::vector<QueueStatus>> queue_statuses_of(Request& request,
+                                                          const std::vector<UserInfo>& users,
+                                                          std::string* unavailable) {
   if (!request.state.deps.open_broker) {
     *unavailable = "Queues cannot be shown: this web has no management API (--management-url).";
     return std::nullopt;
@@ -55,16 +61,10 @@ std::optional<std::vector<QueueStatus>> statuses(Request& request,
   return queue_statuses(input);
 }
 
-bool names_one_of(const QueueStatus& status, const std::vector<UserInfo>& accounts) {
-  return status.owner && std::any_of(accounts.begin(), accounts.end(),
-                                     [&](const UserInfo& u) { return u.name == *status.owner; });
-}
-
-}  // namespace
-
 QueueListing queues_of(Request& request, const std::vector<UserInfo>& accounts) {
   QueueListing listing;
-  std::optional<std::vector<QueueStatus>> all = statuses(request, accounts, &listing.unavailable);
+  std::optional<std::vector<QueueStatus>> all =
+      queue_statuses_of(request, accounts, &listing.unavailable);
   if (!all) return listing;
   for (const QueueStatus& status : *all) {
     if (names_one_of(status, accounts)) listing.rows.push_back(row_of(status));
@@ -78,7 +78,7 @@ QueueListing queues_of(Request& request, const std::vector<UserInfo>& accounts) 
 QueueListing unowned_queues(Request& request) {
   QueueListing listing;
   std::optional<std::vector<QueueStatus>> all =
-      statuses(request, request.store->list_users(), &listing.unavailable);
+      queue_statuses_of(request, request.store->list_users(), &listing.unavailable);
   if (!all) return listing;
   for (const QueueStatus& status : *all) {
     if (status.owner && !status.owner_known) listing.rows.push_back(row_of(status));

@@ -3,10 +3,12 @@
 // what the guardian makes of it (guardian_policy.h's queue_statuses, the
 // one place that decides), kept to the accounts asked about.
 
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
+#include "authsvc/guardian/guardian_policy.h"
 #include "authsvc/web/pages.h"
 #include "authsvc/web/web_request.h"
 
@@ -16,6 +18,13 @@ struct QueueListing {
   std::vector<QueueRow> rows;
   std::string unavailable;  // why there are no rows to show, if so
 };
+
+// Every queue the broker lists, as the guardian classifies them (with
+// the thresholds of `users`, who own them); nullopt, and why in
+// *unavailable, when there is no management API or it did not answer.
+std::optional<std::vector<QueueStatus>> queue_statuses_of(Request& request,
+                                                          const std::vector<UserInfo>& users,
+                                                          std::string* unavailable);
 
 // The queues of `accounts` (queue/<account>/...), by vhost and name.
 QueueListing queues_of(Request& request, const std::vector<UserInfo>& accounts);

@@ -53,6 +53,7 @@ struct WebApp::State {
   LoginThrottle sign_ins;
   QueueListCache broker_queues;
   ExchangeListCache broker_exchanges;
+  ActivityCache broker_activity;
 };
 
 // The names of the web's cookies (before the __Host- prefix).

@@ -10,7 +10,9 @@ text/plain one, a 20 KiB one, a transient one, one without a routing key,
 JSON nested past any depth limit, and control characters in a routing key
 and a payload; bob publishes compliant messages. alice's owners get one
 mail per kind of violation, bob's none; `exchange list` and `exchange show`
-say the same; a restart mails nothing again; a 3 MiB and a 100 MB message
+say the same, and so do their report cards (`authsvc report`, with bob
+publishing over a confirm channel and consuming with a prefetch limit,
+alice without either); a restart mails nothing again; a 3 MiB and a 100 MB message
 leave serve's memory where it was; the broker dropping the sampler's
 connection is reported once, and the sampler comes back by itself.
 
@@ -279,6 +281,96 @@ class SamplerE2E(BrokerSuite):
         self.assertIn('  routing key:   "probe.a.b"\n     0: "probe"\n     1: "a"\n     2: "b"\n',
                       show)
         self.assertIn('  payload:\n    {\n      "probe": true\n    }\n', show)
+
+    def report(self, account):
+        """(exit code, what `authsvc report ACCOUNT` printed)."""
+        r = subprocess.run([ARGS.authsvc, "report", account, "--db", self.svc.db]
+                           + self.management_options(),
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=scaled(30))
+        self.assertIn(r.returncode, (0, 1), r.stderr)
+        self.assertEqual(r.stderr, b"")
+        return r.returncode, r.stdout.decode("utf-8")
+
+    def test_3b_report_cards_say_where_alice_and_bob_stand(self):
+        """bob publishes over a confirm channel and consumes with a
+        prefetch limit from his bounded queue; alice publishes without
+        confirms and consumes without a limit. With the sampler's findings
+        of test_2, the report cards say exactly that."""
+        bob = self.connect("bob")
+        alice = self.connect("alice")
+        try:
+            ch = bob.channel()
+            ch.confirm_delivery()
+            ch.basic_publish(BOB_X, "task.9.done", b'{"task": 9}', pika.BasicProperties(
+                content_type="application/json", delivery_mode=2))
+            ch = bob.channel()
+            ch.basic_qos(prefetch_count=10)
+            ch.basic_consume("queue/bob/listen", lambda c, m, p, b: None)
+            ch = alice.channel()
+            ch.basic_publish(ALICE_X, "a.b.c", b'{"a": 4}', pika.BasicProperties(
+                content_type="application/json", delivery_mode=2))
+            ch = alice.channel()
+            ch.queue_declare("queue/alice/inbox", durable=True)
+            ch.basic_consume("queue/alice/inbox", lambda c, m, p, b: None)
+
+            # The channels' publish counts come with the broker's statistics.
+            def report_saying(account, words):
+                code, text = self.report(account)
+                return words in text and (code, text)
+            code, text = wait_for(
+                lambda: report_saying(
+                    "alice", "open channels that published: 1, in confirm mode: 0"),
+                30, "alice's publishing channel in her report")
+            print("---- authsvc report alice ----\n%s----" % text)
+            self.assertEqual(code, 1, text)
+            items = {rule: standing for standing, rule in
+                     re.findall(r"^  (met|NOT MET|not seen)\s+(?:MUST|SHOULD)\s+(.+)$",
+                                text, re.M)}
+            self.assertEqual(items, {
+                "be named exchange/<clientId>/<name>": "met",
+                "be topic exchanges": "met",
+                "be durable": "met",
+                "be UTF-8-encoded JSON": "NOT MET",
+                "carry application/json as Content-Type": "NOT MET",
+                "be durable (persistent)": "NOT MET",
+                "be less than 8 KiB": "NOT MET",
+                "have a routing key where fields have a fixed index from the left": "NOT MET",
+                "use confirm-publish channels": "NOT MET",
+                "specify a consumer prefetch limit": "NOT MET",
+                "be named queue/<clientId>/<name>": "met",
+                "not grow unbounded": "met",
+                "be durable or auto-delete": "met",
+            }, text)
+            self.assertRegex(text, r"exchange/alice/events: 5 of \d+ inspected, the last "
+                             r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC")
+            self.assertIn("exchange/alice/events: routing keys of 0 to 3 fields", text)
+            self.assertIn("without a limit, on queue/alice/inbox", text)
+            self.assertIn("A MUST is not met.", text)
+            for raw in ("\x1b", "\x07"):
+                self.assertNotIn(raw, text)
+
+            code, text = wait_for(
+                lambda: report_saying(
+                    "bob", "open channels that published: 1, in confirm mode: 1"),
+                30, "bob's confirm channel in his report")
+            print("---- authsvc report bob ----\n%s----" % text)
+            self.assertEqual(code, 0, text)
+            standings = re.findall(r"^  (met|NOT MET|not seen)\s+(?:MUST|SHOULD)\s", text, re.M)
+            self.assertEqual(standings, ["met"] * 13, text)
+            self.assertIn("consumers: 1, with a prefetch limit: 1", text)
+            self.assertIn("1 bounded by a length limit", text)
+            self.assertIn("Every MUST that can be seen is met.", text)
+        finally:
+            alice.close()
+            bob.close()
+
+    def test_3c_a_report_on_an_unknown_account_is_refused(self):
+        r = subprocess.run([ARGS.authsvc, "report", "nobody", "--db", self.svc.db]
+                           + self.management_options(),
+                           stdin=subprocess.DEVNULL, capture_output=True, timeout=scaled(30))
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stdout, b"")
+        self.assertEqual(r.stderr.decode(), "authsvc: no account nobody\n")
 
     def test_4_a_restart_mails_no_kind_again_within_the_day(self):
         before = len(self.mails())
