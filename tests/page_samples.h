@@ -106,6 +106,15 @@ inline AccountPage sample_account_page() {
   page.credential_version = "2025-05-28T09:12:40.123456Z";
   std::vector<QueueRow> queues = sample_queues();
   page.queues = {queues[0], queues[1]};
+  ReportRow met{"Exchanges", "MUST", "be topic exchanges", "met", true, false, {"1 of 1 topic"}};
+  ReportRow not_met{"Consumers",
+                    "SHOULD",
+                    "specify a consumer prefetch limit",
+                    "NOT MET",
+                    false,
+                    true,
+                    {"consumers: 2, with a prefetch limit: 1", "without a limit, on queue/a/b"}};
+  page.report = {met, not_met};
   return page;
 }
 

@@ -624,6 +624,18 @@ TEST_CASE("every text a page shows is escaped, in text and in attributes") {
                       [](AccountPage& p, const std::string& s) { p.queues_unavailable = s; }});
     fields.push_back(
         {"delete_error", [](AccountPage& p, const std::string& s) { p.delete_error = s; }});
+    fields.push_back({"report[1].subject",
+                      [](AccountPage& p, const std::string& s) { p.report[1].subject = s; }});
+    fields.push_back({"report[1].obligation",
+                      [](AccountPage& p, const std::string& s) { p.report[1].obligation = s; }});
+    fields.push_back(
+        {"report[1].rule", [](AccountPage& p, const std::string& s) { p.report[1].rule = s; }});
+    fields.push_back({"report[1].standing",
+                      [](AccountPage& p, const std::string& s) { p.report[1].standing = s; }});
+    fields.push_back({"report[1].evidence[1]",
+                      [](AccountPage& p, const std::string& s) { p.report[1].evidence[1] = s; }});
+    fields.push_back({"report_unavailable",
+                      [](AccountPage& p, const std::string& s) { p.report_unavailable = s; }});
     check_fields_escaped(sample_account_page(), fields);
   }
   SUBCASE("secret") {
