@@ -12,9 +12,11 @@ and a payload; bob publishes compliant messages. alice's owners get one
 mail per kind of violation, bob's none; `exchange list` and `exchange show`
 say the same, and so do their report cards (`authsvc report`, with bob
 publishing over a confirm channel and consuming with a prefetch limit,
-alice without either); a restart mails nothing again; a 3 MiB and a 100 MB message
-leave serve's memory where it was; the broker dropping the sampler's
-connection is reported once, and the sampler comes back by itself.
+alice without either); a restart mails nothing again; a 3 MiB and a 100
+MB message leave serve's memory where it was; the broker dropping the
+sampler's connection is reported once, and the sampler comes back by
+itself; over amqps:// the broker's certificate is checked against
+--sample-ca-file: the right CA samples, another is refused.
 
 Every assertion is on what really happened: a mail the SMTP server
 received, a queue and a binding the broker lists, what the CLI printed.
@@ -37,6 +39,8 @@ ROOT = os.path.normpath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 from broker import Broker  # noqa: E402
 from broker_suite import BrokerSuite  # noqa: E402
+from ports import free_port  # noqa: E402
+from tls_e2e import make_pki  # noqa: E402
 from suite_runner import run_suite  # noqa: E402
 from timing import scaled, wait_for  # noqa: E402
 
@@ -66,8 +70,19 @@ class SamplerE2E(BrokerSuite):
         cls.add_users("alice", "bob")
         cls.start_smtp_sink()
         cls.password_file = cls.secret_file("management.password", OPERATOR_PASSWORD)
+        # An AMQPS listener too, for the sampler over TLS (test_7), with a
+        # certificate for localhost from a CA of the test's own.
+        cls.pki = make_pki(cls.workdir)
+        cls.amqps_port = free_port()
         cls.broker = Broker(CONF_EXAMPLE, cls.svc.base_url, management=True,
-                            extra_conf="collect_statistics_interval = 500")
+                            extra_conf="\n".join([
+                                "collect_statistics_interval = 500",
+                                "listeners.ssl.default = %d" % cls.amqps_port,
+                                "ssl_options.cacertfile = " + cls.pki["ca.pem"],
+                                "ssl_options.certfile = " + cls.pki["server.pem"],
+                                "ssl_options.keyfile = " + cls.pki["server.key"],
+                                "ssl_options.verify = verify_none",
+                                "ssl_options.fail_if_no_peer_cert = false"]))
         cls.addClassCleanup(cls.broker.stop)
         cls.broker.start()
         cls.add_operator(OPERATOR, OPERATOR_PASSWORD)
@@ -93,15 +108,16 @@ class SamplerE2E(BrokerSuite):
                 "--management-user", OPERATOR, "--management-password-file", cls.password_file]
 
     @classmethod
-    def start_sampler(cls):
-        """serve, on its port, now with the guardian and its sampler."""
+    def start_sampler(cls, amqp=None):
+        """serve, on its port, now with the guardian and its sampler (over
+        `amqp`, options for the AMQP connection; plain AMQP by default)."""
         cls.svc.stop()
+        amqp = amqp or ["--sample-amqp-url", "amqp://127.0.0.1:%d" % cls.broker.amqp_port]
         cls.svc.serve_args = (["--internal-user", OPERATOR, "--guardian", "--interval", "1",
                                "--smtp-url", "smtp://127.0.0.1:%d" % cls.sink.port,
                                "--mail-from", "guardian@pulse.example",
-                               "--sample-messages", "--sample-rate", str(RATE),
-                               "--sample-amqp-url", "amqp://127.0.0.1:%d" % cls.broker.amqp_port]
-                              + cls.management_options())
+                               "--sample-messages", "--sample-rate", str(RATE)]
+                              + amqp + cls.management_options())
         cls.svc.start()
 
     def management(self, path, method="GET"):
@@ -422,6 +438,42 @@ class SamplerE2E(BrokerSuite):
         self.publish("alice", ALICE_X, "", b"{}")
         wait_for(lambda: self.counts(ALICE_X)[1].get("no-routing-key")
                  == kinds["no-routing-key"] + 1, 30, "a message after the reconnection")
+
+
+    def test_7_over_amqps_the_broker_certificate_is_checked(self):
+        """The sampler over TLS: with the CA that signed the broker's
+        certificate it samples as over plain AMQP; with another CA it is
+        refused, says so once, and binds nothing."""
+        try:
+            self.start_sampler(["--sample-amqp-url", "amqps://localhost:%d" % self.amqps_port,
+                                "--sample-ca-file", self.pki["ca.pem"]])
+            wait_for(lambda: set(self.sampler_queues()) == {ALICE_X, BOB_X}, 30,
+                     "the sampler's bindings over amqps")
+            wait_for(lambda: self.sampler_connections(), 30, "the sampler's connection listed")
+            self.assertEqual([(c["user"], c["ssl"], c["port"]) for c in self.sampler_connections()],
+                             [(OPERATOR, True, self.amqps_port)])
+            self.wait_for_a_later_report()  # bob's probe, counted over TLS
+
+            # serve's stderr log goes on across restarts: only the lines
+            # from here on count.
+            def said():
+                return [line for line in self.serve_stderr().splitlines()
+                        if "reconnecting with back-off" in line]
+            before = len(said())
+            self.start_sampler(["--sample-amqp-url", "amqps://localhost:%d" % self.amqps_port,
+                                "--sample-ca-file", self.pki["other-ca.pem"]])
+            wait_for(lambda: len(said()) > before, 30, "the sampler to say it cannot connect")
+            print("sampler given another CA: %s" % said()[before], flush=True)
+            self.assertRegex(said()[before], r"(?i)certificate|ssl|tls|verif")
+            # The refused connection was its only way to bind: the queues of
+            # the connection before (closed with serve's restart) go, and no
+            # new ones come.
+            wait_for(lambda: self.sampler_queues() == {}, 30,
+                     "no sampler queue bound on the broker")
+            self.assertEqual(self.sampler_connections(), [])
+            self.assertEqual(len(said()), before + 1, said())
+        finally:
+            self.start_sampler()
 
 
 def main():
