@@ -147,10 +147,11 @@ void Guardian::execute(const GuardianAction& a) {
       // Recorded first (with its mail, the first time only): a crash
       // before the policy is applied applies it at the next look.
       const bool first = a.notice_state != QueueNoticeState::capped;
-      if (!first) mails.clear();
       if (first) {
         state_.put_queue_notice(QueueNotice{key, a.owner, QueueNoticeState::capped, a.messages, ""},
                                 mails);
+      } else {
+        mails.clear();
       }
       QueueInfo queue;
       queue.vhost = a.vhost;
@@ -221,11 +222,11 @@ void Guardian::pretend(const GuardianAction& a) {
     std::erase_if(dry_queue_notices_, [&](const QueueNotice& n) { return n.queue == key; });
   };
   auto mark_capped = [&] {
-    for (QueueNotice& n : dry_queue_notices_) {
-      if (n.queue == key) n.state = QueueNoticeState::capped;
-    }
-    if (std::none_of(dry_queue_notices_.begin(), dry_queue_notices_.end(),
-                     [&](const QueueNotice& n) { return n.queue == key; })) {
+    auto found = std::find_if(dry_queue_notices_.begin(), dry_queue_notices_.end(),
+                              [&](const QueueNotice& n) { return n.queue == key; });
+    if (found != dry_queue_notices_.end()) {
+      found->state = QueueNoticeState::capped;
+    } else {
       dry_queue_notices_.push_back(
           QueueNotice{key, a.owner, QueueNoticeState::capped, a.messages, ""});
     }
